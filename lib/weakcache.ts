@@ -1,0 +1,173 @@
+/**
+ * An in-memory cache of immutable byte buffers that is cheap to keep: entries
+ * are held strongly for a TTL within a byte budget, then only weakly, so V8 may
+ * reclaim them whenever it needs the memory. Loads go through single-flight,
+ * so a miss under load causes one load, not one per caller.
+ *
+ * Values are shared between callers and must never be mutated or transferred:
+ * hand them to `new Response(bytes)` or enqueue them into a default (not a
+ * `type: "bytes"`) ReadableStream, both of which leave the buffer intact.
+ *
+ * @module
+ */
+import { SingleFlight } from "./coalesce.ts";
+
+/** Options of a {@linkcode WeakCache}. */
+export interface WeakCacheOptions {
+  /** Bytes held strongly at most; the least recently used strong entries go weak first. */
+  maxStrongBytes: number;
+  /** How long an entry stays strongly held after it was last used. */
+  strongTtlMs: number;
+  /** The clock, for tests. */
+  now?: () => number;
+}
+
+/** Counters of a {@linkcode WeakCache}. */
+export interface WeakCacheStats {
+  hits: number;
+  /** Hits on an entry no longer strongly held that V8 had not reclaimed yet. */
+  weakHits: number;
+  misses: number;
+  /** Loads joined by a caller while already under way. */
+  coalesced: number;
+  strongEntries: number;
+  strongBytes: number;
+  weakEntries: number;
+}
+
+interface StrongEntry {
+  value: Uint8Array;
+  expires: number;
+}
+
+/**
+ * A cache of `Uint8Array` values, strongly held for a TTL within a byte
+ * budget, weakly held after.
+ *
+ * @example
+ * ```ts
+ * import { WeakCache } from "./weakcache.ts";
+ * const cache = new WeakCache({ maxStrongBytes: 1 << 20, strongTtlMs: 30_000 });
+ * const bytes = await cache.load("mod:example.com/m@v1.0.0", () =>
+ *   Promise.resolve(new TextEncoder().encode("module example.com/m\n")));
+ * console.log(bytes?.byteLength, cache.stats().misses); // 21 1
+ * ```
+ */
+export class WeakCache {
+  #strong = new Map<string, StrongEntry>();
+  #strongBytes = 0;
+  #weak = new Map<string, WeakRef<Uint8Array>>();
+  #registry = new FinalizationRegistry<{ key: string; ref: WeakRef<Uint8Array> }>(
+    ({ key, ref }) => {
+      if (this.#weak.get(key) === ref) this.#weak.delete(key);
+    },
+  );
+  #flight = new SingleFlight<Uint8Array | undefined>();
+  #hits = 0;
+  #weakHits = 0;
+  #misses = 0;
+  #options: Required<WeakCacheOptions>;
+
+  constructor(options: WeakCacheOptions) {
+    this.#options = { now: Date.now, ...options };
+  }
+
+  /** The cached value, refreshing its strong hold, or undefined. Counts a hit or a miss. */
+  get(key: string): Uint8Array | undefined {
+    const value = this.#peek(key);
+    if (value) this.#hits++;
+    else this.#misses++;
+    return value;
+  }
+
+  /**
+   * The cached value, else the loader's result (cached unless undefined).
+   * Concurrent loads of one key share one loader call.
+   */
+  async load(
+    key: string,
+    loader: () => Promise<Uint8Array | undefined>,
+  ): Promise<Uint8Array | undefined> {
+    const cached = this.get(key);
+    if (cached) return cached;
+    return await this.#flight.do(key, async () => {
+      const value = await loader();
+      if (value) this.set(key, value);
+      return value;
+    });
+  }
+
+  /** Caches `value` under `key`, strongly for the TTL if the budget allows. */
+  set(key: string, value: Uint8Array): void {
+    this.#dropStrong(key);
+    const ref = new WeakRef(value);
+    this.#weak.set(key, ref);
+    this.#registry.register(value, { key, ref });
+    this.#holdStrongly(key, value);
+  }
+
+  /** Forgets `key`. */
+  delete(key: string): void {
+    this.#dropStrong(key);
+    this.#weak.delete(key);
+  }
+
+  /** A snapshot of the counters. */
+  stats(): WeakCacheStats {
+    this.#expire();
+    return {
+      hits: this.#hits,
+      weakHits: this.#weakHits,
+      misses: this.#misses,
+      coalesced: this.#flight.stats().coalesced,
+      strongEntries: this.#strong.size,
+      strongBytes: this.#strongBytes,
+      weakEntries: this.#weak.size,
+    };
+  }
+
+  #peek(key: string): Uint8Array | undefined {
+    this.#expire();
+    const strong = this.#strong.get(key);
+    if (strong) {
+      // Re-inserting keeps the map in least-recently-used order.
+      this.#strong.delete(key);
+      strong.expires = this.#options.now() + this.#options.strongTtlMs;
+      this.#strong.set(key, strong);
+      return strong.value;
+    }
+    const value = this.#weak.get(key)?.deref();
+    if (value) {
+      this.#weakHits++;
+      this.#holdStrongly(key, value);
+    }
+    return value;
+  }
+
+  #holdStrongly(key: string, value: Uint8Array): void {
+    const { maxStrongBytes, strongTtlMs, now } = this.#options;
+    if (value.byteLength > maxStrongBytes) return;
+    this.#strong.set(key, { value, expires: now() + strongTtlMs });
+    this.#strongBytes += value.byteLength;
+    for (const [oldest] of this.#strong) {
+      if (this.#strongBytes <= maxStrongBytes) break;
+      this.#dropStrong(oldest);
+    }
+  }
+
+  #dropStrong(key: string): void {
+    const entry = this.#strong.get(key);
+    if (!entry) return;
+    this.#strong.delete(key);
+    this.#strongBytes -= entry.value.byteLength;
+  }
+
+  /** Entries are in last-use order and share one TTL, so the expired ones lead. */
+  #expire(): void {
+    const now = this.#options.now();
+    for (const [key, entry] of this.#strong) {
+      if (entry.expires > now) break;
+      this.#dropStrong(key);
+    }
+  }
+}
