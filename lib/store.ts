@@ -1,0 +1,450 @@
+/**
+ * The SQLite store: the only module that speaks SQL. One database file holds
+ * every artifact Astera has served, so a restart (or a copy of the file) keeps
+ * the whole cache.
+ *
+ * Immutable artifacts (`.info` of a canonical version, `.mod`, `.zip`) live in
+ * `artifacts`: small ones inline, zips as a blob of fixed-size chunks so that
+ * neither writing nor reading ever needs a whole zip in memory. Answers that
+ * may change (`list`, `@latest`, query `.info`) and not-found answers live in
+ * `answers` with the time they were fetched, for freshness decisions.
+ *
+ * `node:sqlite` is synchronous, so every call blocks the event loop: calls are
+ * kept small, the busy timeout is short, and writes that meet a lock held by
+ * another process (the seed task) back off asynchronously instead of waiting
+ * inside SQLite.
+ *
+ * @module
+ */
+import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite";
+
+/** The immutable artifact kinds. */
+export type ArtifactKind = "info" | "mod" | "zip";
+
+/** What is known about a stored artifact, without its content. */
+export interface ArtifactMeta {
+  module: string;
+  version: string;
+  kind: ArtifactKind;
+  size: number;
+  /** A strong ETag, quoted. */
+  etag: string;
+  storedAt: number;
+  /** The chunked blob holding the content, or null when it is stored inline. */
+  blobId: number | null;
+  /** Bytes per chunk of the blob (every chunk but the last is this long). */
+  chunkSize: number;
+}
+
+/** A stored answer that may change: a list, a latest or query answer, or a not-found. */
+export interface StoredAnswer {
+  /** `list`, `latest`, `query` (non-canonical `.info`), or an artifact kind for not-found answers. */
+  kind: string;
+  module: string;
+  /** The query or version; empty for `list` and `latest`. */
+  key: string;
+  /** 200, or 404/410 for a remembered not-found. */
+  status: number;
+  body: Uint8Array;
+  fetchedAt: number;
+}
+
+/** Counters of database work, for the benchmark's "SQLite pressure" figure. */
+export interface StoreStats {
+  reads: number;
+  writes: number;
+  busyRetries: number;
+}
+
+/** Options of {@linkcode Store.open}. */
+export interface StoreOptions {
+  /** How long one SQLite call may wait for a lock before we back off (ms). */
+  busyTimeoutMs?: number;
+  /** How long a write keeps retrying a locked database before it fails (ms). */
+  writeDeadlineMs?: number;
+  /** Bytes per stored zip chunk. */
+  chunkSize?: number;
+  now?: () => number;
+}
+
+/** The default chunk size: small enough that one read never stalls the event loop. */
+export const DEFAULT_CHUNK_SIZE = 256 * 1024;
+
+const MIGRATIONS: string[] = [
+  `CREATE TABLE blobs (
+     id INTEGER PRIMARY KEY,
+     chunk_size INTEGER NOT NULL,
+     committed INTEGER NOT NULL DEFAULT 0,
+     created_at INTEGER NOT NULL
+   );
+   CREATE INDEX blobs_pending ON blobs(created_at) WHERE committed = 0;
+   CREATE TABLE chunks (
+     blob_id INTEGER NOT NULL REFERENCES blobs(id) ON DELETE CASCADE,
+     seq INTEGER NOT NULL,
+     data BLOB NOT NULL,
+     PRIMARY KEY (blob_id, seq)
+   );
+   CREATE TABLE artifacts (
+     module TEXT NOT NULL,
+     version TEXT NOT NULL,
+     kind TEXT NOT NULL CHECK (kind IN ('info', 'mod', 'zip')),
+     size INTEGER NOT NULL,
+     etag TEXT NOT NULL,
+     stored_at INTEGER NOT NULL,
+     data BLOB,
+     blob_id INTEGER REFERENCES blobs(id),
+     PRIMARY KEY (module, version, kind)
+   );
+   CREATE TABLE answers (
+     kind TEXT NOT NULL,
+     module TEXT NOT NULL,
+     key TEXT NOT NULL,
+     status INTEGER NOT NULL,
+     body BLOB NOT NULL,
+     fetched_at INTEGER NOT NULL,
+     PRIMARY KEY (kind, module, key)
+   );`,
+];
+
+/** The error a write raises when the database stayed locked past its deadline. */
+export class StoreBusyError extends Error {
+  override name = "StoreBusyError";
+}
+
+/**
+ * The database. Open one per process.
+ *
+ * @example
+ * ```ts
+ * import { Store } from "./store.ts";
+ * const store = Store.open(":memory:");
+ * await store.putInline("example.com/m", "v1.0.0", "mod", new TextEncoder().encode("module example.com/m\n"));
+ * console.log(store.artifact("example.com/m", "v1.0.0", "mod")?.size); // 21
+ * store.close();
+ * ```
+ */
+export class Store {
+  #db: DatabaseSync;
+  #statements = new Map<string, StatementSync>();
+  #stats: StoreStats = { reads: 0, writes: 0, busyRetries: 0 };
+  #writeDeadlineMs: number;
+  #now: () => number;
+  /** Bytes per chunk for new blobs. */
+  readonly chunkSize: number;
+
+  private constructor(db: DatabaseSync, options: StoreOptions) {
+    this.#db = db;
+    this.#writeDeadlineMs = options.writeDeadlineMs ?? 30_000;
+    this.#now = options.now ?? Date.now;
+    this.chunkSize = options.chunkSize ?? DEFAULT_CHUNK_SIZE;
+  }
+
+  /** Opens (creating if needed) and migrates the database at `path`. Throws if it cannot. */
+  static open(path: string, options: StoreOptions = {}): Store {
+    const db = new DatabaseSync(path);
+    try {
+      db.exec(`PRAGMA busy_timeout = ${Math.max(0, Math.trunc(options.busyTimeoutMs ?? 50))}`);
+      db.exec("PRAGMA journal_mode = WAL");
+      db.exec("PRAGMA synchronous = NORMAL");
+      db.exec("PRAGMA foreign_keys = ON");
+      migrate(db);
+    } catch (error) {
+      db.close();
+      throw error;
+    }
+    return new Store(db, options);
+  }
+
+  /** Closes the database. */
+  close(): void {
+    this.#statements.clear();
+    if (this.#db.isOpen) this.#db.close();
+  }
+
+  /** The schema version the database is at. */
+  schemaVersion(): number {
+    return Number(this.#read("PRAGMA user_version", [])?.user_version ?? 0);
+  }
+
+  /** Metadata of a stored artifact, or undefined. */
+  artifact(module: string, version: string, kind: ArtifactKind): ArtifactMeta | undefined {
+    const row = this.#read(
+      `SELECT a.size, a.etag, a.stored_at, a.blob_id, b.chunk_size
+       FROM artifacts a LEFT JOIN blobs b ON b.id = a.blob_id
+       WHERE a.module = ? AND a.version = ? AND a.kind = ?`,
+      [module, version, kind],
+    );
+    if (!row) return undefined;
+    return {
+      module,
+      version,
+      kind,
+      size: Number(row.size),
+      etag: String(row.etag),
+      storedAt: Number(row.stored_at),
+      blobId: row.blob_id === null ? null : Number(row.blob_id),
+      chunkSize: row.chunk_size === null ? 0 : Number(row.chunk_size),
+    };
+  }
+
+  /** The content of an artifact stored inline (`.info`, `.mod`), or undefined. */
+  inlineData(module: string, version: string, kind: ArtifactKind): Uint8Array | undefined {
+    const row = this.#read(
+      "SELECT data FROM artifacts WHERE module = ? AND version = ? AND kind = ?",
+      [module, version, kind],
+    );
+    return row?.data instanceof Uint8Array ? row.data : undefined;
+  }
+
+  /** One chunk of a blob, or undefined. */
+  chunk(blobId: number, seq: number): Uint8Array | undefined {
+    const row = this.#read("SELECT data FROM chunks WHERE blob_id = ? AND seq = ?", [blobId, seq]);
+    return row?.data instanceof Uint8Array ? row.data : undefined;
+  }
+
+  /** The versions of `module` whose artifact of `kind` is stored, in no particular order. */
+  storedVersions(module: string, kind: ArtifactKind): string[] {
+    this.#stats.reads++;
+    return this.#statement("SELECT version FROM artifacts WHERE module = ? AND kind = ?")
+      .all(module, kind).map((row) => String(row.version));
+  }
+
+  /** A stored answer, or undefined. */
+  answer(kind: string, module: string, key: string): StoredAnswer | undefined {
+    const row = this.#read(
+      "SELECT status, body, fetched_at FROM answers WHERE kind = ? AND module = ? AND key = ?",
+      [kind, module, key],
+    );
+    if (!row || !(row.body instanceof Uint8Array)) return undefined;
+    return {
+      kind,
+      module,
+      key,
+      status: Number(row.status),
+      body: row.body,
+      fetchedAt: Number(row.fetched_at),
+    };
+  }
+
+  /** Stores (replacing) an answer. */
+  async putAnswer(answer: StoredAnswer): Promise<void> {
+    await this.#write(() =>
+      this.#statement(
+        `INSERT INTO answers (kind, module, key, status, body, fetched_at) VALUES (?, ?, ?, ?, ?, ?)
+         ON CONFLICT (kind, module, key) DO UPDATE SET
+           status = excluded.status, body = excluded.body, fetched_at = excluded.fetched_at`,
+      ).run(
+        answer.kind,
+        answer.module,
+        answer.key,
+        answer.status,
+        answer.body,
+        answer.fetchedAt,
+      )
+    );
+  }
+
+  /** Forgets an answer (used when an artifact turns up after a remembered not-found). */
+  async deleteAnswer(kind: string, module: string, key: string): Promise<void> {
+    await this.#write(() =>
+      this.#statement("DELETE FROM answers WHERE kind = ? AND module = ? AND key = ?")
+        .run(kind, module, key)
+    );
+  }
+
+  /**
+   * Stores a small immutable artifact inline. An artifact already stored is
+   * kept as it is: what was served once never changes. Returns the stored
+   * artifact's metadata.
+   */
+  async putInline(
+    module: string,
+    version: string,
+    kind: ArtifactKind,
+    data: Uint8Array,
+  ): Promise<ArtifactMeta> {
+    const etag = await strongEtag(data);
+    await this.#write(() =>
+      this.#statement(
+        `INSERT INTO artifacts (module, version, kind, size, etag, stored_at, data, blob_id)
+         VALUES (?, ?, ?, ?, ?, ?, ?, NULL) ON CONFLICT DO NOTHING`,
+      ).run(module, version, kind, data.byteLength, etag, this.#now(), data)
+    );
+    return this.artifact(module, version, kind)!;
+  }
+
+  /** Starts a chunked blob. It stays invisible until {@linkcode Store.commitBlob}. */
+  async createBlob(): Promise<number> {
+    let id = 0;
+    await this.#write(() => {
+      id = Number(
+        this.#statement("INSERT INTO blobs (chunk_size, created_at) VALUES (?, ?)")
+          .run(this.chunkSize, this.#now()).lastInsertRowid,
+      );
+    });
+    return id;
+  }
+
+  /** Writes chunk `seq` of a pending blob. */
+  async putChunk(blobId: number, seq: number, data: Uint8Array): Promise<void> {
+    await this.#write(() =>
+      this.#statement(
+        "INSERT OR REPLACE INTO chunks (blob_id, seq, data) VALUES (?, ?, ?)",
+      ).run(blobId, seq, data)
+    );
+  }
+
+  /**
+   * Makes a fully written blob the content of an artifact, in one transaction.
+   * If the artifact was stored meanwhile (by another process), the blob is
+   * discarded and the stored artifact kept. Returns the stored artifact.
+   */
+  async commitBlob(
+    module: string,
+    version: string,
+    kind: ArtifactKind,
+    blobId: number,
+    size: number,
+    etag: string,
+  ): Promise<ArtifactMeta> {
+    await this.#write(() => {
+      const inserted = this.#statement(
+        `INSERT INTO artifacts (module, version, kind, size, etag, stored_at, data, blob_id)
+         VALUES (?, ?, ?, ?, ?, ?, NULL, ?) ON CONFLICT DO NOTHING`,
+      ).run(module, version, kind, size, etag, this.#now(), blobId);
+      if (Number(inserted.changes) === 1) {
+        this.#statement("UPDATE blobs SET committed = 1 WHERE id = ?").run(blobId);
+      } else {
+        this.#deleteBlobNow(blobId);
+      }
+    });
+    return this.artifact(module, version, kind)!;
+  }
+
+  /** Deletes a pending blob and its chunks. */
+  async discardBlob(blobId: number): Promise<void> {
+    await this.#write(() => this.#deleteBlobNow(blobId));
+  }
+
+  /**
+   * Deletes blobs left pending by a crash or an abandoned download, older
+   * than `olderThanMs` so that a download under way in another process is
+   * left alone. Returns how many went.
+   */
+  async sweepPendingBlobs(olderThanMs: number): Promise<number> {
+    const cutoff = this.#now() - olderThanMs;
+    this.#stats.reads++;
+    const ids = this.#statement("SELECT id FROM blobs WHERE committed = 0 AND created_at < ?")
+      .all(cutoff).map((row) => Number(row.id));
+    for (const id of ids) await this.discardBlob(id);
+    return ids.length;
+  }
+
+  /** A snapshot of the counters. */
+  stats(): StoreStats {
+    return { ...this.#stats };
+  }
+
+  #deleteBlobNow(blobId: number): void {
+    this.#statement("DELETE FROM chunks WHERE blob_id = ?").run(blobId);
+    this.#statement("DELETE FROM blobs WHERE id = ? AND committed = 0").run(blobId);
+  }
+
+  #statement(sql: string): StatementSync {
+    let statement = this.#statements.get(sql);
+    if (!statement) {
+      statement = this.#db.prepare(sql);
+      this.#statements.set(sql, statement);
+    }
+    return statement;
+  }
+
+  #read(sql: string, params: SQLInputValue[]): Record<string, SQLInputValue> | undefined {
+    this.#stats.reads++;
+    return this.#statement(sql).get(...params) as Record<string, SQLInputValue> | undefined;
+  }
+
+  /** Runs `body` in one IMMEDIATE transaction, backing off asynchronously while locked. */
+  async #write(body: () => void): Promise<void> {
+    const deadline = this.#now() + this.#writeDeadlineMs;
+    for (let attempt = 0;; attempt++) {
+      try {
+        this.#db.exec("BEGIN IMMEDIATE");
+      } catch (error) {
+        if (!isBusy(error) || this.#now() > deadline) {
+          throw isBusy(error)
+            ? new StoreBusyError(`database stayed locked for ${this.#writeDeadlineMs} ms`)
+            : error;
+        }
+        this.#stats.busyRetries++;
+        await new Promise((resolve) => setTimeout(resolve, Math.min(5 * 2 ** attempt, 200)));
+        continue;
+      }
+      try {
+        body();
+        this.#db.exec("COMMIT");
+        this.#stats.writes++;
+        return;
+      } catch (error) {
+        if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
+        throw error;
+      }
+    }
+  }
+}
+
+function isBusy(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const code = (error as Error & { errcode?: number }).errcode;
+  return code === 5 || code === 6 || /database is locked|busy/i.test(error.message);
+}
+
+function migrate(db: DatabaseSync): void {
+  const current = Number(
+    (db.prepare("PRAGMA user_version").get() as { user_version: number }).user_version,
+  );
+  if (current > MIGRATIONS.length) {
+    throw new Error(
+      `database schema version ${current} is newer than this Astera knows (${MIGRATIONS.length})`,
+    );
+  }
+  for (let version = current; version < MIGRATIONS.length; version++) {
+    db.exec("BEGIN IMMEDIATE");
+    try {
+      // Another process may have migrated while we waited for the lock.
+      const now = Number(
+        (db.prepare("PRAGMA user_version").get() as { user_version: number }).user_version,
+      );
+      if (now === version) {
+        db.exec(MIGRATIONS[version]);
+        db.exec(`PRAGMA user_version = ${version + 1}`);
+      }
+      db.exec("COMMIT");
+    } catch (error) {
+      if (db.isTransaction) db.exec("ROLLBACK");
+      throw error;
+    }
+  }
+}
+
+/**
+ * A strong ETag for content: the quoted hex of a SHA-256 prefix.
+ *
+ * @example
+ * ```ts
+ * import { strongEtag } from "./store.ts";
+ * console.log(await strongEtag(new Uint8Array())); // "e3b0c44298fc1c149afbf4c8996fb924"
+ * ```
+ */
+export async function strongEtag(data: Uint8Array): Promise<string> {
+  const digest = new Uint8Array(
+    await crypto.subtle.digest("SHA-256", data as Uint8Array<ArrayBuffer>),
+  );
+  return etagFromDigest(digest);
+}
+
+/** The ETag for a SHA-256 digest computed elsewhere (e.g. incrementally over a stream). */
+export function etagFromDigest(digest: Uint8Array): string {
+  const hex = Array.from(digest.subarray(0, 16), (b) => b.toString(16).padStart(2, "0")).join("");
+  return `"${hex}"`;
+}

@@ -1,0 +1,150 @@
+import { DatabaseSync } from "node:sqlite";
+import { assert, assertEquals, assertRejects } from "./testing.ts";
+import { Store, StoreBusyError } from "./store.ts";
+
+const text = (s: string) => new TextEncoder().encode(s);
+
+async function withDb(fn: (path: string) => Promise<void>) {
+  const dir = await Deno.makeTempDir({ prefix: "astera-store-" });
+  try {
+    await fn(`${dir}/astera.db`);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+Deno.test("an inline artifact survives reopening the database", async () => {
+  await withDb(async (path) => {
+    const store = Store.open(path);
+    await store.putInline("example.com/m", "v1.0.0", "mod", text("module example.com/m\n"));
+    store.close();
+    const again = Store.open(path);
+    assertEquals(again.artifact("example.com/m", "v1.0.0", "mod")?.size, 21);
+    assertEquals(
+      again.inlineData("example.com/m", "v1.0.0", "mod"),
+      text("module example.com/m\n"),
+    );
+    assertEquals(again.schemaVersion(), 1);
+    again.close();
+  });
+});
+
+Deno.test("a stored artifact never changes, even when stored again", async () => {
+  const store = Store.open(":memory:");
+  const first = await store.putInline("example.com/m", "v1.0.0", "mod", text("one"));
+  const second = await store.putInline("example.com/m", "v1.0.0", "mod", text("two"));
+  assertEquals(second.etag, first.etag);
+  assertEquals(store.inlineData("example.com/m", "v1.0.0", "mod"), text("one"));
+  store.close();
+});
+
+Deno.test("module paths differing only in case are distinct", async () => {
+  const store = Store.open(":memory:");
+  await store.putInline("example.com/M", "v1.0.0", "mod", text("upper"));
+  await store.putInline("example.com/m", "v1.0.0", "mod", text("lower"));
+  assertEquals(store.inlineData("example.com/M", "v1.0.0", "mod"), text("upper"));
+  assertEquals(store.inlineData("example.com/m", "v1.0.0", "mod"), text("lower"));
+  store.close();
+});
+
+Deno.test("a blob is invisible until committed, then readable chunk by chunk", async () => {
+  const store = Store.open(":memory:", { chunkSize: 4 });
+  const blob = await store.createBlob();
+  await store.putChunk(blob, 0, text("abcd"));
+  await store.putChunk(blob, 1, text("ef"));
+  assertEquals(store.artifact("example.com/m", "v1.0.0", "zip"), undefined);
+  const meta = await store.commitBlob("example.com/m", "v1.0.0", "zip", blob, 6, '"x"');
+  assertEquals([meta.size, meta.blobId, meta.chunkSize], [6, blob, 4]);
+  assertEquals(store.chunk(blob, 1), text("ef"));
+  store.close();
+});
+
+Deno.test("a second commit of the same artifact keeps the first and drops its blob", async () => {
+  const store = Store.open(":memory:", { chunkSize: 4 });
+  const first = await store.createBlob();
+  await store.putChunk(first, 0, text("one"));
+  await store.commitBlob("example.com/m", "v1.0.0", "zip", first, 3, '"1"');
+  const second = await store.createBlob();
+  await store.putChunk(second, 0, text("two"));
+  const meta = await store.commitBlob("example.com/m", "v1.0.0", "zip", second, 3, '"2"');
+  assertEquals(meta.blobId, first);
+  assertEquals(store.chunk(second, 0), undefined);
+  store.close();
+});
+
+Deno.test("pending blobs left behind are swept, committed ones kept", async () => {
+  let time = 1_000_000;
+  const store = Store.open(":memory:", { now: () => time });
+  const kept = await store.createBlob();
+  await store.putChunk(kept, 0, text("kept"));
+  await store.commitBlob("example.com/m", "v1.0.0", "zip", kept, 4, '"k"');
+  const abandoned = await store.createBlob();
+  await store.putChunk(abandoned, 0, text("half"));
+  assertEquals(await store.sweepPendingBlobs(60_000), 0, "a young pending blob may be in use");
+  time += 120_000;
+  assertEquals(await store.sweepPendingBlobs(60_000), 1);
+  assertEquals(store.chunk(abandoned, 0), undefined);
+  assertEquals(store.chunk(kept, 0), text("kept"));
+  store.close();
+});
+
+Deno.test("answers are replaced and carry their fetch time", async () => {
+  const store = Store.open(":memory:");
+  await store.putAnswer({
+    kind: "list",
+    module: "example.com/m",
+    key: "",
+    status: 200,
+    body: text("v1.0.0\n"),
+    fetchedAt: 1,
+  });
+  await store.putAnswer({
+    kind: "list",
+    module: "example.com/m",
+    key: "",
+    status: 200,
+    body: text("v1.0.0\nv1.1.0\n"),
+    fetchedAt: 2,
+  });
+  const answer = store.answer("list", "example.com/m", "");
+  assertEquals([answer?.fetchedAt, answer?.body], [2, text("v1.0.0\nv1.1.0\n")]);
+  store.close();
+});
+
+Deno.test("a write meeting another process's lock backs off, then fails clearly at its deadline", async () => {
+  await withDb(async (path) => {
+    const store = Store.open(path, { writeDeadlineMs: 300, busyTimeoutMs: 0 });
+    const other = new DatabaseSync(path);
+    other.exec("BEGIN IMMEDIATE");
+    // The event loop stays free while the write waits: this timer fires.
+    let ticked = false;
+    setTimeout(() => ticked = true, 20);
+    await assertRejects(
+      () => store.putInline("example.com/m", "v1.0.0", "mod", text("x")),
+      StoreBusyError,
+      "locked",
+    );
+    assert(ticked, "the event loop ran while the write was waiting");
+    assert(store.stats().busyRetries > 0);
+    other.exec("ROLLBACK");
+    await store.putInline("example.com/m", "v1.0.0", "mod", text("x"));
+    other.close();
+    store.close();
+  });
+});
+
+Deno.test("a database from a newer Astera is refused", async () => {
+  await withDb(async (path) => {
+    const db = new DatabaseSync(path);
+    db.exec("PRAGMA user_version = 99");
+    db.close();
+    let message = "";
+    try {
+      Store.open(path);
+    } catch (error) {
+      message = String(error);
+    }
+    assert(message.includes("newer"), message);
+    await Promise.resolve();
+  });
+});
