@@ -1,5 +1,6 @@
 /**
- * An in-memory cache of immutable byte buffers that is cheap to keep: entries
+ * An in-memory cache of immutable values (byte buffers, or objects holding
+ * them) that is cheap to keep: entries
  * are held strongly for a TTL within a byte budget, then only weakly, so V8 may
  * reclaim them whenever it needs the memory. Loads go through single-flight,
  * so a miss under load causes one load, not one per caller.
@@ -22,6 +23,9 @@ export interface WeakCacheOptions {
   now?: () => number;
 }
 
+/** How many bytes a value holds, for the budget. */
+export type SizeOf<V> = (value: V) => number;
+
 /** Counters of a {@linkcode WeakCache}. */
 export interface WeakCacheStats {
   hits: number;
@@ -35,14 +39,15 @@ export interface WeakCacheStats {
   weakEntries: number;
 }
 
-interface StrongEntry {
-  value: Uint8Array;
+interface StrongEntry<V> {
+  value: V;
+  bytes: number;
   expires: number;
 }
 
 /**
- * A cache of `Uint8Array` values, strongly held for a TTL within a byte
- * budget, weakly held after.
+ * A cache of immutable values, strongly held for a TTL within a byte budget,
+ * weakly held after. Without `sizeOf`, values are measured by `byteLength`.
  *
  * @example
  * ```ts
@@ -53,27 +58,29 @@ interface StrongEntry {
  * console.log(bytes?.byteLength, cache.stats().misses); // 21 1
  * ```
  */
-export class WeakCache {
-  #strong = new Map<string, StrongEntry>();
+export class WeakCache<V extends object = Uint8Array> {
+  #strong = new Map<string, StrongEntry<V>>();
   #strongBytes = 0;
-  #weak = new Map<string, WeakRef<Uint8Array>>();
-  #registry = new FinalizationRegistry<{ key: string; ref: WeakRef<Uint8Array> }>(
+  #weak = new Map<string, WeakRef<V>>();
+  #registry = new FinalizationRegistry<{ key: string; ref: WeakRef<V> }>(
     ({ key, ref }) => {
       if (this.#weak.get(key) === ref) this.#weak.delete(key);
     },
   );
-  #flight = new SingleFlight<Uint8Array | undefined>();
+  #flight = new SingleFlight<V | undefined>();
+  #sizeOf: SizeOf<V>;
   #hits = 0;
   #weakHits = 0;
   #misses = 0;
   #options: Required<WeakCacheOptions>;
 
-  constructor(options: WeakCacheOptions) {
+  constructor(options: WeakCacheOptions, sizeOf?: SizeOf<V>) {
     this.#options = { now: Date.now, ...options };
+    this.#sizeOf = sizeOf ?? ((value) => (value as { byteLength?: number }).byteLength ?? 0);
   }
 
   /** The cached value, refreshing its strong hold, or undefined. Counts a hit or a miss. */
-  get(key: string): Uint8Array | undefined {
+  get(key: string): V | undefined {
     const value = this.#peek(key);
     if (value) this.#hits++;
     else this.#misses++;
@@ -86,8 +93,8 @@ export class WeakCache {
    */
   async load(
     key: string,
-    loader: () => Promise<Uint8Array | undefined>,
-  ): Promise<Uint8Array | undefined> {
+    loader: () => Promise<V | undefined>,
+  ): Promise<V | undefined> {
     const cached = this.get(key);
     if (cached) return cached;
     return await this.#flight.do(key, async () => {
@@ -98,7 +105,7 @@ export class WeakCache {
   }
 
   /** Caches `value` under `key`, strongly for the TTL if the budget allows. */
-  set(key: string, value: Uint8Array): void {
+  set(key: string, value: V): void {
     this.#dropStrong(key);
     const ref = new WeakRef(value);
     this.#weak.set(key, ref);
@@ -126,7 +133,7 @@ export class WeakCache {
     };
   }
 
-  #peek(key: string): Uint8Array | undefined {
+  #peek(key: string): V | undefined {
     this.#expire();
     const strong = this.#strong.get(key);
     if (strong) {
@@ -144,11 +151,12 @@ export class WeakCache {
     return value;
   }
 
-  #holdStrongly(key: string, value: Uint8Array): void {
+  #holdStrongly(key: string, value: V): void {
     const { maxStrongBytes, strongTtlMs, now } = this.#options;
-    if (value.byteLength > maxStrongBytes) return;
-    this.#strong.set(key, { value, expires: now() + strongTtlMs });
-    this.#strongBytes += value.byteLength;
+    const bytes = this.#sizeOf(value);
+    if (bytes > maxStrongBytes) return;
+    this.#strong.set(key, { value, bytes, expires: now() + strongTtlMs });
+    this.#strongBytes += bytes;
     for (const [oldest] of this.#strong) {
       if (this.#strongBytes <= maxStrongBytes) break;
       this.#dropStrong(oldest);
@@ -159,7 +167,7 @@ export class WeakCache {
     const entry = this.#strong.get(key);
     if (!entry) return;
     this.#strong.delete(key);
-    this.#strongBytes -= entry.value.byteLength;
+    this.#strongBytes -= entry.bytes;
   }
 
   /** Entries are in last-use order and share one TTL, so the expired ones lead. */

@@ -1,0 +1,265 @@
+/**
+ * The client of upstream proxies: a GOPROXY-style list of base URLs asked in
+ * order, falling through after `,` only on 404/410 and after `|` on any error,
+ * exactly as the go command does (GOPROXY-SPEC §1.4).
+ *
+ * @module
+ */
+import { escapePath, escapeVersion } from "./modpath.ts";
+import {
+  type ArtifactRequest,
+  describeRequest,
+  type ModuleSource,
+  type SourceAnswer,
+  SourceError,
+} from "./source.ts";
+
+/** One entry of an upstream list. */
+export interface UpstreamEntry {
+  /** Base URL without a trailing slash, or `off` (answers not-found for everything). */
+  url: string;
+  /** The separator after this entry was `|`: fall through on any error, not only 404/410. */
+  fallThroughOnError: boolean;
+}
+
+/** Options of {@linkcode createUpstream}. */
+export interface UpstreamOptions {
+  /** How long to wait for response headers (ms). */
+  timeoutMs: number;
+  /** How long a body may stall between chunks before the download is abandoned (ms). */
+  idleTimeoutMs?: number;
+  fetch?: typeof fetch;
+}
+
+/** An invalid upstream list. */
+export class UpstreamConfigError extends Error {
+  override name = "UpstreamConfigError";
+}
+
+/**
+ * Parses a GOPROXY-style list (`https://a,https://b|https://c`).
+ *
+ * @example
+ * ```ts
+ * import { parseUpstreamList } from "./upstream.ts";
+ * console.log(parseUpstreamList("https://proxy.golang.org/,http://mirror.lan|off"));
+ * // [{ url: "https://proxy.golang.org", fallThroughOnError: false },
+ * //  { url: "http://mirror.lan", fallThroughOnError: true }, { url: "off", fallThroughOnError: false }]
+ * ```
+ */
+export function parseUpstreamList(list: string): UpstreamEntry[] {
+  const entries: UpstreamEntry[] = [];
+  for (const match of list.matchAll(/([^,|]*)([,|]?)/g)) {
+    const raw = match[1].trim();
+    if (raw === "") {
+      if (match[0] === "") break;
+      continue;
+    }
+    entries.push({ url: normalizeEntry(raw), fallThroughOnError: match[2] === "|" });
+    if (raw === "off") break;
+  }
+  if (entries.length === 0) {
+    throw new UpstreamConfigError(`upstream list ${JSON.stringify(list)} is empty`);
+  }
+  return entries;
+}
+
+function normalizeEntry(raw: string): string {
+  if (raw === "off") return raw;
+  if (raw === "direct") {
+    throw new UpstreamConfigError(
+      'upstream "direct" is not supported: list proxies only, and serve private git modules with --private',
+    );
+  }
+  // The go command's rule: a bare host (with a dot, colon or slash, no scheme) means https.
+  const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(raw) ? raw : `https://${raw}`;
+  let url: URL;
+  try {
+    url = new URL(withScheme);
+  } catch {
+    throw new UpstreamConfigError(`upstream ${JSON.stringify(raw)} is not a valid URL`);
+  }
+  if (url.protocol !== "https:" && url.protocol !== "http:") {
+    throw new UpstreamConfigError(
+      `upstream ${JSON.stringify(raw)}: only http and https are supported`,
+    );
+  }
+  if (url.search || url.hash) {
+    throw new UpstreamConfigError(
+      `upstream ${JSON.stringify(raw)} must not have a query or fragment`,
+    );
+  }
+  return url.href.replace(/\/+$/, "");
+}
+
+/**
+ * The path of a GOPROXY endpoint below a base URL.
+ *
+ * @example
+ * ```ts
+ * import { proxyPath } from "./upstream.ts";
+ * console.log(proxyPath({ kind: "zip", module: "github.com/BurntSushi/toml", version: "v1.0.0" }));
+ * // /github.com/!burnt!sushi/toml/@v/v1.0.0.zip
+ * ```
+ */
+export function proxyPath(request: ArtifactRequest): string {
+  const module = encodeURI(escapePath(request.module));
+  switch (request.kind) {
+    case "list":
+      return `/${module}/@v/list`;
+    case "latest":
+      return `/${module}/@latest`;
+    default:
+      return `/${module}/@v/${encodeURIComponent(escapeVersion(request.version))}.${request.kind}`;
+  }
+}
+
+/**
+ * A {@linkcode ModuleSource} over an upstream list.
+ *
+ * @example
+ * ```ts
+ * import { createUpstream, parseUpstreamList } from "./upstream.ts";
+ * const upstream = createUpstream(parseUpstreamList("https://proxy.golang.org"), { timeoutMs: 30_000 });
+ * const answer = await upstream.fetch({ kind: "list", module: "golang.org/x/text" });
+ * if (answer.found) await answer.body.cancel();
+ * ```
+ */
+export function createUpstream(entries: UpstreamEntry[], options: UpstreamOptions): ModuleSource {
+  const doFetch = options.fetch ?? fetch;
+  const idleTimeoutMs = options.idleTimeoutMs ?? Math.max(options.timeoutMs, 30_000);
+
+  async function ask(
+    entry: UpstreamEntry,
+    request: ArtifactRequest,
+    signal?: AbortSignal,
+  ): Promise<SourceAnswer> {
+    if (entry.url === "off") {
+      return { found: false, status: 404, message: "upstream is off" };
+    }
+    const url = entry.url + proxyPath(request);
+    const what = `upstream ${entry.url}: ${describeRequest(request)}`;
+    const timeout = AbortSignal.timeout(options.timeoutMs);
+    let response: Response;
+    try {
+      response = await doFetch(url, {
+        signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
+        headers: { "user-agent": "astera" },
+      });
+    } catch (error) {
+      const reason = timeout.aborted
+        ? `no answer within ${options.timeoutMs} ms`
+        : errorText(error);
+      throw new SourceError(`${what}: ${reason}`);
+    }
+    if (response.status === 200) {
+      const length = response.headers.get("content-length");
+      const size = length !== null && /^\d+$/.test(length) ? Number(length) : null;
+      return {
+        found: true,
+        size,
+        body: withIdleTimeout(response.body ?? emptyStream(), idleTimeoutMs, what),
+      };
+    }
+    const message = (await readSome(response, 1024)).trim();
+    if (response.status === 404 || response.status === 410) {
+      return { found: false, status: response.status, message: message || "not found" };
+    }
+    throw new SourceError(
+      `${what}: status ${response.status}${message ? `: ${firstLine(message)}` : ""}`,
+    );
+  }
+
+  return {
+    async fetch(request, signal) {
+      let notFound: SourceAnswer | undefined;
+      let failure: unknown;
+      for (const entry of entries) {
+        try {
+          const answer = await ask(entry, request, signal);
+          if (answer.found) return answer;
+          notFound = answer;
+          failure = undefined;
+        } catch (error) {
+          if (!entry.fallThroughOnError) throw error;
+          failure = error;
+        }
+      }
+      if (failure) throw failure;
+      return notFound!;
+    },
+  };
+}
+
+function emptyStream(): ReadableStream<Uint8Array> {
+  return new ReadableStream({ start: (controller) => controller.close() });
+}
+
+/** Errors the stream if it delivers nothing for `ms`, so a stalled link cannot hold a download forever. */
+function withIdleTimeout(
+  body: ReadableStream<Uint8Array>,
+  ms: number,
+  what: string,
+): ReadableStream<Uint8Array> {
+  const reader = body.getReader();
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      let timer: number | undefined;
+      const stalled = new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new SourceError(`${what}: body stalled for ${ms} ms`)),
+          ms,
+        );
+      });
+      try {
+        const { done, value } = await Promise.race([reader.read(), stalled]);
+        if (done) controller.close();
+        else controller.enqueue(value);
+      } catch (error) {
+        reader.cancel(error).catch(() => {});
+        controller.error(
+          error instanceof SourceError ? error : new SourceError(`${what}: ${errorText(error)}`),
+        );
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+    cancel(reason) {
+      return reader.cancel(reason);
+    },
+  });
+}
+
+async function readSome(response: Response, limit: number): Promise<string> {
+  if (!response.body) return "";
+  const reader = response.body.getReader();
+  const parts: Uint8Array[] = [];
+  let total = 0;
+  try {
+    while (total < limit) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      parts.push(value);
+      total += value.byteLength;
+    }
+  } catch {
+    // A broken error body still leaves us the status.
+  } finally {
+    reader.cancel().catch(() => {});
+  }
+  const bytes = new Uint8Array(total);
+  let offset = 0;
+  for (const part of parts) {
+    bytes.set(part, offset);
+    offset += part.byteLength;
+  }
+  return new TextDecoder().decode(bytes.subarray(0, limit));
+}
+
+function firstLine(text: string): string {
+  return text.split("\n", 1)[0].slice(0, 200);
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
