@@ -1,0 +1,252 @@
+/**
+ * The command line and environment of `deno task serve`: every flag, its
+ * environment variable and its default, in one table, with validation that
+ * fails before anything listens.
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { dirname, join } from "node:path";
+import { parseUpstreamList, UpstreamConfigError, type UpstreamEntry } from "./upstream.ts";
+
+/** The server's configuration. */
+export interface Config {
+  hostname: string;
+  port: number;
+  db: string;
+  upstream: UpstreamEntry[];
+  upstreamText: string;
+  freshMs: number;
+  negativeMs: number;
+  upstreamTimeoutMs: number;
+  cacheBytes: number;
+  cacheTtlMs: number;
+  private: string;
+  gitDir: string;
+  gitTtlMs: number;
+  quiet: boolean;
+}
+
+/** A bad flag or environment value; the message is the one line to print. */
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+/** One flag: its environment variable, default, and meaning (the README's table is this). */
+export interface FlagSpec {
+  env: string;
+  default: string;
+  help: string;
+}
+
+/** Every flag of `deno task serve`. */
+export const FLAGS: Record<string, FlagSpec> = {
+  listen: {
+    env: "ASTERA_LISTEN",
+    default: "0.0.0.0:8080",
+    help: "address to listen on, HOST:PORT",
+  },
+  db: {
+    env: "ASTERA_DB",
+    default: "./astera.db",
+    help: "SQLite database file, created on first start",
+  },
+  upstream: {
+    env: "ASTERA_UPSTREAM",
+    default: "https://proxy.golang.org",
+    help:
+      "GOPROXY-style list of upstream proxies (`,` falls through on 404/410, `|` on any error; `off` = none)",
+  },
+  ttl: {
+    env: "ASTERA_TTL",
+    default: "5m",
+    help: "freshness of list, @latest and query .info answers",
+  },
+  "negative-ttl": {
+    env: "ASTERA_NEGATIVE_TTL",
+    default: "1m",
+    help: "how long a 404/410 answer is remembered",
+  },
+  "upstream-timeout": {
+    env: "ASTERA_UPSTREAM_TIMEOUT",
+    default: "30s",
+    help: "wait for an upstream's response headers, and at most between two body chunks",
+  },
+  "cache-bytes": {
+    env: "ASTERA_CACHE_BYTES",
+    default: "64MiB",
+    help: "memory cache held strongly at most",
+  },
+  "cache-ttl": {
+    env: "ASTERA_CACHE_TTL",
+    default: "60s",
+    help: "how long cached content stays strongly held",
+  },
+  private: {
+    env: "ASTERA_PRIVATE",
+    default: "",
+    help: "GOPRIVATE-style patterns of modules served from git, never from the upstream",
+  },
+  "git-dir": { env: "ASTERA_GIT_DIR", default: "<db>-git", help: "directory of bare git mirrors" },
+  "git-ttl": {
+    env: "ASTERA_GIT_TTL",
+    default: "1m",
+    help: "how long a git mirror is used before it is fetched again",
+  },
+  quiet: { env: "ASTERA_QUIET", default: "false", help: "log warnings and errors only" },
+};
+
+/**
+ * Parses flags, falling back to environment variables, then defaults.
+ *
+ * @example
+ * ```ts
+ * import { parseConfig } from "./config.ts";
+ * const config = parseConfig(["--listen", "127.0.0.1:9090", "--ttl", "30s"], {});
+ * console.log(config.port, config.freshMs); // 9090 30000
+ * ```
+ */
+export function parseConfig(args: string[], env: Record<string, string | undefined>): Config {
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    values = parseArgs({
+      args,
+      strict: true,
+      allowPositionals: false,
+      options: Object.fromEntries(
+        Object.keys(FLAGS).map((name) => [name, { type: name === "quiet" ? "boolean" : "string" }]),
+      ) as Record<string, { type: "string" | "boolean" }>,
+    }).values;
+  } catch (error) {
+    throw new ConfigError(error instanceof Error ? error.message.split("\n")[0] : String(error));
+  }
+  const get = (name: string): string => {
+    const value = values[name];
+    if (typeof value === "string") return value;
+    if (value === true) return "true";
+    return env[FLAGS[name].env] ?? FLAGS[name].default;
+  };
+  const [hostname, port] = parseListen(get("listen"));
+  const db = get("db");
+  if (db === "") throw new ConfigError("--db must not be empty");
+  let upstream: UpstreamEntry[];
+  try {
+    upstream = parseUpstreamList(get("upstream"));
+  } catch (error) {
+    throw new ConfigError(error instanceof UpstreamConfigError ? error.message : String(error));
+  }
+  const gitDirFlag = get("git-dir");
+  const gitDir = gitDirFlag === "<db>-git"
+    ? (db === ":memory:"
+      ? join(Deno.cwd(), "astera-git")
+      : join(dirname(db), `${basename(db)}-git`))
+    : gitDirFlag;
+  const quiet = get("quiet");
+  if (quiet !== "true" && quiet !== "false") {
+    throw new ConfigError(`--quiet: expected true or false, got ${quiet}`);
+  }
+  return {
+    hostname,
+    port,
+    db,
+    upstream,
+    upstreamText: get("upstream"),
+    freshMs: parseDuration("ttl", get("ttl")),
+    negativeMs: parseDuration("negative-ttl", get("negative-ttl")),
+    upstreamTimeoutMs: parseDuration("upstream-timeout", get("upstream-timeout"), 1),
+    cacheBytes: parseBytes("cache-bytes", get("cache-bytes")),
+    cacheTtlMs: parseDuration("cache-ttl", get("cache-ttl")),
+    private: get("private"),
+    gitDir,
+    gitTtlMs: parseDuration("git-ttl", get("git-ttl")),
+    quiet: quiet === "true",
+  };
+}
+
+function basename(path: string): string {
+  return path.split(/[\\/]/).pop() ?? path;
+}
+
+/**
+ * Parses `HOST:PORT`, `:PORT` or `[v6]:PORT`.
+ *
+ * @example
+ * ```ts
+ * import { parseListen } from "./config.ts";
+ * console.log(parseListen("[::1]:8080")); // ["::1", 8080]
+ * ```
+ */
+export function parseListen(text: string): [string, number] {
+  const match = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\[\]]*)):(\d{1,5})$/.exec(text);
+  const port = match ? Number(match[3]) : NaN;
+  if (!match || port > 65535) {
+    throw new ConfigError(
+      `--listen ${JSON.stringify(text)}: expected HOST:PORT, e.g. 0.0.0.0:8080`,
+    );
+  }
+  return [match[1] ?? (match[2] || "0.0.0.0"), port];
+}
+
+/**
+ * Parses a duration: `500ms`, `30s`, `5m`, `1h`, `1d`, or plain seconds.
+ *
+ * @example
+ * ```ts
+ * import { parseDuration } from "./config.ts";
+ * console.log(parseDuration("ttl", "5m")); // 300000
+ * ```
+ */
+export function parseDuration(flag: string, text: string, minimumMs = 0): number {
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/.exec(text.trim());
+  if (!match) {
+    throw new ConfigError(
+      `--${flag} ${JSON.stringify(text)}: expected a duration like 30s, 5m, 1h`,
+    );
+  }
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[match[2] ?? "s"]!;
+  const ms = Math.round(Number(match[1]) * unit);
+  if (ms < minimumMs) {
+    throw new ConfigError(`--${flag} ${JSON.stringify(text)}: must be at least ${minimumMs} ms`);
+  }
+  return ms;
+}
+
+/**
+ * Parses a size: `1048576`, `512KiB`, `64MiB`, `1GiB` (also KB/MB/GB as powers of 1000).
+ *
+ * @example
+ * ```ts
+ * import { parseBytes } from "./config.ts";
+ * console.log(parseBytes("cache-bytes", "64MiB")); // 67108864
+ * ```
+ */
+export function parseBytes(flag: string, text: string): number {
+  const match = /^(\d+)\s*(B|KB|MB|GB|KiB|MiB|GiB)?$/i.exec(text.trim());
+  if (!match) {
+    throw new ConfigError(`--${flag} ${JSON.stringify(text)}: expected a size like 64MiB`);
+  }
+  const units: Record<string, number> = {
+    b: 1,
+    kb: 1e3,
+    mb: 1e6,
+    gb: 1e9,
+    kib: 1024,
+    mib: 1024 ** 2,
+    gib: 1024 ** 3,
+  };
+  return Number(match[1]) * units[(match[2] ?? "b").toLowerCase()];
+}
+
+/** The `--help` text. */
+export function usage(): string {
+  const lines = [
+    "usage: deno task serve [flags]",
+    "",
+    "flags (each also read from its environment variable):",
+  ];
+  for (const [name, spec] of Object.entries(FLAGS)) {
+    lines.push(`  --${name.padEnd(17)} ${spec.env.padEnd(24)} default ${spec.default || '""'}`);
+    lines.push(`      ${spec.help}`);
+  }
+  return lines.join("\n");
+}

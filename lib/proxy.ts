@@ -1,0 +1,804 @@
+/**
+ * The caching proxy: answers each GOPROXY request from memory, the store or a
+ * source, and stores what sources answer so the next request (or the next
+ * start, or a day without internet) needs no source at all.
+ *
+ * - `.info` of a canonical version, `.mod` and `.zip` are immutable: stored
+ *   once, served forever.
+ * - `list`, `@latest` and query `.info` are stored with the time they were
+ *   fetched: fresh ones are served, stale ones are served while a background
+ *   refresh runs, and when the source fails the last stored answer is served.
+ * - Not-found answers are remembered for a shorter time.
+ * - Zips stream from the source into the store in chunks while any number of
+ *   clients read the chunks already stored; memory stays bounded by the chunk
+ *   size, whatever the zip size.
+ *
+ * Everything that touches the store or a source goes through single-flight.
+ *
+ * @module
+ */
+import { createHash } from "node:crypto";
+import { SingleFlight } from "./coalesce.ts";
+import type { Logger } from "./log.ts";
+import { matchPrefixPatterns } from "./modpath.ts";
+import {
+  type ArtifactRequest,
+  describeRequest,
+  type ModuleSource,
+  type SourceAnswer,
+  SourceError,
+} from "./source.ts";
+import {
+  type ArtifactKind,
+  type ArtifactMeta,
+  etagFromDigest,
+  type Store,
+  type StoredAnswer,
+} from "./store.ts";
+import {
+  canonicalModuleVersion,
+  isPseudoVersion,
+  isValid,
+  pseudoVersionTime,
+  sortVersions,
+} from "./version.ts";
+import { WeakCache } from "./weakcache.ts";
+import { checkModuleZip, type RandomAccess, ZipError } from "./zip.ts";
+
+/** The most a zip may be: the go command refuses larger ones (GOPROXY-SPEC §3). */
+export const MAX_ZIP_BYTES = 500 * 1024 * 1024;
+/** The most a `.mod` may be (the go command's go.mod limit). */
+export const MAX_MOD_BYTES = 16 * 1024 * 1024;
+/** The most an `.info`, `@latest` or `list` answer may be. */
+export const MAX_SMALL_BYTES = 4 * 1024 * 1024;
+
+/** What the proxy answers; `server.ts` turns it into HTTP. */
+export type Reply =
+  | { type: "bytes"; bytes: Uint8Array; contentType: string; immutable: boolean; etag?: string }
+  | { type: "stored-zip"; meta: ArtifactMeta }
+  | { type: "live-zip"; download: LiveDownload }
+  | { type: "not-found"; status: 404 | 410; message: string }
+  | { type: "error"; status: 502 | 503; message: string };
+
+/** Options of a {@linkcode ModuleProxy}. */
+export interface ModuleProxyOptions {
+  store: Store;
+  upstream: ModuleSource;
+  /** Modules matching `patterns` (GOPRIVATE syntax) come from `source`, never from the upstream. */
+  privateModules?: { patterns: string; source: ModuleSource };
+  /** How long a `list`/`@latest`/query answer stays fresh (ms). */
+  freshMs: number;
+  /** How long a not-found answer is trusted (ms). */
+  negativeMs: number;
+  /** Bytes of memory-cached content held strongly at most. */
+  cacheBytes: number;
+  /** How long memory-cached content stays strongly held after its last use (ms). */
+  cacheTtlMs: number;
+  log: Logger;
+  now?: () => number;
+}
+
+/** Counters for `/_astera/stats` and the benchmark. */
+export interface ProxyStats {
+  sourceFetches: number;
+  backgroundRefreshes: number;
+  liveDownloads: number;
+}
+
+const TEXT = "text/plain; charset=utf-8";
+const JSON_TYPE = "application/json";
+
+type CachedItem =
+  | { type: "artifact"; meta: ArtifactMeta; data: Uint8Array | null }
+  | { type: "answer"; answer: StoredAnswer };
+
+/**
+ * The caching proxy core.
+ *
+ * @example
+ * ```ts ignore
+ * import { ModuleProxy } from "./proxy.ts";
+ * const proxy = new ModuleProxy({ store, upstream, freshMs: 300_000, negativeMs: 60_000,
+ *   cacheBytes: 64 << 20, cacheTtlMs: 60_000, log });
+ * const reply = await proxy.list("golang.org/x/text");
+ * ```
+ */
+export class ModuleProxy {
+  #options: ModuleProxyOptions;
+  #store: Store;
+  #now: () => number;
+  #items: WeakCache<CachedItem>;
+  #chunks: WeakCache<Uint8Array>;
+  #fetches = new SingleFlight<Reply>();
+  #refreshes = new SingleFlight<StoredAnswer>();
+  #live = new Map<string, LiveDownload>();
+  #background = new Set<Promise<unknown>>();
+  #stats: ProxyStats = { sourceFetches: 0, backgroundRefreshes: 0, liveDownloads: 0 };
+
+  constructor(options: ModuleProxyOptions) {
+    this.#options = options;
+    this.#store = options.store;
+    this.#now = options.now ?? Date.now;
+    const strongTtlMs = options.cacheTtlMs;
+    this.#items = new WeakCache<CachedItem>(
+      { maxStrongBytes: Math.floor(options.cacheBytes / 4), strongTtlMs, now: this.#now },
+      (item) =>
+        256 + (item.type === "artifact" ? item.data?.byteLength ?? 0 : item.answer.body.byteLength),
+    );
+    this.#chunks = new WeakCache<Uint8Array>({
+      maxStrongBytes: options.cacheBytes - Math.floor(options.cacheBytes / 4),
+      strongTtlMs,
+      now: this.#now,
+    });
+  }
+
+  /** `GET <module>/@v/list` */
+  list(module: string): Promise<Reply> {
+    return this.#changeable("list", module, "", { kind: "list", module });
+  }
+
+  /** `GET <module>/@latest` */
+  latest(module: string): Promise<Reply> {
+    return this.#changeable("latest", module, "", { kind: "latest", module });
+  }
+
+  /** `GET <module>/@v/<version>.info`, for a canonical version or any query. */
+  info(module: string, version: string): Promise<Reply> {
+    if (canonicalModuleVersion(version) !== version) {
+      return this.#changeable("query", module, version, { kind: "info", module, version });
+    }
+    return this.#small("info", module, version);
+  }
+
+  /** `GET <module>/@v/<version>.mod` */
+  mod(module: string, version: string): Promise<Reply> {
+    if (canonicalModuleVersion(version) !== version) {
+      return Promise.resolve(nonCanonical(module, version));
+    }
+    return this.#small("mod", module, version);
+  }
+
+  /** `GET <module>/@v/<version>.zip` */
+  async zip(module: string, version: string): Promise<Reply> {
+    if (canonicalModuleVersion(version) !== version) return nonCanonical(module, version);
+    const key = itemKey("zip", module, version);
+    const stored = await this.#artifact("zip", module, version);
+    if (stored) return { type: "stored-zip", meta: stored.meta };
+    const negative = await this.#answer("zip", module, version);
+    if (negative && this.#isFresh(negative)) return notFoundReply(negative);
+
+    let download = this.#live.get(key);
+    if (!download) {
+      download = new LiveDownload(this.#store);
+      this.#live.set(key, download);
+      this.#stats.liveDownloads++;
+      const run = this.#download(download, module, version).finally(() => this.#live.delete(key));
+      this.#track(run);
+    }
+    const started = await download.started;
+    if (started.type === "found") {
+      if (download.size !== null) return { type: "live-zip", download };
+      // Without a Content-Length we cannot promise one, so wait for the stored zip.
+      const meta = await download.finished;
+      if (meta) return { type: "stored-zip", meta };
+      return this.#failed(download.failure, negative, { kind: "zip", module, version });
+    }
+    if (started.type === "not-found") return started.reply;
+    return this.#failed(started.error, negative, { kind: "zip", module, version });
+  }
+
+  /** A stream of `[start, end)` of a stored zip, chunk by chunk through the memory cache. */
+  openStoredZip(meta: ArtifactMeta, start: number, end: number): ReadableStream<Uint8Array> {
+    const blobId = meta.blobId!;
+    const chunkSize = meta.chunkSize;
+    let position = start;
+    return new ReadableStream<Uint8Array>({
+      pull: async (controller) => {
+        if (position >= end) {
+          controller.close();
+          return;
+        }
+        const seq = Math.floor(position / chunkSize);
+        const chunk = await this.#chunks.load(
+          `${blobId}:${seq}`,
+          () => Promise.resolve(this.#store.chunk(blobId, seq)),
+        );
+        if (!chunk) {
+          controller.error(
+            new Error(`chunk ${seq} of ${meta.module}@${meta.version}.zip is missing`),
+          );
+          return;
+        }
+        const from = position - seq * chunkSize;
+        const to = Math.min(chunk.byteLength, end - seq * chunkSize);
+        controller.enqueue(
+          from === 0 && to === chunk.byteLength ? chunk : chunk.subarray(from, to),
+        );
+        position += to - from;
+      },
+    });
+  }
+
+  /** Counters, for `/_astera/stats`. */
+  stats(): Record<string, unknown> {
+    return {
+      proxy: { ...this.#stats, fetchCoalesced: this.#fetches.stats().coalesced },
+      store: this.#store.stats(),
+      cache: { items: this.#items.stats(), chunks: this.#chunks.stats() },
+    };
+  }
+
+  /** Waits for background work (refreshes, downloads) to settle, for shutdown. */
+  async settle(): Promise<void> {
+    while (this.#background.size > 0) await Promise.allSettled([...this.#background]);
+  }
+
+  // ---- answers that may change: list, @latest, query .info ----
+
+  async #changeable(
+    kind: "list" | "latest" | "query",
+    module: string,
+    key: string,
+    request: ArtifactRequest,
+  ): Promise<Reply> {
+    const stored = await this.#answer(kind, module, key);
+    if (stored) {
+      if (!this.#isFresh(stored)) {
+        this.#stats.backgroundRefreshes++;
+        this.#track(
+          this.#refresh(kind, module, key, request).catch((error) => {
+            this.#options.log.warn("refresh-failed", {
+              request: describeRequest(request),
+              error: text(error),
+            });
+          }),
+        );
+      }
+      return answerReply(stored);
+    }
+    try {
+      return answerReply(await this.#refresh(kind, module, key, request));
+    } catch (error) {
+      if (kind === "list") {
+        const versions = sortVersions(
+          this.#store.storedVersions(module, "mod").filter((v) => !isPseudoVersion(v)),
+        );
+        if (versions.length > 0) {
+          this.#options.log.warn("offline-list", { module, error: text(error) });
+          return bytesReply(encode(versions.map((v) => `${v}\n`).join("")), TEXT, false);
+        }
+      }
+      return errorReply(error);
+    }
+  }
+
+  #refresh(
+    kind: "list" | "latest" | "query",
+    module: string,
+    key: string,
+    request: ArtifactRequest,
+  ): Promise<StoredAnswer> {
+    return this.#refreshes.do(itemKey(kind, module, key), async () => {
+      const answer = await this.#ask(request);
+      let body: Uint8Array;
+      let status: number;
+      if (answer.found) {
+        body = await readAll(answer, MAX_SMALL_BYTES, request);
+        status = 200;
+        if (kind !== "list") {
+          const version = checkInfo(body, request, null);
+          if (canonicalModuleVersion(version) === version) {
+            await this.#storeInfoQuietly(module, version, body);
+          }
+        }
+      } else {
+        body = encode(answer.message);
+        status = answer.status;
+      }
+      const stored: StoredAnswer = { kind, module, key, status, body, fetchedAt: this.#now() };
+      await this.#putAnswerQuietly(stored);
+      return stored;
+    });
+  }
+
+  // ---- immutable artifacts: canonical .info and .mod ----
+
+  async #small(kind: "info" | "mod", module: string, version: string): Promise<Reply> {
+    const stored = await this.#artifact(kind, module, version);
+    if (stored?.data) return artifactReply(stored.meta, stored.data);
+    const negative = await this.#answer(kind, module, version);
+    if (negative && this.#isFresh(negative)) return notFoundReply(negative);
+    const request: ArtifactRequest = { kind, module, version };
+    try {
+      return await this.#fetches.do(itemKey(kind, module, version), async () => {
+        const answer = await this.#ask(request);
+        if (!answer.found) return this.#rememberNotFound(kind, module, version, answer);
+        const body = await readAll(
+          answer,
+          kind === "mod" ? MAX_MOD_BYTES : MAX_SMALL_BYTES,
+          request,
+        );
+        if (kind === "info") checkInfo(body, request, version);
+        const meta = await this.#store.putInline(module, version, kind, body);
+        const data = this.#store.inlineData(module, version, kind)!;
+        this.#items.set(itemKey(kind, module, version), { type: "artifact", meta, data });
+        if (negative) await this.#forgetAnswer(kind, module, version);
+        return artifactReply(meta, data);
+      });
+    } catch (error) {
+      if (negative) return notFoundReply(negative);
+      if (kind === "info") {
+        const synthesized = this.#offlineInfo(module, version);
+        if (synthesized) {
+          this.#options.log.warn("offline-info", { module, version, error: text(error) });
+          return synthesized;
+        }
+      }
+      return errorReply(error);
+    }
+  }
+
+  /** An `.info` made up from a stored `.mod` when the source is unreachable. */
+  #offlineInfo(module: string, version: string): Reply | undefined {
+    if (!this.#store.artifact(module, version, "mod")) return undefined;
+    const info: { Version: string; Time?: string } = { Version: version };
+    if (isPseudoVersion(version)) {
+      const t = pseudoVersionTime(version);
+      info.Time = `${t.slice(0, 4)}-${t.slice(4, 6)}-${t.slice(6, 8)}T${t.slice(8, 10)}:${
+        t.slice(10, 12)
+      }:${t.slice(12, 14)}Z`;
+    }
+    return bytesReply(encode(JSON.stringify(info)), JSON_TYPE, false);
+  }
+
+  // ---- zips ----
+
+  async #download(download: LiveDownload, module: string, version: string): Promise<void> {
+    const request: ArtifactRequest = { kind: "zip", module, version };
+    let blobId: number | undefined;
+    try {
+      const answer = await this.#ask(request);
+      if (!answer.found) {
+        download.start({
+          type: "not-found",
+          reply: await this.#rememberNotFound("zip", module, version, answer),
+        });
+        return;
+      }
+      if (answer.size !== null && answer.size > MAX_ZIP_BYTES) {
+        await answer.body.cancel();
+        throw new ZipError(
+          `${module}@${version}: zip of ${answer.size} bytes exceeds the 500 MiB limit`,
+        );
+      }
+      blobId = await this.#store.createBlob();
+      download.begin(blobId, this.#store.chunkSize, answer.size);
+      const limit = answer.size ?? MAX_ZIP_BYTES;
+      const hash = createHash("sha256");
+      const chunkSize = this.#store.chunkSize;
+      let pending = new Uint8Array(chunkSize);
+      let filled = 0;
+      let total = 0;
+      let seq = 0;
+      for await (const piece of answer.body) {
+        total += piece.byteLength;
+        if (total > limit) {
+          throw answer.size === null
+            ? new ZipError(`${module}@${version}: zip exceeds the 500 MiB limit`)
+            : new SourceError(
+              `${describeRequest(request)}: more bytes than the Content-Length ${answer.size}`,
+            );
+        }
+        hash.update(piece);
+        let offset = 0;
+        while (offset < piece.byteLength) {
+          const take = Math.min(chunkSize - filled, piece.byteLength - offset);
+          pending.set(piece.subarray(offset, offset + take), filled);
+          filled += take;
+          offset += take;
+          if (filled === chunkSize) {
+            await this.#store.putChunk(blobId, seq++, pending);
+            download.wrote(seq);
+            pending = new Uint8Array(chunkSize);
+            filled = 0;
+          }
+        }
+      }
+      if (filled > 0) await this.#store.putChunk(blobId, seq++, pending.subarray(0, filled));
+      if (answer.size !== null && total !== answer.size) {
+        throw new SourceError(
+          `${describeRequest(request)}: truncated: ${total} of ${answer.size} bytes arrived`,
+        );
+      }
+      await checkModuleZip(blobAccess(this.#store, blobId, total, chunkSize), module, version);
+      const meta = await this.#store.commitBlob(
+        module,
+        version,
+        "zip",
+        blobId,
+        total,
+        etagFromDigest(hash.digest()),
+      );
+      if (meta.blobId !== blobId) {
+        blobId = undefined;
+        throw new SourceError(
+          `${module}@${version}.zip was stored by another process meanwhile; retry`,
+        );
+      }
+      blobId = undefined;
+      this.#items.set(itemKey("zip", module, version), { type: "artifact", meta, data: null });
+      if (this.#store.answer("zip", module, version)) {
+        await this.#forgetAnswer("zip", module, version);
+      }
+      download.finish(meta, seq);
+      this.#options.log.info("stored", { module, version, kind: "zip", bytes: total });
+    } catch (error) {
+      if (blobId !== undefined) await this.#store.discardBlob(blobId).catch(() => {});
+      if (error instanceof ZipError) {
+        this.#options.log.warn("zip-refused", { module, version, error: error.message });
+        const reply = await this.#rememberNotFound("zip", module, version, {
+          status: 410,
+          message: `not found: ${error.message}`,
+        });
+        download.start({ type: "not-found", reply });
+        download.fail(error);
+        return;
+      }
+      this.#options.log.warn("download-failed", { module, version, error: text(error) });
+      download.start({ type: "error", error });
+      download.fail(error);
+    }
+  }
+
+  #failed(error: unknown, negative: StoredAnswer | undefined, _request: ArtifactRequest): Reply {
+    if (negative) return notFoundReply(negative);
+    return errorReply(error);
+  }
+
+  // ---- helpers ----
+
+  #source(module: string): ModuleSource {
+    const privateModules = this.#options.privateModules;
+    if (privateModules && matchPrefixPatterns(privateModules.patterns, module)) {
+      return privateModules.source;
+    }
+    return this.#options.upstream;
+  }
+
+  async #ask(request: ArtifactRequest): Promise<SourceAnswer> {
+    this.#stats.sourceFetches++;
+    const started = this.#now();
+    const answer = await this.#source(request.module).fetch(request);
+    this.#options.log.info("fetched", {
+      request: describeRequest(request),
+      status: answer.found ? 200 : answer.status,
+      ms: this.#now() - started,
+    });
+    return answer;
+  }
+
+  async #artifact(
+    kind: ArtifactKind,
+    module: string,
+    version: string,
+  ): Promise<{ meta: ArtifactMeta; data: Uint8Array | null } | undefined> {
+    const item = await this.#items.load(itemKey(kind, module, version), () => {
+      const meta = this.#store.artifact(module, version, kind);
+      if (!meta) return Promise.resolve(undefined);
+      const data = meta.blobId === null
+        ? this.#store.inlineData(module, version, kind) ?? null
+        : null;
+      return Promise.resolve({ type: "artifact", meta, data } as const);
+    });
+    return item?.type === "artifact" ? item : undefined;
+  }
+
+  async #answer(kind: string, module: string, key: string): Promise<StoredAnswer | undefined> {
+    const item = await this.#items.load(answerKey(kind, module, key), () => {
+      const answer = this.#store.answer(kind, module, key);
+      return Promise.resolve(answer ? { type: "answer", answer } as const : undefined);
+    });
+    return item?.type === "answer" ? item.answer : undefined;
+  }
+
+  #isFresh(answer: StoredAnswer): boolean {
+    const ttl = answer.status === 200 ? this.#options.freshMs : this.#options.negativeMs;
+    return this.#now() - answer.fetchedAt < ttl;
+  }
+
+  async #rememberNotFound(
+    kind: string,
+    module: string,
+    key: string,
+    answer: { status: 404 | 410; message: string },
+  ): Promise<Reply> {
+    const stored: StoredAnswer = {
+      kind,
+      module,
+      key,
+      status: answer.status,
+      body: encode(answer.message),
+      fetchedAt: this.#now(),
+    };
+    await this.#putAnswerQuietly(stored);
+    return notFoundReply(stored);
+  }
+
+  async #putAnswerQuietly(answer: StoredAnswer): Promise<void> {
+    this.#items.set(answerKey(answer.kind, answer.module, answer.key), { type: "answer", answer });
+    try {
+      await this.#store.putAnswer(answer);
+    } catch (error) {
+      this.#options.log.warn("store-failed", {
+        module: answer.module,
+        kind: answer.kind,
+        error: text(error),
+      });
+    }
+  }
+
+  async #storeInfoQuietly(module: string, version: string, body: Uint8Array): Promise<void> {
+    if (this.#store.artifact(module, version, "info")) return;
+    try {
+      await this.#store.putInline(module, version, "info", body);
+    } catch (error) {
+      this.#options.log.warn("store-failed", { module, version, kind: "info", error: text(error) });
+    }
+  }
+
+  async #forgetAnswer(kind: string, module: string, key: string): Promise<void> {
+    this.#items.delete(answerKey(kind, module, key));
+    await this.#store.deleteAnswer(kind, module, key).catch(() => {});
+  }
+
+  #track(promise: Promise<unknown>): void {
+    this.#background.add(promise);
+    promise.finally(() => this.#background.delete(promise)).catch(() => {});
+  }
+}
+
+/**
+ * A zip being downloaded: the chunks stored so far can be read by any number
+ * of clients while the rest arrives. The last chunk is held back until the
+ * whole zip has been checked, so a client never receives the complete bytes
+ * of a download that then turns out truncated or invalid.
+ */
+export class LiveDownload {
+  /** Resolves once the source has answered. */
+  readonly started: Promise<
+    | { type: "found" }
+    | { type: "not-found"; reply: Reply }
+    | { type: "error"; error: unknown }
+  >;
+  /** Resolves with the stored artifact, or undefined if the download failed. */
+  readonly finished: Promise<ArtifactMeta | undefined>;
+  blobId = 0;
+  chunkSize = 0;
+  size: number | null = null;
+  failure: unknown;
+  #store: Store;
+  #readable = 0;
+  #done = false;
+  #resolveStarted!: (value: Awaited<LiveDownload["started"]>) => void;
+  #resolveFinished!: (meta: ArtifactMeta | undefined) => void;
+  #waiters = new Set<() => void>();
+
+  constructor(store: Store) {
+    this.#store = store;
+    this.started = new Promise((resolve) => this.#resolveStarted = resolve);
+    this.finished = new Promise((resolve) => this.#resolveFinished = resolve);
+  }
+
+  /** The source answered 200 and a blob was created. */
+  begin(blobId: number, chunkSize: number, size: number | null): void {
+    this.blobId = blobId;
+    this.chunkSize = chunkSize;
+    this.size = size;
+    this.#resolveStarted({ type: "found" });
+  }
+
+  /** Resolves `started` with an answer other than found (first call wins). */
+  start(value: Awaited<LiveDownload["started"]>): void {
+    this.#resolveStarted(value);
+  }
+
+  /** `written` chunks are stored; all but the last may be read. */
+  wrote(written: number): void {
+    this.#readable = Math.max(0, written - 1);
+    this.#wake();
+  }
+
+  /** The zip is stored and checked: every chunk may be read. */
+  finish(meta: ArtifactMeta, chunks: number): void {
+    this.#readable = chunks;
+    this.#done = true;
+    this.#resolveFinished(meta);
+    this.#wake();
+  }
+
+  /** The download failed: readers error out, and their clients see a broken transfer. */
+  fail(error: unknown): void {
+    this.failure = error;
+    this.#done = true;
+    this.#resolveFinished(undefined);
+    this.#wake();
+  }
+
+  /** A stream of the whole zip that follows the download. */
+  open(): ReadableStream<Uint8Array> {
+    let seq = 0;
+    let cancelled = false;
+    return new ReadableStream<Uint8Array>({
+      pull: async (controller) => {
+        while (!cancelled) {
+          if (this.failure !== undefined) {
+            controller.error(this.failure);
+            return;
+          }
+          if (seq < this.#readable) {
+            const chunk = this.#store.chunk(this.blobId, seq);
+            if (!chunk) {
+              controller.error(new Error(`chunk ${seq} vanished during download`));
+              return;
+            }
+            seq++;
+            controller.enqueue(chunk);
+            return;
+          }
+          if (this.#done) {
+            controller.close();
+            return;
+          }
+          await new Promise<void>((resolve) => this.#waiters.add(resolve));
+        }
+      },
+      cancel: () => {
+        cancelled = true;
+      },
+    });
+  }
+
+  #wake(): void {
+    const waiters = [...this.#waiters];
+    this.#waiters.clear();
+    for (const wake of waiters) wake();
+  }
+}
+
+/** Random access over a stored (possibly still pending) blob, for zip checks. */
+function blobAccess(store: Store, blobId: number, size: number, chunkSize: number): RandomAccess {
+  return {
+    size,
+    read(offset: number, length: number): Promise<Uint8Array> {
+      const end = Math.min(size, offset + length);
+      const out = new Uint8Array(Math.max(0, end - offset));
+      let position = offset;
+      while (position < end) {
+        const seq = Math.floor(position / chunkSize);
+        const chunk = store.chunk(blobId, seq);
+        if (!chunk) return Promise.reject(new ZipError(`chunk ${seq} missing while checking zip`));
+        const from = position - seq * chunkSize;
+        const to = Math.min(chunk.byteLength, end - seq * chunkSize);
+        out.set(chunk.subarray(from, to), position - offset);
+        position += to - from;
+      }
+      return Promise.resolve(out);
+    },
+  };
+}
+
+/** Reads a small body whole, refusing more than `limit` or fewer bytes than announced. */
+async function readAll(
+  answer: Extract<SourceAnswer, { found: true }>,
+  limit: number,
+  request: ArtifactRequest,
+): Promise<Uint8Array> {
+  if (answer.size !== null && answer.size > limit) {
+    await answer.body.cancel();
+    throw new SourceError(
+      `${describeRequest(request)}: ${answer.size} bytes exceeds the limit of ${limit}`,
+    );
+  }
+  const parts: Uint8Array[] = [];
+  let total = 0;
+  for await (const part of answer.body) {
+    total += part.byteLength;
+    if (total > limit) {
+      throw new SourceError(`${describeRequest(request)}: body exceeds the limit of ${limit}`);
+    }
+    parts.push(part);
+  }
+  if (answer.size !== null && total !== answer.size) {
+    throw new SourceError(
+      `${describeRequest(request)}: truncated: ${total} of ${answer.size} bytes arrived`,
+    );
+  }
+  const bytes = new Uint8Array(total);
+  let offset = 0;
+  for (const part of parts) {
+    bytes.set(part, offset);
+    offset += part.byteLength;
+  }
+  return bytes;
+}
+
+/**
+ * Checks an `.info`/`@latest` body: JSON naming a valid version, the requested
+ * one when a canonical version was asked for. Returns the version.
+ */
+function checkInfo(body: Uint8Array, request: ArtifactRequest, expected: string | null): string {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(body));
+  } catch {
+    throw new SourceError(`${describeRequest(request)}: answer is not valid JSON`);
+  }
+  const version = (parsed as { Version?: unknown } | null)?.Version;
+  if (typeof version !== "string" || !isValid(version)) {
+    throw new SourceError(`${describeRequest(request)}: answer has no valid Version`);
+  }
+  if (expected !== null && version !== expected) {
+    throw new SourceError(`${describeRequest(request)}: answer is for version ${version}`);
+  }
+  return version;
+}
+
+function itemKey(kind: string, module: string, version: string): string {
+  return `artifact\0${kind}\0${module}\0${version}`;
+}
+
+function answerKey(kind: string, module: string, key: string): string {
+  return `answer\0${kind}\0${module}\0${key}`;
+}
+
+function answerReply(answer: StoredAnswer): Reply {
+  if (answer.status !== 200) return notFoundReply(answer);
+  return bytesReply(answer.body, answer.kind === "list" ? TEXT : JSON_TYPE, false);
+}
+
+function artifactReply(meta: ArtifactMeta, data: Uint8Array): Reply {
+  return {
+    type: "bytes",
+    bytes: data,
+    contentType: meta.kind === "info" ? JSON_TYPE : TEXT,
+    immutable: true,
+    etag: meta.etag,
+  };
+}
+
+function bytesReply(bytes: Uint8Array, contentType: string, immutable: boolean): Reply {
+  return { type: "bytes", bytes, contentType, immutable };
+}
+
+function notFoundReply(answer: StoredAnswer): Reply {
+  return {
+    type: "not-found",
+    status: answer.status === 410 ? 410 : 404,
+    message: new TextDecoder().decode(answer.body),
+  };
+}
+
+function nonCanonical(module: string, version: string): Reply {
+  return {
+    type: "not-found",
+    status: 404,
+    message:
+      `not found: ${module}@${version}: .mod and .zip are served for canonical versions only`,
+  };
+}
+
+function errorReply(error: unknown): Reply {
+  if (error instanceof SourceError) return { type: "error", status: 502, message: error.message };
+  if (error instanceof Error && error.name === "StoreBusyError") {
+    return { type: "error", status: 503, message: `database busy: ${error.message}` };
+  }
+  return { type: "error", status: 502, message: text(error) };
+}
+
+function encode(text: string): Uint8Array {
+  return new TextEncoder().encode(text);
+}
+
+function text(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,48 @@
+/**
+ * Astera's entry point: reads flags and environment, starts the server, and
+ * shuts it down gracefully on SIGINT/SIGTERM.
+ *
+ * @module
+ */
+import { startAstera } from "./lib/app.ts";
+import { ConfigError, parseConfig, usage } from "./lib/config.ts";
+import { createLogger } from "./lib/log.ts";
+import { warnOnLargePages } from "./lib/platform.ts";
+
+if (import.meta.main) {
+  const args = Deno.args;
+  if (args.includes("--help") || args.includes("-h")) {
+    console.log(usage());
+    Deno.exit(0);
+  }
+  let config;
+  try {
+    config = parseConfig(args, Deno.env.toObject());
+  } catch (error) {
+    console.error(`astera: ${error instanceof ConfigError ? error.message : String(error)}`);
+    Deno.exit(2);
+  }
+  const log = createLogger({ quiet: config.quiet });
+  await warnOnLargePages(log);
+  let astera;
+  try {
+    astera = await startAstera(config, log);
+  } catch (error) {
+    console.error(
+      `astera: cannot start: ${
+        error instanceof Error ? error.message : String(error)
+      } (db ${config.db})`,
+    );
+    Deno.exit(1);
+  }
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) Deno.exit(1);
+    stopping = true;
+    log.info("shutting-down", { signal });
+    await astera.close(10_000);
+    Deno.exit(0);
+  };
+  Deno.addSignalListener("SIGINT", () => stop("SIGINT"));
+  Deno.addSignalListener("SIGTERM", () => stop("SIGTERM"));
+}

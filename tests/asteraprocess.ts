@@ -1,0 +1,94 @@
+/**
+ * Starts Astera the way a user does (`deno run … main.ts` with flags) as a
+ * child process, and finds its port from the `listening` log line.
+ *
+ * @module
+ */
+import { fromFileUrl } from "node:url";
+
+const MAIN = fromFileUrl(new URL("../main.ts", import.meta.url));
+
+/** A running Astera child process. */
+export interface AsteraProcess {
+  url: string;
+  /** Every stderr line so far. */
+  log: string[];
+  /** Sends SIGTERM and waits for the exit; returns the exit code. */
+  stop(): Promise<number>;
+  /** Fetches `/_astera/stats`. */
+  stats(): Promise<Record<string, Record<string, unknown>>>;
+}
+
+/**
+ * Starts `main.ts` with `args` plus `--listen 127.0.0.1:0`.
+ *
+ * @example
+ * ```ts ignore
+ * import { startAsteraProcess } from "./asteraprocess.ts";
+ * const astera = await startAsteraProcess(["--db", "/tmp/a.db", "--upstream", "http://127.0.0.1:1"]);
+ * await astera.stop();
+ * ```
+ */
+export async function startAsteraProcess(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<AsteraProcess> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-all", MAIN, "--listen", "127.0.0.1:0", ...args],
+    env: { NO_COLOR: "1", ...env },
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  const log: string[] = [];
+  const lines = child.stderr.pipeThrough(new TextDecoderStream()).pipeThrough(splitLines());
+  const reader = lines.getReader();
+  let url = "";
+  while (!url) {
+    const { done, value } = await reader.read();
+    if (done) {
+      await child.status;
+      throw new Error(`astera exited before listening:\n${log.join("\n")}`);
+    }
+    log.push(value);
+    const match = / listening address=(\S+)/.exec(value);
+    if (match) url = `http://${match[1]}`;
+  }
+  // Keep draining stderr so the child never blocks on a full pipe.
+  const drained = (async () => {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      log.push(value);
+    }
+  })();
+  return {
+    url,
+    log,
+    async stop() {
+      child.kill("SIGTERM");
+      const status = await child.status;
+      await drained;
+      return status.code;
+    },
+    async stats() {
+      const response = await fetch(`${url}/_astera/stats`);
+      return await response.json();
+    },
+  };
+}
+
+function splitLines(): TransformStream<string, string> {
+  let buffer = "";
+  return new TransformStream({
+    transform(chunk, controller) {
+      buffer += chunk;
+      const parts = buffer.split("\n");
+      buffer = parts.pop()!;
+      for (const line of parts) controller.enqueue(line);
+    },
+    flush(controller) {
+      if (buffer) controller.enqueue(buffer);
+    },
+  });
+}

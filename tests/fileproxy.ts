@@ -1,0 +1,123 @@
+/**
+ * A tiny upstream for tests and the benchmark: an HTTP server over a
+ * directory in GOPROXY layout (what `go mod download` leaves in
+ * `cache/download`, or what `universe.ts` writes). It counts the requests
+ * for each path and can be switched to fail, so tests can see how often
+ * Astera asked and what it does when the upstream is down.
+ *
+ * @module
+ */
+import { join } from "node:path";
+
+/** Options of {@linkcode startFileProxy}. */
+export interface FileProxyOptions {
+  /** Directory in GOPROXY layout (escaped module paths). */
+  root: string;
+  /** Delay before each answer (ms), to imitate a slow link. */
+  delayMs?: number;
+  /** Bytes per second at most for each response body; 0 for no cap. */
+  bytesPerSecond?: number;
+  port?: number;
+}
+
+/** A running file proxy. */
+export interface FileProxy {
+  url: string;
+  /** Requests per decoded request path. */
+  counts: Map<string, number>;
+  /** While set, every request gets this status (e.g. 503) instead of content. */
+  failWith: number | null;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts serving `root` on a free loopback port.
+ *
+ * @example
+ * ```ts ignore
+ * import { startFileProxy } from "./fileproxy.ts";
+ * const upstream = await startFileProxy({ root: "/tmp/universe" });
+ * console.log(upstream.url);
+ * await upstream.close();
+ * ```
+ */
+export function startFileProxy(options: FileProxyOptions): Promise<FileProxy> {
+  const counts = new Map<string, number>();
+  const state: FileProxy = {
+    url: "",
+    counts,
+    failWith: null,
+    close: () => server.shutdown(),
+  };
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: options.port ?? 0, onListen() {} },
+    async (request) => {
+      const path = decodeURIComponent(new URL(request.url).pathname);
+      counts.set(path, (counts.get(path) ?? 0) + 1);
+      if (options.delayMs) await new Promise((resolve) => setTimeout(resolve, options.delayMs));
+      if (state.failWith !== null) {
+        return new Response("upstream failing on purpose\n", { status: state.failWith });
+      }
+      if (path.includes("..")) return new Response("bad path\n", { status: 400 });
+      let file: Deno.FsFile;
+      let size: number;
+      try {
+        file = await Deno.open(join(options.root, path));
+        const info = await file.stat();
+        if (!info.isFile) {
+          file.close();
+          throw new Deno.errors.NotFound();
+        }
+        size = info.size;
+      } catch {
+        return new Response(`not found: ${path}\n`, { status: 404 });
+      }
+      const type = path.endsWith(".zip")
+        ? "application/zip"
+        : path.endsWith(".info") || path.endsWith("@latest")
+        ? "application/json"
+        : "text/plain; charset=utf-8";
+      const body = options.bytesPerSecond
+        ? throttle(file.readable, options.bytesPerSecond)
+        : file.readable;
+      return new Response(body, {
+        headers: { "content-type": type, "content-length": String(size) },
+      });
+    },
+  );
+  state.url = `http://127.0.0.1:${server.addr.port}`;
+  return Promise.resolve(state);
+}
+
+/** Paces a stream to `bytesPerSecond`, in slices of at most 64 KiB. */
+function throttle(
+  body: ReadableStream<Uint8Array>,
+  bytesPerSecond: number,
+): ReadableStream<Uint8Array> {
+  const reader = body.getReader();
+  let pending: Uint8Array | null = null;
+  const started = performance.now();
+  let sent = 0;
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      if (!pending || pending.byteLength === 0) {
+        const { done, value } = await reader.read();
+        if (done) {
+          controller.close();
+          return;
+        }
+        pending = value;
+      }
+      const slice = pending.subarray(0, 64 * 1024);
+      pending = pending.subarray(slice.byteLength);
+      sent += slice.byteLength;
+      const due = started + (sent / bytesPerSecond) * 1000;
+      const wait = due - performance.now();
+      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+      controller.enqueue(slice.slice());
+    },
+    cancel(reason) {
+      return reader.cancel(reason);
+    },
+  });
+}
