@@ -1,0 +1,67 @@
+import { assertEquals, assertThrows } from "./testing.ts";
+import { ConfigError, parseBytes, parseConfig, parseDuration, parseListen } from "./config.ts";
+
+Deno.test("defaults serve on all interfaces, port 8080, ./astera.db, proxy.golang.org", () => {
+  const config = parseConfig([], {});
+  assertEquals([config.hostname, config.port, config.db], ["0.0.0.0", 8080, "./astera.db"]);
+  assertEquals(config.upstream, [{ url: "https://proxy.golang.org", fallThroughOnError: false }]);
+  assertEquals(config.gitDir, "astera.db-git");
+});
+
+Deno.test("flags win over environment variables, which win over defaults", () => {
+  const env = {
+    ASTERA_LISTEN: "127.0.0.1:9000",
+    ASTERA_DB: "/var/lib/astera/a.db",
+    ASTERA_TTL: "10m",
+  };
+  const fromEnv = parseConfig([], env);
+  assertEquals([fromEnv.hostname, fromEnv.port, fromEnv.db, fromEnv.freshMs], [
+    "127.0.0.1",
+    9000,
+    "/var/lib/astera/a.db",
+    600_000,
+  ]);
+  assertEquals(fromEnv.gitDir, "/var/lib/astera/a.db-git");
+  const fromFlag = parseConfig(["--listen", ":7000", "--ttl=30s"], env);
+  assertEquals([fromFlag.hostname, fromFlag.port, fromFlag.freshMs], ["0.0.0.0", 7000, 30_000]);
+});
+
+Deno.test("bad flags and values are refused with one clear line", () => {
+  const cases: [string[], string][] = [
+    [["--bogus"], "bogus"],
+    [["--listen", "nope"], "--listen"],
+    [["--listen", "host:70000"], "--listen"],
+    [["--ttl", "soon"], "--ttl"],
+    [["--cache-bytes", "lots"], "--cache-bytes"],
+    [["--upstream", "ftp://mirror"], "only http and https"],
+    [["--upstream", "direct"], "direct"],
+    [["--upstream", ","], "empty"],
+    [["--upstream", "https://a b"], "not a valid URL"],
+    [["--upstream-timeout", "0s"], "at least"],
+    [["positional"], "positional"],
+  ];
+  for (const [args, part] of cases) {
+    const error = assertThrows(() => parseConfig(args, {}), ConfigError);
+    assertEquals(error.message.includes(part), true, `${args.join(" ")}: ${error.message}`);
+    assertEquals(error.message.includes("\n"), false);
+  }
+});
+
+Deno.test("listen addresses, durations and sizes parse", () => {
+  assertEquals(parseListen("[::1]:8080"), ["::1", 8080]);
+  assertEquals(parseListen("localhost:0"), ["localhost", 0]);
+  assertEquals(parseDuration("x", "1500ms"), 1500);
+  assertEquals(parseDuration("x", "2"), 2000);
+  assertEquals(parseDuration("x", "1.5h"), 5_400_000);
+  assertEquals(parseBytes("x", "512KiB"), 524288);
+  assertEquals(parseBytes("x", "2GB"), 2e9);
+});
+
+Deno.test("the upstream list keeps the go command's separators", () => {
+  const config = parseConfig(["--upstream", "proxy.example.com, http://b.lan/go/ | off"], {});
+  assertEquals(config.upstream, [
+    { url: "https://proxy.example.com", fallThroughOnError: false },
+    { url: "http://b.lan/go", fallThroughOnError: true },
+    { url: "off", fallThroughOnError: false },
+  ]);
+});

@@ -1,0 +1,73 @@
+import { assertEquals } from "./testing.ts";
+import { bytesResponse, IMMUTABLE, parseRange } from "./http.ts";
+
+const content = { contentType: "application/zip", cacheControl: IMMUTABLE, etag: '"abc"' };
+const body = new TextEncoder().encode("0123456789");
+
+function get(headers: Record<string, string> = {}, method = "GET") {
+  return bytesResponse(new Request("http://localhost/x.zip", { headers, method }), body, content);
+}
+
+Deno.test("range headers parse to half-open intervals", () => {
+  const cases: [string, number, ReturnType<typeof parseRange>][] = [
+    ["bytes=0-", 10, [0, 10]],
+    ["bytes=2-4", 10, [2, 5]],
+    ["bytes=2-100", 10, [2, 10]],
+    ["bytes=-3", 10, [7, 10]],
+    ["bytes=-30", 10, [0, 10]],
+    ["bytes=10-", 10, "unsatisfiable"],
+    ["bytes=-0", 10, "unsatisfiable"],
+    ["bytes=5-2", 10, null],
+    ["bytes=0-1,3-4", 10, null],
+    ["items=0-1", 10, null],
+    ["bytes=-", 10, null],
+  ];
+  for (const [header, size, expected] of cases) {
+    assertEquals(parseRange(header, size), expected, header);
+  }
+});
+
+Deno.test("a full response carries length, type, cache headers and a strong ETag", async () => {
+  const response = get();
+  assertEquals(response.status, 200);
+  assertEquals(response.headers.get("content-length"), "10");
+  assertEquals(response.headers.get("etag"), '"abc"');
+  assertEquals(response.headers.get("cache-control"), IMMUTABLE);
+  assertEquals(await response.text(), "0123456789");
+});
+
+Deno.test("a matching If-None-Match gets 304 without a body", async () => {
+  const response = get({ "if-none-match": '"other", "abc"' });
+  assertEquals(response.status, 304);
+  assertEquals(await response.text(), "");
+});
+
+Deno.test("a range gets 206 with Content-Range; a stale If-Range gets the whole body", async () => {
+  const partial = get({ range: "bytes=4-" });
+  assertEquals(partial.status, 206);
+  assertEquals(partial.headers.get("content-range"), "bytes 4-9/10");
+  assertEquals(partial.headers.get("content-length"), "6");
+  assertEquals(await partial.text(), "456789");
+  const stale = get({ range: "bytes=4-", "if-range": '"old"' });
+  assertEquals(stale.status, 200);
+  assertEquals(await stale.text(), "0123456789");
+  const beyond = get({ range: "bytes=99-" });
+  assertEquals(beyond.status, 416);
+  assertEquals(beyond.headers.get("content-range"), "bytes */10");
+  await beyond.body?.cancel();
+});
+
+Deno.test("HEAD gets the headers of GET and no body", async () => {
+  const response = get({}, "HEAD");
+  assertEquals(response.status, 200);
+  assertEquals(response.headers.get("content-length"), "10");
+  assertEquals(response.body, null);
+  await Promise.resolve();
+});
+
+Deno.test("serving a buffer leaves it intact for the next response", async () => {
+  await get().arrayBuffer();
+  await get({ range: "bytes=1-2" }).arrayBuffer();
+  assertEquals(body.byteLength, 10);
+  assertEquals(new TextDecoder().decode(body), "0123456789");
+});
