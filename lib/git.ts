@@ -1,0 +1,260 @@
+/**
+ * The `git` subprocess runner. Every git invocation in Astera goes through
+ * {@linkcode runGit}: arguments as an array (never a shell), options refused
+ * where a ref or path is expected, no terminal prompts, a timeout that kills
+ * the process, a cap on output, and error messages with credentials removed.
+ *
+ * Authentication is the operator's own: the server user's git configuration
+ * and environment (`url.<base>.insteadOf`, credential helpers, ssh keys,
+ * `GIT_CONFIG_GLOBAL`, `GIT_ALLOW_PROTOCOL`) are inherited unchanged.
+ *
+ * @module
+ */
+
+/** Default time a git command may run before it is killed. */
+export const DEFAULT_GIT_TIMEOUT_MS = 120_000;
+
+/** Default cap on what one git command may print on stdout. */
+export const DEFAULT_GIT_MAX_OUTPUT = 64 * 1024 * 1024;
+
+/** How much stderr is kept for error messages; git's diagnostics are short. */
+const MAX_STDERR = 64 * 1024;
+
+/**
+ * A git command failed: it could not start, exited non-zero, timed out, or
+ * printed more than allowed. `message` and `stderr` never contain credentials.
+ *
+ * @example
+ * ```ts
+ * import { GitError, runGit } from "./git.ts";
+ * try {
+ *   await runGit(["rev-parse", "--verify", "no-such-ref"], { cwd: "/tmp" });
+ * } catch (err) {
+ *   if (err instanceof GitError) console.log(err.exitCode, err.stderr);
+ * }
+ * ```
+ */
+export class GitError extends Error {
+  override name = "GitError";
+  /** The exit code, or null when git did not exit by itself (timeout, cap, spawn failure). */
+  readonly exitCode: number | null;
+  /** git's stderr, credentials removed. */
+  readonly stderr: string;
+  /** Whether the command was killed because it ran too long. */
+  readonly timedOut: boolean;
+
+  constructor(
+    message: string,
+    options: { exitCode?: number | null; stderr?: string; timedOut?: boolean } = {},
+  ) {
+    super(redactCredentials(message));
+    this.exitCode = options.exitCode ?? null;
+    this.stderr = redactCredentials(options.stderr ?? "");
+    this.timedOut = options.timedOut ?? false;
+  }
+}
+
+/** Options for {@linkcode runGit}. */
+export interface GitRunOptions {
+  /** Working directory. */
+  cwd?: string;
+  /** Sets `GIT_DIR`, so bare repositories work even with `safe.bareRepository=explicit`. */
+  gitDir?: string;
+  /** Kill the process after this long (default {@linkcode DEFAULT_GIT_TIMEOUT_MS}). */
+  timeoutMs?: number;
+  /** Fail once stdout exceeds this many bytes (default {@linkcode DEFAULT_GIT_MAX_OUTPUT}). */
+  maxOutput?: number;
+  /** Exit codes that count as success (default `[0]`); others throw {@linkcode GitError}. */
+  okExitCodes?: number[];
+  /** Aborts the command (the process is killed). */
+  signal?: AbortSignal;
+  /** Extra environment variables, on top of the inherited ones. */
+  env?: Record<string, string>;
+}
+
+/** What a finished git command produced. */
+export interface GitResult {
+  exitCode: number;
+  stdout: Uint8Array;
+  stderr: string;
+}
+
+/**
+ * Refuses a ref, revision, path or URL argument that git could read as an
+ * option or that carries control characters. Call it on every value that
+ * came from a request before it reaches a git command line.
+ *
+ * @example
+ * ```ts
+ * import { checkGitArg } from "./git.ts";
+ * checkGitArg("v1.2.3", "ref"); // fine
+ * try { checkGitArg("--upload-pack=touch /tmp/x", "ref"); } catch (e) { console.log((e as Error).message); }
+ * ```
+ */
+export function checkGitArg(value: string, what: string): void {
+  if (value === "") throw new GitError(`empty ${what}`);
+  if (value.startsWith("-")) throw new GitError(`refusing ${what} that begins with '-': ${value}`);
+  // deno-lint-ignore no-control-regex
+  if (/[\x00-\x1f\x7f]/.test(value)) throw new GitError(`refusing ${what} with control characters`);
+}
+
+/**
+ * Removes `user:password@` (and `user@` token forms) from any URLs in text, so
+ * git's own messages can be logged and answered without leaking credentials.
+ *
+ * @example
+ * ```ts
+ * import { redactCredentials } from "./git.ts";
+ * redactCredentials("fatal: unable to access 'https://me:tok@git.example/r/'");
+ * // "fatal: unable to access 'https://git.example/r/'"
+ * ```
+ */
+export function redactCredentials(text: string): string {
+  return text.replace(/([a-zA-Z][a-zA-Z0-9+.-]*:\/\/)[^/\s@'"]*@/g, "$1");
+}
+
+/**
+ * The environment git runs with: the server user's own, plus settings that
+ * make a missing credential fail at once instead of waiting on a prompt that
+ * nobody will answer.
+ *
+ * @example
+ * ```ts
+ * import { gitEnvironment } from "./git.ts";
+ * console.log(gitEnvironment().GIT_TERMINAL_PROMPT); // "0"
+ * ```
+ */
+export function gitEnvironment(): Record<string, string> {
+  const env: Record<string, string> = {
+    GIT_TERMINAL_PROMPT: "0",
+    LC_ALL: "C",
+    // Credential managers that pop up dialogs must not wait for a human.
+    GCM_INTERACTIVE: "never",
+  };
+  // Like the go command: ssh in batch mode (no passphrase or host-key
+  // prompts), unless the operator chose their own ssh command.
+  if (Deno.env.get("GIT_SSH") === undefined && Deno.env.get("GIT_SSH_COMMAND") === undefined) {
+    env.GIT_SSH_COMMAND = "ssh -o ControlMaster=no -o BatchMode=yes";
+  }
+  return env;
+}
+
+/**
+ * Runs `git` with `args` (no shell) and returns its output, or throws
+ * {@linkcode GitError}. The process is killed on timeout, on abort, or when
+ * stdout passes `maxOutput`.
+ *
+ * @example
+ * ```ts
+ * import { runGit } from "./git.ts";
+ * const { stdout } = await runGit(["--version"]);
+ * console.log(new TextDecoder().decode(stdout));
+ * ```
+ */
+export async function runGit(args: string[], options: GitRunOptions = {}): Promise<GitResult> {
+  const timeoutMs = options.timeoutMs ?? DEFAULT_GIT_TIMEOUT_MS;
+  const maxOutput = options.maxOutput ?? DEFAULT_GIT_MAX_OUTPUT;
+  const okExitCodes = options.okExitCodes ?? [0];
+  const env = { ...gitEnvironment(), ...options.env };
+  if (options.gitDir !== undefined) env.GIT_DIR = options.gitDir;
+  const label = `git ${args.slice(0, 3).join(" ")}`;
+
+  const killer = new AbortController();
+  let timedOut = false;
+  let overflowed = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    killer.abort();
+  }, timeoutMs);
+  const onAbort = () => killer.abort();
+  options.signal?.addEventListener("abort", onAbort, { once: true });
+  if (options.signal?.aborted) killer.abort();
+
+  let child: Deno.ChildProcess;
+  try {
+    child = new Deno.Command("git", {
+      args,
+      cwd: options.cwd,
+      env,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+      signal: killer.signal,
+    }).spawn();
+  } catch (err) {
+    clearTimeout(timer);
+    options.signal?.removeEventListener("abort", onAbort);
+    throw new GitError(`${label}: cannot start git: ${(err as Error).message}`);
+  }
+
+  const readAll = async (
+    stream: ReadableStream<Uint8Array>,
+    cap: number,
+    onOverflow: () => void,
+  ): Promise<Uint8Array> => {
+    const chunks: Uint8Array[] = [];
+    let total = 0;
+    for await (const chunk of stream) {
+      if (total + chunk.byteLength > cap) {
+        onOverflow();
+        // Keep draining so the process is not blocked on a full pipe while dying.
+        continue;
+      }
+      chunks.push(chunk);
+      total += chunk.byteLength;
+    }
+    const out = new Uint8Array(total);
+    let at = 0;
+    for (const c of chunks) {
+      out.set(c, at);
+      at += c.byteLength;
+    }
+    return out;
+  };
+
+  try {
+    const [stdout, stderrBytes, status] = await Promise.all([
+      readAll(child.stdout, maxOutput, () => {
+        if (!overflowed) {
+          overflowed = true;
+          killer.abort();
+        }
+      }),
+      readAll(child.stderr, MAX_STDERR, () => {}),
+      child.status,
+    ]);
+    const stderr = new TextDecoder().decode(stderrBytes).trim();
+    if (timedOut) {
+      throw new GitError(`${label}: timed out after ${timeoutMs} ms`, { stderr, timedOut: true });
+    }
+    if (overflowed) {
+      throw new GitError(`${label}: output larger than ${maxOutput} bytes`, { stderr });
+    }
+    if (options.signal?.aborted) throw new GitError(`${label}: aborted`, { stderr });
+    if (!okExitCodes.includes(status.code)) {
+      const first = stderr.split("\n").slice(-3).join(" | ");
+      throw new GitError(`${label}: exit ${status.code}${first ? `: ${first}` : ""}`, {
+        exitCode: status.code,
+        stderr,
+      });
+    }
+    return { exitCode: status.code, stdout, stderr };
+  } finally {
+    clearTimeout(timer);
+    options.signal?.removeEventListener("abort", onAbort);
+  }
+}
+
+/**
+ * Runs git like {@linkcode runGit} and returns stdout as text.
+ *
+ * @example
+ * ```ts
+ * import { gitText } from "./git.ts";
+ * console.log(await gitText(["--version"]));
+ * ```
+ */
+export async function gitText(args: string[], options: GitRunOptions = {}): Promise<string> {
+  const { stdout } = await runGit(args, options);
+  return new TextDecoder().decode(stdout);
+}

@@ -1,0 +1,202 @@
+/**
+ * Which files of a module's source tree go into its module zip, by the rules
+ * of golang.org/x/mod/zip's `Create` (the go command builds zips from VCS
+ * trees with them): nested modules, vendored packages, `.hg_archival.txt`,
+ * symlinks and irregular files are left out silently; an invalid file name,
+ * a case-insensitive collision, a misspelled `go.mod` or a size beyond the
+ * limits makes the whole version unzippable.
+ *
+ * @module
+ */
+import { checkFilePath } from "./modpath.ts";
+import { goModGoVersion } from "./gomod.ts";
+
+/** Largest module zip, and largest total of its files' sizes. */
+export const MAX_ZIP_FILE = 500 << 20;
+/** Largest go.mod. */
+export const MAX_GO_MOD = 16 << 20;
+/** Largest LICENSE. */
+export const MAX_LICENSE = 16 << 20;
+
+/** A file of the source tree, path relative to the module root. */
+export interface TreeFile {
+  path: string;
+  type: "file" | "symlink" | "other";
+  data: Uint8Array;
+}
+
+/**
+ * The tree cannot become a module zip; `message` says why (the server answers
+ * 410 with it).
+ *
+ * @example
+ * ```ts
+ * import { ZipRulesError } from "./zipfiles.ts";
+ * console.log(new ZipRulesError(['malformed file path "aux.go"']).message);
+ * ```
+ */
+export class ZipRulesError extends Error {
+  override name = "ZipRulesError";
+  readonly problems: string[];
+  constructor(problems: string[]) {
+    super(
+      problems.length === 1
+        ? problems[0]
+        : `${problems.length} problems: ${problems.slice(0, 5).join("; ")}`,
+    );
+    this.problems = problems;
+  }
+}
+
+/** Whether a go version (`"1.24.1"`) is at least go1.24, where the vendor rules changed. */
+function atLeastGo124(goVersion: string): boolean {
+  const m = /^([0-9]+)\.([0-9]+)/.exec(goVersion);
+  if (!m) return false;
+  const [maj, min] = [Number(m[1]), Number(m[2])];
+  return maj > 1 || (maj === 1 && min >= 24);
+}
+
+/**
+ * Whether `name` is inside a vendored package. Modules declaring go < 1.24
+ * keep the historical offset bug (`p/vendor/x.go` counts as vendored) because
+ * fixing it would change their checksums.
+ */
+function isVendored(name: string, goVersion: string): boolean {
+  const modern = atLeastGo124(goVersion);
+  if (modern && name === "vendor/modules.txt") return true;
+  let rest: string;
+  if (name.startsWith("vendor/")) {
+    rest = name.slice("vendor/".length);
+  } else {
+    const j = name.indexOf("/vendor/");
+    if (j < 0) return false;
+    rest = modern ? name.slice(j + "/vendor/".length) : name.slice("/vendor/".length);
+  }
+  return rest.includes("/");
+}
+
+/**
+ * Case folding for collision checks: each code point mapped to a canonical
+ * member of its simple case-folding orbit. JavaScript has no SimpleFold, so
+ * this goes through upper then lower case, which joins the same orbits for
+ * the letters that appear in real file names (`K`/`k`/KELVIN SIGN,
+ * `s`/`ſ`), and keeps a code point whose mapping is not one code point.
+ */
+function fold(s: string): string {
+  let out = "";
+  for (const ch of s) {
+    const up = ch.toUpperCase();
+    const one = [...up].length === 1 ? up.toLowerCase() : ch.toLowerCase();
+    out += [...one].length === 1 ? one : ch;
+  }
+  return out;
+}
+
+/**
+ * Selects the files for a module zip from `files` (the tree in archive order)
+ * and returns them with their zip-relative names. Throws
+ * {@linkcode ZipRulesError} when the tree cannot be zipped.
+ *
+ * @example
+ * ```ts
+ * import { selectZipFiles } from "./zipfiles.ts";
+ * const te = new TextEncoder();
+ * const kept = selectZipFiles([
+ *   { path: "go.mod", type: "file", data: te.encode("module m\n") },
+ *   { path: "sub/go.mod", type: "file", data: te.encode("module m/sub\n") },
+ *   { path: "sub/x.go", type: "file", data: te.encode("package sub\n") },
+ * ]);
+ * console.log(kept.map((f) => f.name)); // ["go.mod"]
+ * ```
+ */
+export function selectZipFiles(files: TreeFile[]): { name: string; data: Uint8Array }[] {
+  // Directories with a go.mod (any case, regular file) start other modules.
+  const moduleDirs = new Set<string>();
+  let goVersion = "";
+  for (const f of files) {
+    const slash = f.path.lastIndexOf("/");
+    const dir = f.path.slice(0, slash + 1);
+    const base = f.path.slice(slash + 1);
+    if (base.toLowerCase() !== "go.mod" || f.type !== "file") continue;
+    moduleDirs.add(dir);
+    if (f.path === "go.mod") goVersion = goModGoVersion(f.data);
+  }
+  const inNestedModule = (p: string): boolean => {
+    for (let i = p.lastIndexOf("/"); i > 0; i = p.lastIndexOf("/", i - 1)) {
+      if (moduleDirs.has(p.slice(0, i + 1))) return true;
+    }
+    return false;
+  };
+
+  const problems: string[] = [];
+  const reported = new Set<string>();
+  const problem = (p: string, why: string) => {
+    if (reported.has(p)) return;
+    reported.add(p);
+    problems.push(why);
+  };
+  const seen = new Map<string, { path: string; isDir: boolean }>();
+  const collision = (p: string, isDir: boolean): string | undefined => {
+    for (let cur = p, dir = isDir;; dir = true) {
+      const key = fold(cur);
+      const other = seen.get(key);
+      if (other) {
+        if (other.path !== cur) {
+          return `case-insensitive file name collision: "${other.path}" and "${cur}"`;
+        }
+        if (other.isDir !== dir) return `entry "${cur}" is both a file and a directory`;
+        if (!dir) return `multiple entries for file "${cur}"`;
+      } else {
+        seen.set(key, { path: cur, isDir: dir });
+      }
+      const i = cur.lastIndexOf("/");
+      if (i < 0) return undefined;
+      cur = cur.slice(0, i);
+    }
+  };
+
+  const kept: { name: string; data: Uint8Array }[] = [];
+  let budget = MAX_ZIP_FILE;
+  let tooLarge = false;
+  for (const f of files) {
+    const p = f.path;
+    if (
+      p === "" || p.startsWith("/") || p.split("/").some((e) => e === "" || e === "." || e === "..")
+    ) {
+      problem(p, `file path ${JSON.stringify(p)} is not clean and relative`);
+      continue;
+    }
+    if (isVendored(p, goVersion) || inNestedModule(p) || p === ".hg_archival.txt") continue;
+    try {
+      checkFilePath(p);
+    } catch (err) {
+      problem(p, (err as Error).message);
+      continue;
+    }
+    if (p.toLowerCase() === "go.mod" && p !== "go.mod") {
+      problem(p, `found file named ${p}, want all lower-case go.mod`);
+      continue;
+    }
+    const clash = collision(p, false);
+    if (clash) {
+      problem(p, clash);
+      continue;
+    }
+    if (f.type !== "file") continue; // symlinks and irregular files are omitted
+    const size = f.data.byteLength;
+    if (size <= budget) budget -= size;
+    else tooLarge = true;
+    if (p === "go.mod" && size > MAX_GO_MOD) {
+      problem(p, `go.mod file too large (max size is ${MAX_GO_MOD} bytes)`);
+      continue;
+    }
+    if (p === "LICENSE" && size > MAX_LICENSE) {
+      problem(p, `LICENSE file too large (max size is ${MAX_LICENSE} bytes)`);
+      continue;
+    }
+    kept.push({ name: p, data: f.data });
+  }
+  if (tooLarge) problems.push(`module source tree too large (max size is ${MAX_ZIP_FILE} bytes)`);
+  if (problems.length > 0) throw new ZipRulesError(problems);
+  return kept;
+}
