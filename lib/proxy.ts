@@ -43,12 +43,8 @@ import {
   sortVersions,
 } from "./version.ts";
 import { WeakCache } from "./weakcache.ts";
-import { checkModuleZip, type RandomAccess, ZipError } from "./zip.ts";
+import { checkModuleZip, MAX_GO_MOD, MAX_ZIP_FILE, type RandomAccess, ZipError } from "./zip.ts";
 
-/** The most a zip may be: the go command refuses larger ones (GOPROXY-SPEC §3). */
-export const MAX_ZIP_BYTES = 500 * 1024 * 1024;
-/** The most a `.mod` may be (the go command's go.mod limit). */
-export const MAX_MOD_BYTES = 16 * 1024 * 1024;
 /** The most an `.info`, `@latest` or `list` answer may be. */
 export const MAX_SMALL_BYTES = 4 * 1024 * 1024;
 
@@ -315,7 +311,7 @@ export class ModuleProxy {
         if (!answer.found) return this.#rememberNotFound(kind, module, version, answer);
         const body = await readAll(
           answer,
-          kind === "mod" ? MAX_MOD_BYTES : MAX_SMALL_BYTES,
+          kind === "mod" ? MAX_GO_MOD : MAX_SMALL_BYTES,
           request,
         );
         if (kind === "info") checkInfo(body, request, version);
@@ -365,7 +361,7 @@ export class ModuleProxy {
         });
         return;
       }
-      if (answer.size !== null && answer.size > MAX_ZIP_BYTES) {
+      if (answer.size !== null && answer.size > MAX_ZIP_FILE) {
         await answer.body.cancel();
         throw new ZipError(
           `${module}@${version}: zip of ${answer.size} bytes exceeds the 500 MiB limit`,
@@ -373,7 +369,7 @@ export class ModuleProxy {
       }
       blobId = await this.#store.createBlob();
       download.begin(blobId, this.#store.chunkSize, answer.size);
-      const limit = answer.size ?? MAX_ZIP_BYTES;
+      const limit = answer.size ?? MAX_ZIP_FILE;
       const hash = createHash("sha256");
       const chunkSize = this.#store.chunkSize;
       let pending = new Uint8Array(chunkSize);
