@@ -204,7 +204,7 @@ function withIdleTimeout(
   const reader = body.getReader();
   return new ReadableStream<Uint8Array>({
     async pull(controller) {
-      let timer: number | undefined;
+      let timer: ReturnType<typeof setTimeout> | undefined;
       const stalled = new Promise<never>((_, reject) => {
         timer = setTimeout(
           () => reject(new SourceError(`${what}: body stalled for ${ms} ms`)),

@@ -4,9 +4,9 @@
  *
  * @module
  */
-import { fromFileUrl } from "node:url";
+import { fileURLToPath } from "node:url";
 
-const MAIN = fromFileUrl(new URL("../main.ts", import.meta.url));
+const MAIN = fileURLToPath(new URL("../main.ts", import.meta.url));
 
 /** A running Astera child process. */
 export interface AsteraProcess {

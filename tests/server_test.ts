@@ -1,0 +1,265 @@
+/**
+ * The protocol as an HTTP client sees it, with Astera running in-process
+ * (`Deno.serve` on a free port) over a local upstream: status codes, headers,
+ * conditional and range requests, caching and coalescing, and what happens
+ * when the upstream is down, slow, or answers garbage.
+ *
+ * @module
+ */
+import { join } from "node:path";
+import { type Astera, startAstera } from "../lib/app.ts";
+import { parseConfig } from "../lib/config.ts";
+import { silentLogger } from "../lib/log.ts";
+import { assert, assertEquals, assertStringIncludes } from "../lib/testing.ts";
+import { type FileProxy, startFileProxy } from "./fileproxy.ts";
+import { removeTree } from "./gotool.ts";
+import { standardUniverse, writeUniverse } from "./universe.ts";
+
+interface Fixture {
+  universe: string;
+  upstream: FileProxy;
+  astera: Astera;
+  get(path: string, init?: RequestInit): Promise<Response>;
+  /** Bytes of a file in the universe. */
+  file(path: string): Promise<Uint8Array>;
+}
+
+async function withFixture(args: string[], fn: (f: Fixture) => Promise<void>): Promise<void> {
+  const work = await Deno.makeTempDir({ prefix: "astera-server-" });
+  const universe = join(work, "universe");
+  await writeUniverse(universe, standardUniverse(1024 * 1024));
+  const upstream = await startFileProxy({ root: universe });
+  const config = parseConfig(
+    [
+      "--listen",
+      "127.0.0.1:0",
+      "--db",
+      join(work, "astera.db"),
+      "--upstream",
+      upstream.url,
+      ...args,
+    ],
+    {},
+  );
+  const astera = await startAstera(config, silentLogger);
+  try {
+    await fn({
+      universe,
+      upstream,
+      astera,
+      get: (path, init) => fetch(astera.url + path, init),
+      file: (path) => Deno.readFile(join(universe, path)),
+    });
+  } finally {
+    await astera.close();
+    await upstream.close();
+    await removeTree(work);
+  }
+}
+
+async function bytes(response: Response): Promise<Uint8Array> {
+  return new Uint8Array(await response.arrayBuffer());
+}
+
+Deno.test("every endpoint answers the upstream's bytes with the protocol's headers", async () => {
+  await withFixture([], async ({ get, file }) => {
+    const cases: [string, string, string][] = [
+      ["/example.com/lib/@v/list", "example.com/lib/@v/list", "text/plain; charset=utf-8"],
+      ["/example.com/lib/@v/v1.1.0.info", "example.com/lib/@v/v1.1.0.info", "application/json"],
+      [
+        "/example.com/lib/@v/v1.1.0.mod",
+        "example.com/lib/@v/v1.1.0.mod",
+        "text/plain; charset=utf-8",
+      ],
+      ["/example.com/lib/@v/v1.1.0.zip", "example.com/lib/@v/v1.1.0.zip", "application/zip"],
+      ["/example.com/lib/@latest", "example.com/lib/@latest", "application/json"],
+      [
+        "/example.com/%21upper/%21pkg/@v/v1.1.0-%21r%21c1.mod",
+        "example.com/!upper/!pkg/@v/v1.1.0-!r!c1.mod",
+        "text/plain; charset=utf-8",
+      ],
+      [
+        "/example.com/old/@v/v2.0.0+incompatible.zip",
+        "example.com/old/@v/v2.0.0+incompatible.zip",
+        "application/zip",
+      ],
+    ];
+    for (const [path, source, type] of cases) {
+      for (const round of ["cold", "warm"]) {
+        const response = await get(path);
+        assertEquals(response.status, 200, `${round} ${path}`);
+        assertEquals(response.headers.get("content-type"), type, path);
+        const body = await bytes(response);
+        assertEquals(body, await file(source), `${round} ${path}`);
+        assertEquals(response.headers.get("content-length"), String(body.byteLength), path);
+      }
+    }
+  });
+});
+
+Deno.test("immutable artifacts are fetched once and then served with ETag, 304 and ranges", async () => {
+  await withFixture([], async ({ get, upstream }) => {
+    const path = "/example.com/big/@v/v1.0.0.zip";
+    const whole = await bytes(await get(path));
+    const again = await get(path);
+    const etag = again.headers.get("etag")!;
+    assert(/^"[0-9a-f]+"$/.test(etag), `strong etag: ${etag}`);
+    assertEquals(again.headers.get("cache-control"), "public, max-age=31536000, immutable");
+    assertEquals(await bytes(again), whole);
+    assertEquals(upstream.counts.get(path), 1);
+
+    const notModified = await get(path, { headers: { "if-none-match": etag } });
+    assertEquals(notModified.status, 304);
+    await notModified.body?.cancel();
+
+    const start = 300_000; // crosses a stored chunk boundary
+    const partial = await get(path, { headers: { range: `bytes=${start}-`, "if-range": etag } });
+    assertEquals(partial.status, 206);
+    assertEquals(
+      partial.headers.get("content-range"),
+      `bytes ${start}-${whole.byteLength - 1}/${whole.byteLength}`,
+    );
+    assertEquals(await bytes(partial), whole.subarray(start));
+
+    const head = await get(path, { method: "HEAD" });
+    assertEquals([head.status, head.headers.get("content-length")], [
+      200,
+      String(whole.byteLength),
+    ]);
+    await head.body?.cancel();
+  });
+});
+
+Deno.test("concurrent cold requests for one zip cause one upstream fetch and identical bytes", async () => {
+  await withFixture([], async ({ get, upstream, file }) => {
+    const path = "/example.com/big/@v/v1.0.0.zip";
+    const bodies = await Promise.all(
+      Array.from({ length: 20 }, async () => bytes(await get(path))),
+    );
+    const expected = await file("example.com/big/@v/v1.0.0.zip");
+    for (const body of bodies) assertEquals(body, expected);
+    assertEquals(upstream.counts.get(path), 1);
+  });
+});
+
+Deno.test("malformed requests get a 4xx with a plain-text reason", async () => {
+  await withFixture([], async ({ get }) => {
+    const cases: [string, number, string][] = [
+      ["/github.com/BurntSushi/toml/@v/list", 400, "bad request"],
+      ["/example.com/m/v1/@v/list", 400, "bad request"],
+      ["/example.com/m/@v/v1.0.0.ziphash", 404, "not found"],
+      ["/example.com/m/@v/list?x=1", 400, "query"],
+      ["/example.com/lib/@v/master.zip", 404, "canonical"],
+    ];
+    for (const [path, status, reason] of cases) {
+      const response = await get(path);
+      assertEquals(response.status, status, path);
+      assertStringIncludes(response.headers.get("content-type")!, "text/plain");
+      assertStringIncludes(await response.text(), reason);
+    }
+    const post = await get("/example.com/lib/@v/list", { method: "POST", body: "x" });
+    assertEquals(post.status, 405);
+    await post.body?.cancel();
+  });
+});
+
+Deno.test("not-found answers pass through with their reason and are remembered briefly", async () => {
+  await withFixture(["--negative-ttl", "1h"], async ({ get, upstream }) => {
+    for (
+      const path of [
+        "/example.com/nothere/@v/list",
+        "/example.com/lib/@v/v9.9.9.mod",
+        "/example.com/lib/@v/v9.9.9.zip",
+      ]
+    ) {
+      for (let i = 0; i < 2; i++) {
+        const response = await get(path);
+        assertEquals(response.status, 404, path);
+        assertStringIncludes(await response.text(), "not found");
+      }
+      assertEquals(upstream.counts.get(path), 1, path);
+    }
+  });
+});
+
+Deno.test("with the upstream failing, cached answers are served and uncached ones get 502", async () => {
+  await withFixture(["--ttl", "0s"], async ({ get, upstream, astera }) => {
+    const list = await (await get("/example.com/lib/@v/list")).text();
+    await (await get("/example.com/lib/@v/v1.0.0.mod")).arrayBuffer();
+    upstream.failWith = 503;
+    const stale = await get("/example.com/lib/@v/list");
+    assertEquals([stale.status, await stale.text()], [200, list]);
+    const mod = await get("/example.com/lib/@v/v1.0.0.mod");
+    assertEquals(mod.status, 200);
+    await mod.body?.cancel();
+    const uncached = await get("/example.com/dep/@v/v1.0.0.mod");
+    assertEquals(uncached.status, 502);
+    assertStringIncludes(await uncached.text(), "status 503");
+    // An .info never fetched, for a version whose .mod is stored, is made up offline.
+    const info = await get("/example.com/lib/@v/v1.0.0.info");
+    assertEquals([info.status, await info.json()], [200, { Version: "v1.0.0" }]);
+    await astera.proxy.settle();
+    const health = await get("/healthz");
+    assertEquals([health.status, await health.text()], [200, "ok\n"]);
+  });
+});
+
+Deno.test("a stale list is served at once and refreshed in the background", async () => {
+  await withFixture(["--ttl", "0s"], async ({ get, universe, astera }) => {
+    assertEquals(await (await get("/example.com/dep/@v/list")).text(), "v1.0.0\nv1.0.1\n");
+    await Deno.writeTextFile(join(universe, "example.com/dep/@v/list"), "v1.0.0\nv1.0.1\nv1.0.2\n");
+    // The stale answer comes first; the refresh it started brings the new version.
+    assertEquals(await (await get("/example.com/dep/@v/list")).text(), "v1.0.0\nv1.0.1\n");
+    await astera.proxy.settle();
+    assertEquals(await (await get("/example.com/dep/@v/list")).text(), "v1.0.0\nv1.0.1\nv1.0.2\n");
+  });
+});
+
+Deno.test("a fresh list is served from the cache without asking the upstream", async () => {
+  await withFixture(["--ttl", "1h"], async ({ get, upstream }) => {
+    for (let i = 0; i < 3; i++) await (await get("/example.com/dep/@v/list")).text();
+    assertEquals(upstream.counts.get("/example.com/dep/@v/list"), 1);
+  });
+});
+
+Deno.test("a query .info goes upstream and is never stored as .mod or .zip", async () => {
+  await withFixture([], async ({ get, universe }) => {
+    await Deno.writeTextFile(
+      join(universe, "example.com/lib/@v/main.info"),
+      JSON.stringify({ Version: "v1.1.0", Time: "2024-01-03T10:00:00Z" }),
+    );
+    const info = await get("/example.com/lib/@v/main.info");
+    assertEquals((await info.json()).Version, "v1.1.0");
+    assertEquals(info.headers.get("cache-control"), "public, max-age=60");
+  });
+});
+
+Deno.test("garbage from the upstream is refused and never stored", async () => {
+  await withFixture([], async ({ get, universe, upstream }) => {
+    const dir = join(universe, "example.com/lib/@v");
+    await Deno.writeTextFile(join(dir, "v1.0.0.info"), "<html>captive portal</html>");
+    await Deno.writeTextFile(join(dir, "v1.1.0.info"), JSON.stringify({ Version: "v1.0.0" }));
+    await Deno.writeTextFile(join(dir, "v1.0.0.zip"), "this is not a zip");
+    await Deno.copyFile(join(dir, "v1.1.0.zip"), join(dir, "v1.2.0-rc.1.zip")); // wrong prefix inside
+
+    const notJson = await get("/example.com/lib/@v/v1.0.0.info");
+    assertEquals(notJson.status, 502);
+    assertStringIncludes(await notJson.text(), "not valid JSON");
+    const wrongVersion = await get("/example.com/lib/@v/v1.1.0.info");
+    assertEquals(wrongVersion.status, 502);
+    assertStringIncludes(await wrongVersion.text(), "v1.0.0");
+    for (const version of ["v1.0.0", "v1.2.0-rc.1"]) {
+      const path = `/example.com/lib/@v/${version}.zip`;
+      const response = await get(path);
+      // The whole body was announced before the check failed: the transfer breaks or the answer is 410.
+      const outcome = response.status === 200
+        ? await response.arrayBuffer().then(() => "complete", () => "broken")
+        : `${response.status} ${await response.text()}`;
+      assert(outcome === "broken" || outcome.startsWith("410"), `${path}: ${outcome}`);
+      const retried = await get(path);
+      assertEquals(retried.status, 410, path);
+      assertStringIncludes(await retried.text(), "not found");
+      assertEquals(upstream.counts.get(path), 1);
+    }
+  });
+});
