@@ -626,11 +626,12 @@ class CodeRepo {
     const files: TreeFile[] = [];
     let haveLicense = false;
     for (const e of entries) {
+      if (e.type === "directory") continue;
       if (!e.name.startsWith("prefix/")) throw new SourceError("git archive: entry outside prefix");
       let name = e.name.slice("prefix/".length);
       if (!name.startsWith(subdir)) continue;
       name = name.slice(subdir.length);
-      if (name === "" || e.type === "directory") continue;
+      if (name === "") continue;
       files.push({ path: name, type: e.type, data: e.data });
       if (name === "LICENSE") haveLicense = true;
     }

@@ -254,6 +254,22 @@ export class GitWorld {
     };
   }
 
+  /** The go command's resolution of `module@query` (version and time), without downloading. */
+  async goQuery(
+    module: string,
+    query: string,
+  ): Promise<{ version?: string; time?: string; error?: string }> {
+    const res = await this.#go(["list", "-m", "-json", `${module}@${query}`]);
+    let parsed: { Version?: string; Time?: string; Error?: { Err: string } };
+    try {
+      parsed = JSON.parse(res.stdout);
+    } catch {
+      return { error: res.stderr.trim() || "go list failed" };
+    }
+    if (parsed.Error) return { error: parsed.Error.Err };
+    return { version: parsed.Version, time: parsed.Time };
+  }
+
   /** The go command's list of versions, retracted ones included (as a proxy's list has them). */
   async goVersions(module: string): Promise<{ versions?: string[]; error?: string }> {
     const res = await this.#go(["list", "-m", "-versions", "-retracted", "-json", module]);
@@ -280,4 +296,356 @@ export class GitWorld {
     await new Deno.Command("chmod", { args: ["-R", "u+w", this.root] }).output();
     await Deno.remove(this.root, { recursive: true });
   }
+}
+
+/** Reads the entries of a zip (stored or deflated), for hashing what a source served. */
+export async function readZipFiles(zip: Uint8Array): Promise<{ name: string; data: Uint8Array }[]> {
+  const view = new DataView(zip.buffer, zip.byteOffset, zip.byteLength);
+  let eocd = zip.length - 22;
+  while (eocd >= 0 && view.getUint32(eocd, true) !== 0x06054b50) eocd--;
+  if (eocd < 0) throw new Error("not a zip: no end of central directory");
+  const count = view.getUint16(eocd + 10, true);
+  let at = view.getUint32(eocd + 16, true);
+  const out: { name: string; data: Uint8Array }[] = [];
+  for (let i = 0; i < count; i++) {
+    if (view.getUint32(at, true) !== 0x02014b50) throw new Error("bad central directory");
+    const method = view.getUint16(at + 10, true);
+    const csize = view.getUint32(at + 20, true);
+    const nameLen = view.getUint16(at + 28, true);
+    const extraLen = view.getUint16(at + 30, true);
+    const commentLen = view.getUint16(at + 32, true);
+    const local = view.getUint32(at + 42, true);
+    const name = new TextDecoder().decode(zip.subarray(at + 46, at + 46 + nameLen));
+    const dataAt = local + 30 + view.getUint16(local + 26, true) + view.getUint16(local + 28, true);
+    const raw = zip.subarray(dataAt, dataAt + csize);
+    const data = method === 0 ? raw : new Uint8Array(
+      await new Response(
+        new Blob([raw.slice()]).stream().pipeThrough(new DecompressionStream("deflate-raw")),
+      ).arrayBuffer(),
+    );
+    out.push({ name, data });
+    at += 46 + nameLen + extraLen + commentLen;
+  }
+  return out;
+}
+
+/**
+ * The go.sum `h1:` hash of a module zip (golang.org/x/mod/sumdb/dirhash
+ * Hash1: SHA-256 over sorted `"<sha256 hex>  <name>\n"` lines). Tests use it
+ * only to compare with the go command's own hash, never with a literal.
+ */
+export async function zipH1(zip: Uint8Array): Promise<string> {
+  const hex = async (data: Uint8Array) =>
+    Array.from(
+      new Uint8Array(await crypto.subtle.digest("SHA-256", data.slice())),
+      (b) => b.toString(16).padStart(2, "0"),
+    ).join("");
+  const files = await readZipFiles(zip);
+  const names = files.map((f) => f.name);
+  const byName = new Map(files.map((f) => [f.name, f.data]));
+  names.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  let summary = "";
+  for (const name of names) summary += `${await hex(byName.get(name)!)}  ${name}\n`;
+  const digest = new Uint8Array(
+    await crypto.subtle.digest("SHA-256", new TextEncoder().encode(summary)),
+  );
+  return "h1:" + btoa(String.fromCharCode(...digest));
+}
+
+/** A module in the standard fixture set and the queries worth asking about it. */
+export interface FixtureModule {
+  module: string;
+  queries: string[];
+}
+
+const H = FIXTURE_HOST;
+
+/**
+ * Builds the standard set of fixture repositories covering the go command's
+ * edge cases (tags, pre-releases, branches, hashes, untagged, retractions,
+ * `+incompatible`, `/v2` in both layouts, subdirectory modules, vendor and
+ * nested-module exclusions, symlinks, LICENSE copying, eol attributes,
+ * unzippable trees, missing repositories) and returns the modules with the
+ * queries to compare. Revision queries that depend on hashes are derived
+ * from the repositories, never written down.
+ *
+ * @example
+ * ```ts
+ * import { buildStandardRepos, GitWorld } from "./gitfixtures.ts";
+ * const world = await GitWorld.create();
+ * for (const { module, queries } of await buildStandardRepos(world)) console.log(module, queries);
+ * await world.cleanup();
+ * ```
+ */
+export async function buildStandardRepos(world: GitWorld): Promise<FixtureModule[]> {
+  const out: FixtureModule[] = [];
+
+  // Root module: releases, a pre-release, branches, annotated and +meta tags.
+  {
+    const m = `${H}/team/lib.git`;
+    const r = await world.repo("team/lib");
+    await r.write({
+      "go.mod": `module ${m}\n\ngo 1.21\n`,
+      "lib.go": "package lib\n",
+      "LICENSE": "MIT\n",
+    });
+    const c1 = await r.commit("v1.0.0");
+    await r.tag("v1.0.0");
+    await r.write({ "two.go": "package lib\n" });
+    await r.commit("v1.1.0-rc.1");
+    await r.tag("v1.1.0-rc.1", { message: "annotated pre-release" });
+    await r.write({ "three.go": "package lib\n" });
+    const c3 = await r.commit("v1.1.0");
+    await r.tag("v1.1.0", { message: "annotated release" });
+    await r.tag("v1.2.0+meta");
+    await r.tag("v1.3"); // incomplete: never a version
+    await r.write({ "four.go": "package lib\n" });
+    const c4 = await r.commit("after v1.1.0");
+    await r.branch("feature");
+    await r.write({ "feature.go": "package lib\n" });
+    const cf = await r.commit("feature work");
+    await r.checkout("main");
+    await r.branch("v1.0.0-branch", c1); // a branch named like nothing special
+    await r.checkout("main");
+    out.push({
+      module: m,
+      queries: [
+        "latest",
+        "upgrade",
+        "v1.0.0",
+        "v1.1.0-rc.1",
+        "v1.1.0",
+        "v1.1",
+        "v1",
+        "v1.2.0+meta",
+        "v1.1.0+other",
+        "v1.3",
+        "main",
+        "feature",
+        "HEAD",
+        c1,
+        c3.slice(0, 7),
+        c4.slice(0, 12),
+        cf,
+        "<v1.1.0",
+        ">=v1.0.1",
+        "v9.9.9",
+        "nope",
+        "v1.0.1",
+        "--upload-pack=touch /tmp/astera-pwned",
+      ],
+    });
+  }
+
+  // Untagged repository: empty list, latest is a v0.0.0 pseudo-version.
+  {
+    const m = `${H}/team/untagged.git`;
+    const r = await world.repo("team/untagged");
+    await r.write({ "go.mod": `module ${m}\n`, "a.go": "package a\n" });
+    await r.commit("one");
+    await r.write({ "b.go": "package a\n" });
+    await r.commit("two");
+    out.push({ module: m, queries: ["latest", "main", "v0.0.0"] });
+    // The same repository asked for as /v3: v3.0.0 pseudo-versions need a /v3 go.mod.
+    const m3 = `${H}/team/untagged3.git/v3`;
+    const r3 = await world.repo("team/untagged3");
+    await r3.write({ "go.mod": `module ${m3}\n`, "a.go": "package a\n" });
+    await r3.commit("one");
+    out.push({ module: m3, queries: ["latest", "main"] });
+  }
+
+  // Retractions: the newest release retracts an older one and itself.
+  {
+    const m = `${H}/team/retract.git`;
+    const r = await world.repo("team/retract");
+    await r.write({ "go.mod": `module ${m}\n\ngo 1.21\n`, "a.go": "package a\n" });
+    await r.commit("v1.0.0");
+    await r.tag("v1.0.0");
+    await r.write({ "b.go": "package a\n" });
+    await r.commit("v1.1.0");
+    await r.tag("v1.1.0");
+    await r.write({ "c.go": "package a\n" });
+    await r.commit("after v1.1.0");
+    await r.write({
+      "go.mod": `module ${m}\n\ngo 1.21\n\nretract (\n\tv1.1.0 // broken\n\tv1.2.0 // self\n)\n`,
+    });
+    await r.commit("v1.2.0");
+    await r.tag("v1.2.0");
+    await r.write({ "d.go": "package a\n" });
+    await r.commit("after v1.2.0");
+    out.push({ module: m, queries: ["latest", "v1", "v1.1.0", "v1.2.0", "main", "HEAD~1"] });
+  }
+
+  // +incompatible: no go.mod, tags beyond v1.
+  {
+    const m = `${H}/team/legacy.git`;
+    const r = await world.repo("team/legacy");
+    await r.write({ "a.go": "package legacy\n" });
+    await r.commit("v1.0.0");
+    await r.tag("v1.0.0");
+    await r.write({ "b.go": "package legacy\n" });
+    await r.commit("v2.0.0");
+    await r.tag("v2.0.0");
+    await r.write({ "c.go": "package legacy\n" });
+    await r.commit("v2.1.0");
+    await r.tag("v2.1.0");
+    await r.write({ "d.go": "package legacy\n" });
+    await r.commit("v3.0.0");
+    await r.tag("v3.0.0");
+    await r.write({ "e.go": "package legacy\n" });
+    await r.commit("after v3");
+    out.push({
+      module: m,
+      queries: [
+        "latest",
+        "v2.0.0",
+        "v2.0.0+incompatible",
+        "v2.1.0+incompatible",
+        "v2",
+        "main",
+        "v1.0.0",
+      ],
+    });
+    // Highest compatible version has a go.mod: no +incompatible versions.
+    const m2 = `${H}/team/modded.git`;
+    const r2 = await world.repo("team/modded");
+    await r2.write({ "a.go": "package modded\n" });
+    await r2.commit("v2.0.0 without go.mod");
+    await r2.tag("v2.0.0");
+    await r2.write({ "go.mod": `module ${m2}\n` });
+    await r2.commit("v1.5.0 with go.mod");
+    await r2.tag("v1.5.0");
+    out.push({ module: m2, queries: ["latest", "v2.0.0", "v2.0.0+incompatible", "main"] });
+  }
+
+  // /v2 at the repository root, and /v2 in a v2/ directory.
+  {
+    const base = `${H}/team/major.git`;
+    const r = await world.repo("team/major");
+    await r.write({ "go.mod": `module ${base}\n`, "a.go": "package major\n" });
+    await r.commit("v1.0.0");
+    await r.tag("v1.0.0");
+    await r.write({ "go.mod": `module ${base}/v2\n` });
+    await r.commit("v2.0.0");
+    await r.tag("v2.0.0");
+    await r.write({ "b.go": "package major\n" });
+    await r.commit("after v2.0.0");
+    out.push({ module: base, queries: ["latest", "v1.0.0", "v2.0.0", "main"] });
+    out.push({ module: `${base}/v2`, queries: ["latest", "v2.0.0", "v1.0.0", "main", "v2"] });
+
+    const based = `${H}/team/majordir.git`;
+    const d = await world.repo("team/majordir");
+    await d.write({
+      "go.mod": `module ${based}\n`,
+      "a.go": "package majordir\n",
+      "LICENSE": "BSD\n",
+    });
+    await d.commit("v1.0.0");
+    await d.tag("v1.0.0");
+    await d.write({ "v2/go.mod": `module ${based}/v2\n`, "v2/a.go": "package majordir\n" });
+    await d.commit("v2.0.0 in v2/");
+    await d.tag("v2.0.0");
+    await d.tag("v1.1.0");
+    out.push({ module: based, queries: ["latest", "v1.1.0", "v2.0.0", "main"] });
+    out.push({ module: `${based}/v2`, queries: ["latest", "v2.0.0", "main"] });
+  }
+
+  // A monorepo: subdirectory modules with prefixed tags, LICENSE copying.
+  {
+    const root = `${H}/team/mono.git`;
+    const r = await world.repo("team/mono");
+    await r.write({
+      "go.mod": `module ${root}\n`,
+      "root.go": "package mono\n",
+      "LICENSE": "Apache\n",
+      "tools/go.mod": `module ${root}/tools\n`,
+      "tools/t.go": "package tools\n",
+      "tools/v2/go.mod": `module ${root}/tools/v2\n`,
+      "tools/v2/t.go": "package tools\n",
+      "own/go.mod": `module ${root}/own\n`,
+      "own/LICENSE": "own license\n",
+      "own/o.go": "package own\n",
+      "linked/go.mod": `module ${root}/linked\n`,
+      "linked/LICENSE": { symlink: "../LICENSE" },
+      "linked/l.go": "package linked\n",
+    });
+    await r.commit("initial");
+    await r.tag("v1.0.0");
+    await r.tag("tools/v0.1.0");
+    await r.tag("tools/v2.0.0");
+    await r.tag("own/v0.1.0");
+    await r.tag("linked/v0.1.0");
+    await r.write({ "tools/u.go": "package tools\n" });
+    await r.commit("tools change");
+    await r.tag("tools/v0.2.0");
+    await r.write({ "tools/w.go": "package tools\n" });
+    await r.commit("more tools");
+    out.push({ module: root, queries: ["latest", "v1.0.0", "main"] });
+    out.push({
+      module: `${root}/tools`,
+      queries: ["latest", "v0.1.0", "v0.2.0", "main", "v1.0.0"],
+    });
+    out.push({ module: `${root}/tools/v2`, queries: ["latest", "v2.0.0", "main"] });
+    out.push({ module: `${root}/own`, queries: ["latest", "v0.1.0"] });
+    out.push({ module: `${root}/linked`, queries: ["latest", "v0.1.0"] });
+    out.push({ module: `${root}/missing`, queries: ["latest", "main"] });
+  }
+
+  // Zip content rules: vendor, nested modules, symlinks, eol attributes.
+  {
+    const m = `${H}/team/content.git`;
+    const r = await world.repo("team/content");
+    const files: Record<string, FixtureFile> = {
+      "go.mod": `module ${m}\n\ngo 1.23\n`,
+      "a.go": "package content\n",
+      "vendor/modules.txt": "# vendored\n",
+      "vendor/top.go": "package vendor\n",
+      "vendor/example.com/dep/dep.go": "package dep\n",
+      "pkg/vendor/inner.go": "package vendor\n",
+      "pkg/vendor/x/y.go": "package y\n",
+      "testdata/go.mod": "module testdata\n",
+      "testdata/t.go": "package testdata\n",
+      "NESTED/GO.MOD": "module nested\n",
+      "NESTED/n.go": "package nested\n",
+      "link.go": { symlink: "a.go" },
+      "dirlink": { symlink: "pkg" },
+      ".hg_archival.txt": "repo: x\n",
+      "sub/.hg_archival.txt": "kept\n",
+      ".gitattributes": "*.txt text eol=crlf\n*.bin -text\nignored.go export-ignore\n*.id ident\n",
+      "notes.txt": "line one\nline two\n",
+      "raw.bin": "keep\r\nbytes\n",
+      "crlf.go": "package content\r\n",
+      "ignored.go": "package content\n",
+      "stamp.id": "$Id$\n",
+      "exec.sh": "#!/bin/sh\n",
+    };
+    await r.write(files);
+    await r.git("update-index", "--chmod=+x", "exec.sh");
+    await r.commit("go 1.23");
+    await r.tag("v1.0.0");
+    await r.write({ "go.mod": `module ${m}\n\ngo 1.24\n` });
+    await r.commit("go 1.24");
+    await r.tag("v1.1.0");
+    out.push({ module: m, queries: ["v1.0.0", "v1.1.0", "latest"] });
+  }
+
+  // Trees that cannot become module zips.
+  {
+    const m = `${H}/team/bad.git`;
+    const r = await world.repo("team/bad");
+    await r.write({ "go.mod": `module ${m}\n`, "aux.go": "package bad\n" });
+    await r.commit("windows name");
+    await r.tag("v1.0.0");
+    await r.write({ "aux.go": null, "README": "a\n", "readme": "b\n" });
+    await r.commit("case collision");
+    await r.tag("v1.1.0");
+    await r.write({ "README": null, "readme": null, "GO.MOD": "module x\n" });
+    await r.commit("go.mod case");
+    await r.tag("v1.2.0");
+    out.push({ module: m, queries: ["v1.0.0", "v1.1.0", "v1.2.0"] });
+  }
+
+  // A repository that does not exist.
+  out.push({ module: `${H}/team/nope.git`, queries: ["latest", "v1.0.0", "main"] });
+  return out;
 }
