@@ -28,6 +28,7 @@ import {
   type SourceAnswer,
   SourceError,
 } from "./source.ts";
+import type { Upstream } from "./upstream.ts";
 import {
   type ArtifactKind,
   type ArtifactMeta,
@@ -59,7 +60,7 @@ export type Reply =
 /** Options of a {@linkcode ModuleProxy}. */
 export interface ModuleProxyOptions {
   store: Store;
-  upstream: ModuleSource;
+  upstream: Upstream;
   /** Modules matching `patterns` (GOPRIVATE syntax) come from `source`, never from the upstream. */
   privateModules?: { patterns: string; source: ModuleSource };
   /** How long a `list`/`@latest`/query answer stays fresh (ms). */
@@ -213,6 +214,71 @@ export class ModuleProxy {
         position += to - from;
       },
     });
+  }
+
+  /**
+   * `GET /sumdb/<name>/<path>`: the checksum database through the upstream.
+   * `lookup` and `tile` answers never change and are kept forever; `supported`
+   * and `latest` follow the freshness TTL. When the upstream cannot be asked
+   * and nothing is stored, `supported` answers 404 so that the go command
+   * talks to the database itself rather than failing every lookup.
+   */
+  async sumdb(path: string): Promise<Reply> {
+    const match = /^([a-z0-9][a-z0-9.-]*(?::[0-9]+)?)\/((?:lookup|tile)\/.+|supported|latest)$/
+      .exec(path);
+    if (!match || match[2].split("/").some((element) => element === "" || /^\.+$/.test(element))) {
+      return {
+        type: "not-found",
+        status: 404,
+        message: `not found: ${path.slice(0, 200)} is not a checksum database path`,
+      };
+    }
+    const [, name, rest] = match;
+    const immutable = rest.startsWith("lookup/") || rest.startsWith("tile/");
+    const stored = await this.#answer("sumdb", name, rest);
+    if (stored && ((immutable && stored.status === 200) || this.#isFresh(stored))) {
+      return sumdbReply(stored);
+    }
+    try {
+      return sumdbReply(
+        await this.#refreshes.do(answerKey("sumdb", name, rest), async () => {
+          this.#stats.sourceFetches++;
+          const what = `sumdb ${name}/${rest}`;
+          const answer = await this.#options.upstream.fetchPath(`/sumdb/${name}/${rest}`, what);
+          const fetched: StoredAnswer = answer.found
+            ? {
+              kind: "sumdb",
+              module: name,
+              key: rest,
+              status: 200,
+              body: await readAll(answer, MAX_SMALL_BYTES, what),
+              fetchedAt: this.#now(),
+            }
+            : {
+              kind: "sumdb",
+              module: name,
+              key: rest,
+              status: answer.status,
+              body: encode(answer.message),
+              fetchedAt: this.#now(),
+            };
+          await this.#putAnswerQuietly(fetched);
+          return fetched;
+        }),
+      );
+    } catch (error) {
+      if (stored) return sumdbReply(stored);
+      if (rest === "supported") {
+        return {
+          type: "not-found",
+          status: 404,
+          message: `not found: checksum database ${name} not reachable through the upstream: ${
+            text(error)
+          }`,
+        };
+      }
+      return errorReply(error);
+    }
   }
 
   /** Counters, for `/_astera/stats`. */
@@ -464,7 +530,16 @@ export class ModuleProxy {
   async #ask(request: ArtifactRequest): Promise<SourceAnswer> {
     this.#stats.sourceFetches++;
     const started = this.#now();
-    const answer = await this.#source(request.module).fetch(request);
+    let answer: SourceAnswer;
+    try {
+      answer = await this.#source(request.module).fetch(request);
+    } catch (error) {
+      this.#options.log.warn("fetch-failed", {
+        request: describeRequest(request),
+        error: text(error),
+      });
+      throw error;
+    }
     this.#options.log.info("fetched", {
       request: describeRequest(request),
       status: answer.found ? 200 : answer.status,
@@ -687,12 +762,13 @@ function blobAccess(store: Store, blobId: number, size: number, chunkSize: numbe
 async function readAll(
   answer: Extract<SourceAnswer, { found: true }>,
   limit: number,
-  request: ArtifactRequest,
+  request: ArtifactRequest | string,
 ): Promise<Uint8Array> {
+  const what = typeof request === "string" ? request : describeRequest(request);
   if (answer.size !== null && answer.size > limit) {
     await answer.body.cancel();
     throw new SourceError(
-      `${describeRequest(request)}: ${answer.size} bytes exceeds the limit of ${limit}`,
+      `${what}: ${answer.size} bytes exceeds the limit of ${limit}`,
     );
   }
   const parts: Uint8Array[] = [];
@@ -700,13 +776,13 @@ async function readAll(
   for await (const part of answer.body) {
     total += part.byteLength;
     if (total > limit) {
-      throw new SourceError(`${describeRequest(request)}: body exceeds the limit of ${limit}`);
+      throw new SourceError(`${what}: body exceeds the limit of ${limit}`);
     }
     parts.push(part);
   }
   if (answer.size !== null && total !== answer.size) {
     throw new SourceError(
-      `${describeRequest(request)}: truncated: ${total} of ${answer.size} bytes arrived`,
+      `${what}: truncated: ${total} of ${answer.size} bytes arrived`,
     );
   }
   const bytes = new Uint8Array(total);
@@ -750,6 +826,13 @@ function answerKey(kind: string, module: string, key: string): string {
 function answerReply(answer: StoredAnswer): Reply {
   if (answer.status !== 200) return notFoundReply(answer);
   return bytesReply(answer.body, answer.kind === "list" ? TEXT : JSON_TYPE, false);
+}
+
+function sumdbReply(answer: StoredAnswer): Reply {
+  if (answer.status !== 200) return notFoundReply(answer);
+  const immutable = answer.key.startsWith("lookup/") || answer.key.startsWith("tile/");
+  const type = answer.key.startsWith("tile/") ? "application/octet-stream" : TEXT;
+  return bytesReply(answer.body, type, immutable);
 }
 
 function artifactReply(meta: ArtifactMeta, data: Uint8Array): Reply {

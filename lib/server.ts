@@ -53,7 +53,8 @@ export function createHandler(
             "application/json",
           );
         case "sumdb":
-          return textError(404, "not found: this proxy does not serve checksum databases");
+          reply = await proxy.sumdb(route.path);
+          break;
         case "list":
           reply = await proxy.list(route.module);
           break;

@@ -114,6 +114,12 @@ export function proxyPath(request: ArtifactRequest): string {
   }
 }
 
+/** A {@linkcode ModuleSource} that can also forward any path, for the checksum database. */
+export interface Upstream extends ModuleSource {
+  /** GETs `path` (decoded, starting with `/`) from the upstream list, with the list's fallback rules. */
+  fetchPath(path: string, what: string, signal?: AbortSignal): Promise<SourceAnswer>;
+}
+
 /**
  * A {@linkcode ModuleSource} over an upstream list.
  *
@@ -125,20 +131,21 @@ export function proxyPath(request: ArtifactRequest): string {
  * if (answer.found) await answer.body.cancel();
  * ```
  */
-export function createUpstream(entries: UpstreamEntry[], options: UpstreamOptions): ModuleSource {
+export function createUpstream(entries: UpstreamEntry[], options: UpstreamOptions): Upstream {
   const doFetch = options.fetch ?? fetch;
   const idleTimeoutMs = options.idleTimeoutMs ?? Math.max(options.timeoutMs, 30_000);
 
   async function ask(
     entry: UpstreamEntry,
-    request: ArtifactRequest,
+    path: string,
+    description: string,
     signal?: AbortSignal,
   ): Promise<SourceAnswer> {
     if (entry.url === "off") {
       return { found: false, status: 404, message: "upstream is off" };
     }
-    const url = entry.url + proxyPath(request);
-    const what = `upstream ${entry.url}: ${describeRequest(request)}`;
+    const url = entry.url + path;
+    const what = `upstream ${entry.url}: ${description}`;
     const timeout = AbortSignal.timeout(options.timeoutMs);
     let response: Response;
     try {
@@ -170,24 +177,31 @@ export function createUpstream(entries: UpstreamEntry[], options: UpstreamOption
     );
   }
 
-  return {
-    async fetch(request, signal) {
-      let notFound: SourceAnswer | undefined;
-      let failure: unknown;
-      for (const entry of entries) {
-        try {
-          const answer = await ask(entry, request, signal);
-          if (answer.found) return answer;
-          notFound = answer;
-          failure = undefined;
-        } catch (error) {
-          if (!entry.fallThroughOnError) throw error;
-          failure = error;
-        }
+  async function askAll(
+    path: string,
+    description: string,
+    signal?: AbortSignal,
+  ): Promise<SourceAnswer> {
+    let notFound: SourceAnswer | undefined;
+    let failure: unknown;
+    for (const entry of entries) {
+      try {
+        const answer = await ask(entry, path, description, signal);
+        if (answer.found) return answer;
+        notFound = answer;
+        failure = undefined;
+      } catch (error) {
+        if (!entry.fallThroughOnError) throw error;
+        failure = error;
       }
-      if (failure) throw failure;
-      return notFound!;
-    },
+    }
+    if (failure) throw failure;
+    return notFound!;
+  }
+
+  return {
+    fetch: (request, signal) => askAll(proxyPath(request), describeRequest(request), signal),
+    fetchPath: (path, what, signal) => askAll(encodeURI(path), what, signal),
   };
 }
 

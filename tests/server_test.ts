@@ -263,3 +263,54 @@ Deno.test("garbage from the upstream is refused and never stored", async () => {
     }
   });
 });
+
+Deno.test("the checksum database is proxied: lookups and tiles kept forever, supported follows the upstream", async () => {
+  await withFixture(["--ttl", "0s"], async ({ get, universe, upstream }) => {
+    const db = join(universe, "sumdb/sum.example.org");
+    await Deno.mkdir(join(db, "lookup/example.com"), { recursive: true });
+    await Deno.mkdir(join(db, "tile/8/0"), { recursive: true });
+    await Deno.writeTextFile(join(db, "supported"), "");
+    await Deno.writeTextFile(
+      join(db, "lookup/example.com/lib@v1.0.0"),
+      "42\nexample.com/lib v1.0.0 h1:x=\n",
+    );
+    await Deno.writeFile(join(db, "tile/8/0/001"), new Uint8Array([1, 2, 3]));
+
+    const supported = await get("/sumdb/sum.example.org/supported");
+    assertEquals(supported.status, 200);
+    await supported.body?.cancel();
+    for (let i = 0; i < 2; i++) {
+      const lookup = await get("/sumdb/sum.example.org/lookup/example.com/lib@v1.0.0");
+      assertEquals([lookup.status, await lookup.text()], [
+        200,
+        "42\nexample.com/lib v1.0.0 h1:x=\n",
+      ]);
+      const tile = await get("/sumdb/sum.example.org/tile/8/0/001");
+      assertEquals(tile.headers.get("content-type"), "application/octet-stream");
+      assertEquals(await bytes(tile), new Uint8Array([1, 2, 3]));
+    }
+    assertEquals(upstream.counts.get("/sumdb/sum.example.org/lookup/example.com/lib@v1.0.0"), 1);
+
+    const unknown = await get("/sumdb/sum.example.org/lookup/example.com/nothere@v1.0.0");
+    assertEquals(unknown.status, 404);
+    await unknown.body?.cancel();
+    const hostile = await get("/sumdb/sum.example.org/lookup/../../etc/passwd");
+    assertEquals(hostile.status, 404);
+    await hostile.body?.cancel();
+
+    upstream.failWith = 503;
+    const stillSupported = await get("/sumdb/sum.example.org/supported");
+    assertEquals(stillSupported.status, 200, "a stored answer outlives the upstream");
+    await stillSupported.body?.cancel();
+    const neverAsked = await get("/sumdb/other.example.org/supported");
+    assertEquals(
+      neverAsked.status,
+      404,
+      "unknown and unreachable: let the go command ask the database itself",
+    );
+    assertStringIncludes(await neverAsked.text(), "not reachable");
+    const cachedLookup = await get("/sumdb/sum.example.org/lookup/example.com/lib@v1.0.0");
+    assertEquals(cachedLookup.status, 200);
+    await cachedLookup.body?.cancel();
+  });
+});
