@@ -31,6 +31,7 @@ import {
   SourceError,
 } from "./source.ts";
 import { readTar, TarError } from "./tar.ts";
+import { writeZip } from "./zipwrite.ts";
 import {
   build,
   canonical,
@@ -844,79 +845,6 @@ class Query {
   }
 }
 
-const CRC_TABLE = (() => {
-  const t = new Uint32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    t[n] = c >>> 0;
-  }
-  return t;
-})();
-
-function crc32(data: Uint8Array): number {
-  let c = 0xffffffff;
-  for (const b of data) c = CRC_TABLE[(c ^ b) & 0xff] ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
-}
-
-/**
- * A minimal zip writer (stored entries, no directories, zero times), private
- * until the shared `lib/zipwrite.ts` lands; the h1 hash covers names and
- * contents only, so compression does not matter.
- */
-function writeZip(entries: { name: string; data: Uint8Array }[]): Uint8Array {
-  const enc = new TextEncoder();
-  const parts: Uint8Array[] = [];
-  const central: Uint8Array[] = [];
-  let offset = 0;
-  for (const e of entries) {
-    const name = enc.encode(e.name);
-    const crc = crc32(e.data);
-    const local = new Uint8Array(30 + name.length);
-    const lv = new DataView(local.buffer);
-    lv.setUint32(0, 0x04034b50, true);
-    lv.setUint16(4, 20, true);
-    lv.setUint16(6, 0x0800, true); // UTF-8 names
-    lv.setUint32(14, crc, true);
-    lv.setUint32(18, e.data.length, true);
-    lv.setUint32(22, e.data.length, true);
-    lv.setUint16(26, name.length, true);
-    local.set(name, 30);
-    const cd = new Uint8Array(46 + name.length);
-    const cv = new DataView(cd.buffer);
-    cv.setUint32(0, 0x02014b50, true);
-    cv.setUint16(4, 20, true);
-    cv.setUint16(6, 20, true);
-    cv.setUint16(8, 0x0800, true);
-    cv.setUint32(16, crc, true);
-    cv.setUint32(20, e.data.length, true);
-    cv.setUint32(24, e.data.length, true);
-    cv.setUint16(28, name.length, true);
-    cv.setUint32(42, offset, true);
-    cd.set(name, 46);
-    parts.push(local, e.data);
-    central.push(cd);
-    offset += local.length + e.data.length;
-  }
-  const cdSize = central.reduce((n, c) => n + c.length, 0);
-  const end = new Uint8Array(22);
-  const ev = new DataView(end.buffer);
-  ev.setUint32(0, 0x06054b50, true);
-  ev.setUint16(8, entries.length, true);
-  ev.setUint16(10, entries.length, true);
-  ev.setUint32(12, cdSize, true);
-  ev.setUint32(16, offset, true);
-  const all = [...parts, ...central, end];
-  const out = new Uint8Array(all.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of all) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
-
 /** Whether a valid semantic version is a prefix form (`v1`, `v1.2`). */
 function isPrefixVersion(v: string): boolean {
   return /^v[0-9]+(\.[0-9]+)?$/.test(v);
@@ -1017,7 +945,8 @@ export function createGitSource(
         await exact(repo, request.version);
         const files = await repo.zipFiles(request.version);
         const prefix = `${request.module}@${request.version}/`;
-        return foundBytes(writeZip(files.map((f) => ({ name: prefix + f.name, data: f.data }))));
+        const body = writeZip(files.map((f) => ({ name: prefix + f.name, data: f.data })));
+        return { found: true, body, size: null };
       }
     }
   };

@@ -10,13 +10,9 @@
  */
 import { checkFilePath } from "./modpath.ts";
 import { goModGoVersion } from "./gomod.ts";
+import { MAX_GO_MOD, MAX_LICENSE, MAX_ZIP_FILE } from "./zip.ts";
 
-/** Largest module zip, and largest total of its files' sizes. */
-export const MAX_ZIP_FILE = 500 << 20;
-/** Largest go.mod. */
-export const MAX_GO_MOD = 16 << 20;
-/** Largest LICENSE. */
-export const MAX_LICENSE = 16 << 20;
+export { MAX_GO_MOD, MAX_LICENSE, MAX_ZIP_FILE };
 
 /** A file of the source tree, path relative to the module root. */
 export interface TreeFile {

@@ -11,6 +11,9 @@
  * @module
  */
 
+import { hashZip } from "../lib/h1.ts";
+import { bytesAccess } from "../lib/zip.ts";
+
 /** The host every fixture repository appears under. */
 export const FIXTURE_HOST = "git.corp.example";
 
@@ -298,58 +301,9 @@ export class GitWorld {
   }
 }
 
-/** Reads the entries of a zip (stored or deflated), for hashing what a source served. */
-export async function readZipFiles(zip: Uint8Array): Promise<{ name: string; data: Uint8Array }[]> {
-  const view = new DataView(zip.buffer, zip.byteOffset, zip.byteLength);
-  let eocd = zip.length - 22;
-  while (eocd >= 0 && view.getUint32(eocd, true) !== 0x06054b50) eocd--;
-  if (eocd < 0) throw new Error("not a zip: no end of central directory");
-  const count = view.getUint16(eocd + 10, true);
-  let at = view.getUint32(eocd + 16, true);
-  const out: { name: string; data: Uint8Array }[] = [];
-  for (let i = 0; i < count; i++) {
-    if (view.getUint32(at, true) !== 0x02014b50) throw new Error("bad central directory");
-    const method = view.getUint16(at + 10, true);
-    const csize = view.getUint32(at + 20, true);
-    const nameLen = view.getUint16(at + 28, true);
-    const extraLen = view.getUint16(at + 30, true);
-    const commentLen = view.getUint16(at + 32, true);
-    const local = view.getUint32(at + 42, true);
-    const name = new TextDecoder().decode(zip.subarray(at + 46, at + 46 + nameLen));
-    const dataAt = local + 30 + view.getUint16(local + 26, true) + view.getUint16(local + 28, true);
-    const raw = zip.subarray(dataAt, dataAt + csize);
-    const data = method === 0 ? raw : new Uint8Array(
-      await new Response(
-        new Blob([raw.slice()]).stream().pipeThrough(new DecompressionStream("deflate-raw")),
-      ).arrayBuffer(),
-    );
-    out.push({ name, data });
-    at += 46 + nameLen + extraLen + commentLen;
-  }
-  return out;
-}
-
-/**
- * The go.sum `h1:` hash of a module zip (golang.org/x/mod/sumdb/dirhash
- * Hash1: SHA-256 over sorted `"<sha256 hex>  <name>\n"` lines). Tests use it
- * only to compare with the go command's own hash, never with a literal.
- */
-export async function zipH1(zip: Uint8Array): Promise<string> {
-  const hex = async (data: Uint8Array) =>
-    Array.from(
-      new Uint8Array(await crypto.subtle.digest("SHA-256", data.slice())),
-      (b) => b.toString(16).padStart(2, "0"),
-    ).join("");
-  const files = await readZipFiles(zip);
-  const names = files.map((f) => f.name);
-  const byName = new Map(files.map((f) => [f.name, f.data]));
-  names.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-  let summary = "";
-  for (const name of names) summary += `${await hex(byName.get(name)!)}  ${name}\n`;
-  const digest = new Uint8Array(
-    await crypto.subtle.digest("SHA-256", new TextEncoder().encode(summary)),
-  );
-  return "h1:" + btoa(String.fromCharCode(...digest));
+/** The go.sum `h1:` hash of a zip a source served (compared only with the go command's). */
+export function zipH1(zip: Uint8Array): Promise<string> {
+  return hashZip(bytesAccess(zip));
 }
 
 /** A module in the standard fixture set and the queries worth asking about it. */
