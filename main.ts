@@ -6,6 +6,7 @@
  */
 import { startAstera } from "./lib/app.ts";
 import { ConfigError, parseConfig, usage } from "./lib/config.ts";
+import { createGitSource } from "./lib/gitsource.ts";
 import { createLogger } from "./lib/log.ts";
 import { warnOnLargePages } from "./lib/platform.ts";
 
@@ -26,7 +27,11 @@ if (import.meta.main) {
   await warnOnLargePages(log);
   let astera;
   try {
-    astera = await startAstera(config, log);
+    astera = await startAstera(
+      config,
+      log,
+      (config) => createGitSource({ gitDir: config.gitDir, fetchTtlMs: config.gitTtlMs }),
+    );
   } catch (error) {
     console.error(
       `astera: cannot start: ${
