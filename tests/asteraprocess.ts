@@ -13,8 +13,8 @@ export interface AsteraProcess {
   url: string;
   /** Every stderr line so far. */
   log: string[];
-  /** Sends SIGTERM and waits for the exit; returns the exit code. */
-  stop(): Promise<number>;
+  /** Sends `signal` (SIGTERM: a graceful stop; SIGKILL: a crash) and waits for the exit; returns the exit code. */
+  stop(signal?: Deno.Signal): Promise<number>;
   /** Fetches `/_astera/stats`. */
   stats(): Promise<Record<string, Record<string, unknown>>>;
 }
@@ -65,8 +65,8 @@ export async function startAsteraProcess(
   return {
     url,
     log,
-    async stop() {
-      child.kill("SIGTERM");
+    async stop(signal: Deno.Signal = "SIGTERM") {
+      child.kill(signal);
       const status = await child.status;
       await drained;
       return status.code;

@@ -1,0 +1,152 @@
+import { assertEquals, assertRejects, assertStringIncludes } from "./testing.ts";
+import { SourceError } from "./source.ts";
+import { createUpstream, parseUpstreamList, proxyPath } from "./upstream.ts";
+
+/** Upstreams answering every request with a fixed status, counting requests. */
+function servers(statuses: number[]) {
+  const hits = statuses.map(() => 0);
+  const running = statuses.map((status, i) =>
+    Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, () => {
+      hits[i]++;
+      return new Response(status === 200 ? "v1.0.0\n" : `status ${status} from ${i}\n`, { status });
+    })
+  );
+  return {
+    urls: running.map((s) => `http://127.0.0.1:${s.addr.port}`),
+    hits,
+    close: () => Promise.all(running.map((s) => s.shutdown())),
+  };
+}
+
+const list = { kind: "list", module: "example.com/m" } as const;
+
+Deno.test("request paths are escaped as the go command escapes them", () => {
+  assertEquals(
+    proxyPath({ kind: "list", module: "github.com/BurntSushi/toml" }),
+    "/github.com/!burnt!sushi/toml/@v/list",
+  );
+  assertEquals(proxyPath({ kind: "latest", module: "example.com/m" }), "/example.com/m/@latest");
+  assertEquals(
+    proxyPath({ kind: "info", module: "example.com/m", version: "v1.0.0-RC1" }),
+    "/example.com/m/@v/v1.0.0-!r!c1.info",
+  );
+  assertEquals(
+    proxyPath({ kind: "zip", module: "example.com/m", version: "v2.0.0+incompatible" }),
+    "/example.com/m/@v/v2.0.0%2Bincompatible.zip",
+  );
+});
+
+Deno.test("after a comma only 404 and 410 fall through to the next upstream", async () => {
+  const s = servers([404, 410, 200]);
+  try {
+    const upstream = createUpstream(parseUpstreamList(s.urls.join(",")), { timeoutMs: 5000 });
+    const answer = await upstream.fetch(list);
+    assertEquals(answer.found, true);
+    if (answer.found) assertEquals(await new Response(answer.body).text(), "v1.0.0\n");
+    assertEquals(s.hits, [1, 1, 1]);
+  } finally {
+    await s.close();
+  }
+});
+
+Deno.test("after a comma any other failure stops, with the status and reason in the error", async () => {
+  const s = servers([503, 200]);
+  try {
+    const upstream = createUpstream(parseUpstreamList(s.urls.join(",")), { timeoutMs: 5000 });
+    const error = await assertRejects(() => upstream.fetch(list), SourceError);
+    assertStringIncludes(error.message, "status 503");
+    assertStringIncludes(error.message, "status 503 from 0");
+    assertEquals(s.hits, [1, 0]);
+  } finally {
+    await s.close();
+  }
+});
+
+Deno.test("after a pipe any failure falls through", async () => {
+  const s = servers([500, 200]);
+  try {
+    const upstream = createUpstream(parseUpstreamList(s.urls.join("|")), { timeoutMs: 5000 });
+    const answer = await upstream.fetch(list);
+    assertEquals(answer.found, true);
+    if (answer.found) await answer.body.cancel();
+  } finally {
+    await s.close();
+  }
+});
+
+Deno.test("the last not-found answer is returned with its reason; off answers not-found", async () => {
+  const s = servers([404]);
+  try {
+    const upstream = createUpstream(parseUpstreamList(`${s.urls[0]},off`), { timeoutMs: 5000 });
+    assertEquals(await upstream.fetch(list), {
+      found: false,
+      status: 404,
+      message: "upstream is off",
+    });
+    const only = createUpstream(parseUpstreamList(s.urls[0]), { timeoutMs: 5000 });
+    assertEquals(await only.fetch(list), {
+      found: false,
+      status: 404,
+      message: "status 404 from 0",
+    });
+  } finally {
+    await s.close();
+  }
+});
+
+Deno.test("an upstream that never answers times out with a clear error", async () => {
+  // A listener that accepts connections and never writes a byte.
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const held: Deno.Conn[] = [];
+  const accepting = (async () => {
+    for await (const conn of listener) held.push(conn);
+  })();
+  try {
+    const upstream = createUpstream(
+      parseUpstreamList(`http://127.0.0.1:${listener.addr.port}`),
+      { timeoutMs: 200 },
+    );
+    const error = await assertRejects(() => upstream.fetch(list), SourceError);
+    assertStringIncludes(error.message, "no answer within 200 ms");
+  } finally {
+    listener.close();
+    for (const conn of held) conn.close();
+    await accepting.catch(() => {});
+  }
+});
+
+Deno.test("an unreachable upstream fails with a SourceError naming it", async () => {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = listener.addr.port;
+  listener.close();
+  const upstream = createUpstream(parseUpstreamList(`http://127.0.0.1:${port}`), {
+    timeoutMs: 2000,
+  });
+  const error = await assertRejects(() => upstream.fetch(list), SourceError);
+  assertStringIncludes(error.message, `127.0.0.1:${port}`);
+});
+
+Deno.test("a body that stalls is abandoned after the idle timeout", async () => {
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, () => {
+    const body = new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(new TextEncoder().encode("partial"));
+        // and then nothing, ever
+      },
+    });
+    return new Response(body, { headers: { "content-length": "100" } });
+  });
+  try {
+    const upstream = createUpstream(
+      parseUpstreamList(`http://127.0.0.1:${server.addr.port}`),
+      { timeoutMs: 2000, idleTimeoutMs: 200 },
+    );
+    const answer = await upstream.fetch(list);
+    assertEquals(answer.found && answer.size, 100);
+    if (!answer.found) return;
+    const error = await assertRejects(() => new Response(answer.body).arrayBuffer(), SourceError);
+    assertStringIncludes(error.message, "stalled");
+  } finally {
+    await server.shutdown().catch(() => {});
+  }
+});
