@@ -13,6 +13,9 @@ import type { ModuleSource } from "./source.ts";
 import { Store } from "./store.ts";
 import { createUpstream } from "./upstream.ts";
 
+/** A pending blob untouched for this long is abandoned. */
+const SWEEP_IDLE_MS = 10 * 60 * 1000;
+
 /** A running Astera. */
 export interface Astera {
   server: Deno.HttpServer<Deno.NetAddr>;
@@ -60,10 +63,15 @@ export function startAstera(
     cacheTtlMs: config.cacheTtlMs,
     log,
   });
-  // Blobs left by a crash are invisible; reclaim their space (young ones may belong to a running seed).
-  store.sweepPendingBlobs(60 * 60 * 1000).then((swept) => {
-    if (swept > 0) log.info("swept-pending-blobs", { count: swept });
-  }).catch((error) => log.warn("sweep-failed", { error: String(error) }));
+  // Blobs left by a crash or an abandoned download are invisible; reclaim their space now and
+  // then. One written to in the last ten minutes may belong to a download under way (ours or a seed's).
+  const sweep = () =>
+    store.sweepPendingBlobs(SWEEP_IDLE_MS).then((swept) => {
+      if (swept > 0) log.info("swept-pending-blobs", { count: swept });
+    }).catch((error) => log.warn("sweep-failed", { error: String(error) }));
+  sweep();
+  const sweeper = setInterval(sweep, SWEEP_IDLE_MS);
+  Deno.unrefTimer(sweeper);
 
   const handler = createHandler(proxy, log);
   return new Promise((resolve, reject) => {
@@ -97,6 +105,7 @@ export function startAstera(
                 new Promise((done) => timer = setTimeout(done, 1000)),
               ]);
               clearTimeout(timer);
+              clearInterval(sweeper);
               store.close();
             },
           });

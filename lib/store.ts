@@ -75,9 +75,9 @@ const MIGRATIONS: string[] = [
      id INTEGER PRIMARY KEY,
      chunk_size INTEGER NOT NULL,
      committed INTEGER NOT NULL DEFAULT 0,
-     created_at INTEGER NOT NULL
+     touched_at INTEGER NOT NULL
    );
-   CREATE INDEX blobs_pending ON blobs(created_at) WHERE committed = 0;
+   CREATE INDEX blobs_pending ON blobs(touched_at) WHERE committed = 0;
    CREATE TABLE chunks (
      blob_id INTEGER NOT NULL REFERENCES blobs(id) ON DELETE CASCADE,
      seq INTEGER NOT NULL,
@@ -278,20 +278,20 @@ export class Store {
     let id = 0;
     await this.#write(() => {
       id = Number(
-        this.#statement("INSERT INTO blobs (chunk_size, created_at) VALUES (?, ?)")
+        this.#statement("INSERT INTO blobs (chunk_size, touched_at) VALUES (?, ?)")
           .run(this.chunkSize, this.#now()).lastInsertRowid,
       );
     });
     return id;
   }
 
-  /** Writes chunk `seq` of a pending blob. */
+  /** Writes chunk `seq` of a pending blob, and marks the blob as in use. */
   async putChunk(blobId: number, seq: number, data: Uint8Array): Promise<void> {
-    await this.#write(() =>
-      this.#statement(
-        "INSERT OR REPLACE INTO chunks (blob_id, seq, data) VALUES (?, ?, ?)",
-      ).run(blobId, seq, data)
-    );
+    await this.#write(() => {
+      this.#statement("INSERT OR REPLACE INTO chunks (blob_id, seq, data) VALUES (?, ?, ?)")
+        .run(blobId, seq, data);
+      this.#statement("UPDATE blobs SET touched_at = ? WHERE id = ?").run(this.#now(), blobId);
+    });
   }
 
   /**
@@ -327,14 +327,14 @@ export class Store {
   }
 
   /**
-   * Deletes blobs left pending by a crash or an abandoned download, older
-   * than `olderThanMs` so that a download under way in another process is
-   * left alone. Returns how many went.
+   * Deletes blobs left pending by a crash or an abandoned download: those
+   * not written to for `olderThanMs`, so that a download under way (here or
+   * in another process) is left alone. Returns how many went.
    */
   async sweepPendingBlobs(olderThanMs: number): Promise<number> {
     const cutoff = this.#now() - olderThanMs;
     this.#stats.reads++;
-    const ids = this.#statement("SELECT id FROM blobs WHERE committed = 0 AND created_at < ?")
+    const ids = this.#statement("SELECT id FROM blobs WHERE committed = 0 AND touched_at < ?")
       .all(cutoff).map((row) => Number(row.id));
     for (const id of ids) await this.discardBlob(id);
     return ids.length;
