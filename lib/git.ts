@@ -187,21 +187,36 @@ export async function runGit(args: string[], options: GitRunOptions = {}): Promi
     throw new GitError(`${label}: cannot start git: ${(err as Error).message}`);
   }
 
+  // Children of git (an ssh, a credential helper, an alias) can outlive a
+  // killed git and keep the pipes open, so on kill the readers are cancelled
+  // rather than drained to the end.
+  const readers: ReadableStreamDefaultReader<Uint8Array>[] = [];
+  killer.signal.addEventListener("abort", () => {
+    for (const r of readers) r.cancel().catch(() => {});
+  }, { once: true });
   const readAll = async (
     stream: ReadableStream<Uint8Array>,
     cap: number,
     onOverflow: () => void,
   ): Promise<Uint8Array> => {
+    const reader = stream.getReader();
+    readers.push(reader);
+    if (killer.signal.aborted) reader.cancel().catch(() => {});
     const chunks: Uint8Array[] = [];
     let total = 0;
-    for await (const chunk of stream) {
-      if (total + chunk.byteLength > cap) {
-        onOverflow();
-        // Keep draining so the process is not blocked on a full pipe while dying.
-        continue;
+    try {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        if (total + value.byteLength > cap) {
+          onOverflow();
+          break;
+        }
+        chunks.push(value);
+        total += value.byteLength;
       }
-      chunks.push(chunk);
-      total += chunk.byteLength;
+    } catch {
+      // A cancelled read ends the output; the status says what happened.
     }
     const out = new Uint8Array(total);
     let at = 0;

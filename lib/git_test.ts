@@ -1,0 +1,67 @@
+import { assert, assertEquals, assertRejects, assertThrows } from "./testing.ts";
+import { checkGitArg, gitEnvironment, GitError, redactCredentials, runGit } from "./git.ts";
+
+Deno.test("option-like and control-character arguments are refused before git runs", () => {
+  for (const bad of ["--upload-pack=touch /tmp/x", "-c", "-", "v1\n", "a\x00b", "x\x7f", ""]) {
+    assertThrows(() => checkGitArg(bad, "ref"), GitError);
+  }
+  for (const good of ["v1.2.3", "main", "feature/x", "refs/tags/v1.0.0", "abc1234", "sub/v2.0.0"]) {
+    checkGitArg(good, "ref");
+  }
+});
+
+Deno.test("credentials in URLs are removed from messages", () => {
+  assertEquals(
+    redactCredentials("fatal: unable to access 'https://me:s3cret@git.example/r/': 403"),
+    "fatal: unable to access 'https://git.example/r/': 403",
+  );
+  assertEquals(
+    redactCredentials("ssh://git@host/r and http://tok@h/x"),
+    "ssh://host/r and http://h/x",
+  );
+  assertEquals(redactCredentials("no url here"), "no url here");
+});
+
+Deno.test("a failing git command reports no credentials", async () => {
+  const err = await assertRejects(
+    () => runGit(["ls-remote", "https://user:hunter2@127.0.0.1:9/none.git"], { timeoutMs: 20_000 }),
+    GitError,
+  );
+  assert(!err.message.includes("hunter2"), err.message);
+  assert(!(err as GitError).stderr.includes("hunter2"), (err as GitError).stderr);
+});
+
+Deno.test("git runs without terminal prompts and with a fixed locale", () => {
+  const env = gitEnvironment();
+  assertEquals(env.GIT_TERMINAL_PROMPT, "0");
+  assertEquals(env.LC_ALL, "C");
+});
+
+Deno.test("a git command that runs too long is killed", async () => {
+  const started = performance.now();
+  const err = await assertRejects(
+    () => runGit(["-c", "alias.hang=!sleep 5", "hang"], { timeoutMs: 300 }),
+    GitError,
+  );
+  assert((err as GitError).timedOut, err.message);
+  assert(performance.now() - started < 3_000, "the timeout did not stop the wait");
+});
+
+Deno.test("output beyond the cap fails the command", async () => {
+  const err = await assertRejects(
+    () => runGit(["help", "-a"], { maxOutput: 16 }),
+    GitError,
+  );
+  assert(err.message.includes("output larger"), err.message);
+});
+
+Deno.test("non-zero exits throw unless allowed", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await assertRejects(() => runGit(["rev-parse", "--verify", "nope"], { cwd: dir }), GitError);
+    const res = await runGit(["rev-parse", "--verify", "nope"], { cwd: dir, okExitCodes: [128] });
+    assertEquals(res.exitCode, 128);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -1,0 +1,66 @@
+import { assertEquals, assertStringIncludes, assertThrows } from "./testing.ts";
+import { selectZipFiles, type TreeFile, ZipRulesError } from "./zipfiles.ts";
+
+const file = (path: string, text = "x\n"): TreeFile => ({
+  path,
+  type: "file",
+  data: new TextEncoder().encode(text),
+});
+
+const names = (files: TreeFile[]) => selectZipFiles(files).map((f) => f.name);
+
+Deno.test("nested modules, vendored packages, symlinks and .hg_archival.txt are left out", () => {
+  assertEquals(
+    names([
+      file("go.mod", "module m\n\ngo 1.21\n"),
+      file("a.go"),
+      file("sub/go.mod"),
+      file("sub/b.go"),
+      file("x/GO.MOD"),
+      file("x/c.go"),
+      file("vendor/v.go"),
+      file("vendor/modules.txt"),
+      file("vendor/dep/d.go"),
+      file("p/vendor/w.go"),
+      file(".hg_archival.txt"),
+      file("q/.hg_archival.txt"),
+      { path: "link", type: "symlink", data: new TextEncoder().encode("a.go") },
+      { path: "y/go.mod", type: "symlink", data: new TextEncoder().encode("../go.mod") },
+      file("y/kept.go"),
+    ]),
+    ["go.mod", "a.go", "vendor/v.go", "vendor/modules.txt", "q/.hg_archival.txt", "y/kept.go"],
+  );
+});
+
+Deno.test("go 1.24 drops vendor/modules.txt and fixes the nested vendor offset", () => {
+  assertEquals(
+    names([
+      file("go.mod", "module m\n\ngo 1.24\n"),
+      file("vendor/modules.txt"),
+      file("p/vendor/w.go"),
+      file("p/vendor/dep/x.go"),
+    ]),
+    ["go.mod", "p/vendor/w.go"],
+  );
+});
+
+Deno.test("bad names, collisions, misspelled go.mod and oversize files make the tree unzippable", () => {
+  const cases: [TreeFile[], string][] = [
+    [[file("aux.go")], "aux"],
+    [[file("README"), file("readme")], "collision"],
+    [[file("Dir/a"), file("dir")], "collision"],
+    [[file("GO.MOD")], "lower-case go.mod"],
+    [
+      [{ path: "go.mod", type: "file", data: new Uint8Array((16 << 20) + 1) }],
+      "go.mod file too large",
+    ],
+    [
+      [{ path: "LICENSE", type: "file", data: new Uint8Array((16 << 20) + 1) }],
+      "LICENSE file too large",
+    ],
+  ];
+  for (const [files, why] of cases) {
+    const err = assertThrows(() => selectZipFiles(files), ZipRulesError);
+    assertStringIncludes(err.message, why);
+  }
+});
