@@ -1,0 +1,148 @@
+/**
+ * Faults: a crash in the middle of a download, an upstream that lies about
+ * lengths, and bad command lines. Nothing truncated may ever be stored, the
+ * database must stay consistent, and bad input gets one clear line.
+ *
+ * @module
+ */
+import { join } from "node:path";
+import { assert, assertEquals, assertStringIncludes } from "../lib/testing.ts";
+import { startAsteraProcess } from "./asteraprocess.ts";
+import { startFileProxy } from "./fileproxy.ts";
+import { removeTree } from "./gotool.ts";
+import { standardUniverse, writeUniverse } from "./universe.ts";
+
+const BIG = "/example.com/big/@v/v1.0.0.zip";
+
+Deno.test("a crash in the middle of a zip download stores nothing; after a restart the zip arrives whole", async () => {
+  const work = await Deno.makeTempDir({ prefix: "astera-crash-" });
+  const universe = join(work, "universe");
+  await writeUniverse(universe, standardUniverse(3 * 1024 * 1024));
+  // Slow enough that the download is surely under way when we kill the server.
+  const upstream = await startFileProxy({ root: universe, bytesPerSecond: 1024 * 1024 });
+  const db = join(work, "astera.db");
+  try {
+    const first = await startAsteraProcess(["--db", db, "--upstream", upstream.url]);
+    const response = await fetch(first.url + BIG);
+    assertEquals(response.status, 200);
+    const reader = response.body!.getReader();
+    const { value } = await reader.read();
+    assert(value && value.byteLength > 0, "some bytes arrived before the crash");
+    assertEquals(await first.stop("SIGKILL"), 137);
+    await reader.cancel().catch(() => {});
+
+    upstream.failWith = 503;
+    const second = await startAsteraProcess(["--db", db, "--upstream", upstream.url]);
+    try {
+      const refused = await fetch(second.url + BIG);
+      assertEquals(refused.status, 502, "no half-stored zip is served");
+      await refused.body?.cancel();
+      upstream.failWith = null;
+      const whole = new Uint8Array(await (await fetch(second.url + BIG)).arrayBuffer());
+      assertEquals(whole, await Deno.readFile(join(universe, BIG)));
+    } finally {
+      await second.stop();
+    }
+  } finally {
+    await upstream.close();
+    await removeTree(work);
+  }
+});
+
+/** An upstream that announces more bytes than it sends, then hangs up. */
+function lyingUpstream(announced: number, sent: number) {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  let requests = 0;
+  const serving = (async () => {
+    for await (const conn of listener) {
+      requests++;
+      (async () => {
+        await conn.read(new Uint8Array(64 * 1024));
+        const head =
+          `HTTP/1.1 200 OK\r\ncontent-type: application/zip\r\ncontent-length: ${announced}\r\n` +
+          "connection: close\r\n\r\n";
+        await conn.write(new TextEncoder().encode(head));
+        let left = sent;
+        while (left > 0) left -= await conn.write(new Uint8Array(Math.min(left, 65536)));
+        conn.close();
+      })().catch(() => conn.close());
+    }
+  })();
+  return {
+    url: `http://127.0.0.1:${listener.addr.port}`,
+    requests: () => requests,
+    close: async () => {
+      listener.close();
+      await serving.catch(() => {});
+    },
+  };
+}
+
+Deno.test("a truncated upstream answer is never stored and never served complete", async () => {
+  const work = await Deno.makeTempDir({ prefix: "astera-truncated-" });
+  const upstream = lyingUpstream(1_000_000, 600_000);
+  const astera = await startAsteraProcess([
+    "--db",
+    join(work, "astera.db"),
+    "--upstream",
+    upstream.url,
+  ]);
+  try {
+    for (let attempt = 1; attempt <= 2; attempt++) {
+      const response = await fetch(`${astera.url}/example.com/m/@v/v1.0.0.zip`);
+      if (response.status === 200) {
+        const received = await response.arrayBuffer().then((b) => b.byteLength, () => -1);
+        assert(received < 1_000_000, `attempt ${attempt}: the client must not get a complete zip`);
+      } else {
+        assertEquals(response.status, 502);
+        assertStringIncludes(await response.text(), "example.com/m@v1.0.0 .zip");
+      }
+      assertEquals(upstream.requests(), attempt, "nothing stored, so the next request asks again");
+    }
+    const mod = await fetch(`${astera.url}/example.com/m/@v/v1.0.0.mod`);
+    assertEquals(mod.status, 502);
+    assertStringIncludes(await mod.text(), "example.com/m@v1.0.0 .mod");
+    const health = await fetch(`${astera.url}/healthz`);
+    assertEquals(health.status, 200, "the server stays up");
+    await health.body?.cancel();
+  } finally {
+    await astera.stop();
+    await upstream.close();
+    await removeTree(work);
+  }
+});
+
+async function runMain(args: string[]): Promise<{ code: number; stderr: string }> {
+  const main = new URL("../main.ts", import.meta.url).pathname;
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-all", main, ...args],
+    env: { NO_COLOR: "1" },
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  return { code: out.code, stderr: new TextDecoder().decode(out.stderr) };
+}
+
+Deno.test("bad command lines and unusable databases exit before listening, with one clear line", async () => {
+  const work = await Deno.makeTempDir({ prefix: "astera-cli-" });
+  try {
+    const cases: [string[], number, string][] = [
+      [["--bogus"], 2, "bogus"],
+      [["--listen", "nowhere"], 2, "--listen"],
+      [["--upstream", "ftp://example.com"], 2, "only http and https"],
+      [["--ttl", "forever"], 2, "--ttl"],
+      [["--listen", "127.0.0.1:0", "--db", join(work, "missing/dir/astera.db")], 1, "cannot start"],
+      [["--listen", "127.0.0.1:0", "--db", work], 1, "cannot start"],
+    ];
+    for (const [args, code, part] of cases) {
+      const result = await runMain(args);
+      assertEquals(result.code, code, `${args.join(" ")}: ${result.stderr}`);
+      const lines = result.stderr.trim().split("\n");
+      assertEquals(lines.length, 1, `${args.join(" ")}: ${result.stderr}`);
+      assertStringIncludes(lines[0], part);
+    }
+  } finally {
+    await removeTree(work);
+  }
+});
