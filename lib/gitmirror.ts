@@ -310,6 +310,8 @@ export class GitMirror {
     checkGitArg(rev, "revision");
     let hit = this.#commits.get(rev);
     if (!hit) {
+      // Requests can name arbitrary hash prefixes; do not let them grow this without bound.
+      if (this.#commits.size >= 10_000) this.#commits = new Map();
       hit = (async () => {
         const out = await this.#git([
           "-c",
@@ -346,8 +348,12 @@ export class GitMirror {
       maxOutput: maxSize,
     });
     const data = out.exitCode === 0 ? out.stdout : null;
-    if (this.#blobs.size > 4096) this.#blobs.delete(this.#blobs.keys().next().value as string);
-    this.#blobs.set(key, data);
+    // Only small blobs (go.mod files, answers of "no such file") are worth
+    // keeping; the bound keeps the cache under about 64 MiB.
+    if (data === null || data.byteLength <= 64 * 1024) {
+      if (this.#blobs.size >= 1024) this.#blobs.delete(this.#blobs.keys().next().value as string);
+      this.#blobs.set(key, data);
+    }
     return data;
   }
 
@@ -356,6 +362,7 @@ export class GitMirror {
     checkGitArg(hash, "revision");
     let hit = this.#merged.get(hash);
     if (!hit) {
+      if (this.#merged.size >= 10_000) this.#merged = new Map();
       hit = (async () => {
         const out = await this.#git([
           "for-each-ref",

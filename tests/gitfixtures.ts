@@ -599,6 +599,66 @@ export async function buildStandardRepos(world: GitWorld): Promise<FixtureModule
     out.push({ module: m, queries: ["v1.0.0", "v1.1.0", "v1.2.0"] });
   }
 
+  // A tag and a branch with the same name (the tag wins), annotated tags.
+  {
+    const m = `${H}/team/clash.git`;
+    const r = await world.repo("team/clash");
+    await r.write({ "go.mod": `module ${m}\n` });
+    await r.commit("tagged");
+    await r.tag("release");
+    await r.tag("v0.1.0", { message: "annotated" });
+    await r.branch("release");
+    await r.commit("on the branch");
+    await r.checkout("main");
+    await r.commit("main moves on");
+    out.push({ module: m, queries: ["release", "main", "latest", "v0.1.0"] });
+  }
+
+  // Only pre-releases; and a repository whose every release is retracted.
+  {
+    const m = `${H}/team/pre.git`;
+    const r = await world.repo("team/pre");
+    await r.write({ "go.mod": `module ${m}\n` });
+    await r.commit("alpha");
+    await r.tag("v0.1.0-alpha");
+    await r.commit("beta");
+    await r.tag("v0.1.0-beta.2");
+    await r.commit("later");
+    out.push({ module: m, queries: ["latest", "v0.1", "main"] });
+
+    const a = `${H}/team/allretract.git`;
+    const ra = await world.repo("team/allretract");
+    await ra.write({ "go.mod": `module ${a}\n` });
+    await ra.commit("v1.0.0");
+    await ra.tag("v1.0.0");
+    await ra.write({ "go.mod": `module ${a}\n\nretract [v0.0.0-0, v1.1.0]\n` });
+    await ra.commit("v1.1.0");
+    await ra.tag("v1.1.0");
+    out.push({ module: a, queries: ["latest", "v1", "v1.0.0", "main"] });
+  }
+
+  // A commit reachable only from a pull-request ref is not a version.
+  {
+    const m = `${H}/team/prs.git`;
+    const r = await world.repo("team/prs");
+    await r.write({ "go.mod": `module ${m}\n` });
+    await r.commit("main");
+    await r.branch("pr");
+    await r.write({ "pr.go": "package prs\n" });
+    const pr = await r.commit("proposed");
+    await r.git("update-ref", "refs/pull/1/head", pr);
+    await r.checkout("main");
+    await r.git("branch", "-D", "pr");
+    out.push({ module: m, queries: [pr, pr.slice(0, 12), "latest"] });
+  }
+
+  // A repository with no commits at all.
+  {
+    const m = `${H}/team/empty.git`;
+    await world.repo("team/empty");
+    out.push({ module: m, queries: ["latest", "main"] });
+  }
+
   // A repository that does not exist.
   out.push({ module: `${H}/team/nope.git`, queries: ["latest", "v1.0.0", "main"] });
   return out;
