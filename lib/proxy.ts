@@ -166,7 +166,7 @@ export class ModuleProxy {
 
     let download = this.#live.get(key);
     if (!download) {
-      download = new LiveDownload(this.#store);
+      download = new LiveDownload((blobId, seq) => this.#readChunk(blobId, seq));
       this.#live.set(key, download);
       this.#stats.liveDownloads++;
       const run = this.#download(download, module, version).finally(() => this.#live.delete(key));
@@ -196,10 +196,7 @@ export class ModuleProxy {
           return;
         }
         const seq = Math.floor(position / chunkSize);
-        const chunk = await this.#chunks.load(
-          `${blobId}:${seq}`,
-          () => Promise.resolve(this.#store.chunk(blobId, seq)),
-        );
+        const chunk = await this.#readChunk(blobId, seq);
         if (!chunk) {
           controller.error(
             new Error(`chunk ${seq} of ${meta.module}@${meta.version}.zip is missing`),
@@ -281,6 +278,14 @@ export class ModuleProxy {
     }
   }
 
+  /** One chunk of a blob, through the memory cache. Chunks never change once written. */
+  #readChunk(blobId: number, seq: number): Promise<Uint8Array | undefined> {
+    return this.#chunks.load(
+      `${blobId}:${seq}`,
+      () => Promise.resolve(this.#store.chunk(blobId, seq)),
+    );
+  }
+
   /** Counters, for `/_astera/stats`. */
   stats(): Record<string, unknown> {
     return {
@@ -354,6 +359,18 @@ export class ModuleProxy {
           }
         }
       } else {
+        const previous = this.#store.answer(kind, module, key);
+        if (previous?.status === 200) {
+          // Versions, once published, stay fetchable; an upstream that forgot them (or `off`)
+          // must not make us forget them too.
+          this.#options.log.warn("kept-answer", {
+            request: describeRequest(request),
+            status: answer.status,
+          });
+          const kept = { ...previous, fetchedAt: this.#now() };
+          await this.#putAnswerQuietly(kept);
+          return kept;
+        }
         body = encode(answer.message);
         status = answer.status;
       }
@@ -647,15 +664,15 @@ export class LiveDownload {
   chunkSize = 0;
   size: number | null = null;
   failure: unknown;
-  #store: Store;
+  #readChunk: (blobId: number, seq: number) => Promise<Uint8Array | undefined>;
   #readable = 0;
   #done = false;
   #resolveStarted!: (value: Awaited<LiveDownload["started"]>) => void;
   #resolveFinished!: (meta: ArtifactMeta | undefined) => void;
   #waiters = new Set<() => void>();
 
-  constructor(store: Store) {
-    this.#store = store;
+  constructor(readChunk: (blobId: number, seq: number) => Promise<Uint8Array | undefined>) {
+    this.#readChunk = readChunk;
     this.started = new Promise((resolve) => this.#resolveStarted = resolve);
     this.finished = new Promise((resolve) => this.#resolveFinished = resolve);
   }
@@ -707,7 +724,7 @@ export class LiveDownload {
             return;
           }
           if (seq < this.#readable) {
-            const chunk = this.#store.chunk(this.blobId, seq);
+            const chunk = await this.#readChunk(this.blobId, seq);
             if (!chunk) {
               controller.error(new Error(`chunk ${seq} vanished during download`));
               return;

@@ -71,8 +71,9 @@ export interface StoreOptions {
 export const DEFAULT_CHUNK_SIZE = 256 * 1024;
 
 const MIGRATIONS: string[] = [
+  // AUTOINCREMENT: a blob id is never reused, so memory caches keyed by it can never go stale.
   `CREATE TABLE blobs (
-     id INTEGER PRIMARY KEY,
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
      chunk_size INTEGER NOT NULL,
      committed INTEGER NOT NULL DEFAULT 0,
      touched_at INTEGER NOT NULL

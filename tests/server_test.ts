@@ -314,3 +314,19 @@ Deno.test("the checksum database is proxied: lookups and tiles kept forever, sup
     await cachedLookup.body?.cancel();
   });
 });
+
+Deno.test("an answer once given is kept when the upstream later says not found", async () => {
+  await withFixture(["--ttl", "0s"], async ({ get, universe, upstream, astera }) => {
+    assertEquals(await (await get("/example.com/dep/@v/list")).text(), "v1.0.0\nv1.0.1\n");
+    await Deno.remove(join(universe, "example.com/dep/@v/list"));
+    await (await get("/example.com/dep/@v/list")).text();
+    await astera.proxy.settle();
+    assertEquals(
+      upstream.counts.get("/example.com/dep/@v/list"),
+      2,
+      "the refresh asked and got 404",
+    );
+    const kept = await get("/example.com/dep/@v/list");
+    assertEquals([kept.status, await kept.text()], [200, "v1.0.0\nv1.0.1\n"]);
+  });
+});
