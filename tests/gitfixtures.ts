@@ -659,6 +659,38 @@ export async function buildStandardRepos(world: GitWorld): Promise<FixtureModule
     out.push({ module: m, queries: ["latest", "main"] });
   }
 
+  // go.mod converted by .gitattributes (the .mod is the blob, the zip the checkout),
+  // a fork declaring another path, and /v2 claimed by both go.mod locations.
+  {
+    const m = `${H}/team/crlfmod.git`;
+    const r = await world.repo("team/crlfmod");
+    await r.write({
+      ".gitattributes": "go.mod text eol=crlf\n",
+      "go.mod": `module ${m}\n\ngo 1.21\n`,
+      "a.go": "package crlfmod\n",
+    });
+    await r.commit("crlf go.mod");
+    await r.tag("v1.0.0");
+    out.push({ module: m, queries: ["v1.0.0"] });
+
+    const f = `${H}/team/fork.git`;
+    const rf = await world.repo("team/fork");
+    await rf.write({
+      "go.mod": "module upstream.example/original\n",
+      "a.go": "package original\n",
+    });
+    await rf.commit("fork");
+    await rf.tag("v1.0.0");
+    out.push({ module: f, queries: ["v1.0.0", "latest"] });
+
+    const b = `${H}/team/both.git`;
+    const rb = await world.repo("team/both");
+    await rb.write({ "go.mod": `module ${b}/v2\n`, "v2/go.mod": `module ${b}/v2\n` });
+    await rb.commit("both claim v2");
+    await rb.tag("v2.0.0");
+    out.push({ module: `${b}/v2`, queries: ["v2.0.0", "latest", "main"] });
+  }
+
   // A repository that does not exist.
   out.push({ module: `${H}/team/nope.git`, queries: ["latest", "v1.0.0", "main"] });
   return out;
