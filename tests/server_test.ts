@@ -330,3 +330,22 @@ Deno.test("an answer once given is kept when the upstream later says not found",
     assertEquals([kept.status, await kept.text()], [200, "v1.0.0\nv1.0.1\n"]);
   });
 });
+
+Deno.test("clients that hang up mid-zip release their streams and the server carries on", async () => {
+  await withFixture([], async ({ get, file }) => {
+    const path = "/example.com/big/@v/v1.0.0.zip";
+    const expected = await file("example.com/big/@v/v1.0.0.zip");
+    for (let round = 0; round < 2; round++) {
+      // Round 0 hangs up while the zip is still downloading, round 1 while it streams from the store.
+      const hangUps = await Promise.all(Array.from({ length: 10 }, async () => {
+        const response = await get(path);
+        const reader = response.body!.getReader();
+        await reader.read();
+        await reader.cancel();
+        return response.status;
+      }));
+      assertEquals(hangUps, Array(10).fill(200));
+      assertEquals(await bytes(await get(path)), expected, `round ${round}`);
+    }
+  });
+});
