@@ -107,6 +107,29 @@ const MIGRATIONS: string[] = [
    );`,
 ];
 
+/**
+ * The synchronous operations available inside {@linkcode Store.batch}: they
+ * all run in its one transaction.
+ */
+export interface StoreBatch {
+  /**
+   * Stores a small immutable artifact inline unless it is stored already
+   * (then it is kept as it is). `etag` is {@linkcode strongEtag} of `data`.
+   * Returns true when it was stored now.
+   */
+  putInline(
+    module: string,
+    version: string,
+    kind: ArtifactKind,
+    data: Uint8Array,
+    etag: string,
+  ): boolean;
+  /** A stored answer, as this transaction sees it. */
+  answer(kind: string, module: string, key: string): StoredAnswer | undefined;
+  /** Stores (replacing) an answer. */
+  putAnswer(answer: StoredAnswer): void;
+}
+
 /** The error a write raises when the database stayed locked past its deadline. */
 export class StoreBusyError extends Error {
   override name = "StoreBusyError";
@@ -272,6 +295,55 @@ export class Store {
       ).run(module, version, kind, data.byteLength, etag, this.#now(), data)
     );
     return this.artifact(module, version, kind)!;
+  }
+
+  /**
+   * Runs `body` in one short write transaction, for importing many small
+   * things at once (the seed task) without one transaction per row. `body`
+   * must be synchronous and quick: other processes' writes wait while it runs.
+   * Everything it did is rolled back if it throws.
+   *
+   * @example
+   * ```ts
+   * import { Store, strongEtag } from "./store.ts";
+   * const store = Store.open(":memory:");
+   * const data = new TextEncoder().encode("module example.com/m\n");
+   * const etag = await strongEtag(data);
+   * const stored = await store.batch((batch) => batch.putInline("example.com/m", "v1.0.0", "mod", data, etag));
+   * console.log(stored); // true
+   * store.close();
+   * ```
+   */
+  async batch<T>(body: (batch: StoreBatch) => T): Promise<T> {
+    const batch: StoreBatch = {
+      putInline: (module, version, kind, data, etag) =>
+        Number(
+          this.#statement(
+            `INSERT INTO artifacts (module, version, kind, size, etag, stored_at, data, blob_id)
+             VALUES (?, ?, ?, ?, ?, ?, ?, NULL) ON CONFLICT DO NOTHING`,
+          ).run(module, version, kind, data.byteLength, etag, this.#now(), data).changes,
+        ) === 1,
+      answer: (kind, module, key) => this.answer(kind, module, key),
+      putAnswer: (answer) => {
+        this.#statement(
+          `INSERT INTO answers (kind, module, key, status, body, fetched_at) VALUES (?, ?, ?, ?, ?, ?)
+           ON CONFLICT (kind, module, key) DO UPDATE SET
+             status = excluded.status, body = excluded.body, fetched_at = excluded.fetched_at`,
+        ).run(
+          answer.kind,
+          answer.module,
+          answer.key,
+          answer.status,
+          answer.body,
+          answer.fetchedAt,
+        );
+      },
+    };
+    let result: T | undefined;
+    await this.#write(() => {
+      result = body(batch);
+    });
+    return result as T;
   }
 
   /** Starts a chunked blob. It stays invisible until {@linkcode Store.commitBlob}. */

@@ -1,6 +1,6 @@
 import { DatabaseSync } from "node:sqlite";
 import { assert, assertEquals, assertRejects } from "./testing.ts";
-import { Store, StoreBusyError } from "./store.ts";
+import { Store, StoreBusyError, strongEtag } from "./store.ts";
 
 const text = (s: string) => new TextEncoder().encode(s);
 
@@ -146,5 +146,55 @@ Deno.test("a database from a newer Astera is refused", async () => {
     }
     assert(message.includes("newer"), message);
     await Promise.resolve();
+  });
+});
+
+Deno.test("a batch stores many things in one transaction and keeps what was stored before", async () => {
+  await withDb(async (path) => {
+    const store = Store.open(path);
+    await store.putInline("example.com/m", "v1.0.0", "mod", text("first"));
+    const writesBefore = store.stats().writes;
+    const data = text("second");
+    const etag = await strongEtag(data);
+    const stored = await store.batch((batch) => {
+      const results = [
+        batch.putInline("example.com/m", "v1.0.0", "mod", data, etag),
+        batch.putInline("example.com/m", "v1.1.0", "mod", data, etag),
+      ];
+      batch.putAnswer({
+        kind: "list",
+        module: "example.com/m",
+        key: "",
+        status: 200,
+        body: text("v1.0.0\n"),
+        fetchedAt: 0,
+      });
+      assertEquals(batch.answer("list", "example.com/m", "")?.fetchedAt, 0);
+      return results;
+    });
+    assertEquals(stored, [false, true]);
+    assertEquals(store.stats().writes, writesBefore + 1);
+    assertEquals(store.inlineData("example.com/m", "v1.0.0", "mod"), text("first"));
+    assertEquals(store.artifact("example.com/m", "v1.1.0", "mod")?.etag, etag);
+    store.close();
+  });
+});
+
+Deno.test("a batch that throws stores nothing", async () => {
+  await withDb(async (path) => {
+    const store = Store.open(path);
+    const data = text("x");
+    const etag = await strongEtag(data);
+    await assertRejects(
+      () =>
+        store.batch((batch) => {
+          batch.putInline("example.com/m", "v1.0.0", "mod", data, etag);
+          throw new RangeError("stop");
+        }),
+      RangeError,
+      "stop",
+    );
+    assertEquals(store.artifact("example.com/m", "v1.0.0", "mod"), undefined);
+    store.close();
   });
 });
