@@ -1,0 +1,158 @@
+/**
+ * `deno task seed [--db PATH] [--modcache DIR]`: imports a Go module cache
+ * into Astera's database (see `lib/seed.ts`). A thin command line: flags,
+ * progress on stderr, Ctrl-C, the summary and the exit status.
+ *
+ * Exit status: 0 when done (skipped files are reported, not fatal), 1 when
+ * the module cache is missing or the database cannot be written, 2 for a bad
+ * flag, 130 when interrupted.
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { createProgress, formatBytes } from "../lib/progress.ts";
+import {
+  findDownloadDir,
+  goEnvModuleCache,
+  locateModuleCache,
+  SeedError,
+  seedModuleCache,
+  type SeedSummary,
+} from "../lib/seed.ts";
+import { Store } from "../lib/store.ts";
+
+const USAGE = `usage: deno task seed [--db PATH] [--modcache DIR]
+
+Imports a Go module cache (.info, .mod and checked .zip files, version lists,
+checksum-database lookups and tiles) into Astera's database.
+
+  --db PATH        the database (default: $ASTERA_DB, else ./astera.db)
+  --modcache DIR   the module cache (default: $GOMODCACHE, else \`go env GOMODCACHE\`,
+                   else $GOPATH/pkg/mod, else ~/go/pkg/mod)`;
+
+/**
+ * The seed command; resolves to the exit status.
+ *
+ * @example
+ * ```ts ignore
+ * import { seedCommand } from "./seed.ts";
+ * Deno.exit(await seedCommand(["--modcache", "/home/me/go/pkg/mod"]));
+ * ```
+ */
+export async function seedCommand(args: string[]): Promise<number> {
+  let values: { db?: string; modcache?: string; help?: boolean };
+  try {
+    values = parseArgs({
+      args,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        db: { type: "string" },
+        modcache: { type: "string" },
+        help: { type: "boolean", short: "h" },
+      },
+    }).values;
+  } catch (error) {
+    console.error(`seed: ${error instanceof Error ? error.message : String(error)}`);
+    return 2;
+  }
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  const env = Deno.env.toObject();
+  const db = values.db ?? (env.ASTERA_DB || "./astera.db");
+  const where = await locateModuleCache(values.modcache, env, () => goEnvModuleCache());
+  const tty = Deno.stderr.isTerminal();
+  const encoder = new TextEncoder();
+  const progress = createProgress({
+    tty,
+    columns: tty ? terminalColumns() : undefined,
+    write: (text) => Deno.stderr.writeSync(encoder.encode(text)),
+  });
+
+  try {
+    // Before the database is opened, so that a wrong directory creates no database.
+    await findDownloadDir(where.dir);
+  } catch (error) {
+    console.error(`seed: ${error instanceof SeedError ? error.message : String(error)}`);
+    return 1;
+  }
+  let store: Store;
+  try {
+    store = Store.open(db);
+  } catch (error) {
+    console.error(`seed: cannot open database ${db}: ${String(error)}`);
+    return 1;
+  }
+  const abort = new AbortController();
+  const onInterrupt = () => {
+    // A second Ctrl-C means now: nothing half-written is ever visible.
+    if (abort.signal.aborted) Deno.exit(130);
+    progress.line("seed: interrupted; finishing the current write (Ctrl-C again to quit now)");
+    abort.abort();
+  };
+  Deno.addSignalListener("SIGINT", onInterrupt);
+  try {
+    progress.line(`seed: ${where.dir} (${where.from}) into ${db}`);
+    const summary = await seedModuleCache({
+      store,
+      modcache: where.dir,
+      signal: abort.signal,
+      onProgress: (state) => progress.update(state),
+      onSkip: (skip) => progress.line(`seed: skipped ${skip.what}: ${skip.reason}: ${skip.detail}`),
+    });
+    progress.done();
+    for (const line of summaryLines(summary)) console.error(line);
+    return summary.interrupted ? 130 : 0;
+  } catch (error) {
+    progress.done();
+    console.error(`seed: ${error instanceof SeedError ? error.message : String(error)}`);
+    return 1;
+  } finally {
+    Deno.removeSignalListener("SIGINT", onInterrupt);
+    store.close();
+  }
+}
+
+/**
+ * The summary printed at the end.
+ *
+ * @example
+ * ```ts
+ * import { summaryLines } from "./seed.ts";
+ * console.log(summaryLines({
+ *   modules: 1, versions: 2, bytes: 2048, alreadyStored: 0, interrupted: false, elapsedMs: 1500,
+ *   stored: { info: 2, mod: 2, zip: 1, lists: 1, sumdb: 0 }, skipped: { "damaged zip": 1 },
+ * }).join("\n"));
+ * ```
+ */
+export function summaryLines(summary: SeedSummary): string[] {
+  const { stored } = summary;
+  const skipped = Object.entries(summary.skipped).sort(([a], [b]) => a < b ? -1 : 1);
+  const skippedTotal = skipped.reduce((sum, [, count]) => sum + count, 0);
+  return [
+    `seed: ${summary.interrupted ? "interrupted" : "done"} in ${
+      (summary.elapsedMs / 1000).toFixed(1)
+    } s: ${summary.modules} modules, ${summary.versions} versions in the cache`,
+    `  stored ${
+      formatBytes(summary.bytes)
+    }: ${stored.mod} .mod, ${stored.info} .info, ${stored.zip} .zip, ${stored.lists} version lists, ${stored.sumdb} checksum-database files`,
+    `  already stored: ${summary.alreadyStored}`,
+    `  skipped: ${skippedTotal}${
+      skipped.length
+        ? ` (${skipped.map(([reason, count]) => `${reason}: ${count}`).join(", ")})`
+        : ""
+    }`,
+  ];
+}
+
+function terminalColumns(): number | undefined {
+  try {
+    return Deno.consoleSize().columns;
+  } catch {
+    return undefined;
+  }
+}
+
+if (import.meta.main) Deno.exit(await seedCommand(Deno.args));
