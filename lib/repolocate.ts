@@ -218,6 +218,11 @@ export function createRepoLocator(
       return parseGoImports(body);
     })();
     cache.set(prefix, { at: now, answer });
+    // A failed discovery (network trouble) is retried sooner than an answer is.
+    answer.catch(() => {
+      const entry = cache.get(prefix);
+      if (entry?.answer === answer) entry.at = Math.min(entry.at, Date.now() - cacheMs + 30_000);
+    });
     if (cache.size > 10_000) cache.delete(cache.keys().next().value as string);
     return answer;
   };
