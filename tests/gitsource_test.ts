@@ -8,6 +8,7 @@ import { assert, assertEquals } from "../lib/testing.ts";
 import { createGitSource } from "../lib/gitsource.ts";
 import type { SourceAnswer } from "../lib/source.ts";
 import { buildStandardRepos, FIXTURE_HOST, GitWorld, zipH1 } from "./gitfixtures.ts";
+import { unescapePath, unescapeVersion } from "../lib/modpath.ts";
 
 async function body(answer: SourceAnswer): Promise<Uint8Array> {
   assert(answer.found, "expected a found answer");
@@ -268,6 +269,68 @@ Deno.test("a stale mirror is refetched and a failed refetch serves the old copy"
   } finally {
     fresh.close();
     slow.close();
+    await world.cleanup();
+  }
+});
+
+Deno.test("the go command through the git source as a GOPROXY agrees with go direct", async (t) => {
+  const world = await GitWorld.create();
+  const source = createGitSource({ gitDir: `${world.root}/mirrors`, fetchTtlMs: 60_000 });
+  // A bare-bones GOPROXY front for the source (the real server is tested elsewhere).
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async (req) => {
+    const path = decodeURIComponent(new URL(req.url).pathname.slice(1));
+    let m: RegExpExecArray | null;
+    let answer: SourceAnswer;
+    if ((m = /^(.+)\/@v\/list$/.exec(path))) {
+      answer = await source.fetch({ kind: "list", module: unescapePath(m[1]) });
+    } else if ((m = /^(.+)\/@latest$/.exec(path))) {
+      answer = await source.fetch({ kind: "latest", module: unescapePath(m[1]) });
+    } else if ((m = /^(.+)\/@v\/(.+)\.(info|mod|zip)$/.exec(path))) {
+      const kind = m[3] as "info" | "mod" | "zip";
+      answer = await source.fetch({
+        kind,
+        module: unescapePath(m[1]),
+        version: unescapeVersion(m[2]),
+      });
+    } else {
+      return new Response("not found", { status: 404 });
+    }
+    return answer.found
+      ? new Response(answer.body)
+      : new Response(answer.message, { status: answer.status });
+  });
+  const viaProxy = {
+    GOPROXY: `http://127.0.0.1:${server.addr.port}`,
+    GOPRIVATE: "",
+    GONOPROXY: "",
+    GOMODCACHE: `${world.root}/proxycache`,
+  };
+  let agreedOnDownloads = 0;
+  try {
+    const modules = await buildStandardRepos(world);
+    for (const { module } of modules) {
+      await t.step(module, async () => {
+        const direct = await world.go(["list", "-m", "-versions", "-json", module]);
+        const proxied = await world.go(["list", "-m", "-versions", "-json", module], viaProxy);
+        assertEquals(direct.ok, proxied.ok, `${module} list: ${direct.stderr} / ${proxied.stderr}`);
+        if (direct.ok) {
+          assertEquals(JSON.parse(proxied.stdout).Versions, JSON.parse(direct.stdout).Versions);
+        }
+        const args = ["mod", "download", "-json", `${module}@latest`];
+        const d = await world.go(args);
+        const p = await world.go(args, viaProxy);
+        assertEquals(d.ok, p.ok, `${module}@latest: ${d.stdout} / ${p.stdout}`);
+        if (d.ok) {
+          const [dj, pj] = [JSON.parse(d.stdout), JSON.parse(p.stdout)];
+          assertEquals([pj.Version, pj.Sum, pj.GoModSum], [dj.Version, dj.Sum, dj.GoModSum]);
+          agreedOnDownloads++;
+        }
+      });
+    }
+    assert(agreedOnDownloads >= 15, `only ${agreedOnDownloads} modules downloaded`);
+  } finally {
+    await server.shutdown();
+    source.close();
     await world.cleanup();
   }
 });
