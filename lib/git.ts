@@ -132,11 +132,37 @@ export function gitEnvironment(): Record<string, string> {
     GCM_INTERACTIVE: "never",
   };
   // Like the go command: ssh in batch mode (no passphrase or host-key
-  // prompts), unless the operator chose their own ssh command.
-  if (Deno.env.get("GIT_SSH") === undefined && Deno.env.get("GIT_SSH_COMMAND") === undefined) {
+  // prompts), unless the operator chose their own ssh command, in the
+  // environment or as core.sshCommand in their git configuration.
+  if (
+    Deno.env.get("GIT_SSH") === undefined && Deno.env.get("GIT_SSH_COMMAND") === undefined &&
+    !configuredSshCommand()
+  ) {
     env.GIT_SSH_COMMAND = "ssh -o ControlMaster=no -o BatchMode=yes";
   }
   return env;
+}
+
+/** Whether the user's git configuration sets core.sshCommand (asked once per configuration file). */
+const sshCommandByConfig = new Map<string, boolean>();
+function configuredSshCommand(): boolean {
+  const key = `${Deno.env.get("GIT_CONFIG_GLOBAL") ?? ""}\0${Deno.env.get("HOME") ?? ""}`;
+  let known = sshCommandByConfig.get(key);
+  if (known === undefined) {
+    try {
+      const out = new Deno.Command("git", {
+        args: ["config", "--get", "core.sshCommand"],
+        stdin: "null",
+        stdout: "piped",
+        stderr: "null",
+      }).outputSync();
+      known = out.success && new TextDecoder().decode(out.stdout).trim() !== "";
+    } catch {
+      known = false;
+    }
+    sshCommandByConfig.set(key, known);
+  }
+  return known;
 }
 
 /**

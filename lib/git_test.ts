@@ -65,3 +65,20 @@ Deno.test("non-zero exits throw unless allowed", async () => {
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("ssh runs in batch mode unless the operator configured an ssh command", async () => {
+  const dir = await Deno.makeTempDir();
+  const saved = Deno.env.get("GIT_CONFIG_GLOBAL");
+  try {
+    await Deno.writeTextFile(`${dir}/plain`, "[user]\n\tname = x\n");
+    await Deno.writeTextFile(`${dir}/custom`, "[core]\n\tsshCommand = ssh -i /keys/deploy\n");
+    Deno.env.set("GIT_CONFIG_GLOBAL", `${dir}/plain`);
+    assertEquals(gitEnvironment().GIT_SSH_COMMAND, "ssh -o ControlMaster=no -o BatchMode=yes");
+    Deno.env.set("GIT_CONFIG_GLOBAL", `${dir}/custom`);
+    assertEquals(gitEnvironment().GIT_SSH_COMMAND, undefined);
+  } finally {
+    if (saved === undefined) Deno.env.delete("GIT_CONFIG_GLOBAL");
+    else Deno.env.set("GIT_CONFIG_GLOBAL", saved);
+    await Deno.remove(dir, { recursive: true });
+  }
+});
