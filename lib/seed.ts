@@ -37,8 +37,15 @@ import {
   unescapeVersion,
 } from "./modpath.ts";
 import { etagFromDigest, type Store, type StoreBatch, strongEtag } from "./store.ts";
-import { canonicalModuleVersion, isPseudoVersion, isValid, sortVersions } from "./version.ts";
-import { checkModuleZip, fileAccess, MAX_GO_MOD, ZipError } from "./zip.ts";
+import {
+  canonicalModuleVersion,
+  compare,
+  isPseudoVersion,
+  isValid,
+  pseudoVersionTime,
+  sortVersions,
+} from "./version.ts";
+import { checkModuleZip, fileAccess, MAX_GO_MOD, type ZipEntry, ZipError } from "./zip.ts";
 
 /**
  * The directory does not exist or holds no module cache; the message is the
@@ -422,12 +429,22 @@ class Seeder {
   #batchStarted = 0;
   #doneBytes = 0;
   #doneItems = 0;
+  /** Paths of the modules in the cache, never to be remembered as not found. */
+  #cachedModules: Set<string>;
 
   constructor(options: SeedOptions, scan: Scan, now: () => number) {
     this.#options = options;
     this.#store = options.store;
     this.#scan = scan;
     this.#now = now;
+    this.#cachedModules = new Set();
+    for (const module of scan.modules) {
+      try {
+        this.#cachedModules.add(unescapePath(module.escaped));
+      } catch {
+        // Reported when the module is imported.
+      }
+    }
     let versions = 0;
     for (const module of scan.modules) versions += module.versions.size;
     this.summary = {
@@ -476,6 +493,7 @@ class Seeder {
       return;
     }
     const listed: string[] = [];
+    const pseudo: { version: string; info?: CacheFile }[] = [];
     const escapedVersions = [...dir.versions.keys()].sort();
     for (const escapedVersion of escapedVersions) {
       if (this.#aborted()) return;
@@ -483,14 +501,20 @@ class Seeder {
       const version = this.#version(module, escapedVersion, files);
       if (version === null) continue;
       if (files.mod && (await this.#small(module, version, "mod", files.mod))) {
-        if (!isPseudoVersion(version)) listed.push(version);
+        if (isPseudoVersion(version)) pseudo.push({ version, info: files.info });
+        else listed.push(version);
       }
       if (this.#aborted()) return;
       if (files.info) await this.#small(module, version, "info", files.info);
       if (this.#aborted()) return;
       if (files.zip) await this.#zip(module, version, files.zip, files.ziphash);
     }
-    if (listed.length > 0 && !this.#aborted()) this.#queueList(module, listed);
+    if (this.#aborted()) return;
+    if (listed.length > 0) {
+      this.#queueList(module, listed);
+    } else if (pseudo.length > 0) {
+      await this.#queueUntagged(module, pseudo);
+    }
   }
 
   /** The version a file name stands for, or null (reported) when it is not one go would store. */
@@ -582,8 +606,9 @@ class Seeder {
       // renaming, which cannot change what this descriptor reads.
       const size = (await handle.stat()).size;
       const src = fileAccess(handle, size);
+      let entries: ZipEntry[];
       try {
-        await checkModuleZip(src, module, version);
+        entries = await checkModuleZip(src, module, version);
         const actual = await hashZip(src);
         if (actual !== expected) {
           throw new ZipError(`${what}: hash ${actual} does not match .ziphash ${expected}`);
@@ -595,7 +620,10 @@ class Seeder {
         }
         throw error;
       }
-      await this.#copyZip(module, version, handle, size, what);
+      if (await this.#copyZip(module, version, handle, size, what)) {
+        this.#queueInnerPaths(module, version, entries.map((entry) => entry.name));
+        await this.#maybeFlush();
+      }
     } catch (error) {
       this.#skip(what, "unreadable", message(error));
     } finally {
@@ -609,7 +637,7 @@ class Seeder {
     handle: Deno.FsFile,
     size: number,
     what: string,
-  ): Promise<void> {
+  ): Promise<boolean> {
     await handle.seek(0, Deno.SeekMode.Start);
     const chunkSize = this.#store.chunkSize;
     const hash = createHash("sha256");
@@ -617,7 +645,7 @@ class Seeder {
     try {
       let total = 0;
       for (let seq = 0;; seq++) {
-        if (this.#aborted()) return;
+        if (this.#aborted()) return false;
         const chunk = new Uint8Array(chunkSize);
         let filled = 0;
         while (filled < chunkSize) {
@@ -635,7 +663,7 @@ class Seeder {
       }
       if (total !== size) {
         this.#skip(what, "changed while reading", `${total} bytes read, ${size} expected`);
-        return;
+        return false;
       }
       const meta = await this.#store.commitBlob(
         module,
@@ -653,6 +681,7 @@ class Seeder {
         this.summary.alreadyStored++;
       }
       blobId = undefined;
+      return true;
     } finally {
       if (blobId !== undefined) await this.#store.discardBlob(blobId).catch(() => {});
     }
@@ -687,6 +716,103 @@ class Seeder {
       });
       this.summary.stored.lists++;
     }, 0);
+  }
+
+  /**
+   * A module the cache knows only by pseudo-versions: the go command asks its
+   * `list`, finds no tag, and asks `@latest`. Stored, when nothing is, are an
+   * empty `list` (the module exists, no tags known) and a `latest` answer
+   * naming the newest cached pseudo-version, both with fetchedAt 0: served
+   * offline, refreshed first chance the server gets.
+   */
+  async #queueUntagged(
+    module: string,
+    versions: { version: string; info?: CacheFile }[],
+  ): Promise<void> {
+    const newest = versions.reduce((a, b) =>
+      pseudoVersionTime(b.version) > pseudoVersionTime(a.version) ||
+        (pseudoVersionTime(b.version) === pseudoVersionTime(a.version) &&
+          compare(b.version, a.version) > 0)
+        ? b
+        : a
+    );
+    let body: Uint8Array | undefined;
+    if (newest.info && newest.info.size <= MAX_INFO) {
+      const data = await Deno.readFile(newest.info.path).catch(() => undefined);
+      if (data && !infoProblem(data, newest.version)) body = data;
+    }
+    if (!body) {
+      const t = pseudoVersionTime(newest.version);
+      const time = `${t.slice(0, 4)}-${t.slice(4, 6)}-${t.slice(6, 8)}T${t.slice(8, 10)}:${
+        t.slice(10, 12)
+      }:${t.slice(12, 14)}Z`;
+      body = new TextEncoder().encode(JSON.stringify({ Version: newest.version, Time: time }));
+    }
+    const latest = body;
+    this.#queue((batch) => {
+      if (!batch.answer("list", module, "")) {
+        batch.putAnswer({
+          kind: "list",
+          module,
+          key: "",
+          status: 200,
+          body: new Uint8Array(),
+          fetchedAt: 0,
+        });
+        this.summary.stored.lists++;
+      }
+      if (batch.answer("latest", module, "")?.status !== 200) {
+        batch.putAnswer({
+          kind: "latest",
+          module,
+          key: "",
+          status: 200,
+          body: latest,
+          fetchedAt: 0,
+        });
+      }
+    }, latest.byteLength);
+    await this.#maybeFlush();
+  }
+
+  /**
+   * For every directory of a stored zip that holds Go files (and those in
+   * between), a remembered not-found `list` answer for the module path it
+   * would have, unless something is known of that path. When the go command
+   * looks for the module of an imported package it asks every path prefix,
+   * longest first, and stops at an error that is not a not-found; the upstream
+   * says not-found for these (a directory inside a module's zip is no module
+   * of its own: nested modules are left out of zips), so the seeded server,
+   * offline, must say so too. Stored with fetchedAt 0, they are asked again
+   * upstream first chance the server gets.
+   */
+  #queueInnerPaths(module: string, version: string, names: string[]): void {
+    const prefix = `${module}@${version}/`;
+    const dirs = new Set<string>();
+    for (const name of names) {
+      if (!name.endsWith(".go") || !name.startsWith(prefix)) continue;
+      const parts = name.slice(prefix.length).split("/").slice(0, -1);
+      for (let i = 1; i <= parts.length; i++) dirs.add(`${module}/${parts.slice(0, i).join("/")}`);
+    }
+    const paths = [...dirs].filter((path) => !this.#cachedModules.has(path)).sort();
+    if (paths.length === 0) return;
+    this.#queue((batch) => {
+      for (const path of paths) {
+        if (batch.answer("list", path, "") || this.#store.storedVersions(path, "mod").length > 0) {
+          continue;
+        }
+        batch.putAnswer({
+          kind: "list",
+          module: path,
+          key: "",
+          status: 404,
+          body: new TextEncoder().encode(
+            `not found: ${path} is a directory of module ${module} ${version} (seeded)`,
+          ),
+          fetchedAt: 0,
+        });
+      }
+    }, paths.length * 64);
   }
 
   async #sumdbFile(file: SumdbFile): Promise<void> {
