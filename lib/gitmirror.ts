@@ -50,6 +50,8 @@ export interface GitMirrorsOptions {
   fetchTtlMs: number;
   /** Timeout for each git command. */
   timeoutMs?: number;
+  /** Extra environment for git, on top of the process's own (tests use it). */
+  env?: Record<string, string>;
 }
 
 /**
@@ -88,6 +90,7 @@ export class GitMirrors {
     if (!mirror) {
       mirror = new GitMirror(url, `${this.#options.dir}/${await urlKey(url)}`, {
         timeoutMs: this.#options.timeoutMs,
+        env: this.#options.env,
       });
       this.#mirrors.set(url, mirror);
     }
@@ -123,6 +126,7 @@ export class GitMirror {
   readonly url: string;
   readonly dir: string;
   readonly #timeoutMs: number | undefined;
+  readonly #env: Record<string, string> | undefined;
   #fetchedAt = 0;
   #hasData = false;
   #failure: { at: number; error: Error } | null = null;
@@ -134,14 +138,19 @@ export class GitMirror {
   #merged = new Map<string, Promise<string[]>>();
   readonly #blobs = new Map<string, Uint8Array | null>();
 
-  constructor(url: string, dir: string, options: { timeoutMs?: number } = {}) {
+  constructor(
+    url: string,
+    dir: string,
+    options: { timeoutMs?: number; env?: Record<string, string> } = {},
+  ) {
     this.url = url;
     this.dir = dir;
     this.#timeoutMs = options.timeoutMs;
+    this.#env = options.env;
   }
 
   #git(args: string[], extra: Partial<GitRunOptions> = {}) {
-    return runGit(args, { gitDir: this.dir, timeoutMs: this.#timeoutMs, ...extra });
+    return runGit(args, { gitDir: this.dir, timeoutMs: this.#timeoutMs, env: this.#env, ...extra });
   }
 
   /** Whether the last fetch is recent enough (a recent failure counts, to avoid hammering). */
@@ -201,7 +210,7 @@ export class GitMirror {
     const parent = this.dir.slice(0, this.dir.lastIndexOf("/"));
     await Deno.mkdir(parent, { recursive: true });
     const tmp = await Deno.makeTempDir({ dir: parent, prefix: ".init-" });
-    await runGit(["init", "--bare", "-q", tmp], { timeoutMs: this.#timeoutMs });
+    await runGit(["init", "--bare", "-q", tmp], { timeoutMs: this.#timeoutMs, env: this.#env });
     // The go command's archive rules: `export-ignore` and `export-subst`
     // attributes in the tree are overridden, so archives contain every file
     // verbatim (golang.org/issue/27153). Tree eol/ident filters still apply.

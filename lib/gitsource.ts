@@ -858,6 +858,12 @@ export interface GitSourceOptions {
   fetchTtlMs: number;
   /** Timeout for each git command (default 120 s). */
   timeoutMs?: number;
+  /**
+   * Extra environment for git on top of the process's own. Operators
+   * configure git the usual way (the server inherits their environment and
+   * git config); tests use this to point git at a temporary configuration.
+   */
+  env?: Record<string, string>;
   /** How module paths map to repositories (default: the go command's rules, see `repolocate.ts`). */
   locate?: (path: string) => Promise<RepoLocation>;
 }
@@ -880,6 +886,7 @@ export function createGitSource(
     dir: options.gitDir,
     fetchTtlMs: options.fetchTtlMs,
     timeoutMs: options.timeoutMs,
+    env: options.env,
   });
   const locate = options.locate ?? createRepoLocator();
 

@@ -4,9 +4,9 @@
  * (`url."file:///…/".insteadOf`), and the go command in direct mode as the
  * oracle that says what every answer must be.
  *
- * A {@linkcode GitWorld} sets `GIT_CONFIG_GLOBAL`, `GIT_CONFIG_NOSYSTEM` and
- * `GIT_ALLOW_PROTOCOL` in this process's environment, because Astera's git
- * runner inherits the server user's environment, as in production.
+ * A {@linkcode GitWorld} exposes the git environment (`GIT_CONFIG_GLOBAL`,
+ * `GIT_CONFIG_NOSYSTEM`, `GIT_ALLOW_PROTOCOL`) as `gitEnv`; it never changes
+ * this process's environment.
  *
  * @module
  */
@@ -127,6 +127,13 @@ export class GitWorld {
   readonly root: string;
   readonly reposDir: string;
   readonly configFile: string;
+  /**
+   * The environment that makes git (Astera's or the go command's) see the
+   * fixtures under `https://git.corp.example/`: pass it to `createGitSource`
+   * as `env`, or to a server subprocess. Nothing is set in this process's
+   * own environment, so worlds in parallel test files do not interfere.
+   */
+  readonly gitEnv: Record<string, string>;
   #tick = 0;
   readonly #goEnv: Record<string, string>;
 
@@ -134,6 +141,11 @@ export class GitWorld {
     this.root = root;
     this.reposDir = `${root}/repos`;
     this.configFile = `${root}/gitconfig`;
+    this.gitEnv = {
+      GIT_CONFIG_GLOBAL: this.configFile,
+      GIT_CONFIG_NOSYSTEM: "1",
+      GIT_ALLOW_PROTOCOL: "https:file",
+    };
     this.#goEnv = {
       GOPROXY: "direct",
       GOPRIVATE: FIXTURE_HOST,
@@ -175,9 +187,6 @@ export class GitWorld {
         "",
       ].join("\n"),
     );
-    Deno.env.set("GIT_CONFIG_GLOBAL", world.configFile);
-    Deno.env.set("GIT_CONFIG_NOSYSTEM", "1");
-    Deno.env.set("GIT_ALLOW_PROTOCOL", "https:file");
     await Deno.mkdir(`${root}/work`, { recursive: true });
     await Deno.writeTextFile(`${root}/work/go.mod`, "module example.com/oracle\n\ngo 1.21\n");
     return world;

@@ -126,7 +126,11 @@ async function compareList(world: GitWorld, source: Source, module: string): Pro
 
 Deno.test("git source answers every fixture query exactly as go direct does", async (t) => {
   const world = await GitWorld.create();
-  const source = createGitSource({ gitDir: `${world.root}/mirrors`, fetchTtlMs: 60_000 });
+  const source = createGitSource({
+    gitDir: `${world.root}/mirrors`,
+    fetchTtlMs: 60_000,
+    env: world.gitEnv,
+  });
   try {
     const modules = await buildStandardRepos(world);
     for (const { module, queries } of modules) {
@@ -160,7 +164,11 @@ Deno.test("git source answers every fixture query exactly as go direct does", as
 
 Deno.test("requested pseudo-versions are validated like go validates them", async () => {
   const world = await GitWorld.create();
-  const source = createGitSource({ gitDir: `${world.root}/mirrors`, fetchTtlMs: 60_000 });
+  const source = createGitSource({
+    gitDir: `${world.root}/mirrors`,
+    fetchTtlMs: 60_000,
+    env: world.gitEnv,
+  });
   try {
     await buildStandardRepos(world);
     const module = `${FIXTURE_HOST}/team/lib.git`;
@@ -222,7 +230,11 @@ Deno.test("requested pseudo-versions are validated like go validates them", asyn
 
 Deno.test("concurrent requests for one repository cause one git fetch", async () => {
   const world = await GitWorld.create();
-  const source = createGitSource({ gitDir: `${world.root}/mirrors`, fetchTtlMs: 60_000 });
+  const source = createGitSource({
+    gitDir: `${world.root}/mirrors`,
+    fetchTtlMs: 60_000,
+    env: world.gitEnv,
+  });
   try {
     const r = await world.repo("team/busy");
     await r.write({ "go.mod": `module ${FIXTURE_HOST}/team/busy.git\n` });
@@ -249,8 +261,16 @@ Deno.test("concurrent requests for one repository cause one git fetch", async ()
 
 Deno.test("a stale mirror is refetched and a failed refetch serves the old copy", async () => {
   const world = await GitWorld.create();
-  const fresh = createGitSource({ gitDir: `${world.root}/mirrors`, fetchTtlMs: 0 });
-  const slow = createGitSource({ gitDir: `${world.root}/mirrors2`, fetchTtlMs: 3_600_000 });
+  const fresh = createGitSource({
+    gitDir: `${world.root}/mirrors`,
+    fetchTtlMs: 0,
+    env: world.gitEnv,
+  });
+  const slow = createGitSource({
+    gitDir: `${world.root}/mirrors2`,
+    fetchTtlMs: 3_600_000,
+    env: world.gitEnv,
+  });
   try {
     const module = `${FIXTURE_HOST}/team/moving.git`;
     const r = await world.repo("team/moving");
@@ -275,7 +295,11 @@ Deno.test("a stale mirror is refetched and a failed refetch serves the old copy"
 
 Deno.test("the go command through the git source as a GOPROXY agrees with go direct", async (t) => {
   const world = await GitWorld.create();
-  const source = createGitSource({ gitDir: `${world.root}/mirrors`, fetchTtlMs: 60_000 });
+  const source = createGitSource({
+    gitDir: `${world.root}/mirrors`,
+    fetchTtlMs: 60_000,
+    env: world.gitEnv,
+  });
   // A bare-bones GOPROXY front for the source (the real server is tested elsewhere).
   const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async (req) => {
     const path = decodeURIComponent(new URL(req.url).pathname.slice(1));
