@@ -490,19 +490,18 @@ export class ModuleProxy {
         );
       }
       await checkModuleZip(blobAccess(this.#store, blobId, total, chunkSize), module, version);
-      const meta = await this.#store.commitBlob(
-        module,
-        version,
-        "zip",
-        blobId,
-        total,
-        etagFromDigest(hash.digest()),
-      );
+      const etag = etagFromDigest(hash.digest());
+      const meta = await this.#store.commitBlob(module, version, "zip", blobId, total, etag);
       if (meta.blobId !== blobId) {
         blobId = undefined;
-        throw new SourceError(
-          `${module}@${version}.zip was stored by another process meanwhile; retry`,
-        );
+        // Another process (the seed task) stored it meanwhile and our blob is
+        // gone. The same bytes in the same chunking: readers go on from its blob.
+        if (meta.size !== total || meta.etag !== etag || meta.chunkSize !== chunkSize) {
+          throw new SourceError(
+            `${module}@${version}.zip was stored by another process meanwhile; retry`,
+          );
+        }
+        download.blobId = meta.blobId!;
       }
       blobId = undefined;
       this.#items.set(itemKey("zip", module, version), { type: "artifact", meta, data: null });
