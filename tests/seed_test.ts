@@ -178,3 +178,56 @@ Deno.test("a seeded Astera with no upstream serves go mod tidy as direct does an
     await fixture.close();
   }
 });
+
+Deno.test("seeding while a server serves the same database: both finish, clients get what direct gives", async () => {
+  const fixture = await fillModuleCache();
+  const db = join(fixture.work, "astera.db");
+  const universe = join(fixture.work, "universe");
+  const upstream = await startFileProxy({ root: universe });
+  const astera = await startAsteraProcess(["--db", db, "--upstream", upstream.url]);
+  const client = await makeGoClient(astera.url, fixture.buildCache);
+  const project = await copyProject(PROJECT_FILES);
+  try {
+    // The server writes what it fetches while the seed writes the same rows.
+    const [seeded] = await Promise.all([
+      seed(["--db", db, "--modcache", fixture.modcache]),
+      client.run(project, ["mod", "tidy"]),
+    ]);
+    assertEquals(seeded.code, 0, seeded.stderr);
+    assertEquals(await readModFiles(project), fixture.oracle);
+    const again = await seed(["--db", db, "--modcache", fixture.modcache]);
+    assertEquals(again.code, 0, again.stderr);
+    assertStringIncludes(again.stderr, "stored 0 B");
+    // Seeded, never asked of the upstream: the server reads what the seed wrote.
+    const zip = await fetch(`${astera.url}/example.com/dep/@v/v1.0.1.zip`);
+    assertEquals(
+      new Uint8Array(await zip.arrayBuffer()),
+      await Deno.readFile(join(universe, "example.com/dep/@v/v1.0.1.zip")),
+    );
+    assertEquals(upstream.counts.get("/example.com/dep/@v/v1.0.1.zip"), undefined);
+  } finally {
+    await client.remove();
+    await removeTree(project);
+    assertEquals(await astera.stop(), 0, "the server shuts down cleanly");
+    await upstream.close();
+    await fixture.close();
+  }
+});
+
+Deno.test("a missing directory or one without a module cache exits 1 with one line and creates no database", async () => {
+  const work = await Deno.makeTempDir({ prefix: "astera-seed-missing-" });
+  try {
+    const db = join(work, "astera.db");
+    const missing = await seed(["--db", db, "--modcache", join(work, "nope")]);
+    assertEquals(missing.code, 1);
+    assertEquals(missing.stderr.trimEnd().split("\n").length, 1, missing.stderr);
+    assertStringIncludes(missing.stderr, "does not exist");
+    const empty = await seed(["--db", db, "--modcache", work]);
+    assertEquals(empty.code, 1);
+    assertEquals(empty.stderr.trimEnd().split("\n").length, 1, empty.stderr);
+    assertStringIncludes(empty.stderr, "no module cache");
+    assertEquals(await Deno.stat(db).catch(() => null), null, "no database was created");
+  } finally {
+    await Deno.remove(work, { recursive: true });
+  }
+});
