@@ -72,9 +72,25 @@ const CHAR_RE: Record<PathKind, RegExp> = {
   file: FILE_CHAR,
 };
 
-/** Quotes a character the way Go's `%q` shows a rune. */
+/** Quotes a character the way Go's `%q` shows a rune, for messages like Go's. */
 function quoteChar(ch: string): string {
-  return ch === "'" ? "'\\''" : `'${JSON.stringify(ch).slice(1, -1)}'`;
+  if (ch === "'" || ch === "\\") return `'\\${ch}'`;
+  if (/^[\p{L}\p{M}\p{N}\p{P}\p{S} ]$/u.test(ch)) return `'${ch}'`;
+  const named: Record<string, string> = {
+    "\x07": "a",
+    "\b": "b",
+    "\f": "f",
+    "\n": "n",
+    "\r": "r",
+    "\t": "t",
+    "\v": "v",
+  };
+  if (named[ch] !== undefined) return `'\\${named[ch]}'`;
+  const cp = ch.codePointAt(0)!;
+  const hex = cp.toString(16);
+  if (cp < 0x80) return `'\\x${hex.padStart(2, "0")}'`;
+  if (cp < 0x10000) return `'\\u${hex.padStart(4, "0")}'`;
+  return `'\\U${hex.padStart(8, "0")}'`;
 }
 
 function elemProblem(elem: string, kind: PathKind): Problem {
@@ -247,12 +263,24 @@ function pathMajorProblem(version: string, pathMajor: string): Problem {
   if (suffix.startsWith(".v") && suffix.endsWith("-unstable")) {
     suffix = suffix.slice(0, -"-unstable".length);
   }
+  const m = major(version);
+  // x/mod's CheckPathMajor would accept v1.0.0+incompatible, or
+  // v2.0.0+incompatible for /v2; cmd/go refuses both when resolving versions,
+  // so a proxy must not serve them.
+  if (build(version) === "+incompatible") {
+    if (suffix !== "") {
+      return `+incompatible suffix not allowed: module path has major version suffix ${pathMajor}`;
+    }
+    if (m === "v0" || m === "v1") {
+      return `+incompatible suffix not allowed: major version ${m} is compatible`;
+    }
+    return undefined;
+  }
   // gopkg.in quirk kept by Go for compatibility: untagged commits of a .v1
   // package got v0.0.0- pseudo-versions before .v1 meant v1.
   if (version.startsWith("v0.0.0-") && suffix === ".v1") return undefined;
-  const m = major(version);
   if (suffix === "") {
-    if (m === "v0" || m === "v1" || build(version) === "+incompatible") return undefined;
+    if (m === "v0" || m === "v1") return undefined;
     return `should be v0 or v1, not ${m}`;
   }
   // A suffix without its separator is a caller bug; Go rejects it too.
@@ -279,9 +307,11 @@ export function matchPathMajor(version: string, pathMajor: string): boolean {
 
 /**
  * Checks that `version` fits a path with major suffix `pathMajor`: no suffix
- * takes v0, v1 or any major with `+incompatible`; `/vN` and `.vN` take only
- * vN (`+incompatible` does not help); `.v1` also takes `v0.0.0-` versions.
- * Throws {@linkcode ModPathError}.
+ * takes v0, v1, or v2 and up with `+incompatible`; `/vN` and `.vN` take only
+ * vN without `+incompatible`; `.v1` also takes `v0.0.0-` versions. Stricter
+ * than x/mod's `CheckPathMajor` about `+incompatible` (refused on v0/v1 and
+ * with a suffix), as cmd/go is when it resolves a version. Throws
+ * {@linkcode ModPathError}.
  *
  * @example
  * ```ts
@@ -324,6 +354,11 @@ export function pathMajorPrefix(pathMajor: string): string {
   return m;
 }
 
+function isAscii(s: string): boolean {
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 0x7f) return false;
+  return true;
+}
+
 // `!` is never valid in a path or version, so `!x` can stand for `X` without
 // ambiguity; it keeps paths distinct on case-insensitive file systems.
 function escapeString(s: string): string {
@@ -331,9 +366,19 @@ function escapeString(s: string): string {
 }
 
 function unescapeString(escaped: string): string | undefined {
-  // Anything ASCII but "!" and A-Z, or "!" and a lowercase letter.
-  if (!/^(?:[\x00-\x20\x22-\x40\x5b-\x7f]|![a-z])*$/.test(escaped)) return undefined;
-  return escaped.replace(/![a-z]/g, (s) => s[1].toUpperCase());
+  let out = "";
+  for (let i = 0; i < escaped.length; i++) {
+    const c = escaped[i];
+    if (c > "\x7f" || (c >= "A" && c <= "Z")) return undefined;
+    if (c === "!") {
+      const next = escaped[++i];
+      if (next === undefined || next < "a" || next > "z") return undefined;
+      out += next.toUpperCase();
+    } else {
+      out += c;
+    }
+  }
+  return out;
 }
 
 /**
@@ -366,7 +411,7 @@ export function escapePath(path: string): string {
  */
 export function escapeVersion(v: string): string {
   const problem = elemProblem(v, "file");
-  if (problem !== undefined || v.includes("!") || /[^\x00-\x7f]/.test(v)) {
+  if (problem !== undefined || v.includes("!") || !isAscii(v)) {
     throw new ModPathError(v, `version ${JSON.stringify(v)} invalid: disallowed version string`);
   }
   return escapeString(v);
