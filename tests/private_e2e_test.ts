@@ -35,7 +35,7 @@ func main() {}
 };
 
 async function buildRepos(world: GitWorld): Promise<void> {
-  const lib = await world.repo("team/lib.git");
+  const lib = await world.repo("team/lib");
   await lib.write({
     "go.mod": `module ${PRIVATE}\n\ngo 1.21\n`,
     "lib.go": "package lib\n",
@@ -59,7 +59,7 @@ async function buildRepos(world: GitWorld): Promise<void> {
   await lib.write({ "later.go": "package lib\n" });
   await lib.commit("untagged work on main");
 
-  const mono = await world.repo("team/mono.git");
+  const mono = await world.repo("team/mono");
   await mono.write({
     "LICENSE": "Apache\n",
     "go.mod": `module ${FIXTURE_HOST}/team/mono.git\n\ngo 1.21\n`,
