@@ -8,6 +8,24 @@ import { fileURLToPath } from "node:url";
 
 const MAIN = fileURLToPath(new URL("../main.ts", import.meta.url));
 
+/**
+ * The command that starts Astera: `ASTERA_TEST_SERVER`, a JSON array of
+ * strings, when set (scripts/arm64.sh runs the bundled server under qemu this
+ * way), else `deno run --allow-all main.ts`. The flags are appended to it.
+ */
+function serverCommand(): string[] {
+  const custom = Deno.env.get("ASTERA_TEST_SERVER");
+  if (!custom) return [Deno.execPath(), "run", "--allow-all", MAIN];
+  const parsed: unknown = JSON.parse(custom);
+  if (
+    !Array.isArray(parsed) || parsed.length === 0 ||
+    !parsed.every((part): part is string => typeof part === "string")
+  ) {
+    throw new TypeError("ASTERA_TEST_SERVER must be a JSON array of strings");
+  }
+  return parsed;
+}
+
 /** A running Astera child process. */
 export interface AsteraProcess {
   url: string;
@@ -20,7 +38,7 @@ export interface AsteraProcess {
 }
 
 /**
- * Starts `main.ts` with `args` plus `--listen 127.0.0.1:0`.
+ * Starts `main.ts` (or `ASTERA_TEST_SERVER`) with `args` plus `--listen 127.0.0.1:0`.
  *
  * @example
  * ```ts ignore
@@ -33,8 +51,9 @@ export async function startAsteraProcess(
   args: string[],
   env: Record<string, string> = {},
 ): Promise<AsteraProcess> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-all", MAIN, "--listen", "127.0.0.1:0", ...args],
+  const [program, ...programArgs] = serverCommand();
+  const child = new Deno.Command(program, {
+    args: [...programArgs, "--listen", "127.0.0.1:0", ...args],
     env: { NO_COLOR: "1", ...env },
     stdin: "null",
     stdout: "null",
