@@ -14,7 +14,7 @@ import { startFileProxy } from "./fileproxy.ts";
 import { copyProject, makeGoClient, readModFiles, removeTree } from "./gotool.ts";
 import { PROJECT_FILES, standardUniverse, writeUniverse } from "./universe.ts";
 
-const CONCURRENT_CLIENTS = 6;
+const CONCURRENT_CLIENTS = 10;
 const LISTED = [
   "example.com/lib",
   "example.com/retracted",
@@ -24,6 +24,7 @@ const LISTED = [
 
 interface Outcome {
   tidy: { goMod: string; goSum: string };
+  downloads: { Path: string; Version: string; Sum: string; GoModSum: string }[];
   upgraded: { goMod: string; goSum: string };
   versions: string;
 }
@@ -35,15 +36,29 @@ async function workflow(goproxy: string, buildCache: string): Promise<Outcome> {
   try {
     await go.run(project, ["mod", "tidy"]);
     const tidy = await readModFiles(project);
+    const downloaded = await go.run(project, ["mod", "download", "-json", "all"]);
+    const downloads = parseJsonStream(downloaded.stdout).map((
+      { Path, Version, Sum, GoModSum },
+    ) => ({
+      Path,
+      Version,
+      Sum,
+      GoModSum,
+    }));
     await go.run(project, ["get", "-u", "./..."]);
     await go.run(project, ["mod", "tidy"]);
     const upgraded = await readModFiles(project);
     const versions = (await go.run(project, ["list", "-m", "-versions", ...LISTED])).stdout;
-    return { tidy, upgraded, versions };
+    return { tidy, downloads, upgraded, versions };
   } finally {
     await go.remove();
     await removeTree(project);
   }
+}
+
+/** `go mod download -json` prints one JSON object after another. */
+function parseJsonStream(text: string): Record<string, string>[] {
+  return text.split(/\n(?=\{)/).filter((part) => part.trim()).map((part) => JSON.parse(part));
 }
 
 Deno.test("go clients through Astera get what they get direct: cold, concurrent, offline, restarted", async (t) => {
@@ -61,6 +76,10 @@ Deno.test("go clients through Astera get what they get direct: cold, concurrent,
       "the oracle resolved the big module",
     );
     assert(oracle.upgraded.goMod.includes("example.com/lib v1.1.0"), "go get -u upgraded lib");
+    assert(
+      oracle.downloads.length >= 9 && oracle.downloads.every((d) => d.GoModSum),
+      "go mod download ran",
+    );
 
     await t.step(
       "concurrent cold clients match direct; each artifact leaves the upstream once",
