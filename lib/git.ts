@@ -10,6 +10,10 @@
  *
  * @module
  */
+import { redactCredentials } from "./log.ts";
+
+/** Re-exported so git callers need one import; the rule itself lives in `log.ts`. */
+export { redactCredentials };
 
 /** Default time a git command may run before it is killed. */
 export const DEFAULT_GIT_TIMEOUT_MS = 120_000;
@@ -96,21 +100,6 @@ export function checkGitArg(value: string, what: string): void {
   if (value.startsWith("-")) throw new GitError(`refusing ${what} that begins with '-': ${value}`);
   // deno-lint-ignore no-control-regex
   if (/[\x00-\x1f\x7f]/.test(value)) throw new GitError(`refusing ${what} with control characters`);
-}
-
-/**
- * Removes `user:password@` (and `user@` token forms) from any URLs in text, so
- * git's own messages can be logged and answered without leaking credentials.
- *
- * @example
- * ```ts
- * import { redactCredentials } from "./git.ts";
- * redactCredentials("fatal: unable to access 'https://me:tok@git.example/r/'");
- * // "fatal: unable to access 'https://git.example/r/'"
- * ```
- */
-export function redactCredentials(text: string): string {
-  return text.replace(/([a-zA-Z][a-zA-Z0-9+.-]*:\/\/)[^/\s@'"]*@/g, "$1");
 }
 
 /**

@@ -48,17 +48,18 @@ export function createLogger(
 export const silentLogger: Logger = { info() {}, warn() {}, error() {} };
 
 /**
- * Removes `user:password@` from any URL in `text`, so credentials never reach a log or a response.
+ * Removes `user:password@` (and `token@`) from any URL in `text`, so
+ * credentials never reach a log line or an answer.
  *
  * @example
  * ```ts
  * import { redactCredentials } from "./log.ts";
  * console.log(redactCredentials("fetch https://me:token@git.corp.example/x failed"));
- * // fetch https://***@git.corp.example/x failed
+ * // fetch https://git.corp.example/x failed
  * ```
  */
 export function redactCredentials(text: string): string {
-  return text.replace(/([a-z][a-z0-9+.-]*:\/\/)[^/@\s]+@/gi, "$1***@");
+  return text.replace(/([a-zA-Z][a-zA-Z0-9+.-]*:\/\/)[^/\s@'"]*@/g, "$1");
 }
 
 function formatValue(value: string): string {
