@@ -8,7 +8,7 @@
  * @module
  */
 
-import { build, major } from "./version.ts";
+import { build, goQuote, major } from "./version.ts";
 
 /**
  * Thrown when a module path, import path, file path or escaped string is not
@@ -72,30 +72,14 @@ const CHAR_RE: Record<PathKind, RegExp> = {
   file: FILE_CHAR,
 };
 
-/** Quotes a character the way Go's `%q` shows a rune, for messages like Go's. */
+/** Quotes a character the way Go's `%q` shows a rune. */
 function quoteChar(ch: string): string {
-  if (ch === "'" || ch === "\\") return `'\\${ch}'`;
-  if (/^[\p{L}\p{M}\p{N}\p{P}\p{S} ]$/u.test(ch)) return `'${ch}'`;
-  const named: Record<string, string> = {
-    "\x07": "a",
-    "\b": "b",
-    "\f": "f",
-    "\n": "n",
-    "\r": "r",
-    "\t": "t",
-    "\v": "v",
-  };
-  if (named[ch] !== undefined) return `'\\${named[ch]}'`;
-  const cp = ch.codePointAt(0)!;
-  const hex = cp.toString(16);
-  if (cp < 0x80) return `'\\x${hex.padStart(2, "0")}'`;
-  if (cp < 0x10000) return `'\\u${hex.padStart(4, "0")}'`;
-  return `'\\U${hex.padStart(8, "0")}'`;
+  return goQuote(ch, "'");
 }
 
 function elemProblem(elem: string, kind: PathKind): Problem {
   if (elem === "") return "empty path element";
-  if (/^\.+$/.test(elem)) return `invalid path element ${JSON.stringify(elem)}`;
+  if (/^\.+$/.test(elem)) return `invalid path element ${goQuote(elem)}`;
   if (elem.startsWith(".") && kind === "module") return "leading dot in path element";
   if (elem.endsWith(".")) return "trailing dot in path element";
   for (const ch of elem) {
@@ -104,7 +88,7 @@ function elemProblem(elem: string, kind: PathKind): Problem {
   const dot = elem.indexOf(".");
   const short = dot < 0 ? elem : elem.slice(0, dot);
   if (WINDOWS_NAMES.has(short.toUpperCase())) {
-    return `${JSON.stringify(short)} disallowed as path element component on Windows`;
+    return `${goQuote(short)} disallowed as path element component on Windows`;
   }
   // Windows short names look like PROGRA~1; a module element shaped like one
   // could collide with another directory in the module cache.
@@ -144,7 +128,7 @@ function modulePathProblem(path: string): Problem {
 }
 
 function malformed(kind: PathKind, path: string, problem: string): ModPathError {
-  return new ModPathError(path, `malformed ${kind} path ${JSON.stringify(path)}: ${problem}`);
+  return new ModPathError(path, `malformed ${kind} path ${goQuote(path)}: ${problem}`);
 }
 
 /**
@@ -326,7 +310,7 @@ export function matchPathMajor(version: string, pathMajor: string): boolean {
 export function checkPathMajor(version: string, pathMajor: string): void {
   const problem = pathMajorProblem(version, pathMajor);
   if (problem !== undefined) {
-    throw new ModPathError(version, `version ${JSON.stringify(version)} invalid: ${problem}`);
+    throw new ModPathError(version, `version ${goQuote(version)} invalid: ${problem}`);
   }
 }
 
@@ -349,7 +333,7 @@ export function pathMajorPrefix(pathMajor: string): string {
   }
   const m = suffix.slice(1);
   if ((!suffix.startsWith("/") && !suffix.startsWith(".")) || m !== major(m)) {
-    throw new ModPathError(pathMajor, `invalid path major suffix ${JSON.stringify(pathMajor)}`);
+    throw new ModPathError(pathMajor, `invalid path major suffix ${goQuote(pathMajor)}`);
   }
   return m;
 }
@@ -412,7 +396,7 @@ export function escapePath(path: string): string {
 export function escapeVersion(v: string): string {
   const problem = elemProblem(v, "file");
   if (problem !== undefined || v.includes("!") || !isAscii(v)) {
-    throw new ModPathError(v, `version ${JSON.stringify(v)} invalid: disallowed version string`);
+    throw new ModPathError(v, `version ${goQuote(v)} invalid: disallowed version string`);
   }
   return escapeString(v);
 }
@@ -432,13 +416,13 @@ export function escapeVersion(v: string): string {
 export function unescapePath(escaped: string): string {
   const path = unescapeString(escaped);
   if (path === undefined) {
-    throw new ModPathError(escaped, `invalid escaped module path ${JSON.stringify(escaped)}`);
+    throw new ModPathError(escaped, `invalid escaped module path ${goQuote(escaped)}`);
   }
   const problem = modulePathProblem(path);
   if (problem !== undefined) {
     throw new ModPathError(
       escaped,
-      `invalid escaped module path ${JSON.stringify(escaped)}: ${
+      `invalid escaped module path ${goQuote(escaped)}: ${
         malformed("module", path, problem).message
       }`,
     );
@@ -461,13 +445,13 @@ export function unescapePath(escaped: string): string {
 export function unescapeVersion(escaped: string): string {
   const v = unescapeString(escaped);
   if (v === undefined) {
-    throw new ModPathError(escaped, `invalid escaped version ${JSON.stringify(escaped)}`);
+    throw new ModPathError(escaped, `invalid escaped version ${goQuote(escaped)}`);
   }
   const problem = elemProblem(v, "file");
   if (problem !== undefined) {
     throw new ModPathError(
       escaped,
-      `invalid escaped version ${JSON.stringify(v)}: ${problem}`,
+      `invalid escaped version ${goQuote(v)}: ${problem}`,
     );
   }
   return v;

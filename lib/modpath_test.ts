@@ -17,6 +17,7 @@ import {
   unescapePath,
   unescapeVersion,
 } from "./modpath.ts";
+import { goQuote } from "./version.ts";
 
 /** Runs `check` and returns "" if it passed, else the error's message. */
 function problem(check: () => void): string {
@@ -105,7 +106,7 @@ Deno.test("checkPath accepts valid module paths and says why others are invalid"
     if (want === "") {
       assertEquals(got, "", path);
     } else {
-      assertStringIncludes(got, `malformed module path ${JSON.stringify(path)}: `, path);
+      assertStringIncludes(got, `malformed module path ${goQuote(path)}: `, path);
       assertStringIncludes(got, want, path);
     }
   }
@@ -140,7 +141,7 @@ Deno.test("checkImportPath allows + and leading dots but keeps the element rules
     if (want === "") {
       assertEquals(got, "", path);
     } else {
-      assertStringIncludes(got, `malformed import path ${JSON.stringify(path)}: ${want}`, path);
+      assertStringIncludes(got, `malformed import path ${goQuote(path)}: ${want}`, path);
     }
   }
 });
@@ -203,7 +204,7 @@ Deno.test("checkFilePath applies the zip file-name rules", () => {
     if (want === "") {
       assertEquals(got, "", path);
     } else {
-      assertStringIncludes(got, `malformed file path ${JSON.stringify(path)}: `, path);
+      assertStringIncludes(got, `malformed file path ${goQuote(path)}: `, path);
       assertStringIncludes(got, want, path);
     }
   }
@@ -309,7 +310,7 @@ Deno.test("pathMajorPrefix names the major of a suffix and rejects malformed one
   ];
   for (const [pathMajor, want] of cases) assertEquals(pathMajorPrefix(pathMajor), want, pathMajor);
   for (const bad of ["v2", "/v2.1", "/x", ".v", "/v02", "/v2-unstable"]) {
-    assertThrows(() => pathMajorPrefix(bad), ModPathError, JSON.stringify(bad));
+    assertThrows(() => pathMajorPrefix(bad), ModPathError, goQuote(bad));
   }
 });
 
@@ -354,7 +355,7 @@ Deno.test("unescapePath rejects bad escapes and paths that fail checkPath", () =
   ];
   for (const [escaped, want] of cases) {
     const error = assertThrows(() => unescapePath(escaped), ModPathError, want);
-    assertStringIncludes(error.message, JSON.stringify(escaped));
+    assertStringIncludes(error.message, goQuote(escaped));
   }
 });
 
@@ -402,6 +403,14 @@ Deno.test("unescapeVersion rejects bad escapes and anything but one file-name el
   for (const [escaped, want] of cases) {
     assertThrows(() => unescapeVersion(escaped), ModPathError, want);
   }
+});
+
+Deno.test("error messages quote hostile input without control characters", () => {
+  const error = assertThrows(() => unescapeVersion("a\x00b\x7f\u0085"), ModPathError);
+  assertStringIncludes(error.message, `"a\\x00b\\x7f\\u0085"`);
+  assertEquals(/[\p{Cc}]/u.test(error.message), false, error.message);
+  const fileError = assertThrows(() => checkFilePath("x\ny"), ModPathError);
+  assertEquals(fileError.message, `malformed file path "x\\ny": invalid char '\\n'`);
 });
 
 Deno.test("pathMatch follows Go's path.Match", () => {

@@ -35,10 +35,54 @@ export class VersionError extends Error {
    * ```
    */
   constructor(version: string, reason: string, pseudo = false) {
-    super(`${pseudo ? "pseudo-version" : "version"} ${JSON.stringify(version)} invalid: ${reason}`);
+    super(`${pseudo ? "pseudo-version" : "version"} ${goQuote(version)} invalid: ${reason}`);
     this.name = "VersionError";
     this.version = version;
   }
+}
+
+const NAMED_ESCAPES: Record<string, string> = {
+  "\x07": "a",
+  "\b": "b",
+  "\f": "f",
+  "\n": "n",
+  "\r": "r",
+  "\t": "t",
+  "\v": "v",
+};
+
+/**
+ * Quotes `s` as Go's `%q` does, escaping everything but printable characters.
+ * Error messages then read like the go command's, and stay free of control
+ * characters, which the go command would refuse to show from an error body.
+ *
+ * @example
+ * ```ts
+ * import { goQuote } from "./version.ts";
+ * console.log(goQuote("a\tb\u00a0é")); // "a\tb\u00a0é"
+ * console.log(goQuote("'", "'")); // '\''
+ * ```
+ */
+export function goQuote(s: string, quote: '"' | "'" = '"'): string {
+  let out = quote;
+  for (const ch of s) {
+    if (ch === quote || ch === "\\") {
+      out += "\\" + ch;
+    } else if (/^[\p{L}\p{M}\p{N}\p{P}\p{S} ]$/u.test(ch)) {
+      out += ch;
+    } else if (NAMED_ESCAPES[ch] !== undefined) {
+      out += "\\" + NAMED_ESCAPES[ch];
+    } else {
+      const cp = ch.codePointAt(0)!;
+      const hex = cp.toString(16);
+      out += cp < 0x80
+        ? `\\x${hex.padStart(2, "0")}`
+        : cp < 0x10000
+        ? `\\u${hex.padStart(4, "0")}`
+        : `\\U${hex.padStart(8, "0")}`;
+    }
+  }
+  return out + quote;
 }
 
 interface Parsed {
@@ -339,7 +383,7 @@ export function pseudoVersionTime(v: string): string {
   if (
     month < 1 || month > 12 || day < 1 || day > days || hour > 23 || minute > 59 || second > 59
   ) {
-    throw new VersionError(v, `malformed time ${JSON.stringify(timestamp)}`, true);
+    throw new VersionError(v, `malformed time ${goQuote(timestamp)}`, true);
   }
   return timestamp;
 }
@@ -399,7 +443,7 @@ export function pseudoVersionBase(v: string): string {
     if (b !== "") {
       throw new VersionError(
         v,
-        `lacks base version, but has build metadata ${JSON.stringify(b)}`,
+        `lacks base version, but has build metadata ${goQuote(b)}`,
         true,
       );
     }
@@ -486,7 +530,7 @@ export function pseudoVersionTimestamp(time: Date): string {
  * A build suffix on `older` (`+incompatible`) is kept at the end. `time` is
  * the committer time, formatted in UTC to the second. `rev` is used verbatim:
  * the caller passes the 12-character lowercase short hash that the go command
- * will check the version against.
+ * will check the version against. Throws `RangeError` for an invalid `Date`.
  *
  * @example
  * ```ts
@@ -503,6 +547,7 @@ export function makePseudoVersion(
   time: Date,
   rev: string,
 ): string {
+  if (Number.isNaN(time.getTime())) throw new RangeError("makePseudoVersion: invalid time");
   const segment = `${pseudoVersionTimestamp(time)}-${rev}`;
   const b = build(older);
   const base = canonical(older);

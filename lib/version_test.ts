@@ -7,6 +7,7 @@ import {
   canonicalModuleVersion,
   compare,
   decDecimal,
+  goQuote,
   incDecimal,
   isPseudoVersion,
   isValid,
@@ -253,7 +254,7 @@ Deno.test("pseudo-versions are recognised and split into time, revision and base
       ] as const
     ) {
       if (want === "ERR") {
-        const error = assertThrows(() => fn(v), VersionError, JSON.stringify(v));
+        const error = assertThrows(() => fn(v), VersionError, goQuote(v));
         assertEquals(error instanceof VersionError && error.version, v, `${name}(${v})`);
       } else {
         assertEquals(fn(v), want, `${name}(${v})`);
@@ -316,6 +317,10 @@ Deno.test("makePseudoVersion builds the three forms of spec §2.4", () => {
   }
 });
 
+Deno.test("makePseudoVersion refuses an invalid Date", () => {
+  assertThrows(() => makePseudoVersion("", "", new Date("junk"), "abcdefabcdef"), RangeError);
+});
+
 Deno.test("makePseudoVersion round-trips through pseudoVersionBase", () => {
   const t = new Date(Date.UTC(2020, 0, 2, 3, 4, 5));
   for (const older of ["v1.2.3", "v0.0.9", "v1.3.0-rc.1", "v2.0.0+incompatible", "v1.0.0-0"]) {
@@ -344,4 +349,27 @@ Deno.test("incDecimal and decDecimal handle carries and any length", () => {
   }
   assertEquals(decDecimal("0"), "");
   assertEquals(decDecimal("00"), "");
+});
+
+Deno.test("goQuote quotes like Go's %q, leaving no control characters", () => {
+  const cases: [string, string][] = [
+    ["abc", `"abc"`],
+    ["", `""`],
+    ['a"b', `"a\\"b"`],
+    ["a'b", `"a'b"`],
+    ["a\\b", `"a\\\\b"`],
+    ["tab\there", `"tab\\there"`],
+    ["nl\n", `"nl\\n"`],
+    ["nul\0", `"nul\\x00"`],
+    ["del\x7f", `"del\\x7f"`],
+    ["c1\x85", `"c1\\u0085"`],
+    ["nbsp\u00a0", `"nbsp\\u00a0"`],
+    ["bidi\u202e", `"bidi\\u202e"`],
+    ["é日本😀", `"é日本😀"`],
+    ["e\u0301", `"e\u0301"`],
+    ["\u{e0001}", `"\\U000e0001"`],
+  ];
+  for (const [s, want] of cases) assertEquals(goQuote(s), want, want);
+  assertEquals(goQuote("'", "'"), `'\\''`);
+  assertEquals(goQuote('"', "'"), `'"'`);
 });
