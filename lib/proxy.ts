@@ -40,7 +40,7 @@ import {
   canonicalModuleVersion,
   isPseudoVersion,
   isValid,
-  pseudoVersionTime,
+  pseudoVersionDate,
   sortVersions,
 } from "./version.ts";
 import { WeakCache } from "./weakcache.ts";
@@ -422,10 +422,7 @@ export class ModuleProxy {
     if (!this.#store.artifact(module, version, "mod")) return undefined;
     const info: { Version: string; Time?: string } = { Version: version };
     if (isPseudoVersion(version)) {
-      const t = pseudoVersionTime(version);
-      info.Time = `${t.slice(0, 4)}-${t.slice(4, 6)}-${t.slice(6, 8)}T${t.slice(8, 10)}:${
-        t.slice(10, 12)
-      }:${t.slice(12, 14)}Z`;
+      info.Time = pseudoVersionDate(version).toISOString().replace(/\.\d+Z$/, "Z");
     }
     return bytesReply(encode(JSON.stringify(info)), JSON_TYPE, false);
   }

@@ -186,7 +186,14 @@ Deno.test("with the upstream failing, cached answers are served and uncached one
   await withFixture(["--ttl", "0s"], async ({ get, upstream, astera }) => {
     const list = await (await get("/example.com/lib/@v/list")).text();
     await (await get("/example.com/lib/@v/v1.0.0.mod")).arrayBuffer();
+    const pseudo = "/example.com/pseudo/@v/v0.0.0-20240102030405-0123456789ab";
+    await (await get(`${pseudo}.mod`)).arrayBuffer();
     upstream.failWith = 503;
+    const pseudoInfo = await get(`${pseudo}.info`);
+    assertEquals(await pseudoInfo.json(), {
+      Version: "v0.0.0-20240102030405-0123456789ab",
+      Time: "2024-01-02T03:04:05Z",
+    });
     const stale = await get("/example.com/lib/@v/list");
     assertEquals([stale.status, await stale.text()], [200, list]);
     const mod = await get("/example.com/lib/@v/v1.0.0.mod");
