@@ -580,12 +580,18 @@ function isClean(path: string): boolean {
  * Approximates Go's case folding by mapping each code point through upper then
  * lower case, keeping it when a mapping is not one code point: whole-string
  * mappings are full, not simple, folding (`ß` would become `ss`) and
- * context-sensitive (a final `Σ`).
+ * context-sensitive (a final `Σ`). Checked against Go's `unicode.SimpleFold`
+ * over all letters Go knows: the one letter this would fold differently is
+ * dotless `ı`, whose upper case `I` go does not fold it with.
  */
 function fold(s: string): string {
   if (!/[^a-z0-9 !#$%&()+,\-.=@[\]^_{}~/]/.test(s)) return s; // the common case
   let out = "";
   for (const c of s) {
+    if (c === "\u0131") {
+      out += c;
+      continue;
+    }
     const upper = single(c.toUpperCase()) ?? c;
     out += single(upper.toLowerCase()) ?? upper;
   }
