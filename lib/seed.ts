@@ -15,7 +15,9 @@
  * the server fetches it when it is asked for. A missing `.info` is not made
  * up here, because what is stored is served forever and a made-up `.info` has
  * no `Time` (the server makes one up from the stored `.mod` only while
- * offline).
+ * offline). Answers that may change (`list`, `@latest` of an untagged
+ * module, not-found answers for package directories) are stored with
+ * fetchedAt 0, so that the server refreshes them whenever it can.
  *
  * Idempotent and safe to interrupt: what is stored is skipped before its file
  * is read, small files are stored in short batched transactions, and a zip
