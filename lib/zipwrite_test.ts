@@ -160,7 +160,8 @@ async function goDownload(
     GONOSUMDB: "",
     GOPRIVATE: "",
     GOINSECURE: "",
-    HOME: tmp,
+    // Not under tmp: go may spawn a telemetry process that writes there after tmp is removed.
+    HOME: "/dev/null",
   };
   try {
     const v = `${tmp}/proxy/${escapePath(path)}/@v`;
