@@ -54,6 +54,7 @@ export async function makeGoClient(
     GOFLAGS: "-mod=mod",
     GOTOOLCHAIN: "local",
     GOENV: "off",
+    GOTELEMETRY: "off",
     GOPRIVATE: "",
     GONOPROXY: "",
     GONOSUMDB: "",
