@@ -7,6 +7,7 @@
 import { fileURLToPath } from "node:url";
 
 const MAIN = fileURLToPath(new URL("../main.ts", import.meta.url));
+const CONFIG = fileURLToPath(new URL("../deno.json", import.meta.url));
 
 /**
  * The command that starts Astera: `ASTERA_TEST_SERVER`, a JSON array of
@@ -15,7 +16,8 @@ const MAIN = fileURLToPath(new URL("../main.ts", import.meta.url));
  */
 function serverCommand(): string[] {
   const custom = Deno.env.get("ASTERA_TEST_SERVER");
-  if (!custom) return [Deno.execPath(), "run", "--allow-all", MAIN];
+  // The same permission set as `deno task serve`, so the tests catch a permission the server lacks.
+  if (!custom) return [Deno.execPath(), "run", "-P=serve", "--config", CONFIG, MAIN];
   const parsed: unknown = JSON.parse(custom);
   if (
     !Array.isArray(parsed) || parsed.length === 0 ||
