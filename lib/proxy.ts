@@ -335,6 +335,21 @@ export class ModuleProxy {
           return bytesReply(encode(versions.map((v) => `${v}\n`).join("")), TEXT, false);
         }
       }
+      if (kind !== "query") {
+        // The go command asks `list` of every prefix of an import path it cannot place
+        // (`golang.org/x` for `golang.org/x/text/language`) and stops at anything but a
+        // not-found. Offline, a path never seen is as good as not a module: saying so keeps
+        // `go mod tidy` working on what is cached. Not stored: it is no real answer.
+        this.#options.log.warn("offline-not-found", {
+          request: describeRequest(request),
+          error: text(error),
+        });
+        return {
+          type: "not-found",
+          status: 404,
+          message: `not found: ${module}: nothing cached, and the source failed: ${text(error)}`,
+        };
+      }
       return errorReply(error);
     }
   }

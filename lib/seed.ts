@@ -16,8 +16,8 @@
  * up here, because what is stored is served forever and a made-up `.info` has
  * no `Time` (the server makes one up from the stored `.mod` only while
  * offline). Answers that may change (`list`, `@latest` of an untagged
- * module, not-found answers for package directories) are stored with
- * fetchedAt 0, so that the server refreshes them whenever it can.
+ * module) are stored with fetchedAt 0, so that the server refreshes them
+ * whenever it can.
  *
  * Idempotent and safe to interrupt: what is stored is skipped before its file
  * is read, small files are stored in short batched transactions, and a zip
@@ -47,7 +47,7 @@ import {
   pseudoVersionTime,
   sortVersions,
 } from "./version.ts";
-import { checkModuleZip, fileAccess, MAX_GO_MOD, type ZipEntry, ZipError } from "./zip.ts";
+import { checkModuleZip, fileAccess, MAX_GO_MOD, ZipError } from "./zip.ts";
 
 /**
  * The directory does not exist or holds no module cache; the message is the
@@ -431,22 +431,12 @@ class Seeder {
   #batchStarted = 0;
   #doneBytes = 0;
   #doneItems = 0;
-  /** Paths of the modules in the cache, never to be remembered as not found. */
-  #cachedModules: Set<string>;
 
   constructor(options: SeedOptions, scan: Scan, now: () => number) {
     this.#options = options;
     this.#store = options.store;
     this.#scan = scan;
     this.#now = now;
-    this.#cachedModules = new Set();
-    for (const module of scan.modules) {
-      try {
-        this.#cachedModules.add(unescapePath(module.escaped));
-      } catch {
-        // Reported when the module is imported.
-      }
-    }
     let versions = 0;
     for (const module of scan.modules) versions += module.versions.size;
     this.summary = {
@@ -608,9 +598,8 @@ class Seeder {
       // renaming, which cannot change what this descriptor reads.
       const size = (await handle.stat()).size;
       const src = fileAccess(handle, size);
-      let entries: ZipEntry[];
       try {
-        entries = await checkModuleZip(src, module, version);
+        await checkModuleZip(src, module, version);
         const actual = await hashZip(src);
         if (actual !== expected) {
           throw new ZipError(`${what}: hash ${actual} does not match .ziphash ${expected}`);
@@ -623,7 +612,6 @@ class Seeder {
         throw error;
       }
       if (await this.#copyZip(module, version, handle, size, what)) {
-        this.#queueInnerPaths(module, version, entries.map((entry) => entry.name));
         await this.#maybeFlush();
       }
     } catch (error) {
@@ -775,46 +763,6 @@ class Seeder {
       }
     }, latest.byteLength);
     await this.#maybeFlush();
-  }
-
-  /**
-   * For every directory of a stored zip that holds Go files (and those in
-   * between), a remembered not-found `list` answer for the module path it
-   * would have, unless something is known of that path. When the go command
-   * looks for the module of an imported package it asks every path prefix,
-   * longest first, and stops at an error that is not a not-found; the upstream
-   * says not-found for these (a directory inside a module's zip is no module
-   * of its own: nested modules are left out of zips), so the seeded server,
-   * offline, must say so too. Stored with fetchedAt 0, they are asked again
-   * upstream first chance the server gets.
-   */
-  #queueInnerPaths(module: string, version: string, names: string[]): void {
-    const prefix = `${module}@${version}/`;
-    const dirs = new Set<string>();
-    for (const name of names) {
-      if (!name.endsWith(".go") || !name.startsWith(prefix)) continue;
-      const parts = name.slice(prefix.length).split("/").slice(0, -1);
-      for (let i = 1; i <= parts.length; i++) dirs.add(`${module}/${parts.slice(0, i).join("/")}`);
-    }
-    const paths = [...dirs].filter((path) => !this.#cachedModules.has(path)).sort();
-    if (paths.length === 0) return;
-    this.#queue((batch) => {
-      for (const path of paths) {
-        if (batch.answer("list", path, "") || this.#store.storedVersions(path, "mod").length > 0) {
-          continue;
-        }
-        batch.putAnswer({
-          kind: "list",
-          module: path,
-          key: "",
-          status: 404,
-          body: new TextEncoder().encode(
-            `not found: ${path} is a directory of module ${module} ${version} (seeded)`,
-          ),
-          fetchedAt: 0,
-        });
-      }
-    }, paths.length * 64);
   }
 
   async #sumdbFile(file: SumdbFile): Promise<void> {

@@ -202,6 +202,10 @@ Deno.test("with the upstream failing, cached answers are served and uncached one
     const uncached = await get("/example.com/dep/@v/v1.0.0.mod");
     assertEquals(uncached.status, 502);
     assertStringIncludes(await uncached.text(), "status 503");
+    // A module lookup never seen is a not-found offline, so the go command's prefix probes go on.
+    const probe = await get("/example.com/lib/subpkg/@v/list");
+    assertEquals(probe.status, 404);
+    assertStringIncludes(await probe.text(), "nothing cached, and the source failed");
     // An .info never fetched, for a version whose .mod is stored, is made up offline.
     const info = await get("/example.com/lib/@v/v1.0.0.info");
     assertEquals([info.status, await info.json()], [200, { Version: "v1.0.0" }]);
