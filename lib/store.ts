@@ -252,20 +252,7 @@ export class Store {
 
   /** Stores (replacing) an answer. */
   async putAnswer(answer: StoredAnswer): Promise<void> {
-    await this.#write(() =>
-      this.#statement(
-        `INSERT INTO answers (kind, module, key, status, body, fetched_at) VALUES (?, ?, ?, ?, ?, ?)
-         ON CONFLICT (kind, module, key) DO UPDATE SET
-           status = excluded.status, body = excluded.body, fetched_at = excluded.fetched_at`,
-      ).run(
-        answer.kind,
-        answer.module,
-        answer.key,
-        answer.status,
-        answer.body,
-        answer.fetchedAt,
-      )
-    );
+    await this.#write(() => this.#putAnswerNow(answer));
   }
 
   /** Forgets an answer (used when an artifact turns up after a remembered not-found). */
@@ -288,12 +275,7 @@ export class Store {
     data: Uint8Array,
   ): Promise<ArtifactMeta> {
     const etag = await strongEtag(data);
-    await this.#write(() =>
-      this.#statement(
-        `INSERT INTO artifacts (module, version, kind, size, etag, stored_at, data, blob_id)
-         VALUES (?, ?, ?, ?, ?, ?, ?, NULL) ON CONFLICT DO NOTHING`,
-      ).run(module, version, kind, data.byteLength, etag, this.#now(), data)
-    );
+    await this.#write(() => this.#putInlineNow(module, version, kind, data, etag));
     return this.artifact(module, version, kind)!;
   }
 
@@ -317,27 +299,9 @@ export class Store {
   async batch<T>(body: (batch: StoreBatch) => T): Promise<T> {
     const batch: StoreBatch = {
       putInline: (module, version, kind, data, etag) =>
-        Number(
-          this.#statement(
-            `INSERT INTO artifacts (module, version, kind, size, etag, stored_at, data, blob_id)
-             VALUES (?, ?, ?, ?, ?, ?, ?, NULL) ON CONFLICT DO NOTHING`,
-          ).run(module, version, kind, data.byteLength, etag, this.#now(), data).changes,
-        ) === 1,
+        this.#putInlineNow(module, version, kind, data, etag),
       answer: (kind, module, key) => this.answer(kind, module, key),
-      putAnswer: (answer) => {
-        this.#statement(
-          `INSERT INTO answers (kind, module, key, status, body, fetched_at) VALUES (?, ?, ?, ?, ?, ?)
-           ON CONFLICT (kind, module, key) DO UPDATE SET
-             status = excluded.status, body = excluded.body, fetched_at = excluded.fetched_at`,
-        ).run(
-          answer.kind,
-          answer.module,
-          answer.key,
-          answer.status,
-          answer.body,
-          answer.fetchedAt,
-        );
-      },
+      putAnswer: (answer) => this.#putAnswerNow(answer),
     };
     let result: T | undefined;
     await this.#write(() => {
@@ -416,6 +380,29 @@ export class Store {
   /** A snapshot of the counters. */
   stats(): StoreStats {
     return { ...this.#stats };
+  }
+
+  /** Inserts an inline artifact unless one is stored; whether it was inserted. */
+  #putInlineNow(
+    module: string,
+    version: string,
+    kind: ArtifactKind,
+    data: Uint8Array,
+    etag: string,
+  ): boolean {
+    const inserted = this.#statement(
+      `INSERT INTO artifacts (module, version, kind, size, etag, stored_at, data, blob_id)
+       VALUES (?, ?, ?, ?, ?, ?, ?, NULL) ON CONFLICT DO NOTHING`,
+    ).run(module, version, kind, data.byteLength, etag, this.#now(), data);
+    return Number(inserted.changes) === 1;
+  }
+
+  #putAnswerNow(answer: StoredAnswer): void {
+    this.#statement(
+      `INSERT INTO answers (kind, module, key, status, body, fetched_at) VALUES (?, ?, ?, ?, ?, ?)
+       ON CONFLICT (kind, module, key) DO UPDATE SET
+         status = excluded.status, body = excluded.body, fetched_at = excluded.fetched_at`,
+    ).run(answer.kind, answer.module, answer.key, answer.status, answer.body, answer.fetchedAt);
   }
 
   #deleteBlobNow(blobId: number): void {
