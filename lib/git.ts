@@ -10,6 +10,7 @@
  *
  * @module
  */
+import { concatBytes } from "./bytes.ts";
 import { redactCredentials } from "./log.ts";
 
 /** Re-exported so git callers need one import; the rule itself lives in `log.ts`. */
@@ -233,13 +234,7 @@ export async function runGit(args: string[], options: GitRunOptions = {}): Promi
     } catch {
       // A cancelled read ends the output; the status says what happened.
     }
-    const out = new Uint8Array(total);
-    let at = 0;
-    for (const c of chunks) {
-      out.set(c, at);
-      at += c.byteLength;
-    }
-    return out;
+    return concatBytes(chunks);
   };
 
   try {

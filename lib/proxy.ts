@@ -17,6 +17,7 @@
  *
  * @module
  */
+import { concatBytes } from "./bytes.ts";
 import { createHash } from "node:crypto";
 import { SingleFlight } from "./coalesce.ts";
 import type { Logger } from "./log.ts";
@@ -813,13 +814,7 @@ async function readAll(
       `${what}: truncated: ${total} of ${answer.size} bytes arrived`,
     );
   }
-  const bytes = new Uint8Array(total);
-  let offset = 0;
-  for (const part of parts) {
-    bytes.set(part, offset);
-    offset += part.byteLength;
-  }
-  return bytes;
+  return concatBytes(parts);
 }
 
 /**

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { concatBytes } from "./bytes.ts";
 import { escapePath, escapeVersion } from "./modpath.ts";
 import {
   type ArtifactRequest,
@@ -261,13 +262,7 @@ async function readSome(response: Response, limit: number): Promise<string> {
   } finally {
     reader.cancel().catch(() => {});
   }
-  const bytes = new Uint8Array(total);
-  let offset = 0;
-  for (const part of parts) {
-    bytes.set(part, offset);
-    offset += part.byteLength;
-  }
-  return new TextDecoder().decode(bytes.subarray(0, limit));
+  return new TextDecoder().decode(concatBytes(parts).subarray(0, limit));
 }
 
 function firstLine(text: string): string {
