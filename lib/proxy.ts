@@ -506,15 +506,15 @@ export class ModuleProxy {
       const etag = etagFromDigest(hash.digest());
       const meta = await this.#store.commitBlob(module, version, "zip", blobId, total, etag);
       if (meta.blobId !== blobId) {
-        blobId = undefined;
-        // Another process (the seed task) stored it meanwhile and our blob is
-        // gone. The same bytes in the same chunking: readers go on from its blob.
+        // Another process (the seed task) stored it meanwhile. The same bytes in the same
+        // chunking: readers move on to its blob before ours goes. Otherwise they break.
         if (meta.size !== total || meta.etag !== etag || meta.chunkSize !== chunkSize) {
           throw new SourceError(
             `${module}@${version}.zip was stored by another process meanwhile; retry`,
           );
         }
         download.blobId = meta.blobId!;
+        await this.#store.discardBlob(blobId);
       }
       blobId = undefined;
       this.#items.set(itemKey("zip", module, version), { type: "artifact", meta, data: null });

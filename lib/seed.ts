@@ -666,11 +666,11 @@ class Seeder {
       if (meta.blobId === blobId) {
         this.summary.stored.zip++;
         this.summary.bytes += total;
+        blobId = undefined;
       } else {
-        // Another process (the server) stored it meanwhile; commitBlob dropped ours.
+        // Another process (the server) stored it meanwhile; ours is discarded below.
         this.summary.alreadyStored++;
       }
-      blobId = undefined;
       return true;
     } finally {
       if (blobId !== undefined) await this.#store.discardBlob(blobId).catch(() => {});

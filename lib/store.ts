@@ -333,8 +333,9 @@ export class Store {
 
   /**
    * Makes a fully written blob the content of an artifact, in one transaction.
-   * If the artifact was stored meanwhile (by another process), the blob is
-   * discarded and the stored artifact kept. Returns the stored artifact.
+   * If the artifact was stored meanwhile (by another process), the stored one
+   * is kept and returned, and the blob stays pending for the caller to
+   * discard (once nothing reads it any more). Returns the stored artifact.
    */
   async commitBlob(
     module: string,
@@ -351,8 +352,6 @@ export class Store {
       ).run(module, version, kind, size, etag, this.#now(), blobId);
       if (Number(inserted.changes) === 1) {
         this.#statement("UPDATE blobs SET committed = 1 WHERE id = ?").run(blobId);
-      } else {
-        this.#deleteBlobNow(blobId);
       }
     });
     return this.artifact(module, version, kind)!;

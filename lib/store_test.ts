@@ -59,7 +59,7 @@ Deno.test("a blob is invisible until committed, then readable chunk by chunk", a
   store.close();
 });
 
-Deno.test("a second commit of the same artifact keeps the first and drops its blob", async () => {
+Deno.test("a second commit of the same artifact keeps the first; the caller discards its blob", async () => {
   const store = Store.open(":memory:", { chunkSize: 4 });
   const first = await store.createBlob();
   await store.putChunk(first, 0, text("one"));
@@ -68,7 +68,10 @@ Deno.test("a second commit of the same artifact keeps the first and drops its bl
   await store.putChunk(second, 0, text("two"));
   const meta = await store.commitBlob("example.com/m", "v1.0.0", "zip", second, 3, '"2"');
   assertEquals(meta.blobId, first);
+  assertEquals(store.chunk(second, 0), text("two"), "still readable until discarded");
+  await store.discardBlob(second);
   assertEquals(store.chunk(second, 0), undefined);
+  assertEquals(store.chunk(first, 0), text("one"));
   store.close();
 });
 
