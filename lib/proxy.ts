@@ -179,10 +179,10 @@ export class ModuleProxy {
       // Without a Content-Length we cannot promise one, so wait for the stored zip.
       const meta = await download.finished;
       if (meta) return { type: "stored-zip", meta };
-      return this.#failed(download.failure, negative, { kind: "zip", module, version });
+      return this.#failed(download.failure, negative);
     }
     if (started.type === "not-found") return started.reply;
-    return this.#failed(started.error, negative, { kind: "zip", module, version });
+    return this.#failed(started.error, negative);
   }
 
   /** A stream of `[start, end)` of a stored zip, chunk by chunk through the memory cache. */
@@ -541,7 +541,8 @@ export class ModuleProxy {
     }
   }
 
-  #failed(error: unknown, negative: StoredAnswer | undefined, _request: ArtifactRequest): Reply {
+  /** A download failed: a remembered not-found (even stale) beats an error. */
+  #failed(error: unknown, negative: StoredAnswer | undefined): Reply {
     if (negative) return notFoundReply(negative);
     return errorReply(error);
   }
