@@ -1,0 +1,281 @@
+/**
+ * The benchmark's report: one Markdown table (figure × system, ratios
+ * computed within the run) and the targets of issue 5, each as pass or miss
+ * with by how much.
+ *
+ * @module
+ */
+import type { LoadResult } from "./measure.ts";
+
+/** The hot-path requests. */
+export const HOT_KINDS = ["info", "mod", "list", "zip"] as const;
+/** One hot-path request kind. */
+export type HotKind = typeof HOT_KINDS[number];
+
+/** Everything measured for one system; absent figures were not measured. */
+export interface SystemResult {
+  name: string;
+  /** Why the system was not measured (e.g. it could not be installed). */
+  skipped?: string;
+  notes: string[];
+  cold1Ms?: number;
+  coldMs?: number;
+  /** Upstream requests during the cold run, and distinct paths among them. */
+  upstream?: { requests: number; unique: number; max: number; maxPath: string };
+  warmMs?: number;
+  hot: Partial<Record<HotKind, LoadResult>>;
+  /** Peak RSS (bytes) per workload. */
+  rss: Partial<Record<"cold" | "warm" | "hot" | "huge", number>>;
+  hugeColdMs?: number;
+  hugeWarmMs?: number;
+  /** Database reads per served request during warm (Astera only). */
+  readsPerRequest?: { reads: number; requests: number };
+}
+
+/** Parameters of the run, for the report's header. */
+export interface RunInfo {
+  date: string;
+  machine: string;
+  clients: number;
+  delayMs: number;
+  bytesPerSecond: number;
+  versions: number;
+  universeBytes: number;
+  buildList: number;
+  hugeBytes: number;
+  wrkSeconds: number;
+  command: string;
+}
+
+/** A target's verdict. */
+export interface Verdict {
+  target: string;
+  pass: boolean | null;
+  detail: string;
+}
+
+const MB = 1024 * 1024;
+const s = (ms: number | undefined) => ms === undefined ? "—" : `${(ms / 1000).toFixed(2)} s`;
+const mb = (bytes: number | undefined) =>
+  bytes === undefined ? "—" : `${(bytes / MB).toFixed(0)} MB`;
+const x = (ratio: number | undefined) =>
+  ratio === undefined || !Number.isFinite(ratio) ? "—" : `${ratio.toFixed(2)}×`;
+const num = (n: number) =>
+  n >= 100 ? n.toFixed(0) : n >= 10 ? n.toFixed(1) : n >= 1 ? n.toFixed(2) : n.toFixed(3);
+
+function hotCell(result: LoadResult | undefined): string {
+  if (!result) return "—";
+  const errors = result.errors ? ` (${result.errors} errors)` : "";
+  return `${result.rps.toFixed(0)}/s, ${num(result.p50Ms)}/${num(result.p99Ms)} ms${errors}`;
+}
+
+function ratio(a: number | undefined, b: number | undefined): number | undefined {
+  return a === undefined || b === undefined || b === 0 ? undefined : a / b;
+}
+
+/** The lowest req/s ratio to nginx over the small-artifact requests. */
+function smallHotRatio(system: SystemResult, nginx: SystemResult | undefined): number | undefined {
+  const ratios = (["info", "mod", "list"] as const).map((kind) =>
+    ratio(system.hot[kind]?.rps, nginx?.hot[kind]?.rps)
+  );
+  if (ratios.some((r) => r === undefined)) return undefined;
+  return Math.min(...ratios as number[]);
+}
+
+function peakRss(system: SystemResult): number | undefined {
+  const values = Object.values(system.rss);
+  return values.length ? Math.max(...values) : undefined;
+}
+
+/**
+ * The Markdown table: one row per figure, one column per system.
+ *
+ * @example
+ * ```ts
+ * import { table } from "./report.ts";
+ * console.log(table([{ name: "nginx", notes: [], hot: {}, rss: {}, warmMs: 1000 }]).includes("nginx"));
+ * // true
+ * ```
+ */
+export function table(systems: SystemResult[]): string {
+  const nginx = systems.find((system) => system.name === "nginx");
+  const rows: [string, (system: SystemResult) => string][] = [
+    ["cold, 1 client", (r) => s(r.cold1Ms)],
+    ["cold, N clients", (r) => s(r.coldMs)],
+    ["cold N ÷ cold 1", (r) => x(ratio(r.coldMs, r.cold1Ms))],
+    [
+      "upstream requests per unique artifact (cold; max for one)",
+      (r) =>
+        r.upstream
+          ? `${(r.upstream.requests / r.upstream.unique).toFixed(2)} (max ${r.upstream.max})`
+          : "—",
+    ],
+    ["warm, N clients", (r) => s(r.warmMs)],
+    ["warm ÷ nginx", (r) => x(ratio(r.warmMs, nginx?.warmMs))],
+    ...HOT_KINDS.map((kind): [string, (system: SystemResult) => string] => [
+      `hot ${kind === "zip" ? "1 MB .zip" : kind === "list" ? "list" : `.${kind}`}: req/s, p50/p99`,
+      (r) => hotCell(r.hot[kind]),
+    ]),
+    ["hot small req/s ÷ nginx (lowest)", (r) => x(smallHotRatio(r, nginx))],
+    ["hot 1 MB zip req/s ÷ nginx", (r) => x(ratio(r.hot.zip?.rps, nginx?.hot.zip?.rps))],
+    ["peak RSS: cold", (r) => mb(r.rss.cold)],
+    ["peak RSS: warm", (r) => mb(r.rss.warm)],
+    ["peak RSS: hot path", (r) => mb(r.rss.hot)],
+    ["peak RSS: N clients × huge zip", (r) => mb(r.rss.huge)],
+    ["N × huge zip: cold / cached", (r) => `${s(r.hugeColdMs)} / ${s(r.hugeWarmMs)}`],
+    [
+      "SQLite reads per request (warm)",
+      (r) =>
+        r.readsPerRequest
+          ? `${
+            (r.readsPerRequest.reads / Math.max(1, r.readsPerRequest.requests)).toFixed(3)
+          } (${r.readsPerRequest.reads}/${r.readsPerRequest.requests})`
+          : "—",
+    ],
+  ];
+  const measured = systems.filter((system) => !system.skipped);
+  const lines = [
+    `| figure | ${measured.map((system) => system.name).join(" | ")} |`,
+    `| --- | ${measured.map(() => "---").join(" | ")} |`,
+    ...rows.map(([label, cell]) => `| ${label} | ${measured.map(cell).join(" | ")} |`),
+  ];
+  return lines.join("\n");
+}
+
+function over(value: number, limit: number, higherIsBetter = false): string {
+  const pct = higherIsBetter ? (1 - value / limit) * 100 : (value / limit - 1) * 100;
+  return `${pct.toFixed(0)}% ${higherIsBetter ? "short" : "over"}`;
+}
+
+/**
+ * Evaluates issue 5's targets on Astera's figures.
+ *
+ * @example
+ * ```ts
+ * import { targets } from "./report.ts";
+ * console.log(targets([]).length > 0); // true
+ * ```
+ */
+export function targets(systems: SystemResult[]): Verdict[] {
+  const astera = systems.find((system) => system.name === "Astera" && !system.skipped);
+  const nginx = systems.find((system) => system.name === "nginx" && !system.skipped);
+  const verdicts: Verdict[] = [];
+  const add = (target: string, pass: boolean | null, detail: string) =>
+    verdicts.push({ target, pass, detail });
+  if (!astera) {
+    add("all", null, "Astera was not measured");
+    return verdicts;
+  }
+  const cold = ratio(astera.coldMs, astera.cold1Ms);
+  if (cold === undefined) add("cold N ≤ 1.2 × cold 1", null, "not measured");
+  else {
+    add(
+      "cold N ≤ 1.2 × cold 1",
+      cold <= 1.2,
+      `${x(cold)}${cold <= 1.2 ? "" : `, ${over(cold, 1.2)}`}`,
+    );
+  }
+  if (!astera.upstream) add("every artifact fetched upstream exactly once", null, "not measured");
+  else {
+    const { requests, unique, max, maxPath } = astera.upstream;
+    add(
+      "every artifact fetched upstream exactly once",
+      requests === unique && max === 1,
+      `${requests} requests for ${unique} artifacts${max > 1 ? `; ${maxPath} ${max} times` : ""}`,
+    );
+  }
+  const warm = ratio(astera.warmMs, nginx?.warmMs);
+  if (warm === undefined) add("warm ≤ 1.25 × nginx", null, "not measured");
+  else {add(
+      "warm ≤ 1.25 × nginx",
+      warm <= 1.25,
+      `${x(warm)}${warm <= 1.25 ? "" : `, ${over(warm, 1.25)}`}`,
+    );}
+  const hot = nginx ? smallHotRatio(astera, nginx) : undefined;
+  if (hot === undefined) add("hot small req/s ≥ 0.7 × nginx", null, "not measured");
+  else {
+    add(
+      "hot small req/s ≥ 0.7 × nginx",
+      hot >= 0.7,
+      `lowest ${x(hot)}${hot >= 0.7 ? "" : `, ${over(hot, 0.7, true)}`}`,
+    );
+  }
+  const peak = peakRss(astera);
+  if (peak === undefined) add("peak RSS < 200 MB in every workload", null, "not measured");
+  else {
+    const limit = 200 * MB;
+    const worst = Object.entries(astera.rss).sort((a, b) => b[1] - a[1])[0][0];
+    add(
+      "peak RSS < 200 MB in every workload",
+      peak < limit,
+      `highest ${mb(peak)} (${worst})${peak < limit ? "" : `, ${over(peak, limit)}`}`,
+    );
+  }
+  const peers = systems.filter((system) => system.name === "Athens");
+  for (const peer of peers) {
+    if (peer.skipped) {
+      add(`ahead of ${peer.name}`, null, `not evaluated: ${peer.skipped}`);
+      continue;
+    }
+    const behind: string[] = [];
+    const lower = (label: string, ours: number | undefined, theirs: number | undefined) => {
+      if (ours !== undefined && theirs !== undefined && ours > theirs) {
+        behind.push(`${label} ${x(ours / theirs)} of theirs`);
+      }
+    };
+    lower("cold", astera.coldMs, peer.coldMs);
+    lower("warm", astera.warmMs, peer.warmMs);
+    lower("peak RSS", peak, peakRss(peer));
+    for (const kind of HOT_KINDS) {
+      const ours = astera.hot[kind]?.rps;
+      const theirs = peer.hot[kind]?.rps;
+      if (ours !== undefined && theirs !== undefined && ours < theirs) {
+        behind.push(`hot ${kind} ${x(ours / theirs)} of theirs`);
+      }
+    }
+    add(
+      `ahead of ${peer.name}`,
+      behind.length === 0,
+      behind.length ? `behind: ${behind.join(", ")}` : "on every workload",
+    );
+  }
+  return verdicts;
+}
+
+/**
+ * The whole report in Markdown.
+ *
+ * @example
+ * ```ts ignore
+ * import { report } from "./report.ts";
+ * console.log(report(info, systems));
+ * ```
+ */
+export function report(info: RunInfo, systems: SystemResult[]): string {
+  const verdicts = targets(systems);
+  const mark = (pass: boolean | null) => pass === null ? "n/a" : pass ? "pass" : "MISS";
+  const lines = [
+    `Run ${info.date} on ${info.machine}: \`${info.command}\`.`,
+    "",
+    `Universe: ${info.versions} module versions, ${mb(info.universeBytes)} (huge zip ${
+      mb(info.hugeBytes)
+    }); the project's build list has ${info.buildList} modules. Upstream: ${info.delayMs} ms per request, ${
+      info.bytesPerSecond
+        ? `${(info.bytesPerSecond / 1e6).toFixed(1)} MB/s per response`
+        : "no bandwidth cap"
+    }. N = ${info.clients} concurrent clients; hot path: wrk, ${info.clients} connections, ${info.wrkSeconds} s per request kind.`,
+    "",
+    table(systems),
+    "",
+    "Targets (Astera):",
+    "",
+    ...verdicts.map((v) => `- ${mark(v.pass)}: ${v.target}: ${v.detail}`),
+  ];
+  const notes = systems.flatMap((system) =>
+    system.skipped
+      ? [`- ${system.name}: not measured: ${system.skipped}`]
+      : system.notes.map((note) => `- ${system.name}: ${note}`)
+  );
+  if (notes.length) lines.push("", "Notes:", "", ...notes);
+  return lines.join("\n") + "\n";
+}

@@ -1,0 +1,214 @@
+/**
+ * The benchmark's module universe: a deterministic, synthetic set of module
+ * versions in GOPROXY layout (a few hundred versions from a few KB to a few
+ * MB, one zip of exactly about 1 MB for the hot path and one huge zip for the
+ * memory workload), a layered dependency graph in which later versions of a
+ * module require later versions of their dependencies, and a project whose
+ * `go.mod`/`go.sum` the go command itself resolves (`go mod tidy` over a
+ * `file://` GOPROXY), so the workloads fetch exactly what a real build would.
+ *
+ * @module
+ */
+import { join } from "node:path";
+import { copyProject, makeGoClient, removeTree } from "../../tests/gotool.ts";
+import { noise, type SyntheticVersion, writeUniverse } from "../../tests/universe.ts";
+
+/** Shape of the universe. */
+export interface UniverseOptions {
+  /** Ordinary modules (each with 2–6 versions). */
+  modules: number;
+  /** Payload bytes of the huge module's zip. */
+  hugeBytes: number;
+  /** Seed of the generator: the same seed writes the same bytes. */
+  seed?: number;
+}
+
+/** A written universe and the project that resolves against it. */
+export interface Universe {
+  root: string;
+  /** Module versions written. */
+  versions: number;
+  /** Bytes of all files written. */
+  bytes: number;
+  /** The resolved project: `go.mod`, `go.sum` and `main.go`. */
+  project: Record<string, string>;
+  /** Modules (with versions) the project's build list holds. */
+  buildList: string[];
+  /** Paths for the hot-path workload, below the proxy root. */
+  hot: { info: string; mod: string; list: string; zip: string };
+  /** The huge zip's path below the proxy root, and its size. */
+  huge: { path: string; size: number };
+}
+
+const HOST = "bench.example";
+const TIME0 = Date.UTC(2023, 0, 1);
+
+/** A small deterministic PRNG (mulberry32). */
+function random(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function moduleName(i: number): string {
+  const groups = ["net", "text", "sync", "codec", "log", "db", "cli", "util"];
+  return `${HOST}/${groups[i % groups.length]}/m${String(i).padStart(3, "0")}`;
+}
+
+function packageName(module: string): string {
+  return module.slice(module.lastIndexOf("/") + 1);
+}
+
+/** Zip payload size: most small, some medium, a few of a few MB. */
+function payloadSize(rand: () => number): number {
+  const r = rand();
+  const between = (lo: number, hi: number) => Math.round(lo * (hi / lo) ** rand());
+  if (r < 0.6) return between(1_000, 30_000);
+  if (r < 0.9) return between(30_000, 300_000);
+  if (r < 0.98) return between(300_000, 1_500_000);
+  return between(1_500_000, 4_000_000);
+}
+
+/**
+ * The versions of the universe: `modules` ordinary modules, `blob1m` (a 1 MB
+ * zip the project needs) and `huge` (not in the project's graph).
+ *
+ * @example
+ * ```ts
+ * import { benchVersions } from "./universe.ts";
+ * const { versions, roots } = benchVersions({ modules: 10, hugeBytes: 1000 });
+ * console.log(versions.length > 10, roots.length > 0); // true true
+ * ```
+ */
+export function benchVersions(
+  options: UniverseOptions,
+): { versions: SyntheticVersion[]; roots: string[] } {
+  const rand = random(options.seed ?? 20240501);
+  const n = options.modules;
+  const counts = Array.from({ length: n }, () => 2 + Math.floor(rand() * 5));
+  // Each module depends on up to four modules of higher index, mostly nearby ones.
+  const deps = Array.from({ length: n }, (_, i) => {
+    const chosen = new Set<number>();
+    const wanted = i >= n - 3 ? 0 : Math.floor(rand() * 5);
+    for (let tries = 0; chosen.size < wanted && tries < 20; tries++) {
+      const j = i + 1 + Math.floor(rand() ** 2 * (n - i - 1));
+      if (j < n) chosen.add(j);
+    }
+    return [...chosen].sort((a, b) => a - b);
+  });
+  const versions: SyntheticVersion[] = [];
+  for (let i = 0; i < n; i++) {
+    const module = moduleName(i);
+    for (let k = 0; k < counts[i]; k++) {
+      const version = `v1.${k}.0`;
+      // Version k uses its first k+1 dependencies, each at the matching point of its history.
+      const requires = deps[i].slice(0, k + 1).map((j) => {
+        const v = Math.min(counts[j] - 1, Math.floor(((k + 1) * counts[j]) / (counts[i] + 1)));
+        return { module: moduleName(j), version: `v1.${v}.0` };
+      });
+      const goMod = `module ${module}\n\ngo 1.21\n` +
+        (requires.length
+          ? `\nrequire (\n${requires.map((r) => `\t${r.module} ${r.version}\n`).join("")})\n`
+          : "");
+      const source = `package ${packageName(module)}\n\n` +
+        requires.map((r) => `import _ "${r.module}"\n`).join("") +
+        `\n// Version reports the version.\nfunc Version() string { return "${version}" }\n`;
+      versions.push({
+        module,
+        version,
+        goMod,
+        files: {
+          [`${packageName(module)}.go`]: source,
+          "LICENSE": "Synthetic benchmark module.\n",
+          "testdata/payload.bin": noise(payloadSize(rand), i * 97 + k + 1),
+        },
+        time: new Date(TIME0 + (i * 10 + k) * 86_400_000).toISOString().replace(/\.\d+Z$/, "Z"),
+      });
+    }
+  }
+  const special = (name: string, bytes: number, seed: number): SyntheticVersion => ({
+    module: `${HOST}/${name}`,
+    version: "v1.0.0",
+    goMod: `module ${HOST}/${name}\n\ngo 1.21\n`,
+    files: { [`${name}.go`]: `package ${name}\n`, "testdata/payload.bin": noise(bytes, seed) },
+    time: "2024-06-01T00:00:00Z",
+  });
+  versions.push(special("blob1m", 1_048_576 - 600, 7));
+  versions.push(special("huge", options.hugeBytes, 11));
+  // The project needs a dozen modules of the first quarter, at their newest, and blob1m.
+  const roots: string[] = [];
+  for (let i = 0; i < n && roots.length < 12; i += Math.max(1, Math.floor(n / 48))) {
+    roots.push(moduleName(i));
+  }
+  roots.push(`${HOST}/blob1m`);
+  return { versions, roots };
+}
+
+async function treeBytes(dir: string): Promise<number> {
+  let total = 0;
+  for await (const entry of Deno.readDir(dir)) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory) total += await treeBytes(path);
+    else if (entry.isFile) total += (await Deno.stat(path)).size;
+  }
+  return total;
+}
+
+/**
+ * Writes the universe below `root` and resolves the project with the go
+ * command (`go mod tidy` over `file://`, no network).
+ *
+ * @example
+ * ```ts ignore
+ * import { writeBenchUniverse } from "./universe.ts";
+ * const universe = await writeBenchUniverse("/tmp/u", { modules: 80, hugeBytes: 100e6 });
+ * console.log(universe.buildList.length);
+ * ```
+ */
+export async function writeBenchUniverse(
+  root: string,
+  options: UniverseOptions,
+): Promise<Universe> {
+  const { versions, roots } = benchVersions(options);
+  await writeUniverse(root, versions);
+  const main = `package main\n\nimport (\n${
+    roots.map((r) => `\t_ "${r}"\n`).join("")
+  })\n\nfunc main() {}\n`;
+  const initial = { "go.mod": "module bench.example/app\n\ngo 1.21\n", "main.go": main };
+  const dir = await copyProject(initial);
+  const cache = await Deno.makeTempDir({ prefix: "astera-bench-gocache-" });
+  const go = await makeGoClient(`file://${root}`, cache);
+  try {
+    await go.run(dir, ["mod", "tidy"]);
+    const goMod = await Deno.readTextFile(join(dir, "go.mod"));
+    const goSum = await Deno.readTextFile(join(dir, "go.sum"));
+    const buildList = (await go.run(dir, ["list", "-m", "all"])).stdout.trim().split("\n").slice(1);
+    const huge = versions.find((v) => v.module.endsWith("/huge"))!;
+    const hugePath = `/${huge.module}/@v/${huge.version}.zip`;
+    const hot = roots[0];
+    const hotVersion = buildList.find((line) => line.startsWith(`${hot} `))!.split(" ")[1];
+    return {
+      root,
+      versions: versions.length,
+      bytes: await treeBytes(root),
+      project: { "go.mod": goMod, "go.sum": goSum, "main.go": main },
+      buildList,
+      hot: {
+        info: `/${hot}/@v/${hotVersion}.info`,
+        mod: `/${hot}/@v/${hotVersion}.mod`,
+        list: `/${hot}/@v/list`,
+        zip: `/${HOST}/blob1m/@v/v1.0.0.zip`,
+      },
+      huge: { path: hugePath, size: (await Deno.stat(join(root, hugePath))).size },
+    };
+  } finally {
+    await go.remove();
+    await removeTree(dir);
+    await removeTree(cache);
+  }
+}
