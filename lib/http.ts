@@ -63,20 +63,19 @@ export function bytesResponse(
   bytes: Uint8Array,
   headers: ContentHeaders,
 ): Response {
-  return rangedResponse(request, bytes.byteLength, headers, (start, end) => {
-    const part = start === 0 && end === bytes.byteLength ? bytes : bytes.subarray(start, end);
-    return new ReadableStream({
-      start(controller) {
-        controller.enqueue(part);
-        controller.close();
-      },
-    });
-  });
+  // A byte body (not a stream) takes Deno's fast path: no stream resource per response.
+  return rangedResponse(
+    request,
+    bytes.byteLength,
+    headers,
+    (start, end) => start === 0 && end === bytes.byteLength ? bytes : bytes.subarray(start, end),
+  );
 }
 
 /**
  * A response of `size` bytes whose body (or the requested range of it) is
- * produced by `open(start, end)` only when a body is sent.
+ * produced by `open(start, end)` (a stream, or bytes that are sent as they
+ * are, never copied) only when a body is sent.
  *
  * @example
  * ```ts
@@ -92,7 +91,7 @@ export function rangedResponse(
   request: Request,
   size: number,
   content: ContentHeaders,
-  open: (start: number, end: number) => ReadableStream<Uint8Array>,
+  open: (start: number, end: number) => ReadableStream<Uint8Array> | Uint8Array,
 ): Response {
   const headers = new Headers({
     "content-type": content.contentType,
@@ -106,8 +105,9 @@ export function rangedResponse(
   let status = 200;
   let start = 0;
   let end = size;
+  // Each header read is a call into the runtime: If-Range only matters with a Range.
   const range = request.headers.get("range");
-  const ifRange = request.headers.get("if-range");
+  const ifRange = range ? request.headers.get("if-range") : null;
   if (range && content.etag && (ifRange === null || ifRange === content.etag)) {
     const parsed = parseRange(range, size);
     if (parsed === "unsatisfiable") {
@@ -122,7 +122,9 @@ export function rangedResponse(
   }
   headers.set("content-length", String(end - start));
   if (request.method === "HEAD") return new Response(null, { status, headers });
-  return new Response(open(start, end), { status, headers });
+  // Bytes from SQLite or memory are backed by a plain ArrayBuffer, never a shared one.
+  const body = open(start, end) as Uint8Array<ArrayBuffer> | ReadableStream<Uint8Array>;
+  return new Response(body, { status, headers });
 }
 
 /**
