@@ -7,7 +7,10 @@
 import { bytesResponse, IMMUTABLE, rangedResponse, SHORT_LIVED, textError } from "./http.ts";
 import type { Logger } from "./log.ts";
 import type { ModuleProxy, Reply } from "./proxy.ts";
-import { parseRoute, RouteError } from "./route.ts";
+import { parseRoute, type Route, RouteError } from "./route.ts";
+
+/** Parsed request paths kept at most; a hot path is parsed and validated once. */
+const ROUTE_CACHE_SIZE = 4096;
 
 /** Counters of the handler itself. */
 export interface HandlerStats {
@@ -30,20 +33,31 @@ export function createHandler(
   log: Logger,
 ): ((request: Request) => Promise<Response>) & { stats: HandlerStats } {
   const stats: HandlerStats = { requests: 0, errors: 0 };
+  // Routes are pure functions of the path, so valid ones are remembered (cleared when full).
+  const routes = new Map<string, Route>();
+  const route = (pathname: string): Route => {
+    let parsed = routes.get(pathname);
+    if (!parsed) {
+      parsed = parseRoute(pathname);
+      if (routes.size >= ROUTE_CACHE_SIZE) routes.clear();
+      routes.set(pathname, parsed);
+    }
+    return parsed;
+  };
   const handler = async (request: Request): Promise<Response> => {
     stats.requests++;
     if (request.method !== "GET" && request.method !== "HEAD") {
       return withAllow(textError(405, `method ${request.method} not allowed: use GET or HEAD`));
     }
-    const url = new URL(request.url);
-    if (url.search !== "" && url.search !== "?") {
+    const { pathname, search } = splitUrl(request.url);
+    if (search !== "" && search !== "?") {
       // The protocol has no query strings; refusing them keeps cache keys honest.
       return textError(400, "bad request: query strings are not part of the module proxy protocol");
     }
     let reply: Reply;
     try {
-      const route = parseRoute(url.pathname);
-      switch (route.kind) {
+      const parsed = route(pathname);
+      switch (parsed.kind) {
         case "health":
           return textResponse(request, "ok\n");
         case "stats":
@@ -53,29 +67,29 @@ export function createHandler(
             "application/json",
           );
         case "sumdb":
-          reply = await proxy.sumdb(route.path);
+          reply = await proxy.sumdb(parsed.path);
           break;
         case "list":
-          reply = await proxy.list(route.module);
+          reply = await proxy.list(parsed.module);
           break;
         case "latest":
-          reply = await proxy.latest(route.module);
+          reply = await proxy.latest(parsed.module);
           break;
         case "info":
-          reply = await proxy.info(route.module, route.version);
+          reply = await proxy.info(parsed.module, parsed.version);
           break;
         case "mod":
-          reply = await proxy.mod(route.module, route.version);
+          reply = await proxy.mod(parsed.module, parsed.version);
           break;
         case "zip":
-          reply = await proxy.zip(route.module, route.version);
+          reply = await proxy.zip(parsed.module, parsed.version);
           break;
       }
     } catch (error) {
       if (error instanceof RouteError) return textError(error.status, error.message);
       stats.errors++;
       log.error("internal-error", {
-        path: url.pathname,
+        path: pathname,
         error: error instanceof Error ? error.stack : String(error),
       });
       return textError(500, "internal error");
@@ -83,6 +97,23 @@ export function createHandler(
     return replyResponse(request, proxy, reply);
   };
   return Object.assign(handler, { stats });
+}
+
+/**
+ * The path and query of an absolute request URL, without a full URL parse
+ * (the server hands us `http://host[:port]/path[?query]`).
+ */
+function splitUrl(url: string): { pathname: string; search: string } {
+  const start = url.indexOf("/", url.indexOf("//") + 2);
+  if (start < 0) return { pathname: "/", search: "" };
+  const query = url.indexOf("?", start);
+  const hash = url.indexOf("#", start);
+  const end = query >= 0 ? query : hash >= 0 ? hash : url.length;
+  const searchEnd = hash >= 0 && hash > end ? hash : url.length;
+  return {
+    pathname: url.slice(start, end),
+    search: query >= 0 ? url.slice(query, searchEnd) : "",
+  };
 }
 
 function replyResponse(request: Request, proxy: ModuleProxy, reply: Reply): Response {
