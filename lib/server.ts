@@ -63,7 +63,12 @@ export function createHandler(
         case "stats":
           return textResponse(
             request,
-            JSON.stringify({ handler: stats, ...proxy.stats() }, null, 2) + "\n",
+            JSON.stringify(
+              { handler: stats, ...proxy.stats(), memory: Deno.memoryUsage() },
+              null,
+              2,
+            ) +
+              "\n",
             "application/json",
           );
         case "sumdb":
