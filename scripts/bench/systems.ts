@@ -114,8 +114,23 @@ export interface AsteraStats {
 }
 
 /**
- * Starts Astera as a user does (`deno run -P=serve main.ts`, what `deno task
- * serve` runs, called directly so that the measured process is the server).
+ * The command of `deno task serve` from deno.json (`deno run … main.ts`), with
+ * this Deno's path: run directly, not through `deno task`, so the measured
+ * process is the server itself rather than the task runner.
+ */
+export async function serveTask(): Promise<string[]> {
+  const config = JSON.parse(await Deno.readTextFile(join(REPO, "deno.json"))) as {
+    tasks?: Record<string, string>;
+  };
+  const words = (config.tasks?.serve ?? "").trim().split(/\s+/);
+  if (words[0] !== "deno" || words.at(-1) !== "main.ts") {
+    throw new Error(`deno.json's serve task is not "deno … main.ts": ${config.tasks?.serve}`);
+  }
+  return [Deno.execPath(), ...words.slice(1)];
+}
+
+/**
+ * Starts Astera as a user does: the command of `deno task serve` with flags.
  *
  * @example
  * ```ts ignore
@@ -125,13 +140,14 @@ export interface AsteraStats {
  * ```
  */
 export async function startAstera(
-  options: { db: string; upstream: string; log: string; extraArgs?: string[] },
+  options: { db: string; upstream: string; log: string; extraArgs?: string[]; denoArgs?: string[] },
 ): Promise<System> {
   const port = freePort();
+  const [deno, ...taskArgs] = await serveTask();
   const args = [
-    "run",
-    "-P=serve",
-    "main.ts",
+    ...taskArgs.slice(0, -1),
+    ...(options.denoArgs ?? []),
+    ...taskArgs.slice(-1),
     "--listen",
     `127.0.0.1:${port}`,
     "--db",
@@ -141,7 +157,7 @@ export async function startAstera(
     "--quiet",
     ...(options.extraArgs ?? []),
   ];
-  const process = await spawnLogged(Deno.execPath(), args, {
+  const process = await spawnLogged(deno, args, {
     cwd: REPO,
     env: { NO_COLOR: "1" },
     log: options.log,
