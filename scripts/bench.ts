@@ -27,13 +27,14 @@ import {
   run,
   startAstera,
   startAthens,
+  startFloor,
   startNginx,
   type System,
 } from "./bench/systems.ts";
 import { type Universe, writeBenchUniverse } from "./bench/universe.ts";
 
 const USAGE = `usage: deno task bench [--quick] [--clients N] [--delay DURATION] [--bandwidth SIZE]
-  [--modules N] [--huge-mb N] [--seconds N] [--systems direct,astera,nginx,athens] [--out FILE] [--keep]`;
+  [--modules N] [--huge-mb N] [--seconds N] [--systems direct,astera,nginx,floor,athens] [--out FILE] [--keep]`;
 
 /** Flags of the benchmark. */
 export interface BenchOptions {
@@ -90,7 +91,7 @@ export function parseBenchArgs(args: string[]): BenchOptions {
       modules: { type: "string" },
       "huge-mb": { type: "string" },
       seconds: { type: "string" },
-      systems: { type: "string", default: "direct,astera,nginx,athens" },
+      systems: { type: "string", default: "direct,astera,nginx,floor,athens" },
       out: { type: "string" },
       keep: { type: "boolean", default: false },
       help: { type: "boolean", default: false },
@@ -109,7 +110,7 @@ export function parseBenchArgs(args: string[]): BenchOptions {
   };
   const systems = new Set(values.systems.split(",").map((s) => s.trim().toLowerCase()));
   for (const name of systems) {
-    if (!["direct", "astera", "nginx", "athens"].includes(name)) {
+    if (!["direct", "astera", "nginx", "floor", "athens"].includes(name)) {
       throw new Error(`unknown system ${name}`);
     }
   }
@@ -168,6 +169,20 @@ function upstreamFigures(counts: Map<string, number>): SystemResult["upstream"] 
   return { requests, unique: counts.size, max, maxPath };
 }
 
+/** wrk on each hot-path request kind. */
+async function hotPath(ctx: Context, system: System, result: SystemResult): Promise<void> {
+  for (const kind of HOT_KINDS) {
+    const url = system.url + ctx.universe.hot[kind];
+    const probe = await fetch(url);
+    await probe.body?.cancel();
+    if (probe.status !== 200) {
+      result.notes.push(`hot ${kind}: ${ctx.universe.hot[kind]} answered ${probe.status}`);
+      continue;
+    }
+    result.hot[kind] = await runWrk(ctx.wrk, url, ctx.options.clients, ctx.options.wrkSeconds);
+  }
+}
+
 /** cold (N clients, empty cache) → warm → hot path → N × huge zip, on one running system. */
 async function workloads(
   ctx: Context,
@@ -207,16 +222,7 @@ async function workloads(
 
   log(`${result.name}: hot path`);
   watch.begin();
-  for (const kind of HOT_KINDS) {
-    const url = system.url + universe.hot[kind];
-    const probe = await fetch(url);
-    await probe.body?.cancel();
-    if (probe.status !== 200) {
-      result.notes.push(`hot ${kind}: ${universe.hot[kind]} answered ${probe.status}`);
-      continue;
-    }
-    result.hot[kind] = await runWrk(ctx.wrk, url, n, options.wrkSeconds);
-  }
+  await hotPath(ctx, system, result);
   result.rss.hot = watch.end();
 
   log(`${result.name}: ${n} × huge zip`);
@@ -299,6 +305,29 @@ async function benchNginx(ctx: Context): Promise<SystemResult> {
   return result;
 }
 
+/** The hot path only, on a bare Deno.serve with the serve task's flags. */
+async function benchFloor(ctx: Context): Promise<SystemResult> {
+  const result: SystemResult = { name: "Deno floor", notes: [], hot: {}, rss: {} };
+  const floor = await startFloor(
+    ctx.universe.root,
+    HOT_KINDS.map((kind) => ctx.universe.hot[kind]),
+    join(ctx.work, "floor.log"),
+  );
+  try {
+    result.notes.push(
+      "a bare Deno.serve answering the hot-path files from memory, with the serve task's flags: the runtime's limit",
+    );
+    const watch = new MemoryWatch(floor.pid);
+    log("Deno floor: hot path");
+    watch.begin();
+    await hotPath(ctx, floor, result);
+    result.rss.hot = watch.end();
+  } finally {
+    await floor.stop();
+  }
+  return result;
+}
+
 async function benchAthens(
   ctx: Context,
   installed: Promise<{ binary: string } | { reason: string }>,
@@ -368,6 +397,7 @@ async function main(): Promise<void> {
       if (options.systems.has("direct")) results.push(await benchDirect(ctx));
       if (options.systems.has("astera")) results.push(await benchAstera(ctx));
       if (options.systems.has("nginx")) results.push(await benchNginx(ctx));
+      if (options.systems.has("floor")) results.push(await benchFloor(ctx));
       if (options.systems.has("athens")) results.push(await benchAthens(ctx, athensInstall));
     } finally {
       await upstream.close();

@@ -192,12 +192,20 @@ export function targets(systems: SystemResult[]): Verdict[] {
       `${x(warm)}${warm <= 1.25 ? "" : `, ${over(warm, 1.25)}`}`,
     );}
   const hot = nginx ? smallHotRatio(astera, nginx) : undefined;
+  const floor = systems.find((system) => system.name === "Deno floor" && !system.skipped);
+  const floorRatio = floor && nginx ? smallHotRatio(floor, nginx) : undefined;
   if (hot === undefined) add("hot small req/s ≥ 0.7 × nginx", null, "not measured");
   else {
     add(
       "hot small req/s ≥ 0.7 × nginx",
       hot >= 0.7,
-      `lowest ${x(hot)}${hot >= 0.7 ? "" : `, ${over(hot, 0.7, true)}`}`,
+      `lowest ${x(hot)}${hot >= 0.7 ? "" : `, ${over(hot, 0.7, true)}`}${
+        floorRatio === undefined
+          ? ""
+          : `; a bare Deno.serve with the same flags reaches ${x(floorRatio)}, Astera ${
+            x(hot / floorRatio)
+          } of that`
+      }`,
     );
   }
   const peak = peakRss(astera);

@@ -364,3 +364,35 @@ export async function startAthens(binary: string, upstream: string, dir: string)
   });
   return { name: "Athens", url, pid: process.child.pid, stop: process.stop };
 }
+
+/**
+ * Starts the Deno floor (`floor.ts`) with the Deno flags of `deno task serve`,
+ * serving `paths` below `root` from memory.
+ *
+ * @example
+ * ```ts ignore
+ * import { startFloor } from "./systems.ts";
+ * const floor = await startFloor("/tmp/universe", ["/m/@v/list"], "/tmp/floor.log");
+ * await floor.stop();
+ * ```
+ */
+export async function startFloor(root: string, paths: string[], log: string): Promise<System> {
+  const port = freePort();
+  const [deno, ...taskArgs] = await serveTask();
+  const args = [
+    ...taskArgs.slice(0, -1),
+    "scripts/bench/floor.ts",
+    "--listen",
+    `127.0.0.1:${port}`,
+    "--root",
+    root,
+    ...paths,
+  ];
+  const process = await spawnLogged(deno, args, { cwd: REPO, env: { NO_COLOR: "1" }, log });
+  const url = `http://127.0.0.1:${port}`;
+  await waitForHttp(`${url}/`, 30_000, () => !process.exited()).catch(async (error) => {
+    await process.stop();
+    throw new Error(`the Deno floor did not start (log ${log}): ${error.message}`);
+  });
+  return { name: "Deno floor", url, pid: process.child.pid, stop: process.stop };
+}
