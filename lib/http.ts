@@ -93,12 +93,13 @@ export function rangedResponse(
   content: ContentHeaders,
   open: (start: number, end: number) => ReadableStream<Uint8Array> | Uint8Array,
 ): Response {
-  const headers = new Headers({
+  // A plain record, not a Headers object: the Response builds its header list from it once.
+  const headers: Record<string, string> = {
     "content-type": content.contentType,
     "cache-control": content.cacheControl,
     "accept-ranges": content.etag ? "bytes" : "none",
-  });
-  if (content.etag) headers.set("etag", content.etag);
+  };
+  if (content.etag) headers["etag"] = content.etag;
   if (content.etag && etagMatches(request.headers.get("if-none-match"), content.etag)) {
     return new Response(null, { status: 304, headers });
   }
@@ -111,16 +112,16 @@ export function rangedResponse(
   if (range && content.etag && (ifRange === null || ifRange === content.etag)) {
     const parsed = parseRange(range, size);
     if (parsed === "unsatisfiable") {
-      headers.set("content-range", `bytes */${size}`);
+      headers["content-range"] = `bytes */${size}`;
       return new Response(null, { status: 416, headers });
     }
     if (parsed) {
       [start, end] = parsed;
       status = 206;
-      headers.set("content-range", `bytes ${start}-${end - 1}/${size}`);
+      headers["content-range"] = `bytes ${start}-${end - 1}/${size}`;
     }
   }
-  headers.set("content-length", String(end - start));
+  headers["content-length"] = String(end - start);
   if (request.method === "HEAD") return new Response(null, { status, headers });
   // Bytes from SQLite or memory are backed by a plain ArrayBuffer, never a shared one.
   const body = open(start, end) as Uint8Array<ArrayBuffer> | ReadableStream<Uint8Array>;
