@@ -199,7 +199,9 @@ async function workloads(
     watch.begin();
     const cold = await runGoClients(system.url, n, universe.project, ctx.buildCache);
     result.rss.cold = watch.end();
+    result.cpu.cold = watch.cpu;
     result.coldMs = cold.wallMs;
+    result.clientCpu.cold = cold.clientCpu;
     result.upstream = upstreamFigures(upstream.counts);
     checkFailures(result, "cold", cold.failures);
   }
@@ -209,7 +211,9 @@ async function workloads(
   watch.begin();
   const warm = await runGoClients(system.url, n, universe.project, ctx.buildCache);
   result.rss.warm = watch.end();
+  result.cpu.warm = watch.cpu;
   result.warmMs = warm.wallMs;
+  result.clientCpu.warm = warm.clientCpu;
   checkFailures(result, "warm", warm.failures);
   if (before) {
     const after = await asteraStats(system.url);
@@ -238,17 +242,26 @@ async function workloads(
 }
 
 async function benchDirect(ctx: Context): Promise<SystemResult> {
-  const result: SystemResult = { name: "direct", notes: [], hot: {}, rss: {} };
+  const result: SystemResult = {
+    name: "direct",
+    notes: [],
+    hot: {},
+    rss: {},
+    cpu: {},
+    clientCpu: {},
+  };
   const n = ctx.options.clients;
   ctx.upstream.counts.clear();
   log(`direct: 1 client`);
   const one = await runGoClients(ctx.upstream.url, 1, ctx.universe.project, ctx.buildCache);
   result.cold1Ms = one.wallMs;
+  result.clientCpu.cold1 = one.clientCpu;
   checkFailures(result, "cold 1", one.failures);
   ctx.upstream.counts.clear();
   log(`direct: ${n} clients`);
   const cold = await runGoClients(ctx.upstream.url, n, ctx.universe.project, ctx.buildCache);
   result.coldMs = cold.wallMs;
+  result.clientCpu.cold = cold.clientCpu;
   result.upstream = upstreamFigures(ctx.upstream.counts);
   checkFailures(result, "cold", cold.failures);
   result.notes.push("no cache: warm is cold again; the upstream's delay rules out a hot path");
@@ -256,7 +269,14 @@ async function benchDirect(ctx: Context): Promise<SystemResult> {
 }
 
 async function benchAstera(ctx: Context): Promise<SystemResult> {
-  const result: SystemResult = { name: "Astera", notes: [], hot: {}, rss: {} };
+  const result: SystemResult = {
+    name: "Astera",
+    notes: [],
+    hot: {},
+    rss: {},
+    cpu: {},
+    clientCpu: {},
+  };
   const dir = await freshDir(ctx.work, "astera");
   const start = (name: string) =>
     startAstera({
@@ -269,6 +289,7 @@ async function benchAstera(ctx: Context): Promise<SystemResult> {
   try {
     const one = await runGoClients(single.url, 1, ctx.universe.project, ctx.buildCache);
     result.cold1Ms = one.wallMs;
+    result.clientCpu.cold1 = one.clientCpu;
     checkFailures(result, "cold 1", one.failures);
   } finally {
     await single.stop();
@@ -287,7 +308,14 @@ async function benchAstera(ctx: Context): Promise<SystemResult> {
 }
 
 async function benchNginx(ctx: Context): Promise<SystemResult> {
-  const result: SystemResult = { name: "nginx", notes: [], hot: {}, rss: {} };
+  const result: SystemResult = {
+    name: "nginx",
+    notes: [],
+    hot: {},
+    rss: {},
+    cpu: {},
+    clientCpu: {},
+  };
   let binary: string;
   try {
     binary = await ensureDebianProgram("nginx", ["nginx-light"]);
@@ -307,7 +335,14 @@ async function benchNginx(ctx: Context): Promise<SystemResult> {
 
 /** The hot path only, on a bare Deno.serve with the serve task's flags. */
 async function benchFloor(ctx: Context): Promise<SystemResult> {
-  const result: SystemResult = { name: "Deno floor", notes: [], hot: {}, rss: {} };
+  const result: SystemResult = {
+    name: "Deno floor",
+    notes: [],
+    hot: {},
+    rss: {},
+    cpu: {},
+    clientCpu: {},
+  };
   const floor = await startFloor(
     ctx.universe.root,
     HOT_KINDS.map((kind) => ctx.universe.hot[kind]),
@@ -332,7 +367,14 @@ async function benchAthens(
   ctx: Context,
   installed: Promise<{ binary: string } | { reason: string }>,
 ): Promise<SystemResult> {
-  const result: SystemResult = { name: "Athens", notes: [], hot: {}, rss: {} };
+  const result: SystemResult = {
+    name: "Athens",
+    notes: [],
+    hot: {},
+    rss: {},
+    cpu: {},
+    clientCpu: {},
+  };
   const athens = await installed;
   if ("reason" in athens) {
     result.skipped = athens.reason;

@@ -21,6 +21,22 @@ function statusBytes(pid: number, field: "VmRSS" | "VmHWM"): number {
   }
 }
 
+/** CPU seconds (user + system, with reaped children) `pid` has used so far; 0 when gone. */
+export function cpuSeconds(pid: number): number {
+  try {
+    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    // utime, stime, cutime, cstime are fields 14–17 of stat, 12–15 after the name.
+    const ticks = [11, 12, 13, 14].reduce((sum, i) => sum + Number(fields[i]), 0);
+    return ticks / CLOCK_TICKS;
+  } catch {
+    return 0;
+  }
+}
+
+/** Clock ticks per second of `/proc/<pid>/stat` (Linux's USER_HZ, 100 on every common build). */
+const CLOCK_TICKS = 100;
+
 /** `pid` and all its descendants now living. */
 export function processTree(pid: number): number[] {
   const children = new Map<number, number[]>();
@@ -64,6 +80,9 @@ export class MemoryWatch {
   #pid: number;
   #timer: ReturnType<typeof setInterval> | undefined;
   #peak = 0;
+  #cpuAtBegin = 0;
+  /** CPU seconds the process used between the last begin and end. */
+  cpu = 0;
 
   constructor(pid: number) {
     this.#pid = pid;
@@ -72,6 +91,7 @@ export class MemoryWatch {
   /** Resets the high-water marks and starts sampling. */
   begin(): void {
     this.#peak = 0;
+    this.#cpuAtBegin = cpuSeconds(this.#pid);
     for (const pid of processTree(this.#pid)) {
       try {
         Deno.writeTextFileSync(`/proc/${pid}/clear_refs`, "5");
@@ -86,6 +106,7 @@ export class MemoryWatch {
   /** Stops sampling; returns the peak in bytes since {@linkcode MemoryWatch.begin}. */
   end(): number {
     clearInterval(this.#timer);
+    this.cpu = cpuSeconds(this.#pid) - this.#cpuAtBegin;
     this.#sample();
     for (const pid of processTree(this.#pid)) {
       this.#peak = Math.max(this.#peak, statusBytes(pid, "VmHWM"));
@@ -105,6 +126,15 @@ export interface ClientsResult {
   wallMs: number;
   /** Clients that failed, with the end of their stderr. */
   failures: string[];
+  /** CPU seconds the clients used (with 2 cores, wall time is at least half of it). */
+  clientCpu: number;
+}
+
+/** CPU seconds of this process's reaped children (cutime + cstime). */
+function childrenCpu(): number {
+  const stat = Deno.readTextFileSync("/proc/self/stat");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[13]) + Number(fields[14])) / CLOCK_TICKS;
 }
 
 /**
@@ -128,11 +158,13 @@ export async function runGoClients(
   for (let i = 0; i < count; i++) {
     clients.push({ go: await makeGoClient(goproxy, buildCache), dir: await copyProject(project) });
   }
+  const cpuBefore = childrenCpu();
   const started = performance.now();
   const results = await Promise.all(
     clients.map(({ go, dir }) => go.run(dir, ["mod", "download"], true)),
   );
   const wallMs = performance.now() - started;
+  const clientCpu = childrenCpu() - cpuBefore;
   const failures = results.filter((r) => r.code !== 0).map((r) =>
     r.stderr.trim().split("\n").slice(-2).join(" / ")
   );
@@ -140,7 +172,7 @@ export async function runGoClients(
     await go.remove();
     await removeTree(dir);
   }));
-  return { wallMs, failures };
+  return { wallMs, failures, clientCpu };
 }
 
 /** Throughput and latency of one wrk run. */
@@ -211,6 +243,7 @@ export async function pullConcurrently(
   count: number,
   size: number,
 ): Promise<ClientsResult> {
+  const cpuBefore = childrenCpu();
   const started = performance.now();
   const results = await Promise.all(
     Array.from({ length: count }, () =>
@@ -224,7 +257,7 @@ export async function pullConcurrently(
     .map((r) => new TextDecoder().decode(r.stdout).trim())
     .filter((out) => out !== `200 ${size}`)
     .map((out) => `curl got ${out || "nothing"}`);
-  return { wallMs, failures };
+  return { wallMs, failures, clientCpu: childrenCpu() - cpuBefore };
 }
 
 /** A fresh directory below `parent`. */

@@ -24,6 +24,10 @@ export interface SystemResult {
   upstream?: { requests: number; unique: number; max: number; maxPath: string };
   warmMs?: number;
   hot: Partial<Record<HotKind, LoadResult>>;
+  /** CPU seconds of the go clients: cold with one client, cold, warm. */
+  clientCpu: Partial<Record<"cold1" | "cold" | "warm", number>>;
+  /** CPU seconds of the server process per workload. */
+  cpu: Partial<Record<"cold" | "warm" | "hot" | "huge", number>>;
   /** Peak RSS (bytes) per workload. */
   rss: Partial<Record<"cold" | "warm" | "hot" | "huge", number>>;
   hugeColdMs?: number;
@@ -93,7 +97,7 @@ function peakRss(system: SystemResult): number | undefined {
  * @example
  * ```ts
  * import { table } from "./report.ts";
- * console.log(table([{ name: "nginx", notes: [], hot: {}, rss: {}, warmMs: 1000 }]).includes("nginx"));
+ * console.log(table([{ name: "nginx", notes: [], hot: {}, rss: {}, cpu: {}, clientCpu: {}, warmMs: 1000 }]).includes("nginx"));
  * // true
  * ```
  */
@@ -118,6 +122,19 @@ export function table(systems: SystemResult[]): string {
     ]),
     ["hot small req/s ÷ nginx (lowest)", (r) => x(smallHotRatio(r, nginx))],
     ["hot 1 MB zip req/s ÷ nginx", (r) => x(ratio(r.hot.zip?.rps, nginx?.hot.zip?.rps))],
+    [
+      "server CPU: cold / warm",
+      (r) =>
+        r.cpu.cold === undefined && r.cpu.warm === undefined
+          ? "—"
+          : `${r.cpu.cold?.toFixed(1) ?? "—"} s / ${r.cpu.warm?.toFixed(1) ?? "—"} s`,
+    ],
+    [
+      "go clients' CPU: cold 1 / cold / warm",
+      (r) =>
+        [r.clientCpu.cold1, r.clientCpu.cold, r.clientCpu.warm]
+          .map((v) => v === undefined ? "—" : `${v.toFixed(0)} s`).join(" / "),
+    ],
     ["peak RSS: cold", (r) => mb(r.rss.cold)],
     ["peak RSS: warm", (r) => mb(r.rss.warm)],
     ["peak RSS: hot path", (r) => mb(r.rss.hot)],
