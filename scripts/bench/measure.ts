@@ -21,17 +21,23 @@ function statusBytes(pid: number, field: "VmRSS" | "VmHWM"): number {
   }
 }
 
-/** CPU seconds (user + system, with reaped children) `pid` has used so far; 0 when gone. */
+/**
+ * CPU seconds (user + system) used so far by `pid`, the children it reaped,
+ * and its living descendants (nginx's workers, Athens's go commands).
+ */
 export function cpuSeconds(pid: number): number {
-  try {
-    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    // utime, stime, cutime, cstime are fields 14–17 of stat, 12–15 after the name.
-    const ticks = [11, 12, 13, 14].reduce((sum, i) => sum + Number(fields[i]), 0);
-    return ticks / CLOCK_TICKS;
-  } catch {
-    return 0;
+  let ticks = 0;
+  for (const member of processTree(pid)) {
+    try {
+      const stat = Deno.readTextFileSync(`/proc/${member}/stat`);
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      // utime, stime, cutime, cstime are fields 14–17 of stat, 12–15 after the name.
+      ticks += [11, 12, 13, 14].reduce((sum, i) => sum + Number(fields[i]), 0);
+    } catch {
+      // gone meanwhile
+    }
   }
+  return ticks / CLOCK_TICKS;
 }
 
 /** Clock ticks per second of `/proc/<pid>/stat` (Linux's USER_HZ, 100 on every common build). */
