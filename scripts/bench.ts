@@ -456,11 +456,32 @@ async function main(): Promise<void> {
       if (options.systems.has("direct")) results.push(await benchDirect(ctx));
       const running: Running[] = [];
       try {
-        if (options.systems.has("astera")) results.push(await prepareAstera(ctx, running));
-        if (options.systems.has("nginx")) results.push(await prepareNginx(ctx, running));
-        if (options.systems.has("floor")) results.push(await prepareFloor(ctx, running));
+        // A system that fails to start or to serve is reported as such; the others go on.
+        const prepare = async (
+          name: string,
+          body: () => Promise<SystemResult>,
+        ): Promise<void> => {
+          try {
+            results.push(await body());
+          } catch (error) {
+            const reason = error instanceof Error ? error.message : String(error);
+            log(`${name}: ${reason}`);
+            const failed = results.find((result) => result.name === name) ?? newResult(name);
+            failed.skipped = `failed: ${reason}`;
+            if (!results.includes(failed)) results.push(failed);
+            const index = running.findIndex((entry) => entry.result.name === name);
+            if (index >= 0) await running.splice(index, 1)[0].system.stop();
+          }
+        };
+        if (options.systems.has("astera")) {
+          await prepare("Astera", () => prepareAstera(ctx, running));
+        }
+        if (options.systems.has("nginx")) await prepare("nginx", () => prepareNginx(ctx, running));
+        if (options.systems.has("floor")) {
+          await prepare("Deno floor", () => prepareFloor(ctx, running));
+        }
         if (options.systems.has("athens")) {
-          results.push(await prepareAthens(ctx, running, athensInstall));
+          await prepare("Athens", () => prepareAthens(ctx, running, athensInstall));
         }
         await hotPaths(ctx, running);
         for (const entry of running) {
@@ -469,7 +490,7 @@ async function main(): Promise<void> {
       } finally {
         for (const { system } of running) await system.stop();
       }
-      const astera = results.find((result) => result.name === "Astera");
+      const astera = results.find((result) => result.name === "Astera" && !result.skipped);
       if (astera) await asteraRestarted(ctx, astera);
     } finally {
       await upstream.close();

@@ -1,0 +1,74 @@
+/**
+ * Tests of the benchmark's pure parts: flags, the table and the verdicts on
+ * the targets (no timing: the figures are made up).
+ *
+ * @module
+ */
+import { assert, assertEquals, assertThrows } from "../../lib/testing.ts";
+import { parseBenchArgs } from "../bench.ts";
+import { type SystemResult, table, targets } from "./report.ts";
+
+function system(name: string, figures: Partial<SystemResult>): SystemResult {
+  return { name, notes: [], hot: {}, rss: {}, cpu: {}, clientCpu: {}, ...figures };
+}
+
+const hot = (rps: number) => ({ rps, p50Ms: 1, p99Ms: 2, errors: 0 });
+
+Deno.test("bench flags: defaults, --quick, units", () => {
+  const full = parseBenchArgs([]);
+  assertEquals(full.clients, 40);
+  assertEquals(full.delayMs, 150);
+  assertEquals(full.bytesPerSecond, 2_000_000);
+  assertEquals(full.hugeBytes, 100_000_000);
+  const quick = parseBenchArgs(["--quick", "--delay", "0.5s", "--bandwidth", "512KiB/s"]);
+  assert(quick.modules < full.modules && quick.hugeBytes < full.hugeBytes);
+  assertEquals(quick.delayMs, 500);
+  assertEquals(quick.bytesPerSecond, 512 * 1024);
+  assertThrows(() => parseBenchArgs(["--systems", "astera,squid"]));
+  assertThrows(() => parseBenchArgs(["--clients", "0"]));
+});
+
+Deno.test("bench verdicts: passes, misses with by how much, peers not installed", () => {
+  const results = [
+    system("Astera", {
+      cold1Ms: 10_000,
+      coldMs: 13_000,
+      upstream: { requests: 10, unique: 10, max: 1, maxPath: "/a" },
+      warmMs: 1_100,
+      hot: { info: hot(500), mod: hot(900), list: hot(900), zip: hot(10) },
+      rss: { cold: 100 << 20, huge: 150 << 20 },
+    }),
+    system("nginx", {
+      warmMs: 1_000,
+      hot: { info: hot(1000), mod: hot(1000), list: hot(1000), zip: hot(10) },
+    }),
+    system("Athens", { skipped: "go install failed: 403" }),
+  ];
+  const verdicts = new Map(targets(results).map((v) => [v.target, v]));
+  const cold = verdicts.get("cold N ≤ 1.2 × cold 1")!;
+  assertEquals(cold.pass, false);
+  assert(cold.detail.includes("1.30×") && cold.detail.includes("8.3% over"), cold.detail);
+  assertEquals(verdicts.get("every artifact fetched upstream exactly once")!.pass, true);
+  assertEquals(verdicts.get("warm ≤ 1.25 × nginx")!.pass, true);
+  const small = verdicts.get("hot small req/s ≥ 0.7 × nginx")!;
+  assertEquals(small.pass, false);
+  assert(small.detail.includes("0.50×"), small.detail);
+  assertEquals(verdicts.get("peak RSS < 200 MB in every workload")!.pass, true);
+  const athens = verdicts.get("ahead of Athens")!;
+  assertEquals(athens.pass, null);
+  assert(athens.detail.includes("403"));
+  const text = table(results);
+  assert(text.includes("| figure | Astera | nginx |"), text);
+  assert(text.includes("1.30×"));
+});
+
+Deno.test("bench verdicts: an artifact fetched twice misses", () => {
+  const verdicts = targets([
+    system("Astera", {
+      upstream: { requests: 11, unique: 10, max: 2, maxPath: "/m/@v/v1.0.0.zip" },
+    }),
+  ]);
+  const once = verdicts.find((v) => v.target === "every artifact fetched upstream exactly once")!;
+  assertEquals(once.pass, false);
+  assert(once.detail.includes("/m/@v/v1.0.0.zip 2 times"), once.detail);
+});
