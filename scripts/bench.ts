@@ -31,10 +31,10 @@ import {
   startNginx,
   type System,
 } from "./bench/systems.ts";
-import { type Universe, writeBenchUniverse } from "./bench/universe.ts";
+import { loadUniverse, type Universe, writeBenchUniverse } from "./bench/universe.ts";
 
 const USAGE = `usage: deno task bench [--quick] [--clients N] [--delay DURATION] [--bandwidth SIZE]
-  [--modules N] [--huge-mb N] [--seconds N] [--systems direct,astera,nginx,floor,athens] [--out FILE] [--keep]`;
+  [--modules N] [--huge-mb N] [--universe DIR --project DIR] [--seconds N] [--systems direct,astera,nginx,floor,athens] [--out FILE] [--keep]`;
 
 /** Flags of the benchmark. */
 export interface BenchOptions {
@@ -48,6 +48,8 @@ export interface BenchOptions {
   systems: Set<string>;
   out: string;
   keep: boolean;
+  /** An existing universe (GOPROXY layout) and a project resolving against it, instead of the synthetic one. */
+  universe?: { root: string; project: string };
 }
 
 function parseMs(text: string): number {
@@ -94,6 +96,8 @@ export function parseBenchArgs(args: string[]): BenchOptions {
       systems: { type: "string", default: "direct,astera,nginx,floor,athens" },
       out: { type: "string" },
       keep: { type: "boolean", default: false },
+      universe: { type: "string" },
+      project: { type: "string" },
       help: { type: "boolean", default: false },
     },
   });
@@ -114,7 +118,13 @@ export function parseBenchArgs(args: string[]): BenchOptions {
       throw new Error(`unknown system ${name}`);
     }
   }
+  if ((values.universe === undefined) !== (values.project === undefined)) {
+    throw new Error("--universe and --project go together");
+  }
   return {
+    universe: values.universe && values.project
+      ? { root: values.universe, project: values.project }
+      : undefined,
     quick,
     clients: int(values.clients, 40, "clients"),
     delayMs: parseMs(values.delay),
@@ -435,13 +445,19 @@ async function main(): Promise<void> {
   log(`work directory ${work}`);
   const buildCache = join(work, "gocache");
   try {
-    log(
-      `writing the universe (${options.modules} modules, huge zip ${options.hugeBytes / 1e6} MB)`,
-    );
-    const universe = await writeBenchUniverse(join(work, "universe"), {
-      modules: options.modules,
-      hugeBytes: options.hugeBytes,
-    });
+    let universe: Universe;
+    if (options.universe) {
+      log(`using the universe ${options.universe.root}, project ${options.universe.project}`);
+      universe = await loadUniverse(options.universe.root, options.universe.project);
+    } else {
+      log(
+        `writing the universe (${options.modules} modules, huge zip ${options.hugeBytes / 1e6} MB)`,
+      );
+      universe = await writeBenchUniverse(join(work, "universe"), {
+        modules: options.modules,
+        hugeBytes: options.hugeBytes,
+      });
+    }
     log(
       `${universe.versions} versions; the project's build list has ${universe.buildList.length} modules`,
     );

@@ -10,6 +10,7 @@
  * @module
  */
 import { join } from "node:path";
+import { escapePath, escapeVersion } from "../../lib/modpath.ts";
 import { copyProject, makeGoClient, removeTree } from "../../tests/gotool.ts";
 import { noise, type SyntheticVersion, writeUniverse } from "../../tests/universe.ts";
 
@@ -205,6 +206,73 @@ export async function writeBenchUniverse(
         zip: `/${HOST}/blob1m/@v/v1.0.0.zip`,
       },
       huge: { path: hugePath, size: (await Deno.stat(join(root, hugePath))).size },
+    };
+  } finally {
+    await go.remove();
+    await removeTree(dir);
+    await removeTree(cache);
+  }
+}
+
+/** Every file below `dir`, as paths relative to it with a leading slash, and sizes. */
+async function listFiles(dir: string, prefix = ""): Promise<{ path: string; size: number }[]> {
+  const out: { path: string; size: number }[] = [];
+  for await (const entry of Deno.readDir(join(dir, prefix))) {
+    const path = `${prefix}/${entry.name}`;
+    if (entry.isDirectory) out.push(...await listFiles(dir, path));
+    else if (entry.isFile) out.push({ path, size: (await Deno.stat(join(dir, path))).size });
+  }
+  return out;
+}
+
+/**
+ * A universe that exists already: a directory in GOPROXY layout (a module
+ * cache's `cache/download`, say) and a project directory whose `go.mod` (and
+ * `go.sum`) resolve against it. The hot-path zip is the one closest to 1 MiB,
+ * the huge zip the largest; `.info`, `.mod` and `list` are those of the
+ * project's first requirement.
+ *
+ * @example
+ * ```ts ignore
+ * import { loadUniverse } from "./universe.ts";
+ * const universe = await loadUniverse(`${Deno.env.get("HOME")}/go/pkg/mod/cache/download`, "./myproject");
+ * ```
+ */
+export async function loadUniverse(root: string, projectDir: string): Promise<Universe> {
+  const goMod = await Deno.readTextFile(join(projectDir, "go.mod"));
+  const goSum = await Deno.readTextFile(join(projectDir, "go.sum")).catch(() => "");
+  const project: Record<string, string> = { "go.mod": goMod };
+  if (goSum) project["go.sum"] = goSum;
+  const files = await listFiles(root);
+  const zips = files.filter((file) => file.path.endsWith(".zip"));
+  if (zips.length === 0) throw new Error(`${root} holds no zips: not a GOPROXY layout`);
+  const closest =
+    [...zips].sort((a, b) => Math.abs(a.size - 1_048_576) - Math.abs(b.size - 1_048_576))[0];
+  const largest = [...zips].sort((a, b) => b.size - a.size)[0];
+  const requirement = /^\s*(?:require\s+)?([^\s()]+\.[^\s()]+)\s+(v\S+)/m.exec(
+    goMod.slice(goMod.search(/^require\b/m)),
+  );
+  if (!requirement) throw new Error(`${projectDir}/go.mod requires nothing`);
+  const [, module, version] = requirement;
+  const base = `/${escapePath(module)}/@v`;
+  const cache = await Deno.makeTempDir({ prefix: "astera-bench-gocache-" });
+  const go = await makeGoClient(`file://${root}`, cache, { GOFLAGS: "-mod=mod" });
+  const dir = await copyProject(project);
+  try {
+    const listed = await go.run(dir, ["list", "-m", "all"]);
+    return {
+      root,
+      versions: files.filter((file) => file.path.endsWith(".mod")).length,
+      bytes: files.reduce((sum, file) => sum + file.size, 0),
+      project,
+      buildList: listed.stdout.trim().split("\n").slice(1),
+      hot: {
+        info: `${base}/${escapeVersion(version)}.info`,
+        mod: `${base}/${escapeVersion(version)}.mod`,
+        list: `${base}/list`,
+        zip: closest.path,
+      },
+      huge: { path: largest.path, size: largest.size },
     };
   } finally {
     await go.remove();
