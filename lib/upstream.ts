@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { fileURLToPath } from "node:url";
 import { concatBytes } from "./bytes.ts";
 import { escapePath, escapeVersion } from "./modpath.ts";
 import {
@@ -80,9 +81,14 @@ function normalizeEntry(raw: string): string {
   } catch {
     throw new UpstreamConfigError(`upstream ${JSON.stringify(raw)} is not a valid URL`);
   }
-  if (url.protocol !== "https:" && url.protocol !== "http:") {
+  if (url.protocol !== "https:" && url.protocol !== "http:" && url.protocol !== "file:") {
     throw new UpstreamConfigError(
-      `upstream ${JSON.stringify(raw)}: only http and https are supported`,
+      `upstream ${JSON.stringify(raw)}: only http, https and file are supported`,
+    );
+  }
+  if (url.protocol === "file:" && (url.host !== "" || !url.pathname.startsWith("/"))) {
+    throw new UpstreamConfigError(
+      `upstream ${JSON.stringify(raw)}: a file upstream is file:///absolute/path`,
     );
   }
   if (url.search || url.hash) {
@@ -147,6 +153,7 @@ export function createUpstream(entries: UpstreamEntry[], options: UpstreamOption
     }
     const url = entry.url + path;
     const what = `upstream ${entry.url}: ${description}`;
+    if (url.startsWith("file:")) return await askFile(url, what);
     const timeout = AbortSignal.timeout(options.timeoutMs);
     let response: Response;
     try {
@@ -204,6 +211,33 @@ export function createUpstream(entries: UpstreamEntry[], options: UpstreamOption
     fetch: (request, signal) => askAll(proxyPath(request), describeRequest(request), signal),
     fetchPath: (path, what, signal) => askAll(encodeURI(path), what, signal),
   };
+}
+
+/**
+ * A `file://` upstream: a directory in GOPROXY layout, such as a module
+ * cache's `cache/download`, as the go command reads one.
+ */
+async function askFile(url: string, what: string): Promise<SourceAnswer> {
+  let file: Deno.FsFile;
+  try {
+    file = await Deno.open(fileURLToPath(url));
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound || error instanceof Deno.errors.NotADirectory) {
+      return { found: false, status: 404, message: `not found: ${what}` };
+    }
+    throw new SourceError(`${what}: ${errorText(error)}`);
+  }
+  try {
+    const info = await file.stat();
+    if (!info.isFile) {
+      file.close();
+      return { found: false, status: 404, message: `not found: ${what}` };
+    }
+    return { found: true, size: info.size, body: file.readable };
+  } catch (error) {
+    file.close();
+    throw new SourceError(`${what}: ${errorText(error)}`);
+  }
 }
 
 function emptyStream(): ReadableStream<Uint8Array> {

@@ -150,3 +150,33 @@ Deno.test("a body that stalls is abandoned after the idle timeout", async () => 
     await server.shutdown().catch(() => {});
   }
 });
+
+Deno.test("a file:// upstream reads a GOPROXY-layout directory, escaped names and all", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "astera-fileproxy-" });
+  try {
+    await Deno.mkdir(`${dir}/example.com/!m/@v`, { recursive: true });
+    await Deno.writeTextFile(`${dir}/example.com/!m/@v/list`, "v2.0.0+incompatible\n");
+    await Deno.writeTextFile(
+      `${dir}/example.com/!m/@v/v2.0.0+incompatible.mod`,
+      "module example.com/M\n",
+    );
+    const upstream = createUpstream(parseUpstreamList(`file://${dir}`), { timeoutMs: 1000 });
+    const listed = await upstream.fetch({ kind: "list", module: "example.com/M" });
+    assertEquals(listed.found && listed.size, 20);
+    if (listed.found) assertEquals(await new Response(listed.body).text(), "v2.0.0+incompatible\n");
+    const mod = await upstream.fetch({
+      kind: "mod",
+      module: "example.com/M",
+      version: "v2.0.0+incompatible",
+    });
+    if (!mod.found) throw new Error("expected the .mod");
+    assertEquals(await new Response(mod.body).text(), "module example.com/M\n");
+    const missing = await upstream.fetch({ kind: "latest", module: "example.com/M" });
+    assertEquals(missing.found, false);
+    if (!missing.found) assertEquals(missing.status, 404);
+    const notAModule = await upstream.fetch({ kind: "list", module: "example.com/M/sub" });
+    assertEquals(notAModule.found, false);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

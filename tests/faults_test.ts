@@ -130,7 +130,7 @@ Deno.test("bad command lines and unusable databases exit before listening, with 
     const cases: [string[], number, string][] = [
       [["--bogus"], 2, "bogus"],
       [["--listen", "nowhere"], 2, "--listen"],
-      [["--upstream", "ftp://example.com"], 2, "only http and https"],
+      [["--upstream", "ftp://example.com"], 2, "only http, https and file"],
       [["--ttl", "forever"], 2, "--ttl"],
       [["--listen", "127.0.0.1:0", "--db", join(work, "missing/dir/astera.db")], 1, "cannot start"],
       [["--listen", "127.0.0.1:0", "--db", work], 1, "cannot start"],

@@ -360,3 +360,39 @@ Deno.test("clients that hang up mid-zip release their streams and the server car
     }
   });
 });
+
+Deno.test("a file:// upstream (a module cache's cache/download, say) serves like any other", async () => {
+  const work = await Deno.makeTempDir({ prefix: "astera-fileupstream-" });
+  const universe = join(work, "universe");
+  await writeUniverse(universe, standardUniverse(1024));
+  const config = parseConfig(
+    [
+      "--listen",
+      "127.0.0.1:0",
+      "--db",
+      join(work, "astera.db"),
+      "--upstream",
+      `file://${universe}`,
+    ],
+    {},
+  );
+  const astera = await startAstera(config, silentLogger);
+  try {
+    for (
+      const path of [
+        "example.com/!upper/!pkg/@v/list",
+        "example.com/old/@v/v2.0.0+incompatible.zip",
+      ]
+    ) {
+      const response = await fetch(`${astera.url}/${path}`);
+      assertEquals(response.status, 200, path);
+      assertEquals(await bytes(response), await Deno.readFile(join(universe, path)), path);
+    }
+    const missing = await fetch(`${astera.url}/example.com/nothere/@v/list`);
+    assertEquals(missing.status, 404);
+    await missing.body?.cancel();
+  } finally {
+    await astera.close();
+    await removeTree(work);
+  }
+});
