@@ -13,6 +13,7 @@
  *
  * @module
  */
+import { parseBytes, parseDuration } from "../lib/config.ts";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { startFileProxy } from "../tests/fileproxy.ts";
@@ -52,25 +53,9 @@ export interface BenchOptions {
   universe?: { root: string; project: string };
 }
 
-function parseMs(text: string): number {
-  const match = /^(\d+(?:\.\d+)?)(ms|s)?$/.exec(text.trim());
-  if (!match) throw new Error(`bad duration ${text}: use e.g. 150ms or 0.5s`);
-  return Number(match[1]) * (match[2] === "s" ? 1000 : 1);
-}
-
+/** Bandwidth as a size per second: `2MB/s`, `512KiB/s`, `0` for no cap. */
 function parseRate(text: string): number {
-  const match = /^(\d+(?:\.\d+)?)\s*(B|KB|MB|GB|KiB|MiB|GiB)?(?:\/s)?$/i.exec(text.trim());
-  if (!match) throw new Error(`bad bandwidth ${text}: use e.g. 2MB/s, 500KB or 0 for none`);
-  const units: Record<string, number> = {
-    b: 1,
-    kb: 1e3,
-    mb: 1e6,
-    gb: 1e9,
-    kib: 1024,
-    mib: 1024 ** 2,
-    gib: 1024 ** 3,
-  };
-  return Math.round(Number(match[1]) * units[(match[2] ?? "b").toLowerCase()]);
+  return parseBytes("bandwidth", text.trim().replace(/\/s$/i, ""));
 }
 
 /**
@@ -127,7 +112,7 @@ export function parseBenchArgs(args: string[]): BenchOptions {
       : undefined,
     quick,
     clients: int(values.clients, 40, "clients"),
-    delayMs: parseMs(values.delay),
+    delayMs: parseDuration("delay", values.delay),
     bytesPerSecond: parseRate(values.bandwidth),
     modules: int(values.modules, quick ? 30 : 80, "modules"),
     hugeBytes: int(values["huge-mb"], quick ? 20 : 100, "huge-mb") * 1_000_000,
