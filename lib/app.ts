@@ -11,6 +11,7 @@ import { ModuleProxy } from "./proxy.ts";
 import { createHandler } from "./server.ts";
 import type { ModuleSource } from "./source.ts";
 import { Store } from "./store.ts";
+import type { ReplicaMessage, ReplicaSettings } from "./replica.ts";
 import { createUpstream } from "./upstream.ts";
 
 /** A pending blob untouched for this long is abandoned. */
@@ -44,7 +45,7 @@ export type PrivateSourceFactory = (config: Config, log: Logger) => ModuleSource
  * await astera.close();
  * ```
  */
-export function startAstera(
+export async function startAstera(
   config: Config,
   log: Logger,
   privateSource?: PrivateSourceFactory,
@@ -59,7 +60,7 @@ export function startAstera(
       : undefined,
     freshMs: config.freshMs,
     negativeMs: config.negativeMs,
-    cacheBytes: config.cacheBytes,
+    cacheBytes: Math.floor(config.cacheBytes / config.workers),
     cacheTtlMs: config.cacheTtlMs,
     log,
   });
@@ -74,52 +75,115 @@ export function startAstera(
   Deno.unrefTimer(sweeper);
 
   const handler = createHandler(proxy, log);
-  return new Promise((resolve, reject) => {
-    let server: Deno.HttpServer<Deno.NetAddr>;
-    try {
-      server = Deno.serve({
-        hostname: config.hostname,
-        port: config.port,
-        onListen: (addr) => {
-          const host = addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname;
-          const url = `http://${host === "0.0.0.0" ? "127.0.0.1" : host}:${addr.port}`;
-          log.info("listening", {
-            address: `${host}:${addr.port}`,
-            db: config.db,
-            upstream: config.upstreamText,
-          });
-          resolve({
-            server,
-            proxy,
-            store,
-            url,
-            async close(deadlineMs = 10_000) {
-              let timer: ReturnType<typeof setTimeout> | undefined;
-              await Promise.race([
-                server.shutdown(),
-                new Promise((done) => timer = setTimeout(done, deadlineMs)),
-              ]);
-              clearTimeout(timer);
-              await Promise.race([
-                proxy.settle(),
-                new Promise((done) => timer = setTimeout(done, 1000)),
-              ]);
-              clearTimeout(timer);
-              clearInterval(sweeper);
-              store.close();
-            },
-          });
-        },
-        onError: (error) => {
-          log.error("handler-error", {
-            error: error instanceof Error ? error.message : String(error),
-          });
-          return new Response("internal error\n", { status: 500 });
-        },
-      }, handler);
-    } catch (error) {
-      store.close();
-      reject(error);
-    }
+  const replicaCount = config.workers - 1;
+  // Replicas forward what they have not stored to the primary, over loopback.
+  const internal = replicaCount > 0
+    ? Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, handler)
+    : undefined;
+  let server: Deno.HttpServer<Deno.NetAddr>;
+  try {
+    // Deno.serve binds before it returns (and throws if it cannot), so addr is known here.
+    server = Deno.serve({
+      hostname: config.hostname,
+      port: config.port,
+      reusePort: replicaCount > 0,
+      onListen() {},
+      onError: (error) => {
+        log.error("handler-error", {
+          error: error instanceof Error ? error.message : String(error),
+        });
+        return new Response("internal error\n", { status: 500 });
+      },
+    }, handler);
+  } catch (error) {
+    await internal?.shutdown();
+    clearInterval(sweeper);
+    store.close();
+    throw error;
+  }
+  const addr = server.addr;
+  const replicas = await startReplicas(replicaCount, {
+    db: config.db,
+    hostname: config.hostname,
+    port: addr.port,
+    primary: internal ? `http://127.0.0.1:${internal.addr.port}` : "",
+    freshMs: config.freshMs,
+    negativeMs: config.negativeMs,
+    // --cache-bytes is the whole budget, shared out among the isolates.
+    cacheBytes: Math.floor(config.cacheBytes / config.workers),
+    cacheTtlMs: config.cacheTtlMs,
+    quiet: config.quiet,
+  }, log);
+  const host = addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname;
+  log.info("listening", {
+    address: `${host}:${addr.port}`,
+    db: config.db,
+    upstream: config.upstreamText,
+    workers: replicas.length + 1,
   });
+  return {
+    server,
+    proxy,
+    store,
+    url: `http://${host === "0.0.0.0" ? "127.0.0.1" : host}:${addr.port}`,
+    async close(deadlineMs = 10_000) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await stopReplicas(replicas);
+      await Promise.race([
+        server.shutdown(),
+        new Promise((done) => timer = setTimeout(done, deadlineMs)),
+      ]);
+      clearTimeout(timer);
+      await internal?.shutdown();
+      await Promise.race([
+        proxy.settle(),
+        new Promise((done) => timer = setTimeout(done, 1000)),
+      ]);
+      clearTimeout(timer);
+      clearInterval(sweeper);
+      store.close();
+    },
+  };
+}
+
+/** Starts `count` replica workers; one that fails is logged and left out. */
+async function startReplicas(
+  count: number,
+  settings: ReplicaSettings,
+  log: Logger,
+): Promise<Worker[]> {
+  const started = await Promise.all(Array.from({ length: count }, async () => {
+    const worker = new Worker(new URL("./replica.ts", import.meta.url).href, { type: "module" });
+    const outcome = await new Promise<ReplicaMessage | { type: "failed"; error: string }>(
+      (resolve) => {
+        worker.onmessage = (event: MessageEvent<ReplicaMessage>) => resolve(event.data);
+        worker.onerror = (event) => {
+          event.preventDefault();
+          resolve({ type: "failed", error: event.message });
+        };
+        worker.postMessage({ type: "start", settings } satisfies ReplicaMessage);
+      },
+    );
+    if (outcome.type === "ready") return worker;
+    log.warn("replica-failed", { error: outcome.type === "failed" ? outcome.error : outcome.type });
+    worker.terminate();
+    return undefined;
+  }));
+  return started.filter((worker): worker is Worker => worker !== undefined);
+}
+
+/** Asks each replica to stop serving (draining its requests), then ends it. */
+async function stopReplicas(replicas: Worker[]): Promise<void> {
+  await Promise.all(replicas.map(async (worker) => {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      new Promise<void>((resolve) => {
+        worker.onmessage = () => resolve();
+        worker.postMessage({ type: "stop" } satisfies ReplicaMessage);
+      }),
+      new Promise((done) => timer = setTimeout(done, 5000)),
+    ]);
+    clearTimeout(timer);
+    worker.terminate();
+  }));
 }

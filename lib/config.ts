@@ -25,6 +25,7 @@ export interface Config {
   gitDir: string;
   gitTtlMs: number;
   quiet: boolean;
+  workers: number;
 }
 
 /** A bad flag or environment value; the message is the one line to print. */
@@ -94,6 +95,11 @@ export const FLAGS: Record<string, FlagSpec> = {
     help: "how long a git mirror is used before it is fetched again",
   },
   quiet: { env: "ASTERA_QUIET", default: "false", help: "log warnings and errors only" },
+  workers: {
+    env: "ASTERA_WORKERS",
+    default: "1",
+    help: "isolates serving on the port (one per core at most); each has its own memory cache",
+  },
 };
 
 /**
@@ -160,7 +166,15 @@ export function parseConfig(args: string[], env: Record<string, string | undefin
     gitDir,
     gitTtlMs: parseDuration("git-ttl", get("git-ttl")),
     quiet: quiet === "true",
+    workers: parseWorkers(get("workers")),
   };
+}
+
+function parseWorkers(text: string): number {
+  if (!/^\d{1,2}$/.test(text) || Number(text) < 1 || Number(text) > 64) {
+    throw new ConfigError(`--workers ${JSON.stringify(text)}: expected a number from 1 to 64`);
+  }
+  return Number(text);
 }
 
 function basename(path: string): string {

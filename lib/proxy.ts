@@ -56,7 +56,9 @@ export type Reply =
   | { type: "stored-zip"; meta: ArtifactMeta }
   | { type: "live-zip"; download: LiveDownload }
   | { type: "not-found"; status: 404 | 410; message: string }
-  | { type: "error"; status: 502 | 503; message: string };
+  | { type: "error"; status: 502 | 503; message: string }
+  /** Only with `storedOnly`: nothing servable is stored; the primary must answer. */
+  | { type: "miss" };
 
 /** Options of a {@linkcode ModuleProxy}. */
 export interface ModuleProxyOptions {
@@ -73,6 +75,12 @@ export interface ModuleProxyOptions {
   /** How long memory-cached content stays strongly held after its last use (ms). */
   cacheTtlMs: number;
   log: Logger;
+  /**
+   * Serve only what is stored (and fresh), answering `miss` for anything that
+   * would need a source: the mode of a replica isolate, which leaves fetching
+   * to the primary so that single-flight spans every isolate.
+   */
+  storedOnly?: boolean;
   now?: () => number;
 }
 
@@ -84,6 +92,7 @@ export interface ProxyStats {
 }
 
 const TEXT = "text/plain; charset=utf-8";
+const MISS: Reply = { type: "miss" };
 const JSON_TYPE = "application/json";
 
 type CachedItem =
@@ -162,8 +171,9 @@ export class ModuleProxy {
     const key = itemKey("zip", module, version);
     const stored = await this.#artifact("zip", module, version);
     if (stored) return { type: "stored-zip", meta: stored.meta };
-    const negative = await this.#answer("zip", module, version);
+    const negative = await this.#freshestAnswer("zip", module, version);
     if (negative && this.#isFresh(negative)) return notFoundReply(negative);
+    if (this.#options.storedOnly) return MISS;
 
     let download = this.#live.get(key);
     if (!download) {
@@ -233,10 +243,11 @@ export class ModuleProxy {
     }
     const [, name, rest] = match;
     const immutable = rest.startsWith("lookup/") || rest.startsWith("tile/");
-    const stored = await this.#answer("sumdb", name, rest);
+    const stored = await this.#freshestAnswer("sumdb", name, rest);
     if (stored && ((immutable && stored.status === 200) || this.#isFresh(stored))) {
       return sumdbReply(stored);
     }
+    if (this.#options.storedOnly) return MISS;
     try {
       return sumdbReply(
         await this.#refreshes.do(answerKey("sumdb", name, rest), async () => {
@@ -309,7 +320,10 @@ export class ModuleProxy {
     key: string,
     request: ArtifactRequest,
   ): Promise<Reply> {
-    const stored = await this.#answer(kind, module, key);
+    const stored = await this.#freshestAnswer(kind, module, key);
+    if (this.#options.storedOnly) {
+      return stored && this.#isFresh(stored) ? answerReply(stored) : MISS;
+    }
     if (stored) {
       if (!this.#isFresh(stored)) {
         this.#stats.backgroundRefreshes++;
@@ -401,8 +415,9 @@ export class ModuleProxy {
   async #small(kind: "info" | "mod", module: string, version: string): Promise<Reply> {
     const stored = await this.#artifact(kind, module, version);
     if (stored?.data) return artifactReply(stored.meta, stored.data);
-    const negative = await this.#answer(kind, module, version);
+    const negative = await this.#freshestAnswer(kind, module, version);
     if (negative && this.#isFresh(negative)) return notFoundReply(negative);
+    if (this.#options.storedOnly) return MISS;
     const request: ArtifactRequest = { kind, module, version };
     try {
       return await this.#fetches.do(itemKey(kind, module, version), async () => {
@@ -600,6 +615,22 @@ export class ModuleProxy {
       return Promise.resolve(answer ? { type: "answer", answer } as const : undefined);
     });
     return item?.type === "answer" ? item.answer : undefined;
+  }
+
+  /**
+   * The stored answer, as cached in memory; in a replica, a stale one is read
+   * again from the database, where the primary may have refreshed it.
+   */
+  async #freshestAnswer(
+    kind: string,
+    module: string,
+    key: string,
+  ): Promise<StoredAnswer | undefined> {
+    const answer = await this.#answer(kind, module, key);
+    if (!answer || !this.#options.storedOnly || this.#isFresh(answer)) return answer;
+    const reread = this.#store.answer(kind, module, key);
+    if (reread) this.#items.set(answerKey(kind, module, key), { type: "answer", answer: reread });
+    return reread;
   }
 
   #isFresh(answer: StoredAnswer): boolean {

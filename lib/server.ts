@@ -31,6 +31,8 @@ export interface HandlerStats {
 export function createHandler(
   proxy: ModuleProxy,
   log: Logger,
+  /** Where a replica sends what it has not stored (see `replica.ts`). */
+  forward?: (request: Request) => Promise<Response>,
 ): ((request: Request) => Promise<Response>) & { stats: HandlerStats } {
   const stats: HandlerStats = { requests: 0, errors: 0 };
   // Routes are pure functions of the path, so valid ones are remembered (cleared when full).
@@ -99,6 +101,10 @@ export function createHandler(
       });
       return textError(500, "internal error");
     }
+    if (reply.type === "miss") {
+      if (forward) return await forward(request);
+      return textError(502, "internal error: nothing stored and no primary to ask");
+    }
     return replyResponse(request, proxy, reply);
   };
   return Object.assign(handler, { stats });
@@ -121,7 +127,11 @@ function splitUrl(url: string): { pathname: string; search: string } {
   };
 }
 
-function replyResponse(request: Request, proxy: ModuleProxy, reply: Reply): Response {
+function replyResponse(
+  request: Request,
+  proxy: ModuleProxy,
+  reply: Exclude<Reply, { type: "miss" }>,
+): Response {
   switch (reply.type) {
     case "bytes":
       return bytesResponse(request, reply.bytes, {
