@@ -6,6 +6,8 @@ Deno.test("defaults serve on all interfaces, port 8080, ./astera.db, proxy.golan
   assertEquals([config.hostname, config.port, config.db], ["0.0.0.0", 8080, "./astera.db"]);
   assertEquals(config.upstream, [{ url: "https://proxy.golang.org", fallThroughOnError: false }]);
   assertEquals(config.gitDir, "astera.db-git");
+  assertEquals(config.workers, 1);
+  assertEquals(parseConfig(["--workers", "3"], {}).workers, 3);
 });
 
 Deno.test("flags win over environment variables, which win over defaults", () => {
@@ -40,6 +42,8 @@ Deno.test("bad flags and values are refused with one clear line", () => {
     [["--upstream", "https://a b"], "not a valid URL"],
     [["--upstream-timeout", "0s"], "at least"],
     [["positional"], "positional"],
+    [["--workers", "0"], "--workers"],
+    [["--workers", "two"], "--workers"],
   ];
   for (const [args, part] of cases) {
     const error = assertThrows(() => parseConfig(args, {}), ConfigError);
