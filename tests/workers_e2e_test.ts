@@ -1,0 +1,52 @@
+/**
+ * End to end with `--workers 2`: two isolates serve one port, the replica
+ * forwarding what it has not stored to the primary. Go clients must still get
+ * what they get direct, and each artifact must still leave the upstream once.
+ * (Not in the arm64 script's list: the bundle it runs has no worker module.)
+ *
+ * @module
+ */
+import { join } from "node:path";
+import { assert, assertEquals } from "../lib/testing.ts";
+import { startAsteraProcess } from "./asteraprocess.ts";
+import { startFileProxy } from "./fileproxy.ts";
+import { removeTree } from "./gotool.ts";
+import { standardUniverse, writeUniverse } from "./universe.ts";
+import { CONCURRENT_CLIENTS, workflow } from "./workflow.ts";
+
+Deno.test("with two isolates serving one port, clients still match direct and each artifact leaves the upstream once", async () => {
+  const work = await Deno.makeTempDir({ prefix: "astera-e2e-workers-" });
+  const universe = join(work, "universe");
+  const buildCache = join(work, "gocache");
+  await writeUniverse(universe, standardUniverse(1024 * 1024));
+  const direct = await startFileProxy({ root: universe });
+  const upstream = await startFileProxy({ root: universe });
+  try {
+    const oracle = await workflow(direct.url, buildCache);
+    const astera = await startAsteraProcess([
+      "--db",
+      join(work, "astera.db"),
+      "--upstream",
+      upstream.url,
+      "--workers",
+      "2",
+    ]);
+    try {
+      assert(astera.log.some((line) => line.includes("workers=2")), astera.log.join("\n"));
+      const outcomes = await Promise.all(
+        Array.from({ length: CONCURRENT_CLIENTS }, () => workflow(astera.url, buildCache)),
+      );
+      for (const outcome of outcomes) assertEquals(outcome, oracle);
+      const repeated = [...upstream.counts].filter(([path, count]) =>
+        /\.(mod|zip)$/.test(path) || /@v\/v[^/]*\.info$/.test(path) ? count > 1 : false
+      );
+      assertEquals(repeated, [], "immutable artifacts fetched from the upstream more than once");
+    } finally {
+      assertEquals(await astera.stop(), 0, "graceful shutdown exits 0");
+    }
+  } finally {
+    await direct.close();
+    await upstream.close();
+    await removeTree(work);
+  }
+});
