@@ -24,7 +24,10 @@ interface Fixture {
   file(path: string): Promise<Uint8Array>;
 }
 
-async function withFixture(args: string[], fn: (f: Fixture) => Promise<void>): Promise<void> {
+async function withFixture(
+  args: string[] | ((universe: string) => string[]),
+  fn: (f: Fixture) => Promise<void>,
+): Promise<void> {
   const work = await Deno.makeTempDir({ prefix: "astera-server-" });
   const universe = join(work, "universe");
   await writeUniverse(universe, standardUniverse(1024 * 1024));
@@ -37,7 +40,7 @@ async function withFixture(args: string[], fn: (f: Fixture) => Promise<void>): P
       join(work, "astera.db"),
       "--upstream",
       upstream.url,
-      ...args,
+      ...(typeof args === "function" ? args(universe) : args),
     ],
     {},
   );
@@ -362,37 +365,23 @@ Deno.test("clients that hang up mid-zip release their streams and the server car
 });
 
 Deno.test("a file:// upstream (a module cache's cache/download, say) serves like any other", async () => {
-  const work = await Deno.makeTempDir({ prefix: "astera-fileupstream-" });
-  const universe = join(work, "universe");
-  await writeUniverse(universe, standardUniverse(1024));
-  const config = parseConfig(
-    [
-      "--listen",
-      "127.0.0.1:0",
-      "--db",
-      join(work, "astera.db"),
-      "--upstream",
-      `file://${universe}`,
-    ],
-    {},
+  await withFixture(
+    (universe) => ["--upstream", `file://${universe}`],
+    async ({ get, file, upstream }) => {
+      for (
+        const path of [
+          "example.com/!upper/!pkg/@v/list",
+          "example.com/old/@v/v2.0.0+incompatible.zip",
+        ]
+      ) {
+        const response = await get(`/${path}`);
+        assertEquals(response.status, 200, path);
+        assertEquals(await bytes(response), await file(path), path);
+      }
+      const missing = await get("/example.com/nothere/@v/list");
+      assertEquals(missing.status, 404);
+      await missing.body?.cancel();
+      assertEquals(upstream.counts.size, 0, "the HTTP upstream was never asked");
+    },
   );
-  const astera = await startAstera(config, silentLogger);
-  try {
-    for (
-      const path of [
-        "example.com/!upper/!pkg/@v/list",
-        "example.com/old/@v/v2.0.0+incompatible.zip",
-      ]
-    ) {
-      const response = await fetch(`${astera.url}/${path}`);
-      assertEquals(response.status, 200, path);
-      assertEquals(await bytes(response), await Deno.readFile(join(universe, path)), path);
-    }
-    const missing = await fetch(`${astera.url}/example.com/nothere/@v/list`);
-    assertEquals(missing.status, 404);
-    await missing.body?.cancel();
-  } finally {
-    await astera.close();
-    await removeTree(work);
-  }
 });
