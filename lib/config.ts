@@ -91,7 +91,7 @@ export const FLAGS: Record<string, FlagSpec> = {
   "git-dir": { env: "ASTERA_GIT_DIR", default: "<db>-git", help: "directory of bare git mirrors" },
   "git-ttl": {
     env: "ASTERA_GIT_TTL",
-    default: "1m",
+    default: "<ttl, at most 1m>",
     help: "how long a git mirror is used before it is fetched again",
   },
   quiet: { env: "ASTERA_QUIET", default: "false", help: "log warnings and errors only" },
@@ -164,7 +164,10 @@ export function parseConfig(args: string[], env: Record<string, string | undefin
     cacheTtlMs: parseDuration("cache-ttl", get("cache-ttl")),
     private: get("private"),
     gitDir,
-    gitTtlMs: parseDuration("git-ttl", get("git-ttl")),
+    // A branch must not look older than --ttl promises, so the mirror is not kept longer by default.
+    gitTtlMs: get("git-ttl") === FLAGS["git-ttl"].default
+      ? Math.min(60_000, parseDuration("ttl", get("ttl")))
+      : parseDuration("git-ttl", get("git-ttl")),
     quiet: quiet === "true",
     workers: parseWorkers(get("workers")),
   };

@@ -7,6 +7,9 @@ Deno.test("defaults serve on all interfaces, port 8080, ./astera.db, proxy.golan
   assertEquals(config.upstream, [{ url: "https://proxy.golang.org", fallThroughOnError: false }]);
   assertEquals(config.gitDir, "astera.db-git");
   assertEquals(config.workers, 1);
+  assertEquals(config.gitTtlMs, 60_000);
+  assertEquals(parseConfig(["--ttl", "5s"], {}).gitTtlMs, 5_000, "mirrors never older than --ttl");
+  assertEquals(parseConfig(["--ttl", "5s", "--git-ttl", "2m"], {}).gitTtlMs, 120_000);
   assertEquals(parseConfig(["--workers", "3"], {}).workers, 3);
 });
 
