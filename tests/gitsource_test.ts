@@ -25,6 +25,24 @@ function describe(answer: SourceAnswer): string {
 
 type Source = ReturnType<typeof createGitSource>;
 
+/** Runs `fn` with a fresh fixture world and a git source over it, then cleans both up. */
+async function withGitSource(
+  fn: (world: GitWorld, source: Source) => Promise<void>,
+): Promise<void> {
+  const world = await GitWorld.create();
+  const source = createGitSource({
+    gitDir: `${world.root}/mirrors`,
+    fetchTtlMs: 60_000,
+    env: world.gitEnv,
+  });
+  try {
+    await fn(world, source);
+  } finally {
+    source.close();
+    await world.cleanup();
+  }
+}
+
 /** How many comparisons actually happened, so an oracle that always fails cannot pass vacuously. */
 const counts = { resolved: 0, refused: 0, zips: 0, unzippable: 0 };
 
@@ -125,13 +143,7 @@ async function compareList(world: GitWorld, source: Source, module: string): Pro
 }
 
 Deno.test("git source answers every fixture query exactly as go direct does", async (t) => {
-  const world = await GitWorld.create();
-  const source = createGitSource({
-    gitDir: `${world.root}/mirrors`,
-    fetchTtlMs: 60_000,
-    env: world.gitEnv,
-  });
-  try {
+  await withGitSource(async (world, source) => {
     const modules = await buildStandardRepos(world);
     for (const { module, queries } of modules) {
       await t.step(module, async () => {
@@ -156,20 +168,11 @@ Deno.test("git source answers every fixture query exactly as go direct does", as
       const exists = await Deno.stat(`${world.root}/pwned`).then(() => true, () => false);
       assert(!exists, "the hostile ref ran a command");
     });
-  } finally {
-    source.close();
-    await world.cleanup();
-  }
+  });
 });
 
 Deno.test("requested pseudo-versions are validated like go validates them", async () => {
-  const world = await GitWorld.create();
-  const source = createGitSource({
-    gitDir: `${world.root}/mirrors`,
-    fetchTtlMs: 60_000,
-    env: world.gitEnv,
-  });
-  try {
+  await withGitSource(async (world, source) => {
     await buildStandardRepos(world);
     const module = `${FIXTURE_HOST}/team/lib.git`;
     // Derive pseudo-versions from the go command's own answers.
@@ -222,20 +225,11 @@ Deno.test("requested pseudo-versions are validated like go validates them", asyn
       }
     }
     assertEquals([accepted, refused], [3, 7]);
-  } finally {
-    source.close();
-    await world.cleanup();
-  }
+  });
 });
 
 Deno.test("concurrent requests for one repository cause one git fetch", async () => {
-  const world = await GitWorld.create();
-  const source = createGitSource({
-    gitDir: `${world.root}/mirrors`,
-    fetchTtlMs: 60_000,
-    env: world.gitEnv,
-  });
-  try {
+  await withGitSource(async (world, source) => {
     const r = await world.repo("team/busy");
     await r.write({ "go.mod": `module ${FIXTURE_HOST}/team/busy.git\n` });
     await r.commit("one");
@@ -253,10 +247,7 @@ Deno.test("concurrent requests for one repository cause one git fetch", async ()
     assert(answers.every((a) => a.found));
     for (const a of answers) await body(a);
     assertEquals(source.mirrors.fetchStats().executions, 1);
-  } finally {
-    source.close();
-    await world.cleanup();
-  }
+  });
 });
 
 Deno.test("a stale mirror is refetched and a failed refetch serves the old copy", async () => {
