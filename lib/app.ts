@@ -6,6 +6,7 @@
  * @module
  */
 import type { Config } from "./config.ts";
+import { type HttpServer, serveHttp } from "./httpserver.ts";
 import type { Logger } from "./log.ts";
 import { ModuleProxy } from "./proxy.ts";
 import { createHandler } from "./server.ts";
@@ -19,7 +20,7 @@ const SWEEP_IDLE_MS = 10 * 60 * 1000;
 
 /** A running Astera. */
 export interface Astera {
-  server: Deno.HttpServer<Deno.NetAddr>;
+  server: HttpServer;
   proxy: ModuleProxy;
   store: Store;
   /** The base URL clients use, e.g. `http://127.0.0.1:8080`. */
@@ -77,26 +78,24 @@ export async function startAstera(
   const handler = createHandler(proxy, log);
   const replicaCount = config.workers - 1;
   // Replicas forward what they have not stored to the primary, over loopback.
+  const onError = (event: string, error: unknown) =>
+    log.error(event, {
+      error: error instanceof Error ? error.stack ?? error.message : String(error),
+    });
   const internal = replicaCount > 0
-    ? Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, handler)
+    ? serveHttp({ hostname: "127.0.0.1", port: 0, onError }, handler)
     : undefined;
-  let server: Deno.HttpServer<Deno.NetAddr>;
+  let server: HttpServer;
   try {
-    // Deno.serve binds before it returns (and throws if it cannot), so addr is known here.
-    server = Deno.serve({
+    // serveHttp binds before it returns (and throws if it cannot), so addr is known here.
+    server = serveHttp({
       hostname: config.hostname,
       port: config.port,
       reusePort: replicaCount > 0,
-      onListen() {},
-      onError: (error) => {
-        log.error("handler-error", {
-          error: error instanceof Error ? error.message : String(error),
-        });
-        return new Response("internal error\n", { status: 500 });
-      },
+      onError,
     }, handler);
   } catch (error) {
-    await internal?.shutdown();
+    internal?.close();
     clearInterval(sweeper);
     store.close();
     throw error;
@@ -134,7 +133,9 @@ export async function startAstera(
         new Promise((done) => timer = setTimeout(done, deadlineMs)),
       ]);
       clearTimeout(timer);
-      await internal?.shutdown();
+      // Whatever did not finish within the deadline is cut off.
+      server.close();
+      internal?.close();
       await Promise.race([
         proxy.settle(),
         new Promise((done) => timer = setTimeout(done, 1000)),

@@ -1,11 +1,12 @@
 /**
- * HTTP responses as the go command and caches expect them: exact
+ * HTTP responses (for {@linkcode serveHttp}) as the go command and caches expect them: exact
  * `Content-Length`, strong ETags with `If-None-Match` (304), single `Range`
  * requests with `If-Range` (206/416), HEAD without a body, and plain-text
  * errors that the go command shows to its user.
  *
  * @module
  */
+import type { HttpRequest, HttpResponse } from "./httpserver.ts";
 
 /** `Cache-Control` for content that never changes once served. */
 export const IMMUTABLE = "public, max-age=31536000, immutable";
@@ -30,17 +31,20 @@ export interface ContentHeaders {
  * console.log(response.status); // 404
  * ```
  */
-export function textError(status: number, message: string): Response {
-  const body = new TextEncoder().encode(message.endsWith("\n") ? message : `${message}\n`);
-  return new Response(body, {
+export function textError(status: number, message: string): HttpResponse {
+  const body = encoder.encode(message.endsWith("\n") ? message : `${message}\n`);
+  return {
     status,
     headers: {
       "content-type": "text/plain; charset=utf-8",
       "content-length": String(body.byteLength),
       "cache-control": "no-store",
     },
-  });
+    body,
+  };
 }
+
+const encoder = new TextEncoder();
 
 /**
  * A response over bytes held in memory. The bytes are not copied or
@@ -49,21 +53,20 @@ export function textError(status: number, message: string): Response {
  * @example
  * ```ts
  * import { bytesResponse, IMMUTABLE } from "./http.ts";
- * const request = new Request("http://localhost/example.com/m/@v/v1.0.0.mod");
+ * const request = { method: "GET", target: "/example.com/m/@v/v1.0.0.mod", headers: {} };
  * const response = bytesResponse(request, new TextEncoder().encode("module example.com/m\n"), {
  *   contentType: "text/plain; charset=utf-8",
  *   cacheControl: IMMUTABLE,
  *   etag: '"abc"',
  * });
- * console.log(response.headers.get("content-length")); // 21
+ * console.log(response.headers["content-length"]); // 21
  * ```
  */
 export function bytesResponse(
-  request: Request,
+  request: HttpRequest,
   bytes: Uint8Array,
   headers: ContentHeaders,
-): Response {
-  // A byte body (not a stream) takes Deno's fast path: no stream resource per response.
+): HttpResponse {
   return rangedResponse(
     request,
     bytes.byteLength,
@@ -80,40 +83,38 @@ export function bytesResponse(
  * @example
  * ```ts
  * import { IMMUTABLE, rangedResponse } from "./http.ts";
- * const request = new Request("http://localhost/x.zip", { headers: { range: "bytes=2-" } });
+ * const request = { method: "GET", target: "/x.zip", headers: { range: "bytes=2-" } };
  * const response = rangedResponse(request, 5, {
  *   contentType: "application/zip", cacheControl: IMMUTABLE, etag: '"e"',
- * }, (start, end) => new Response(new Uint8Array([1, 2, 3, 4, 5]).subarray(start, end)).body!);
- * console.log(response.status, response.headers.get("content-range")); // 206 bytes 2-4/5
+ * }, (start, end) => new Uint8Array([1, 2, 3, 4, 5]).subarray(start, end));
+ * console.log(response.status, response.headers["content-range"]); // 206 bytes 2-4/5
  * ```
  */
 export function rangedResponse(
-  request: Request,
+  request: HttpRequest,
   size: number,
   content: ContentHeaders,
   open: (start: number, end: number) => ReadableStream<Uint8Array> | Uint8Array,
-): Response {
-  // A plain record, not a Headers object: the Response builds its header list from it once.
+): HttpResponse {
   const headers: Record<string, string> = {
     "content-type": content.contentType,
     "cache-control": content.cacheControl,
     "accept-ranges": content.etag ? "bytes" : "none",
   };
   if (content.etag) headers["etag"] = content.etag;
-  if (content.etag && etagMatches(request.headers.get("if-none-match"), content.etag)) {
-    return new Response(null, { status: 304, headers });
+  if (content.etag && etagMatches(request.headers["if-none-match"], content.etag)) {
+    return { status: 304, headers };
   }
   let status = 200;
   let start = 0;
   let end = size;
-  // Each header read is a call into the runtime: If-Range only matters with a Range.
-  const range = request.headers.get("range");
-  const ifRange = range ? request.headers.get("if-range") : null;
-  if (range && content.etag && (ifRange === null || ifRange === content.etag)) {
+  const range = request.headers["range"];
+  const ifRange = request.headers["if-range"];
+  if (range && content.etag && (ifRange === undefined || ifRange === content.etag)) {
     const parsed = parseRange(range, size);
     if (parsed === "unsatisfiable") {
       headers["content-range"] = `bytes */${size}`;
-      return new Response(null, { status: 416, headers });
+      return { status: 416, headers };
     }
     if (parsed) {
       [start, end] = parsed;
@@ -122,10 +123,8 @@ export function rangedResponse(
     }
   }
   headers["content-length"] = String(end - start);
-  if (request.method === "HEAD") return new Response(null, { status, headers });
-  // Bytes from SQLite or memory are backed by a plain ArrayBuffer, never a shared one.
-  const body = open(start, end) as Uint8Array<ArrayBuffer> | ReadableStream<Uint8Array>;
-  return new Response(body, { status, headers });
+  if (request.method === "HEAD") return { status, headers };
+  return { status, headers, body: open(start, end) };
 }
 
 /**
@@ -159,7 +158,7 @@ export function parseRange(
   return [start, last + 1];
 }
 
-function etagMatches(header: string | null, etag: string): boolean {
+function etagMatches(header: string | undefined, etag: string): boolean {
   if (!header) return false;
   return header.split(",").some((tag) => {
     const trimmed = tag.trim();

@@ -1,11 +1,19 @@
 import { assertEquals } from "./testing.ts";
 import { bytesResponse, IMMUTABLE, parseRange } from "./http.ts";
+import type { HttpResponse } from "./httpserver.ts";
 
 const content = { contentType: "application/zip", cacheControl: IMMUTABLE, etag: '"abc"' };
 const body = new TextEncoder().encode("0123456789");
 
 function get(headers: Record<string, string> = {}, method = "GET") {
-  return bytesResponse(new Request("http://localhost/x.zip", { headers, method }), body, content);
+  return bytesResponse({ method, target: "/x.zip", headers }, body, content);
+}
+
+function text(response: HttpResponse): string {
+  const body = response.body;
+  if (body === undefined || body === null) return "";
+  if (!(body instanceof Uint8Array)) throw new Error("expected bytes");
+  return new TextDecoder().decode(body);
 }
 
 Deno.test("range headers parse to half-open intervals", () => {
@@ -27,47 +35,46 @@ Deno.test("range headers parse to half-open intervals", () => {
   }
 });
 
-Deno.test("a full response carries length, type, cache headers and a strong ETag", async () => {
+Deno.test("a full response carries length, type, cache headers and a strong ETag", () => {
   const response = get();
   assertEquals(response.status, 200);
-  assertEquals(response.headers.get("content-length"), "10");
-  assertEquals(response.headers.get("etag"), '"abc"');
-  assertEquals(response.headers.get("cache-control"), IMMUTABLE);
-  assertEquals(await response.text(), "0123456789");
+  assertEquals(response.headers["content-length"], "10");
+  assertEquals(response.headers["etag"], '"abc"');
+  assertEquals(response.headers["cache-control"], IMMUTABLE);
+  assertEquals(text(response), "0123456789");
 });
 
-Deno.test("a matching If-None-Match gets 304 without a body", async () => {
+Deno.test("a matching If-None-Match gets 304 without a body", () => {
   const response = get({ "if-none-match": '"other", "abc"' });
   assertEquals(response.status, 304);
-  assertEquals(await response.text(), "");
+  assertEquals(text(response), "");
 });
 
-Deno.test("a range gets 206 with Content-Range; a stale If-Range gets the whole body", async () => {
+Deno.test("a range gets 206 with Content-Range; a stale If-Range gets the whole body", () => {
   const partial = get({ range: "bytes=4-" });
   assertEquals(partial.status, 206);
-  assertEquals(partial.headers.get("content-range"), "bytes 4-9/10");
-  assertEquals(partial.headers.get("content-length"), "6");
-  assertEquals(await partial.text(), "456789");
+  assertEquals(partial.headers["content-range"], "bytes 4-9/10");
+  assertEquals(partial.headers["content-length"], "6");
+  assertEquals(text(partial), "456789");
   const stale = get({ range: "bytes=4-", "if-range": '"old"' });
   assertEquals(stale.status, 200);
-  assertEquals(await stale.text(), "0123456789");
+  assertEquals(text(stale), "0123456789");
   const beyond = get({ range: "bytes=99-" });
   assertEquals(beyond.status, 416);
-  assertEquals(beyond.headers.get("content-range"), "bytes */10");
-  await beyond.body?.cancel();
+  assertEquals(beyond.headers["content-range"], "bytes */10");
+  assertEquals(beyond.body, undefined);
 });
 
-Deno.test("HEAD gets the headers of GET and no body", async () => {
+Deno.test("HEAD gets the headers of GET and no body", () => {
   const response = get({}, "HEAD");
   assertEquals(response.status, 200);
-  assertEquals(response.headers.get("content-length"), "10");
-  assertEquals(response.body, null);
-  await Promise.resolve();
+  assertEquals(response.headers["content-length"], "10");
+  assertEquals(response.body, undefined);
 });
 
-Deno.test("serving a buffer leaves it intact for the next response", async () => {
-  await get().arrayBuffer();
-  await get({ range: "bytes=1-2" }).arrayBuffer();
+Deno.test("serving a buffer leaves it intact for the next response", () => {
+  text(get());
+  text(get({ range: "bytes=1-2" }));
   assertEquals(body.byteLength, 10);
   assertEquals(new TextDecoder().decode(body), "0123456789");
 });

@@ -177,6 +177,9 @@ export class ModuleProxy {
 
     let download = this.#live.get(key);
     if (!download) {
+      // A download that finished while we looked has stored the zip (see #small).
+      const meta = this.#store.artifact(module, version, "zip");
+      if (meta) return { type: "stored-zip", meta };
       download = new LiveDownload((blobId, seq) => this.#readChunk(blobId, seq));
       this.#live.set(key, download);
       this.#stats.liveDownloads++;
@@ -421,6 +424,11 @@ export class ModuleProxy {
     const request: ArtifactRequest = { kind, module, version };
     try {
       return await this.#fetches.do(itemKey(kind, module, version), async () => {
+        // A fetch that finished while we looked for the artifact has stored it: ask the store
+        // itself (our lookups above may have joined a read from before it was written).
+        const storedMeta = this.#store.artifact(module, version, kind);
+        const storedData = storedMeta && this.#store.inlineData(module, version, kind);
+        if (storedMeta && storedData) return artifactReply(storedMeta, storedData);
         const answer = await this.#ask(request);
         if (!answer.found) return this.#rememberNotFound(kind, module, version, answer);
         const body = await readAll(

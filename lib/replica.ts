@@ -10,6 +10,7 @@
  * @module
  */
 import { textError } from "./http.ts";
+import { type HttpRequest, type HttpResponse, serveHttp } from "./httpserver.ts";
 import { createLogger } from "./log.ts";
 import { ModuleProxy } from "./proxy.ts";
 import { createHandler } from "./server.ts";
@@ -40,6 +41,8 @@ export type ReplicaMessage =
 
 /** Request headers that change what the primary answers; nothing else is passed on. */
 const FORWARDED_HEADERS = ["range", "if-range", "if-none-match"];
+/** Response headers that describe the connection, not the content; the replica's server sets its own. */
+const HOP_HEADERS = new Set(["connection", "keep-alive", "transfer-encoding", "date"]);
 
 /**
  * Makes the function a replica's handler calls for what it has not stored:
@@ -49,20 +52,27 @@ const FORWARDED_HEADERS = ["range", "if-range", "if-none-match"];
  * ```ts ignore
  * import { createForwarder } from "./replica.ts";
  * const forward = createForwarder("http://127.0.0.1:40123");
- * const response = await forward(new Request("http://pi.lan:8080/golang.org/x/text/@v/list"));
+ * const response = await forward({ method: "GET", target: "/golang.org/x/text/@v/list", headers: {} });
  * ```
  */
-export function createForwarder(primary: string): (request: Request) => Promise<Response> {
+export function createForwarder(
+  primary: string,
+): (request: HttpRequest) => Promise<HttpResponse> {
   return async (request) => {
-    const url = new URL(request.url);
     const headers: Record<string, string> = {};
     for (const name of FORWARDED_HEADERS) {
-      const value = request.headers.get(name);
-      if (value !== null) headers[name] = value;
+      const value = request.headers[name];
+      if (value !== undefined) headers[name] = value;
     }
     try {
-      const response = await fetch(primary + url.pathname, { method: request.method, headers });
-      return new Response(response.body, { status: response.status, headers: response.headers });
+      const query = request.target.indexOf("?");
+      const path = query < 0 ? request.target : request.target.slice(0, query);
+      const response = await fetch(primary + path, { method: request.method, headers });
+      const copied: Record<string, string> = {};
+      for (const [name, value] of response.headers) {
+        if (!HOP_HEADERS.has(name)) copied[name] = value;
+      }
+      return { status: response.status, headers: copied, body: response.body };
     } catch (error) {
       return textError(
         502,
@@ -97,11 +107,11 @@ export function startReplica(settings: ReplicaSettings): Promise<() => Promise<v
     storedOnly: true,
   });
   const handler = createHandler(proxy, log, createForwarder(settings.primary));
-  const server = Deno.serve({
+  const server = serveHttp({
     hostname: settings.hostname,
     port: settings.port,
     reusePort: true,
-    onListen() {},
+    onError: (event, error) => log.error(event, { error: describe(error) }),
   }, handler);
   return Promise.resolve(async () => {
     await server.shutdown();
@@ -133,4 +143,8 @@ if (import.meta.main) {
       });
     }
   };
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }

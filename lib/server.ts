@@ -1,10 +1,12 @@
 /**
- * The HTTP face of Astera: a `Deno.serve` handler that parses each request,
- * asks the {@linkcode ModuleProxy} and answers in the protocol's terms.
+ * The HTTP face of Astera: the handler {@linkcode serveHttp} calls for each
+ * request; it parses the path, asks the {@linkcode ModuleProxy} and answers in
+ * the protocol's terms.
  *
  * @module
  */
 import { bytesResponse, IMMUTABLE, rangedResponse, SHORT_LIVED, textError } from "./http.ts";
+import type { HttpRequest, HttpResponse } from "./httpserver.ts";
 import type { Logger } from "./log.ts";
 import type { ModuleProxy, Reply } from "./proxy.ts";
 import { parseRoute, type Route, RouteError } from "./route.ts";
@@ -24,16 +26,17 @@ export interface HandlerStats {
  * @example
  * ```ts ignore
  * import { createHandler } from "./server.ts";
+ * import { serveHttp } from "./httpserver.ts";
  * const handler = createHandler(proxy, log);
- * Deno.serve({ port: 8080 }, handler);
+ * serveHttp({ hostname: "0.0.0.0", port: 8080 }, handler);
  * ```
  */
 export function createHandler(
   proxy: ModuleProxy,
   log: Logger,
   /** Where a replica sends what it has not stored (see `replica.ts`). */
-  forward?: (request: Request) => Promise<Response>,
-): ((request: Request) => Promise<Response>) & { stats: HandlerStats } {
+  forward?: (request: HttpRequest) => Promise<HttpResponse>,
+): ((request: HttpRequest) => Promise<HttpResponse>) & { stats: HandlerStats } {
   const stats: HandlerStats = { requests: 0, errors: 0 };
   // Routes are pure functions of the path, so valid ones are remembered (cleared when full).
   const routes = new Map<string, Route>();
@@ -46,13 +49,14 @@ export function createHandler(
     }
     return parsed;
   };
-  const handler = async (request: Request): Promise<Response> => {
+  const handler = async (request: HttpRequest): Promise<HttpResponse> => {
     stats.requests++;
     if (request.method !== "GET" && request.method !== "HEAD") {
       return withAllow(textError(405, `method ${request.method} not allowed: use GET or HEAD`));
     }
-    const { pathname, search } = splitUrl(request.url);
-    if (search !== "" && search !== "?") {
+    const query = request.target.indexOf("?");
+    const pathname = query < 0 ? request.target : request.target.slice(0, query);
+    if (query >= 0 && query < request.target.length - 1) {
       // The protocol has no query strings; refusing them keeps cache keys honest.
       return textError(400, "bad request: query strings are not part of the module proxy protocol");
     }
@@ -110,28 +114,11 @@ export function createHandler(
   return Object.assign(handler, { stats });
 }
 
-/**
- * The path and query of an absolute request URL, without a full URL parse
- * (the server hands us `http://host[:port]/path[?query]`).
- */
-function splitUrl(url: string): { pathname: string; search: string } {
-  const start = url.indexOf("/", url.indexOf("//") + 2);
-  if (start < 0) return { pathname: "/", search: "" };
-  const query = url.indexOf("?", start);
-  const hash = url.indexOf("#", start);
-  const end = query >= 0 ? query : hash >= 0 ? hash : url.length;
-  const searchEnd = hash >= 0 && hash > end ? hash : url.length;
-  return {
-    pathname: url.slice(start, end),
-    search: query >= 0 ? url.slice(query, searchEnd) : "",
-  };
-}
-
 function replyResponse(
-  request: Request,
+  request: HttpRequest,
   proxy: ModuleProxy,
   reply: Exclude<Reply, { type: "miss" }>,
-): Response {
+): HttpResponse {
   switch (reply.type) {
     case "bytes":
       return bytesResponse(request, reply.bytes, {
@@ -153,8 +140,8 @@ function replyResponse(
         "cache-control": IMMUTABLE,
         "content-length": String(reply.download.size),
       };
-      if (request.method === "HEAD") return new Response(null, { headers });
-      return new Response(reply.download.open(), { headers });
+      if (request.method === "HEAD") return { status: 200, headers };
+      return { status: 200, headers, body: reply.download.open() };
     }
     case "not-found":
     case "error":
@@ -163,17 +150,17 @@ function replyResponse(
 }
 
 function textResponse(
-  request: Request,
+  request: HttpRequest,
   body: string,
   contentType = "text/plain; charset=utf-8",
-): Response {
+): HttpResponse {
   return bytesResponse(request, new TextEncoder().encode(body), {
     contentType,
     cacheControl: "no-store",
   });
 }
 
-function withAllow(response: Response): Response {
-  response.headers.set("allow", "GET, HEAD");
+function withAllow(response: HttpResponse): HttpResponse {
+  response.headers["allow"] = "GET, HEAD";
   return response;
 }
