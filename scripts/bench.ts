@@ -370,7 +370,7 @@ async function prepareNginx(ctx: Context, running: Running[]): Promise<SystemRes
 
 /** The hot path only, on a bare Deno.serve with the serve task's flags. */
 async function prepareFloor(ctx: Context, running: Running[]): Promise<SystemResult> {
-  const result = newResult("Deno floor");
+  const result = newResult("Deno.serve");
   const system = await startFloor(
     ctx.universe.root,
     HOT_KINDS.map((kind) => ctx.universe.hot[kind]),
@@ -378,7 +378,7 @@ async function prepareFloor(ctx: Context, running: Running[]): Promise<SystemRes
   );
   running.push({ system, result });
   result.notes.push(
-    "a bare Deno.serve answering the hot-path files from memory, with the serve task's flags: the runtime's limit",
+    "a bare Deno.serve answering the hot-path files from memory, with the serve task's flags: Deno's built-in server, which Astera replaced with lib/httpserver.ts",
   );
   return result;
 }
@@ -479,14 +479,14 @@ async function main(): Promise<void> {
         }
         if (options.systems.has("nginx")) await prepare("nginx", () => prepareNginx(ctx, running));
         if (options.systems.has("floor")) {
-          await prepare("Deno floor", () => prepareFloor(ctx, running));
+          await prepare("Deno.serve", () => prepareFloor(ctx, running));
         }
         if (options.systems.has("athens")) {
           await prepare("Athens", () => prepareAthens(ctx, running, athensInstall));
         }
         await hotPaths(ctx, running);
         for (const entry of running) {
-          if (entry.result.name !== "Deno floor") await hugePulls(ctx, entry);
+          if (entry.result.name !== "Deno.serve") await hugePulls(ctx, entry);
         }
       } finally {
         for (const { system } of running) await system.stop();

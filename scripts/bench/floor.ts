@@ -1,10 +1,10 @@
 /**
- * The Deno floor of the hot path: a bare `Deno.serve` that answers every
- * request for a file below the root from memory, loaded at start, with the
- * same headers Astera sends, and does nothing else. Started with the same
- * Deno flags as `deno task serve`, it shows what any Deno server can reach on
- * this machine, so the hot-path figures tell Astera's own cost apart from the
- * runtime's.
+ * The hot path on Deno's built-in server: a bare `Deno.serve` that answers
+ * every request for a file below the root from memory, loaded at start, with
+ * the same headers Astera sends, and does nothing else. Started with the same
+ * Deno flags as `deno task serve`, it shows what Astera would reach if it
+ * served through `Deno.serve` (it has its own HTTP/1.1 server,
+ * `lib/httpserver.ts`, because this figure was too low).
  *
  * ```sh
  * deno run -P=serve scripts/bench/floor.ts --listen 127.0.0.1:9000 --root /tmp/universe /a/@v/list …

@@ -215,7 +215,7 @@ export function targets(systems: SystemResult[]): Verdict[] {
       `${x(warm)}${warm <= 1.25 ? "" : `, ${over(warm, 1.25)}`}`,
     );}
   const hot = nginx ? smallHotRatio(astera, nginx) : undefined;
-  const floor = systems.find((system) => system.name === "Deno floor" && !system.skipped);
+  const floor = systems.find((system) => system.name === "Deno.serve" && !system.skipped);
   const floorRatio = floor && nginx ? smallHotRatio(floor, nginx) : undefined;
   if (hot === undefined) add("hot small req/s ≥ 0.7 × nginx", null, "not measured");
   else {

@@ -366,7 +366,7 @@ export async function startAthens(binary: string, upstream: string, dir: string)
 }
 
 /**
- * Starts the Deno floor (`floor.ts`) with the Deno flags of `deno task serve`,
+ * Starts the bare Deno.serve (`floor.ts`) with the Deno flags of `deno task serve`,
  * serving `paths` below `root` from memory.
  *
  * @example
@@ -392,7 +392,7 @@ export async function startFloor(root: string, paths: string[], log: string): Pr
   const url = `http://127.0.0.1:${port}`;
   await waitForHttp(`${url}/`, 30_000, () => !process.exited()).catch(async (error) => {
     await process.stop();
-    throw new Error(`the Deno floor did not start (log ${log}): ${error.message}`);
+    throw new Error(`the bare Deno.serve did not start (log ${log}): ${error.message}`);
   });
-  return { name: "Deno floor", url, pid: process.child.pid, stop: process.stop };
+  return { name: "Deno.serve", url, pid: process.child.pid, stop: process.stop };
 }
