@@ -57,6 +57,11 @@ export interface HttpServerOptions {
   idleTimeoutMs?: number;
   /** A response write that makes no progress for this long drops the client. Default 60 s. */
   writeTimeoutMs?: number;
+  /**
+   * Connections served at once; further clients wait in the kernel's accept
+   * queue until one closes, so memory stays bounded. Default 4096.
+   */
+  maxConnections?: number;
   /** Told about handler failures and accept errors (one line each). */
   onError?: (event: string, error: unknown) => void;
 }
@@ -298,6 +303,7 @@ export function serveHttp(options: HttpServerOptions, handler: HttpHandler): Htt
   const headTimeout = options.headTimeoutMs ?? 30_000;
   const idleTimeout = options.idleTimeoutMs ?? 75_000;
   const writeTimeout = options.writeTimeoutMs ?? 60_000;
+  const maxConnections = options.maxConnections ?? 4096;
   const onError = options.onError ?? (() => {});
   const listener = Deno.listen({
     hostname: options.hostname,
@@ -308,6 +314,7 @@ export function serveHttp(options: HttpServerOptions, handler: HttpHandler): Htt
   const open = new Set<Connection>();
   let closing = false;
   let drained: (() => void) | undefined;
+  let slotFreed: (() => void) | undefined;
 
   // One coarse clock for all deadlines: no timer per request.
   let now = Date.now();
@@ -464,6 +471,8 @@ export function serveHttp(options: HttpServerOptions, handler: HttpHandler): Htt
     } finally {
       open.delete(connection);
       closeQuietly(connection.conn);
+      slotFreed?.();
+      slotFreed = undefined;
       if (closing && open.size === 0) {
         clearInterval(sweeper);
         drained?.();
@@ -478,6 +487,10 @@ export function serveHttp(options: HttpServerOptions, handler: HttpHandler): Htt
   const acceptLoop = async () => {
     let pause = 10;
     while (!closing) {
+      if (open.size >= maxConnections) {
+        await new Promise<void>((resume) => slotFreed = resume);
+        continue;
+      }
       let conn: Deno.Conn;
       try {
         conn = await listener.accept();

@@ -3,6 +3,7 @@ import {
   findHeadEnd,
   type HttpHandler,
   HttpParseError,
+  type HttpServer,
   type HttpServerOptions,
   parseHead,
   serveHttp,
@@ -94,7 +95,7 @@ Deno.test("malformed request heads are refused with the status they deserve", ()
 /** A server on a free port for one test. */
 async function withServer(
   handler: HttpHandler,
-  run: (port: number, errors: string[]) => Promise<void>,
+  run: (port: number, errors: string[], server: HttpServer) => Promise<void>,
   options: Partial<HttpServerOptions> = {},
 ): Promise<void> {
   const errors: string[] = [];
@@ -105,7 +106,7 @@ async function withServer(
     ...options,
   }, handler);
   try {
-    await run(server.addr.port, errors);
+    await run(server.addr.port, errors, server);
   } finally {
     await server.shutdown();
   }
@@ -437,4 +438,23 @@ Deno.test("fetch reuses connections and gets every body intact", async () => {
     }
     assertEquals(large[1], 1, "the served buffer is left as it was");
   });
+});
+
+Deno.test("beyond the connection limit, a client waits until a connection closes", async () => {
+  await withServer(echo, async (port, _errors, server) => {
+    const first = await RawClient.connect(port);
+    await first.send("GET /1 HTTP/1.1\r\n\r\n");
+    assertEquals((await first.response()).body, "GET /1");
+    const second = await RawClient.connect(port);
+    await second.send("GET /2 HTTP/1.1\r\n\r\n");
+    for (const path of ["/3", "/4"]) {
+      await first.send(`GET ${path} HTTP/1.1\r\n\r\n`);
+      assertEquals((await first.response()).body, `GET ${path}`);
+    }
+    assertEquals(server.connections(), 1, "the second connection is not taken yet");
+    first.close();
+    // Served only once the first connection is gone.
+    assertEquals((await second.response()).body, "GET /2");
+    second.close();
+  }, { maxConnections: 1 });
 });

@@ -35,7 +35,7 @@ import {
 import { loadUniverse, type Universe, writeBenchUniverse } from "./bench/universe.ts";
 
 const USAGE = `usage: deno task bench [--quick] [--clients N] [--delay DURATION] [--bandwidth SIZE]
-  [--modules N] [--huge-mb N] [--universe DIR --project DIR] [--seconds N] [--systems direct,astera,nginx,floor,athens] [--out FILE] [--keep]`;
+  [--modules N] [--huge-mb N] [--universe DIR --project DIR] [--seconds N] [--systems direct,astera,nginx,floor,athens] [--out FILE] [--keep] [--cpu-prof DIR]`;
 
 /** Flags of the benchmark. */
 export interface BenchOptions {
@@ -49,6 +49,8 @@ export interface BenchOptions {
   systems: Set<string>;
   out: string;
   keep: boolean;
+  /** Where Astera writes V8 CPU profiles (Deno's `--cpu-prof`), one per Astera process. */
+  cpuProfDir?: string;
   /** An existing universe (GOPROXY layout) and a project resolving against it, instead of the synthetic one. */
   universe?: { root: string; project: string };
 }
@@ -81,6 +83,7 @@ export function parseBenchArgs(args: string[]): BenchOptions {
       systems: { type: "string", default: "direct,astera,nginx,floor,athens" },
       out: { type: "string" },
       keep: { type: "boolean", default: false },
+      "cpu-prof": { type: "string" },
       universe: { type: "string" },
       project: { type: "string" },
       help: { type: "boolean", default: false },
@@ -120,6 +123,7 @@ export function parseBenchArgs(args: string[]): BenchOptions {
     systems,
     out: values.out ?? join(REPO, "bench", quick ? "results-quick.md" : "results.md"),
     keep: values.keep,
+    cpuProfDir: values["cpu-prof"],
   };
 }
 
@@ -175,7 +179,7 @@ function newResult(name: string): SystemResult {
 }
 
 /** Rounds of wrk per system and request kind; the best round counts (less noise from neighbours). */
-const HOT_ROUNDS = 2;
+const HOT_ROUNDS = 3;
 
 /**
  * The hot path on every running system, interleaved (round by round, kind by
@@ -296,6 +300,13 @@ function asteraStarter(ctx: Context, dir: string): (name: string) => Promise<Sys
       db: join(dir, `${name}.db`),
       upstream: ctx.upstream.url,
       log: join(dir, `${name}.log`),
+      denoArgs: ctx.options.cpuProfDir
+        ? [
+          "--cpu-prof",
+          `--cpu-prof-dir=${ctx.options.cpuProfDir}`,
+          `--cpu-prof-name=${name}.cpuprofile`,
+        ]
+        : [],
     });
 }
 
