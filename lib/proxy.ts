@@ -60,6 +60,9 @@ export type Reply =
   /** Only with `storedOnly`: nothing servable is stored; the primary must answer. */
   | { type: "miss" };
 
+/** A reply that answers the request (anything but a replica's miss). */
+export type Answer = Exclude<Reply, { type: "miss" }>;
+
 /** Options of a {@linkcode ModuleProxy}. */
 export interface ModuleProxyOptions {
   store: Store;
@@ -137,6 +140,28 @@ export class ModuleProxy {
       strongTtlMs,
       now: this.#now,
     });
+  }
+
+  /**
+   * The reply to a request that memory alone can answer, without waiting: a
+   * cached `.info` or `.mod` of a canonical version, or a fresh cached `list`
+   * or `@latest`. Undefined otherwise; then the async method of that name
+   * answers (and counts the miss).
+   */
+  cachedReply(
+    kind: "info" | "mod" | "list" | "latest",
+    module: string,
+    version: string,
+  ): Answer | undefined {
+    if (kind === "list" || kind === "latest") {
+      const item = this.#items.peek(answerKey(kind, module, ""));
+      return item?.type === "answer" && this.#isFresh(item.answer)
+        ? answerReply(item.answer)
+        : undefined;
+    }
+    // Only canonical versions are ever cached under an item key.
+    const item = this.#items.peek(itemKey(kind, module, version));
+    return item?.type === "artifact" && item.data ? artifactReply(item.meta, item.data) : undefined;
   }
 
   /** `GET <module>/@v/list` */
@@ -886,7 +911,7 @@ function answerKey(kind: string, module: string, key: string): string {
   return `answer\0${kind}\0${module}\0${key}`;
 }
 
-function answerReply(answer: StoredAnswer): Reply {
+function answerReply(answer: StoredAnswer): Answer {
   if (answer.status !== 200) return notFoundReply(answer);
   return bytesReply(answer.body, answer.kind === "list" ? TEXT : JSON_TYPE, false);
 }
@@ -898,7 +923,7 @@ function sumdbReply(answer: StoredAnswer): Reply {
   return bytesReply(answer.body, type, immutable);
 }
 
-function artifactReply(meta: ArtifactMeta, data: Uint8Array): Reply {
+function artifactReply(meta: ArtifactMeta, data: Uint8Array): Answer {
   return {
     type: "bytes",
     bytes: data,
@@ -908,11 +933,11 @@ function artifactReply(meta: ArtifactMeta, data: Uint8Array): Reply {
   };
 }
 
-function bytesReply(bytes: Uint8Array, contentType: string, immutable: boolean): Reply {
+function bytesReply(bytes: Uint8Array, contentType: string, immutable: boolean): Answer {
   return { type: "bytes", bytes, contentType, immutable };
 }
 
-function notFoundReply(answer: StoredAnswer): Reply {
+function notFoundReply(answer: StoredAnswer): Answer {
   return {
     type: "not-found",
     status: answer.status === 410 ? 410 : 404,

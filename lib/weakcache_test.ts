@@ -89,3 +89,12 @@ Deno.test("delete forgets both holds", () => {
   assertEquals(cache.get("k"), undefined);
   assertEquals(cache.stats().strongBytes, 0);
 });
+
+Deno.test("peek counts a hit but never a miss, so a fallback load counts the miss once", async () => {
+  const { cache } = clockedCache(1000, 1000);
+  assertEquals(cache.peek("k"), undefined);
+  await cache.load("k", () => Promise.resolve(bytes(4)));
+  assertEquals(cache.peek("k")?.byteLength, 4);
+  const stats = cache.stats();
+  assertEquals([stats.hits, stats.misses], [1, 1]);
+});
