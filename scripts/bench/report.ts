@@ -294,7 +294,7 @@ export function report(info: RunInfo, systems: SystemResult[]): string {
       info.bytesPerSecond
         ? `${(info.bytesPerSecond / 1e6).toFixed(1)} MB/s per response`
         : "no bandwidth cap"
-    }. N = ${info.clients} concurrent clients; hot path: wrk, ${info.clients} connections, ${info.wrkSeconds} s per request kind.`,
+    }. N = ${info.clients} concurrent clients; hot path: wrk, ${info.clients} connections, ${info.wrkSeconds} s per request kind. Before each run of go clients the page cache is written back and emptied.`,
     "",
     table(systems),
     "",
