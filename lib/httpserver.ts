@@ -16,6 +16,7 @@
  *
  * @module
  */
+import { textError } from "./http.ts";
 
 /** A request as the handler sees it. */
 export interface HttpRequest {
@@ -409,11 +410,14 @@ export function serveHttp(options: HttpServerOptions, handler: HttpHandler): Htt
     let buffer = new Uint8Array(INITIAL_BUFFER);
     let filled = 0;
     let start = 0;
+    const nextHeadEnd = () => {
+      // Blank lines before a request are allowed (RFC 9112 2.2).
+      while (start < filled && (buffer[start] === 13 || buffer[start] === 10)) start++;
+      return findHeadEnd(buffer, start, filled);
+    };
     try {
       for (;;) {
-        // Blank lines before a request are allowed (RFC 9112 2.2).
-        while (start < filled && (buffer[start] === 13 || buffer[start] === 10)) start++;
-        let end = findHeadEnd(buffer, start, filled);
+        let end = nextHeadEnd();
         while (end < 0) {
           if (start > 0) {
             buffer.copyWithin(0, start, filled);
@@ -436,8 +440,7 @@ export function serveHttp(options: HttpServerOptions, handler: HttpHandler): Htt
           connection.reading = false;
           if (read === null) return;
           filled += read;
-          while (start < filled && (buffer[start] === 13 || buffer[start] === 10)) start++;
-          end = findHeadEnd(buffer, start, filled);
+          end = nextHeadEnd();
         }
         connection.deadline = Infinity;
         let head: ParsedHead;
@@ -452,7 +455,7 @@ export function serveHttp(options: HttpServerOptions, handler: HttpHandler): Htt
         if (start === filled) start = filled = 0;
         let response: HttpResponse;
         if (head.hasBody && (head.method === "GET" || head.method === "HEAD")) {
-          response = errorResponse(400, "bad request: a request body is not accepted here");
+          response = textError(400, "bad request: a request body is not accepted here");
         } else {
           try {
             // Handlers answer from memory synchronously; awaiting only a promise saves a tick.
@@ -460,7 +463,7 @@ export function serveHttp(options: HttpServerOptions, handler: HttpHandler): Htt
             response = result instanceof Promise ? await result : result;
           } catch (error) {
             onError("handler-error", error);
-            response = errorResponse(500, "internal error");
+            response = textError(500, "internal error");
           }
         }
         // A body we did not read would be taken for the next request: close after answering.
@@ -483,7 +486,7 @@ export function serveHttp(options: HttpServerOptions, handler: HttpHandler): Htt
   };
 
   const respondError = async (connection: Connection, status: number, message: string) => {
-    await respond(connection, "GET", errorResponse(status, message), false, false).catch(() => {});
+    await respond(connection, "GET", textError(status, message), false, false).catch(() => {});
   };
 
   const acceptLoop = async () => {
@@ -547,14 +550,6 @@ export function serveHttp(options: HttpServerOptions, handler: HttpHandler): Htt
       clearInterval(sweeper);
       for (const connection of open) closeQuietly(connection.conn);
     },
-  };
-}
-
-function errorResponse(status: number, message: string): HttpResponse {
-  return {
-    status,
-    headers: { "content-type": "text/plain; charset=utf-8", "cache-control": "no-store" },
-    body: encoder.encode(`${message}\n`),
   };
 }
 

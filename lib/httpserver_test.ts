@@ -183,6 +183,18 @@ class RawClient {
   }
 }
 
+/** Sends `request` on a new connection: the one response, and what follows it before the server closes. */
+async function answerOnce(port: number, request: string) {
+  const client = await RawClient.connect(port);
+  try {
+    await client.send(request);
+    const response = await client.response();
+    return { response, rest: await client.rest() };
+  } finally {
+    client.close();
+  }
+}
+
 const echo: HttpHandler = (request) => ({
   status: 200,
   headers: { "content-type": "text/plain" },
@@ -218,13 +230,10 @@ Deno.test("connection: close, HTTP/1.0 and request bodies end the connection aft
       ["POST /a HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc", 200],
     ];
     for (const [request, status] of cases) {
-      const client = await RawClient.connect(port);
-      await client.send(request);
-      const response = await client.response();
+      const { response, rest } = await answerOnce(port, request);
       assertEquals(response.status, status, request);
       assertEquals(response.headers.get("connection"), "close", request);
-      assertEquals(await client.rest(), "", request);
-      client.close();
+      assertEquals(rest, "", request);
     }
     const client = await RawClient.connect(port);
     await client.send("GET /a HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
@@ -247,13 +256,9 @@ Deno.test("malformed, oversized and unsupported requests get a 4xx/505 and the s
       ["\u0000\u0001\u0002\r\n\r\n", 400],
     ];
     for (const [request, status] of cases) {
-      const client = await RawClient.connect(port);
-      await client.send(request);
-      const response = await client.response();
+      const { response } = await answerOnce(port, request);
       assertEquals(response.status, status, request.slice(0, 40));
       assert(response.body.length > 0, "the reason is in the body");
-      await client.rest();
-      client.close();
     }
     const response = await fetch(`http://127.0.0.1:${port}/still/up`);
     assertEquals(await response.text(), "GET /still/up");
