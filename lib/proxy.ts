@@ -22,6 +22,7 @@ import { createHash } from "node:crypto";
 import { SingleFlight } from "./coalesce.ts";
 import type { Logger } from "./log.ts";
 import { matchPrefixPatterns } from "./modpath.ts";
+import { reclaimer } from "./reclaim.ts";
 import {
   type ArtifactRequest,
   describeRequest,
@@ -322,7 +323,12 @@ export class ModuleProxy {
   #readChunk(blobId: number, seq: number): Promise<Uint8Array | undefined> {
     return this.#chunks.load(
       `${blobId}:${seq}`,
-      () => Promise.resolve(this.#store.chunk(blobId, seq)),
+      () => {
+        const chunk = this.#store.chunk(blobId, seq);
+        // Held by the cache for a while, then garbage like every chunk read.
+        reclaimer.released(chunk?.byteLength ?? 0);
+        return Promise.resolve(chunk);
+      },
     );
   }
 
@@ -332,6 +338,7 @@ export class ModuleProxy {
       proxy: { ...this.#stats, fetchCoalesced: this.#fetches.stats().coalesced },
       store: this.#store.stats(),
       cache: { items: this.#items.stats(), chunks: this.#chunks.stats() },
+      reclaim: { active: reclaimer.active, collections: reclaimer.collections },
     };
   }
 
@@ -522,6 +529,8 @@ export class ModuleProxy {
       let seq = 0;
       for await (const piece of answer.body) {
         total += piece.byteLength;
+        // The piece, and the chunk buffer it is copied into, are garbage once stored.
+        reclaimer.released(2 * piece.byteLength);
         if (total > limit) {
           throw answer.size === null
             ? new ZipError(`${module}@${version}: zip exceeds the 500 MiB limit`)
