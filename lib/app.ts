@@ -10,6 +10,7 @@ import { type HttpServer, serveHttp } from "./httpserver.ts";
 import type { Logger } from "./log.ts";
 import { ModuleProxy } from "./proxy.ts";
 import { createHandler } from "./server.ts";
+import { answerZipQuestions } from "./sharedzip.ts";
 import type { ModuleSource } from "./source.ts";
 import { Store } from "./store.ts";
 import type { ReplicaMessage, ReplicaSettings } from "./replica.ts";
@@ -101,7 +102,7 @@ export async function startAstera(
     throw error;
   }
   const addr = server.addr;
-  const replicas = await startReplicas(replicaCount, {
+  const replicas = await startReplicas(replicaCount, proxy, {
     db: config.db,
     hostname: config.hostname,
     port: addr.port,
@@ -147,14 +148,23 @@ export async function startAstera(
   };
 }
 
+/** A running replica isolate, and the port on which it asks for zips. */
+interface Replica {
+  worker: Worker;
+  zips: MessagePort;
+}
+
 /** Starts `count` replica workers; one that fails is logged and left out. */
 async function startReplicas(
   count: number,
+  proxy: ModuleProxy,
   settings: ReplicaSettings,
   log: Logger,
-): Promise<Worker[]> {
+): Promise<Replica[]> {
   const started = await Promise.all(Array.from({ length: count }, async () => {
     const worker = new Worker(new URL("./replica.ts", import.meta.url).href, { type: "module" });
+    const channel = new MessageChannel();
+    answerZipQuestions(channel.port1, proxy);
     const outcome = await new Promise<ReplicaMessage | { type: "failed"; error: string }>(
       (resolve) => {
         worker.onmessage = (event: MessageEvent<ReplicaMessage>) => resolve(event.data);
@@ -162,20 +172,24 @@ async function startReplicas(
           event.preventDefault();
           resolve({ type: "failed", error: event.message });
         };
-        worker.postMessage({ type: "start", settings } satisfies ReplicaMessage);
+        worker.postMessage(
+          { type: "start", settings, zips: channel.port2 } satisfies ReplicaMessage,
+          [channel.port2],
+        );
       },
     );
-    if (outcome.type === "ready") return worker;
+    if (outcome.type === "ready") return { worker, zips: channel.port1 };
     log.warn("replica-failed", { error: outcome.type === "failed" ? outcome.error : outcome.type });
     worker.terminate();
+    channel.port1.close();
     return undefined;
   }));
-  return started.filter((worker): worker is Worker => worker !== undefined);
+  return started.filter((replica): replica is Replica => replica !== undefined);
 }
 
 /** Asks each replica to stop serving (draining its requests), then ends it. */
-async function stopReplicas(replicas: Worker[]): Promise<void> {
-  await Promise.all(replicas.map(async (worker) => {
+async function stopReplicas(replicas: Replica[]): Promise<void> {
+  await Promise.all(replicas.map(async ({ worker, zips }) => {
     let timer: ReturnType<typeof setTimeout> | undefined;
     await Promise.race([
       new Promise<void>((resolve) => {
@@ -186,5 +200,6 @@ async function stopReplicas(replicas: Worker[]): Promise<void> {
     ]);
     clearTimeout(timer);
     worker.terminate();
+    zips.close();
   }));
 }

@@ -85,7 +85,34 @@ export interface ModuleProxyOptions {
    * to the primary so that single-flight spans every isolate.
    */
   storedOnly?: boolean;
+  /**
+   * With `storedOnly`: asks the primary isolate for a zip that is not stored.
+   * `live` means the primary is downloading it and will call `onProgress`
+   * (first before resolving, last when done); `stored` that it is stored now;
+   * `other` that the primary's answer must be forwarded (not found, an error).
+   */
+  primaryZip?: (
+    module: string,
+    version: string,
+    onProgress: (progress: DownloadProgress) => void,
+  ) => Promise<PrimaryZip>;
   now?: () => number;
+}
+
+/** What the primary isolate says of a zip a replica asked for (see `sharedzip.ts`). */
+export type PrimaryZip = "live" | "stored" | "other";
+
+/** Where a download stands, as the primary tells a replica following it. */
+export interface DownloadProgress {
+  /** The blob the chunks are in (it may change once, when a seed stored the same zip). */
+  blobId: number;
+  chunkSize: number;
+  size: number | null;
+  /** Chunks that may be read. */
+  readable: number;
+  done: boolean;
+  /** Why the download failed, when it did. */
+  failure?: string;
 }
 
 /** Counters for `/_astera/stats` and the benchmark. */
@@ -199,7 +226,7 @@ export class ModuleProxy {
     if (stored) return { type: "stored-zip", meta: stored.meta };
     const negative = await this.#freshestAnswer("zip", module, version);
     if (negative && this.#isFresh(negative)) return notFoundReply(negative);
-    if (this.#options.storedOnly) return MISS;
+    if (this.#options.storedOnly) return await this.#zipFromPrimary(module, version);
 
     let download = this.#live.get(key);
     if (!download) {
@@ -598,6 +625,44 @@ export class ModuleProxy {
     }
   }
 
+  /**
+   * A replica's zip that is not stored: the primary downloads it, and this
+   * isolate streams it from the shared database as the chunks land, as the
+   * primary's own clients get it; no zip bytes cross between isolates.
+   */
+  async #zipFromPrimary(module: string, version: string): Promise<Reply> {
+    const primaryZip = this.#options.primaryZip;
+    if (!primaryZip) return MISS;
+    const key = itemKey("zip", module, version);
+    let download = this.#live.get(key);
+    if (!download) {
+      const following = new LiveDownload((blobId, seq) => this.#readChunk(blobId, seq));
+      download = following;
+      this.#live.set(key, following);
+      following.finished.finally(() => this.#live.delete(key));
+      const onProgress = (progress: DownloadProgress) =>
+        following.follow(
+          progress,
+          progress.done ? this.#store.artifact(module, version, "zip") : undefined,
+        );
+      const outcome = await primaryZip(module, version, onProgress).catch(() => "other" as const);
+      if (outcome !== "live") {
+        const error = new Error(`${module}@${version}.zip: the primary did not download it`);
+        following.start({ type: "error", error });
+        following.fail(error);
+        if (outcome === "stored") {
+          const meta = this.#store.artifact(module, version, "zip");
+          if (meta) return { type: "stored-zip", meta };
+        }
+        return MISS;
+      }
+    }
+    const started = await download.started;
+    return started.type === "found" && download.size !== null
+      ? { type: "live-zip", download }
+      : MISS;
+  }
+
   /** A download failed: a remembered not-found (even stale) beats an error. */
   #failed(error: unknown, negative: StoredAnswer | undefined): Reply {
     if (negative) return notFoundReply(negative);
@@ -756,6 +821,7 @@ export class LiveDownload {
   #resolveStarted!: (value: Awaited<LiveDownload["started"]>) => void;
   #resolveFinished!: (meta: ArtifactMeta | undefined) => void;
   #waiters = new Set<() => void>();
+  #watchers = new Set<() => void>();
 
   constructor(readChunk: (blobId: number, seq: number) => Promise<Uint8Array | undefined>) {
     this.#readChunk = readChunk;
@@ -774,6 +840,50 @@ export class LiveDownload {
   /** Resolves `started` with an answer other than found (first call wins). */
   start(value: Awaited<LiveDownload["started"]>): void {
     this.#resolveStarted(value);
+  }
+
+  /** Where the download stands, for a replica following it. */
+  progress(): DownloadProgress {
+    const progress: DownloadProgress = {
+      blobId: this.blobId,
+      chunkSize: this.chunkSize,
+      size: this.size,
+      readable: this.#readable,
+      done: this.#done,
+    };
+    if (this.failure !== undefined) {
+      progress.failure = this.failure instanceof Error
+        ? this.failure.message
+        : String(this.failure);
+    }
+    return progress;
+  }
+
+  /** Calls `listener` after each change until the download is done. */
+  watch(listener: () => void): void {
+    this.#watchers.add(listener);
+  }
+
+  /**
+   * Follows a download another isolate runs, from its {@linkcode progress};
+   * `meta` is the stored artifact once it is done.
+   */
+  follow(progress: DownloadProgress, meta?: ArtifactMeta): void {
+    if (this.#done) return;
+    if (this.size === null && progress.size !== null) {
+      this.begin(progress.blobId, progress.chunkSize, progress.size);
+    }
+    this.blobId = progress.blobId;
+    if (progress.failure !== undefined) {
+      this.fail(new Error(progress.failure));
+    } else if (progress.done && meta) {
+      this.finish(meta, progress.readable);
+    } else if (progress.done) {
+      this.fail(new Error("the download ended but the zip is not stored"));
+    } else {
+      this.#readable = progress.readable;
+      this.#wake();
+    }
   }
 
   /** `written` chunks are stored; all but the last may be read. */
@@ -836,6 +946,8 @@ export class LiveDownload {
     const waiters = [...this.#waiters];
     this.#waiters.clear();
     for (const wake of waiters) wake();
+    for (const watcher of this.#watchers) watcher();
+    if (this.#done) this.#watchers.clear();
   }
 }
 

@@ -16,7 +16,7 @@
 export type CollectGarbage = () => void;
 
 /** Bytes let go of between two requested collections, by default. */
-export const DEFAULT_RECLAIM_STEP = 16 * 1024 * 1024;
+export const DEFAULT_RECLAIM_STEP = 8 * 1024 * 1024;
 
 /**
  * Counts bytes of buffers about to become garbage and requests a full

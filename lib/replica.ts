@@ -3,9 +3,10 @@
  * listening on the same port (`SO_REUSEPORT`: the kernel spreads connections),
  * so that serving uses more than one core. A replica opens its own connection
  * to the database and serves whatever is stored (and fresh) from it and from
- * its own memory cache; anything else it forwards to the primary isolate over
- * loopback, which fetches, coalesces and stores as always, so every artifact
- * still leaves the upstream once.
+ * its own memory cache. A zip not stored yet it streams from the database
+ * while the primary downloads it (`sharedzip.ts`); anything else it forwards
+ * to the primary isolate over loopback, which fetches, coalesces and stores as
+ * always, so every artifact still leaves the upstream once.
  *
  * @module
  */
@@ -13,6 +14,7 @@ import { textError } from "./http.ts";
 import { type HttpRequest, type HttpResponse, serveHttp } from "./httpserver.ts";
 import { createLogger } from "./log.ts";
 import { ModuleProxy } from "./proxy.ts";
+import { askPrimaryForZips } from "./sharedzip.ts";
 import { createHandler } from "./server.ts";
 import { Store } from "./store.ts";
 import { createUpstream } from "./upstream.ts";
@@ -33,7 +35,8 @@ export interface ReplicaSettings {
 
 /** Messages between the primary and a replica. */
 export type ReplicaMessage =
-  | { type: "start"; settings: ReplicaSettings }
+  /** `zips`: where to ask the primary for zips not stored (see `sharedzip.ts`). */
+  | { type: "start"; settings: ReplicaSettings; zips?: MessagePort }
   | { type: "stop" }
   | { type: "ready" }
   | { type: "stopped" }
@@ -92,7 +95,10 @@ export function createForwarder(
  * await stop();
  * ```
  */
-export function startReplica(settings: ReplicaSettings): Promise<() => Promise<void>> {
+export function startReplica(
+  settings: ReplicaSettings,
+  zips?: MessagePort,
+): Promise<() => Promise<void>> {
   const log = createLogger({ quiet: settings.quiet });
   const store = Store.open(settings.db);
   const proxy = new ModuleProxy({
@@ -105,6 +111,7 @@ export function startReplica(settings: ReplicaSettings): Promise<() => Promise<v
     cacheTtlMs: settings.cacheTtlMs,
     log,
     storedOnly: true,
+    primaryZip: zips ? askPrimaryForZips(zips) : undefined,
   });
   const handler = createHandler(proxy, log, createForwarder(settings.primary));
   const server = serveHttp({
@@ -115,6 +122,7 @@ export function startReplica(settings: ReplicaSettings): Promise<() => Promise<v
   }, handler);
   return Promise.resolve(async () => {
     await server.shutdown();
+    zips?.close();
     store.close();
   });
 }
@@ -130,7 +138,7 @@ if (import.meta.main) {
     const message = event.data;
     try {
       if (message.type === "start") {
-        stop = await startReplica(message.settings);
+        stop = await startReplica(message.settings, message.zips);
         scope.postMessage({ type: "ready" });
       } else if (message.type === "stop") {
         await stop?.();

@@ -1,0 +1,121 @@
+/**
+ * A replica isolate's proxy asking the primary's for zips over a real
+ * `MessageChannel`, both on one real SQLite file, the primary fetching from a
+ * real (throttled) HTTP upstream: the replica streams a zip while the primary
+ * downloads it, and the zip still leaves the upstream once.
+ *
+ * @module
+ */
+import { join } from "node:path";
+import { assert, assertEquals } from "../lib/testing.ts";
+import { createLogger } from "../lib/log.ts";
+import { ModuleProxy, type Reply } from "../lib/proxy.ts";
+import { answerZipQuestions, askPrimaryForZips } from "../lib/sharedzip.ts";
+import { Store } from "../lib/store.ts";
+import { createUpstream } from "../lib/upstream.ts";
+import { startFileProxy } from "./fileproxy.ts";
+import { removeTree } from "./gotool.ts";
+import { standardUniverse, writeUniverse } from "./universe.ts";
+
+const BIG_ZIP = "example.com/big/@v/v1.0.0.zip";
+
+async function readReply(proxy: ModuleProxy, reply: Reply): Promise<Uint8Array> {
+  const stream = reply.type === "live-zip"
+    ? reply.download.open()
+    : reply.type === "stored-zip"
+    ? proxy.openStoredZip(reply.meta, 0, reply.meta.size)
+    : undefined;
+  assert(stream, `expected a zip, got ${reply.type}`);
+  return new Uint8Array(await new Response(stream).arrayBuffer());
+}
+
+function isolates(work: string, upstreamUrl: string) {
+  const db = join(work, "astera.db");
+  const log = createLogger({ quiet: true });
+  const settings = {
+    freshMs: 60_000,
+    negativeMs: 60_000,
+    cacheBytes: 1 << 20,
+    cacheTtlMs: 1000,
+    log,
+  };
+  const primaryStore = Store.open(db);
+  const primary = new ModuleProxy({
+    ...settings,
+    store: primaryStore,
+    upstream: createUpstream([{ url: upstreamUrl, fallThroughOnError: false }], {
+      timeoutMs: 30_000,
+    }),
+  });
+  const channel = new MessageChannel();
+  answerZipQuestions(channel.port1, primary);
+  const replicaStore = Store.open(db);
+  const replica = new ModuleProxy({
+    ...settings,
+    store: replicaStore,
+    upstream: createUpstream([{ url: "off", fallThroughOnError: false }], { timeoutMs: 1 }),
+    storedOnly: true,
+    primaryZip: askPrimaryForZips(channel.port2),
+  });
+  return {
+    primary,
+    replica,
+    async close() {
+      await primary.settle();
+      channel.port1.close();
+      channel.port2.close();
+      primaryStore.close();
+      replicaStore.close();
+    },
+  };
+}
+
+Deno.test("a replica streams a zip the primary is downloading, and it leaves the upstream once", async () => {
+  const work = await Deno.makeTempDir({ prefix: "astera-sharedzip-" });
+  const universe = join(work, "universe");
+  await writeUniverse(universe, standardUniverse(3 * 1024 * 1024));
+  // Slow enough that the zip is still arriving while both isolates serve it.
+  const upstream = await startFileProxy({ root: universe, bytesPerSecond: 4 * 1024 * 1024 });
+  const { primary, replica, close } = isolates(work, upstream.url);
+  try {
+    const expected = await Deno.readFile(join(universe, BIG_ZIP));
+    const fromReplica = await replica.zip("example.com/big", "v1.0.0");
+    assertEquals(fromReplica.type, "live-zip", "the replica asked first: the download is live");
+    const fromPrimary = await primary.zip("example.com/big", "v1.0.0");
+    assertEquals(fromPrimary.type, "live-zip");
+    const [replicaBytes, primaryBytes] = await Promise.all([
+      readReply(replica, fromReplica),
+      readReply(primary, fromPrimary),
+    ]);
+    assertEquals(replicaBytes, expected);
+    assertEquals(primaryBytes, expected);
+
+    const again = await replica.zip("example.com/big", "v1.0.0");
+    assertEquals(again.type, "stored-zip", "once stored, the replica reads it without asking");
+    assertEquals(await readReply(replica, again), expected);
+    assertEquals(upstream.counts.get("/" + BIG_ZIP), 1);
+  } finally {
+    await close();
+    await upstream.close();
+    await removeTree(work);
+  }
+});
+
+Deno.test("a replica leaves a zip the upstream does not have to the primary's answer", async () => {
+  const work = await Deno.makeTempDir({ prefix: "astera-sharedzip-" });
+  const universe = join(work, "universe");
+  await writeUniverse(universe, standardUniverse(1024));
+  const upstream = await startFileProxy({ root: universe });
+  const { primary, replica, close } = isolates(work, upstream.url);
+  try {
+    const missing = await replica.zip("example.com/big", "v9.9.9");
+    assertEquals(missing.type, "miss", "forwarded, so that the client gets the primary's 404");
+    const answer = await primary.zip("example.com/big", "v9.9.9");
+    assertEquals(answer.type, "not-found");
+    assertEquals(upstream.counts.get("/example.com/big/@v/v9.9.9.zip"), 1);
+  } finally {
+    await close();
+    await upstream.close();
+    await removeTree(work);
+  }
+});
