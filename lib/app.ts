@@ -9,7 +9,7 @@ import type { Config } from "./config.ts";
 import { type HttpServer, serveHttp } from "./httpserver.ts";
 import type { Logger } from "./log.ts";
 import { ModuleProxy } from "./proxy.ts";
-import { createHandler } from "./server.ts";
+import { createHandler, type IsolateStats } from "./server.ts";
 import { answerZipQuestions } from "./sharedzip.ts";
 import type { ModuleSource } from "./source.ts";
 import { Store } from "./store.ts";
@@ -76,7 +76,8 @@ export async function startAstera(
   const sweeper = setInterval(sweep, SWEEP_IDLE_MS);
   Deno.unrefTimer(sweeper);
 
-  const handler = createHandler(proxy, log);
+  let replicas: Replica[] = [];
+  const handler = createHandler(proxy, log, undefined, () => replicaStats(replicas));
   const replicaCount = config.workers - 1;
   // Replicas forward what they have not stored to the primary, over loopback.
   const onError = (event: string, error: unknown) =>
@@ -102,7 +103,7 @@ export async function startAstera(
     throw error;
   }
   const addr = server.addr;
-  const replicas = await startReplicas(replicaCount, proxy, {
+  replicas = await startReplicas(replicaCount, proxy, {
     db: config.db,
     hostname: config.hostname,
     port: addr.port,
@@ -161,8 +162,21 @@ async function startReplicas(
   settings: ReplicaSettings,
   log: Logger,
 ): Promise<Replica[]> {
+  const module = new URL("./replica.ts", import.meta.url);
+  if (count > 0 && module.protocol === "file:") {
+    try {
+      Deno.statSync(module);
+    } catch {
+      // deno task bundle makes one file without it; the compiled binary includes it.
+      log.warn("replicas-unavailable", {
+        reason: `${module.pathname} not found beside this build`,
+        workers: 1,
+      });
+      return [];
+    }
+  }
   const started = await Promise.all(Array.from({ length: count }, async () => {
-    const worker = new Worker(new URL("./replica.ts", import.meta.url).href, { type: "module" });
+    const worker = new Worker(module.href, { type: "module" });
     const channel = new MessageChannel();
     answerZipQuestions(channel.port1, proxy);
     const outcome = await new Promise<ReplicaMessage | { type: "failed"; error: string }>(
@@ -187,13 +201,37 @@ async function startReplicas(
   return started.filter((replica): replica is Replica => replica !== undefined);
 }
 
+let statsRequests = 0;
+
+/** Each replica's counters; one that does not answer within a second is left out. */
+function replicaStats(replicas: Replica[]): Promise<IsolateStats[]> {
+  return Promise.all(replicas.map(({ worker }) => {
+    const id = ++statsRequests;
+    return new Promise<IsolateStats | undefined>((resolve) => {
+      const timer = setTimeout(() => done(undefined), 1000);
+      const onMessage = (event: MessageEvent<ReplicaMessage>) => {
+        if (event.data.type === "stats" && event.data.id === id) done(event.data.stats);
+      };
+      const done = (stats: IsolateStats | undefined) => {
+        clearTimeout(timer);
+        worker.removeEventListener("message", onMessage);
+        resolve(stats);
+      };
+      worker.addEventListener("message", onMessage);
+      worker.postMessage({ type: "stats-request", id } satisfies ReplicaMessage);
+    });
+  })).then((all) => all.filter((stats): stats is IsolateStats => stats !== undefined));
+}
+
 /** Asks each replica to stop serving (draining its requests), then ends it. */
 async function stopReplicas(replicas: Replica[]): Promise<void> {
   await Promise.all(replicas.map(async ({ worker, zips }) => {
     let timer: ReturnType<typeof setTimeout> | undefined;
     await Promise.race([
       new Promise<void>((resolve) => {
-        worker.onmessage = () => resolve();
+        worker.onmessage = (event: MessageEvent<ReplicaMessage>) => {
+          if (event.data.type === "stopped") resolve();
+        };
         worker.postMessage({ type: "stop" } satisfies ReplicaMessage);
       }),
       new Promise((done) => timer = setTimeout(done, 5000)),

@@ -97,8 +97,9 @@ export const FLAGS: Record<string, FlagSpec> = {
   quiet: { env: "ASTERA_QUIET", default: "false", help: "log warnings and errors only" },
   workers: {
     env: "ASTERA_WORKERS",
-    default: "1",
-    help: "isolates serving on the port (one per core at most); each has its own memory cache",
+    default: "auto",
+    help:
+      "isolates serving on the port; auto: 2 on a machine with 2 cores or more, else 1; each has its own memory cache",
   },
 };
 
@@ -173,9 +174,15 @@ export function parseConfig(args: string[], env: Record<string, string | undefin
   };
 }
 
+/** What `--workers auto` means: a second isolate where there is a second core. */
+const AUTO_WORKERS = 2;
+
 function parseWorkers(text: string): number {
+  if (text === "auto") return Math.max(1, Math.min(AUTO_WORKERS, navigator.hardwareConcurrency));
   if (!/^\d{1,2}$/.test(text) || Number(text) < 1 || Number(text) > 64) {
-    throw new ConfigError(`--workers ${JSON.stringify(text)}: expected a number from 1 to 64`);
+    throw new ConfigError(
+      `--workers ${JSON.stringify(text)}: expected auto or a number from 1 to 64`,
+    );
   }
   return Number(text);
 }

@@ -6,11 +6,12 @@ Deno.test("defaults serve on all interfaces, port 8080, ./astera.db, proxy.golan
   assertEquals([config.hostname, config.port, config.db], ["0.0.0.0", 8080, "./astera.db"]);
   assertEquals(config.upstream, [{ url: "https://proxy.golang.org", fallThroughOnError: false }]);
   assertEquals(config.gitDir, "astera.db-git");
-  assertEquals(config.workers, 1);
+  assertEquals(config.workers, Math.min(2, navigator.hardwareConcurrency), "auto: 2 cores, 2");
   assertEquals(config.gitTtlMs, 60_000);
   assertEquals(parseConfig(["--ttl", "5s"], {}).gitTtlMs, 5_000, "mirrors never older than --ttl");
   assertEquals(parseConfig(["--ttl", "5s", "--git-ttl", "2m"], {}).gitTtlMs, 120_000);
   assertEquals(parseConfig(["--workers", "3"], {}).workers, 3);
+  assertEquals(parseConfig(["--workers", "auto"], {}).workers, config.workers);
 });
 
 Deno.test("flags win over environment variables, which win over defaults", () => {

@@ -15,7 +15,7 @@ import { type HttpRequest, type HttpResponse, serveHttp } from "./httpserver.ts"
 import { createLogger } from "./log.ts";
 import { ModuleProxy } from "./proxy.ts";
 import { askPrimaryForZips } from "./sharedzip.ts";
-import { createHandler } from "./server.ts";
+import { createHandler, type IsolateStats } from "./server.ts";
 import { Store } from "./store.ts";
 import { createUpstream } from "./upstream.ts";
 
@@ -38,6 +38,9 @@ export type ReplicaMessage =
   /** `zips`: where to ask the primary for zips not stored (see `sharedzip.ts`). */
   | { type: "start"; settings: ReplicaSettings; zips?: MessagePort }
   | { type: "stop" }
+  /** The primary asks for the replica's counters; the replica answers `stats` with the same id. */
+  | { type: "stats-request"; id: number }
+  | { type: "stats"; id: number; stats: IsolateStats }
   | { type: "ready" }
   | { type: "stopped" }
   | { type: "failed"; error: string };
@@ -85,20 +88,26 @@ export function createForwarder(
   };
 }
 
+/** A replica serving: its counters, and how to stop it. */
+export interface RunningReplica {
+  stats(): IsolateStats;
+  stop(): Promise<void>;
+}
+
 /**
- * Starts serving as a replica; resolves with a function that stops it.
+ * Starts serving as a replica.
  *
  * @example
  * ```ts ignore
  * import { startReplica } from "./replica.ts";
- * const stop = await startReplica(settings);
- * await stop();
+ * const replica = await startReplica(settings);
+ * await replica.stop();
  * ```
  */
 export function startReplica(
   settings: ReplicaSettings,
   zips?: MessagePort,
-): Promise<() => Promise<void>> {
+): Promise<RunningReplica> {
   const log = createLogger({ quiet: settings.quiet });
   const store = Store.open(settings.db);
   const proxy = new ModuleProxy({
@@ -120,10 +129,13 @@ export function startReplica(
     reusePort: true,
     onError: (event, error) => log.error(event, { error: describe(error) }),
   }, handler);
-  return Promise.resolve(async () => {
-    await server.shutdown();
-    zips?.close();
-    store.close();
+  return Promise.resolve({
+    stats: handler.isolateStats,
+    async stop() {
+      await server.shutdown();
+      zips?.close();
+      store.close();
+    },
   });
 }
 
@@ -133,16 +145,18 @@ if (import.meta.main) {
     onmessage: ((event: MessageEvent<ReplicaMessage>) => void) | null;
     postMessage(message: ReplicaMessage): void;
   };
-  let stop: (() => Promise<void>) | undefined;
+  let running: RunningReplica | undefined;
   scope.onmessage = async (event) => {
     const message = event.data;
     try {
       if (message.type === "start") {
-        stop = await startReplica(message.settings, message.zips);
+        running = await startReplica(message.settings, message.zips);
         scope.postMessage({ type: "ready" });
       } else if (message.type === "stop") {
-        await stop?.();
+        await running?.stop();
         scope.postMessage({ type: "stopped" });
+      } else if (message.type === "stats-request" && running) {
+        scope.postMessage({ type: "stats", id: message.id, stats: running.stats() });
       }
     } catch (error) {
       scope.postMessage({

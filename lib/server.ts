@@ -20,6 +20,45 @@ export interface HandlerStats {
   errors: number;
 }
 
+/** One isolate's counters: its handler's and its proxy's. */
+export type IsolateStats = Record<string, unknown>;
+
+/** The request handler, with its isolate's counters. */
+export type Handler = ((request: HttpRequest) => HttpResponse | Promise<HttpResponse>) & {
+  stats: HandlerStats;
+  isolateStats(): IsolateStats;
+};
+
+/**
+ * Adds counters of the same shape: numbers are summed, objects recursively,
+ * anything else is taken from the first.
+ *
+ * @example
+ * ```ts
+ * import { sumStats } from "./server.ts";
+ * console.log(sumStats([{ store: { reads: 2, active: true } }, { store: { reads: 3, active: true } }]));
+ * // { store: { reads: 5, active: true } }
+ * ```
+ */
+export function sumStats(all: IsolateStats[]): IsolateStats {
+  const sum: IsolateStats = {};
+  for (const stats of all) {
+    for (const [key, value] of Object.entries(stats)) {
+      const seen = sum[key];
+      if (typeof value === "number") {
+        sum[key] = (typeof seen === "number" ? seen : 0) + value;
+      } else if (value !== null && typeof value === "object" && !Array.isArray(value)) {
+        sum[key] = seen !== null && typeof seen === "object"
+          ? sumStats([seen as IsolateStats, value as IsolateStats])
+          : sumStats([value as IsolateStats]);
+      } else if (!(key in sum)) {
+        sum[key] = value;
+      }
+    }
+  }
+  return sum;
+}
+
 /**
  * Makes the request handler.
  *
@@ -34,9 +73,11 @@ export interface HandlerStats {
 export function createHandler(
   proxy: ModuleProxy,
   log: Logger,
-  /** Where a replica sends what it has not stored (see `replica.ts`). */
+  /** Where a replica sends what it has not stored, and `/_astera/stats` (see `replica.ts`). */
   forward?: (request: HttpRequest) => Promise<HttpResponse>,
-): ((request: HttpRequest) => HttpResponse | Promise<HttpResponse>) & { stats: HandlerStats } {
+  /** The primary's way to the replicas' counters, for `/_astera/stats`. */
+  replicaStats?: () => Promise<IsolateStats[]>,
+): Handler {
   const stats: HandlerStats = { requests: 0, errors: 0 };
   // Routes are pure functions of the path, so valid ones are remembered (cleared when full).
   const routes = new Map<string, Route>();
@@ -87,17 +128,20 @@ export function createHandler(
       switch (parsed.kind) {
         case "health":
           return textResponse(request, "ok\n");
-        case "stats":
+        case "stats": {
+          // A replica's counters are only part of the picture: the primary sums them all.
+          if (forward) return await forward(request);
+          const all = [isolateStats(), ...(await replicaStats?.() ?? [])];
           return textResponse(
             request,
             JSON.stringify(
-              { handler: stats, ...proxy.stats(), memory: Deno.memoryUsage() },
+              { ...sumStats(all), isolates: all.length, memory: Deno.memoryUsage() },
               null,
               2,
-            ) +
-              "\n",
+            ) + "\n",
             "application/json",
           );
+        }
         case "sumdb":
           reply = await proxy.sumdb(parsed.path);
           break;
@@ -132,7 +176,8 @@ export function createHandler(
     }
     return replyResponse(request, proxy, reply);
   };
-  return Object.assign(handler, { stats });
+  const isolateStats = (): IsolateStats => ({ handler: { ...stats }, ...proxy.stats() });
+  return Object.assign(handler, { stats, isolateStats });
 }
 
 function replyResponse(

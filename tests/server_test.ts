@@ -9,6 +9,7 @@
 import { join } from "node:path";
 import { type Astera, startAstera } from "../lib/app.ts";
 import { parseConfig } from "../lib/config.ts";
+import { sumStats } from "../lib/server.ts";
 import { silentLogger } from "../lib/log.ts";
 import { assert, assertEquals, assertStringIncludes } from "../lib/testing.ts";
 import { type FileProxy, startFileProxy } from "./fileproxy.ts";
@@ -384,4 +385,23 @@ Deno.test("a file:// upstream (a module cache's cache/download, say) serves like
       assertEquals(upstream.counts.size, 0, "the HTTP upstream was never asked");
     },
   );
+});
+
+Deno.test("counters of several isolates add up, field by field", () => {
+  const cases: { all: Record<string, unknown>[]; sum: Record<string, unknown> }[] = [
+    { all: [], sum: {} },
+    { all: [{ handler: { requests: 2 } }], sum: { handler: { requests: 2 } } },
+    {
+      all: [
+        { handler: { requests: 2, errors: 0 }, store: { reads: 5 }, reclaim: { active: true } },
+        { handler: { requests: 3, errors: 1 }, store: { reads: 7 }, reclaim: { active: false } },
+      ],
+      sum: { handler: { requests: 5, errors: 1 }, store: { reads: 12 }, reclaim: { active: true } },
+    },
+    {
+      all: [{ a: { b: { c: 1 } } }, { a: { b: { c: 2, d: 4 } } }],
+      sum: { a: { b: { c: 3, d: 4 } } },
+    },
+  ];
+  for (const { all, sum } of cases) assertEquals(sumStats(all), sum, JSON.stringify(all));
 });

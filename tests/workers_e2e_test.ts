@@ -41,6 +41,9 @@ Deno.test("with two isolates serving one port, clients still match direct and ea
         /\.(mod|zip)$/.test(path) || /@v\/v[^/]*\.info$/.test(path) ? count > 1 : false
       );
       assertEquals(repeated, [], "immutable artifacts fetched from the upstream more than once");
+      const stats = await astera.stats();
+      assertEquals(stats.isolates as unknown, 2, "/_astera/stats counts both isolates");
+      assert(Number(stats.handler.requests) > 0);
     } finally {
       assertEquals(await astera.stop(), 0, "graceful shutdown exits 0");
     }
