@@ -43,7 +43,7 @@ deno task bundle
 
 # The command the e2e harness (tests/asteraprocess.ts) starts instead of main.ts:
 # the same permission set as `deno task serve`, from the same deno.json.
-server=("${RUN_ARM64[@]}" run -P=serve --config "$ROOT/deno.json" "$ROOT/dist/astera.js")
+server=("${RUN_ARM64[@]}" run -P=serve --v8-flags=--max-semi-space-size=4,--expose-gc --config "$ROOT/deno.json" "$ROOT/dist/astera.js")
 ASTERA_TEST_SERVER=$(printf '%s\n' "${server[@]}" |
   deno eval 'console.log(JSON.stringify((await new Response(Deno.stdin.readable).text()).trimEnd().split("\n")))')
 export ASTERA_TEST_SERVER

@@ -16,8 +16,15 @@ const CONFIG = fileURLToPath(new URL("../deno.json", import.meta.url));
  */
 function serverCommand(): string[] {
   const custom = Deno.env.get("ASTERA_TEST_SERVER");
-  // The same permission set as `deno task serve`, so the tests catch a permission the server lacks.
-  if (!custom) return [Deno.execPath(), "run", "-P=serve", "--config", CONFIG, MAIN];
+  // The same permission set and V8 flags as `deno task serve`, so the tests catch a permission the
+  // server lacks and run the code paths the flags switch on.
+  if (!custom) {
+    const config = JSON.parse(Deno.readTextFileSync(CONFIG)) as { tasks: { serve: string } };
+    const v8Flags = config.tasks.serve.split(/\s+/).filter((word) =>
+      word.startsWith("--v8-flags=")
+    );
+    return [Deno.execPath(), "run", "-P=serve", ...v8Flags, "--config", CONFIG, MAIN];
+  }
   const parsed: unknown = JSON.parse(custom);
   if (
     !Array.isArray(parsed) || parsed.length === 0 ||

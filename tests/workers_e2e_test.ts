@@ -44,6 +44,7 @@ Deno.test("with two isolates serving one port, clients still match direct and ea
       const stats = await astera.stats();
       assertEquals(stats.isolates as unknown, 2, "/_astera/stats counts both isolates");
       assert(Number(stats.handler.requests) > 0);
+      assertEquals(stats.reclaim.active, true, "the serve task's --expose-gc reaches the server");
     } finally {
       assertEquals(await astera.stop(), 0, "graceful shutdown exits 0");
     }

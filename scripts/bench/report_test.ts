@@ -33,6 +33,7 @@ Deno.test("bench verdicts: passes, misses with by how much, peers not installed"
     system("Astera", {
       cold1Ms: 10_000,
       coldMs: 13_000,
+      clientCpu: { cold: 24 },
       upstream: { requests: 10, unique: 10, max: 1, maxPath: "/a" },
       warmMs: 1_100,
       hot: { info: hot(500), mod: hot(900), list: hot(900), zip: hot(10) },
@@ -42,12 +43,15 @@ Deno.test("bench verdicts: passes, misses with by how much, peers not installed"
       warmMs: 1_000,
       hot: { info: hot(1000), mod: hot(1000), list: hot(1000), zip: hot(10) },
     }),
+    system("direct", { cold1Ms: 10_000, coldMs: 12_500 }),
     system("Athens", { skipped: "go install failed: 403" }),
   ];
-  const verdicts = new Map(targets(results).map((v) => [v.target, v]));
+  const verdicts = new Map(targets(results, 2).map((v) => [v.target, v]));
   const cold = verdicts.get("cold N ≤ 1.2 × cold 1")!;
   assertEquals(cold.pass, false);
   assert(cold.detail.includes("1.30×") && cold.detail.includes("8.3% over"), cold.detail);
+  assert(cold.detail.includes("24 s of CPU, which takes 1.20× cold 1 on 2 cores"), cold.detail);
+  assert(cold.detail.includes("direct: 1.25×"), cold.detail);
   assertEquals(verdicts.get("every artifact fetched upstream exactly once")!.pass, true);
   assertEquals(verdicts.get("warm ≤ 1.25 × nginx")!.pass, true);
   const small = verdicts.get("hot small req/s ≥ 0.7 × nginx")!;
