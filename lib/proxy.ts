@@ -189,7 +189,21 @@ export class ModuleProxy {
     }
     // Only canonical versions are ever cached under an item key.
     const item = this.#items.peek(itemKey(kind, module, version));
-    return item?.type === "artifact" && item.data ? artifactReply(item.meta, item.data) : undefined;
+    if (item?.type === "artifact" && item.data) return artifactReply(item.meta, item.data);
+    const notFound = this.#rememberedNotFound(kind, module, version);
+    return notFound ? notFoundReply(notFound) : undefined;
+  }
+
+  /**
+   * A fresh not-found for an artifact, from memory only. While it is fresh no
+   * artifact can have been stored by this proxy (storing one forgets it), so
+   * the database need not be asked again on every request for a missing version.
+   */
+  #rememberedNotFound(kind: ArtifactKind, module: string, version: string) {
+    const item = this.#items.peek(answerKey(kind, module, version));
+    return item?.type === "answer" && item.answer.status !== 200 && this.#isFresh(item.answer)
+      ? item.answer
+      : undefined;
   }
 
   /** `GET <module>/@v/list` */
@@ -222,6 +236,8 @@ export class ModuleProxy {
   async zip(module: string, version: string): Promise<Reply> {
     if (canonicalModuleVersion(version) !== version) return nonCanonical(module, version);
     const key = itemKey("zip", module, version);
+    const notFound = this.#rememberedNotFound("zip", module, version);
+    if (notFound) return notFoundReply(notFound);
     const stored = await this.#artifact("zip", module, version);
     if (stored) return { type: "stored-zip", meta: stored.meta };
     const negative = await this.#freshestAnswer("zip", module, version);
@@ -475,6 +491,8 @@ export class ModuleProxy {
   // ---- immutable artifacts: canonical .info and .mod ----
 
   async #small(kind: "info" | "mod", module: string, version: string): Promise<Reply> {
+    const notFound = this.#rememberedNotFound(kind, module, version);
+    if (notFound) return notFoundReply(notFound);
     const stored = await this.#artifact(kind, module, version);
     if (stored?.data) return artifactReply(stored.meta, stored.data);
     const negative = await this.#freshestAnswer(kind, module, version);

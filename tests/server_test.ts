@@ -168,22 +168,31 @@ Deno.test("malformed requests get a 4xx with a plain-text reason", async () => {
 });
 
 Deno.test("not-found answers pass through with their reason and are remembered briefly", async () => {
-  await withFixture(["--negative-ttl", "1h"], async ({ get, upstream }) => {
-    for (
-      const path of [
-        "/example.com/nothere/@v/list",
-        "/example.com/lib/@v/v9.9.9.mod",
-        "/example.com/lib/@v/v9.9.9.zip",
-      ]
-    ) {
-      for (let i = 0; i < 2; i++) {
-        const response = await get(path);
-        assertEquals(response.status, 404, path);
-        assertStringIncludes(await response.text(), "not found");
+  // One isolate, so that its counters see every request.
+  await withFixture(
+    ["--negative-ttl", "1h", "--workers", "1"],
+    async ({ get, upstream, astera }) => {
+      const reads = () => astera.proxy.stats().store as { reads: number };
+      for (
+        const path of [
+          "/example.com/nothere/@v/list",
+          "/example.com/lib/@v/v9.9.9.info",
+          "/example.com/lib/@v/v9.9.9.mod",
+          "/example.com/lib/@v/v9.9.9.zip",
+        ]
+      ) {
+        let readsAfterFirst = 0;
+        for (let i = 0; i < 3; i++) {
+          const response = await get(path);
+          assertEquals(response.status, 404, path);
+          assertStringIncludes(await response.text(), "not found");
+          if (i === 0) readsAfterFirst = reads().reads;
+        }
+        assertEquals(upstream.counts.get(path), 1, path);
+        assertEquals(reads().reads, readsAfterFirst, `${path}: remembered, not read again`);
       }
-      assertEquals(upstream.counts.get(path), 1, path);
-    }
-  });
+    },
+  );
 });
 
 Deno.test("with the upstream failing, cached answers are served and uncached ones get 502", async () => {
