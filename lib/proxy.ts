@@ -981,6 +981,7 @@ function blobAccess(store: Store, blobId: number, size: number, chunkSize: numbe
         const seq = Math.floor(position / chunkSize);
         const chunk = store.chunk(blobId, seq);
         if (!chunk) return Promise.reject(new ZipError(`chunk ${seq} missing while checking zip`));
+        reclaimer.released(chunk.byteLength);
         const from = position - seq * chunkSize;
         const to = Math.min(chunk.byteLength, end - seq * chunkSize);
         out.set(chunk.subarray(from, to), position - offset);
