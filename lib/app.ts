@@ -11,6 +11,7 @@ import type { Logger } from "./log.ts";
 import { ModuleProxy } from "./proxy.ts";
 import { createHandler, type IsolateStats } from "./server.ts";
 import { answerZipQuestions } from "./sharedzip.ts";
+import { reclaimer } from "./reclaim.ts";
 import type { ModuleSource } from "./source.ts";
 import { Store } from "./store.ts";
 import type { ReplicaMessage, ReplicaSettings } from "./replica.ts";
@@ -52,6 +53,7 @@ export async function startAstera(
   log: Logger,
   privateSource?: PrivateSourceFactory,
 ): Promise<Astera> {
+  reclaimer.stepBytes = config.gcStepBytes;
   const store = Store.open(config.db);
   const upstream = createUpstream(config.upstream, { timeoutMs: config.upstreamTimeoutMs });
   const proxy = new ModuleProxy({
@@ -113,6 +115,7 @@ export async function startAstera(
     // --cache-bytes is the whole budget, shared out among the isolates.
     cacheBytes: Math.floor(config.cacheBytes / config.workers),
     cacheTtlMs: config.cacheTtlMs,
+    gcStepBytes: config.gcStepBytes,
     quiet: config.quiet,
   }, log);
   const host = addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname;

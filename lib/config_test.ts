@@ -12,6 +12,8 @@ Deno.test("defaults serve on all interfaces, port 8080, ./astera.db, proxy.golan
   assertEquals(parseConfig(["--ttl", "5s", "--git-ttl", "2m"], {}).gitTtlMs, 120_000);
   assertEquals(parseConfig(["--workers", "3"], {}).workers, 3);
   assertEquals(parseConfig(["--workers", "auto"], {}).workers, config.workers);
+  assertEquals(config.gcStepBytes, 8 * 1024 * 1024);
+  assertEquals(parseConfig(["--gc-step", "0"], {}).gcStepBytes, 0, "0: V8 decides");
 });
 
 Deno.test("flags win over environment variables, which win over defaults", () => {

@@ -381,7 +381,11 @@ export class ModuleProxy {
       proxy: { ...this.#stats, fetchCoalesced: this.#fetches.stats().coalesced },
       store: this.#store.stats(),
       cache: { items: this.#items.stats(), chunks: this.#chunks.stats() },
-      reclaim: { active: reclaimer.active, collections: reclaimer.collections },
+      reclaim: {
+        active: reclaimer.active,
+        collections: reclaimer.collections,
+        ms: Math.round(reclaimer.spentMs),
+      },
     };
   }
 

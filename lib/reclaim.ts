@@ -32,36 +32,42 @@ export const DEFAULT_RECLAIM_STEP = 8 * 1024 * 1024;
  * ```
  */
 export class Reclaimer {
-  readonly stepBytes: number;
+  /** Bytes between two collections; 0 requests none. */
+  stepBytes: number;
   #collect: CollectGarbage | undefined;
   #pending = 0;
   /** Collections requested so far. */
   collections = 0;
+  /** Milliseconds spent in them: the price of the lower peak. */
+  spentMs = 0;
 
   constructor(stepBytes: number, collect: CollectGarbage | undefined) {
     this.stepBytes = stepBytes;
     this.#collect = collect;
   }
 
-  /** Whether collections can be requested at all. */
+  /** Whether collections are requested at all. */
   get active(): boolean {
-    return this.#collect !== undefined;
+    return this.#collect !== undefined && this.stepBytes > 0;
   }
 
   /** `bytes` more of buffers that will soon be unreachable. */
   released(bytes: number): void {
-    if (!this.#collect) return;
+    if (!this.#collect || this.stepBytes <= 0) return;
     this.#pending += bytes;
     if (this.#pending < this.stepBytes) return;
     this.#pending = 0;
     this.collections++;
+    const started = performance.now();
     this.#collect();
+    this.spentMs += performance.now() - started;
   }
 }
 
 /**
  * The isolate's reclaimer (each worker isolate loads its own copy of this
- * module, so each counts its own buffers). Active only when `gc` is exposed.
+ * module, so each counts its own buffers). Active only when `gc` is exposed;
+ * `--gc-step` sets its step.
  *
  * @example
  * ```ts

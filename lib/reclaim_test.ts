@@ -20,9 +20,12 @@ Deno.test("a collection is requested once per step of released bytes", () => {
   }
 });
 
-Deno.test("without an exposed gc, releasing bytes does nothing", () => {
-  const reclaimer = new Reclaimer(1, undefined);
-  reclaimer.released(1 << 30);
-  assertEquals(reclaimer.active, false);
-  assertEquals(reclaimer.collections, 0);
+Deno.test("without an exposed gc, or with a step of 0, releasing bytes does nothing", () => {
+  let calls = 0;
+  for (const reclaimer of [new Reclaimer(1, undefined), new Reclaimer(0, () => calls++)]) {
+    reclaimer.released(1 << 30);
+    assertEquals(reclaimer.active, false);
+    assertEquals(reclaimer.collections, 0);
+  }
+  assertEquals(calls, 0);
 });

@@ -15,6 +15,7 @@ import { type HttpRequest, type HttpResponse, serveHttp } from "./httpserver.ts"
 import { createLogger } from "./log.ts";
 import { ModuleProxy } from "./proxy.ts";
 import { askPrimaryForZips } from "./sharedzip.ts";
+import { reclaimer } from "./reclaim.ts";
 import { createHandler, type IsolateStats } from "./server.ts";
 import { Store } from "./store.ts";
 import { createUpstream } from "./upstream.ts";
@@ -30,6 +31,7 @@ export interface ReplicaSettings {
   negativeMs: number;
   cacheBytes: number;
   cacheTtlMs: number;
+  gcStepBytes: number;
   quiet: boolean;
 }
 
@@ -109,6 +111,7 @@ export function startReplica(
   zips?: MessagePort,
 ): Promise<RunningReplica> {
   const log = createLogger({ quiet: settings.quiet });
+  reclaimer.stepBytes = settings.gcStepBytes;
   const store = Store.open(settings.db);
   const proxy = new ModuleProxy({
     store,
