@@ -8,7 +8,7 @@
  */
 import { join } from "node:path";
 import { assert, assertEquals } from "../lib/testing.ts";
-import { createLogger } from "../lib/log.ts";
+import { silentLogger } from "../lib/log.ts";
 import { ModuleProxy, type Reply } from "../lib/proxy.ts";
 import { answerZipQuestions, askPrimaryForZips } from "../lib/sharedzip.ts";
 import { Store } from "../lib/store.ts";
@@ -31,7 +31,7 @@ async function readReply(proxy: ModuleProxy, reply: Reply): Promise<Uint8Array> 
 
 function isolates(work: string, upstreamUrl: string) {
   const db = join(work, "astera.db");
-  const log = createLogger({ quiet: true });
+  const log = silentLogger;
   const settings = {
     freshMs: 60_000,
     negativeMs: 60_000,
@@ -116,6 +116,55 @@ Deno.test("a replica leaves a zip the upstream does not have to the primary's an
   } finally {
     await close();
     await upstream.close();
+    await removeTree(work);
+  }
+});
+
+Deno.test("a replica following a download that breaks off errors its client and asks again next time", async () => {
+  const work = await Deno.makeTempDir({ prefix: "astera-sharedzip-" });
+  const universe = join(work, "universe");
+  await writeUniverse(universe, standardUniverse(2 * 1024 * 1024));
+  const zip = await Deno.readFile(join(universe, BIG_ZIP));
+  let zipRequests = 0;
+  // An upstream that promises the whole zip and hangs up after half of it.
+  const upstream = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const serving = (async () => {
+    for await (const conn of upstream) {
+      const head = new Uint8Array(16 * 1024);
+      const n = await conn.read(head);
+      const line = new TextDecoder().decode(head.subarray(0, n ?? 0)).split("\r\n")[0];
+      if (line.includes(".zip ")) {
+        zipRequests++;
+        await conn.write(
+          new TextEncoder().encode(
+            `HTTP/1.1 200 OK\r\ncontent-length: ${zip.byteLength}\r\nconnection: close\r\n\r\n`,
+          ),
+        );
+        await conn.write(zip.slice(0, zip.byteLength / 2)).catch(() => 0);
+      } else {
+        await conn.write(
+          new TextEncoder().encode(
+            "HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
+          ),
+        );
+      }
+      conn.close();
+    }
+  })().catch(() => {});
+  const { replica, close } = isolates(work, `http://127.0.0.1:${upstream.addr.port}`);
+  try {
+    const first = await replica.zip("example.com/big", "v1.0.0");
+    assertEquals(first.type, "live-zip");
+    const outcome = await readReply(replica, first).then(() => "complete", () => "error");
+    assertEquals(outcome, "error", "a client never gets a complete-looking broken zip");
+    const second = await replica.zip("example.com/big", "v1.0.0");
+    assertEquals(second.type, "live-zip", "the replica asks the primary again");
+    assertEquals(await readReply(replica, second).then(() => "complete", () => "error"), "error");
+    assertEquals(zipRequests, 2);
+  } finally {
+    await close();
+    upstream.close();
+    await serving;
     await removeTree(work);
   }
 });
