@@ -89,7 +89,9 @@ export interface ModuleProxyOptions {
    * With `storedOnly`: asks the primary isolate for a zip that is not stored.
    * `live` means the primary is downloading it and will call `onProgress`
    * (first before resolving, last when done); `stored` that it is stored now;
-   * `other` that the primary's answer must be forwarded (not found, an error).
+   * `answer` carries the primary's not-found or error, to be given as is (a
+   * second request would ask the upstream again); `other` that the request
+   * must be forwarded.
    */
   primaryZip?: (
     module: string,
@@ -100,7 +102,11 @@ export interface ModuleProxyOptions {
 }
 
 /** What the primary isolate says of a zip a replica asked for (see `sharedzip.ts`). */
-export type PrimaryZip = "live" | "stored" | "other";
+export type PrimaryZip =
+  | { type: "live" }
+  | { type: "stored" }
+  | { type: "answer"; reply: Extract<Answer, { type: "not-found" | "error" }> }
+  | { type: "other" };
 
 /** Where a download stands, as the primary tells a replica following it. */
 export interface DownloadProgress {
@@ -667,12 +673,14 @@ export class ModuleProxy {
           progress,
           progress.done ? this.#store.artifact(module, version, "zip") : undefined,
         );
-      const outcome = await primaryZip(module, version, onProgress).catch(() => "other" as const);
-      if (outcome !== "live") {
+      const outcome: PrimaryZip = await primaryZip(module, version, onProgress)
+        .catch(() => ({ type: "other" }));
+      if (outcome.type !== "live") {
         const error = new Error(`${module}@${version}.zip: the primary did not download it`);
         following.start({ type: "error", error });
         following.fail(error);
-        if (outcome === "stored") {
+        if (outcome.type === "answer") return outcome.reply;
+        if (outcome.type === "stored") {
           const meta = this.#store.artifact(module, version, "zip");
           if (meta) return { type: "stored-zip", meta };
         }

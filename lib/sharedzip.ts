@@ -6,7 +6,9 @@
  * replica reads those chunks from its own connection to the same SQLite file.
  * So a zip leaves the upstream once, and its bytes never travel between
  * isolates: forwarding them over loopback cost a copy of every byte in both
- * isolates and, with 40 clients on a 100 MB zip, tens of MB of buffers.
+ * isolates and, with 40 clients on a 100 MB zip, tens of MB of buffers. A
+ * not-found or an error comes back as the primary's answer itself, since
+ * forwarding the request after it would ask the upstream a second time.
  *
  * @module
  */
@@ -42,17 +44,20 @@ export function answerZipQuestions(port: MessagePort, proxy: ModuleProxy): void 
     try {
       const reply = await proxy.zip(module, version);
       if (reply.type === "stored-zip") {
-        send({ id, type: "outcome", outcome: "stored" });
+        send({ id, type: "outcome", outcome: { type: "stored" } });
       } else if (reply.type === "live-zip") {
         const download = reply.download;
-        send({ id, type: "outcome", outcome: "live", progress: download.progress() });
+        send({ id, type: "outcome", outcome: { type: "live" }, progress: download.progress() });
         download.watch(() => send({ id, type: "progress", progress: download.progress() }));
+      } else if (reply.type === "not-found" || reply.type === "error") {
+        // Given as is: forwarding the request would ask the upstream a second time.
+        send({ id, type: "outcome", outcome: { type: "answer", reply } });
       } else {
-        send({ id, type: "outcome", outcome: "other" });
+        send({ id, type: "outcome", outcome: { type: "other" } });
       }
     } catch {
       // The replica forwards the request instead, and the primary answers it with the reason.
-      send({ id, type: "outcome", outcome: "other" });
+      send({ id, type: "outcome", outcome: { type: "other" } });
     }
   };
 }
@@ -83,7 +88,7 @@ export function askPrimaryForZips(
     if (news.type === "outcome") {
       const resolve = waiting.get(news.id);
       waiting.delete(news.id);
-      if (news.outcome === "live" && news.progress && onProgress) {
+      if (news.outcome.type === "live" && news.progress && onProgress) {
         onProgress(news.progress);
         if (news.progress.done) following.delete(news.id);
       } else {

@@ -101,7 +101,7 @@ Deno.test("a replica streams a zip the primary is downloading, and it leaves the
   }
 });
 
-Deno.test("a replica leaves a zip the upstream does not have to the primary's answer", async () => {
+Deno.test("a replica gives the primary's not-found or error as is, and the upstream is asked once", async () => {
   const work = await Deno.makeTempDir({ prefix: "astera-sharedzip-" });
   const universe = join(work, "universe");
   await writeUniverse(universe, standardUniverse(1024));
@@ -109,10 +109,15 @@ Deno.test("a replica leaves a zip the upstream does not have to the primary's an
   const { primary, replica, close } = isolates(work, upstream.url);
   try {
     const missing = await replica.zip("example.com/big", "v9.9.9");
-    assertEquals(missing.type, "miss", "forwarded, so that the client gets the primary's 404");
-    const answer = await primary.zip("example.com/big", "v9.9.9");
-    assertEquals(answer.type, "not-found");
+    assertEquals(missing.type, "not-found");
+    assertEquals((await primary.zip("example.com/big", "v9.9.9")).type, "not-found");
     assertEquals(upstream.counts.get("/example.com/big/@v/v9.9.9.zip"), 1);
+
+    upstream.failWith = 503;
+    const failed = await replica.zip("example.com/big", "v1.0.0");
+    assertEquals(failed.type, "error");
+    assert(failed.type === "error" && failed.status === 502, JSON.stringify(failed));
+    assertEquals(upstream.counts.get("/" + BIG_ZIP), 1, "not asked again by a forwarded request");
   } finally {
     await close();
     await upstream.close();
