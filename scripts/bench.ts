@@ -35,7 +35,7 @@ import {
 import { loadUniverse, type Universe, writeBenchUniverse } from "./bench/universe.ts";
 
 const USAGE = `usage: deno task bench [--quick] [--clients N] [--delay DURATION] [--bandwidth SIZE]
-  [--modules N] [--huge-mb N] [--universe DIR --project DIR] [--seconds N] [--systems direct,astera,nginx,floor,athens] [--out FILE] [--keep] [--cpu-prof DIR]`;
+  [--modules N] [--huge-mb N] [--universe DIR --project DIR] [--seconds N] [--systems direct,astera,nginx,floor,athens] [--out FILE] [--keep] [--cpu-prof DIR] [--astera-args "FLAGS"]`;
 
 /** Flags of the benchmark. */
 export interface BenchOptions {
@@ -51,6 +51,8 @@ export interface BenchOptions {
   keep: boolean;
   /** Where Astera writes V8 CPU profiles (Deno's `--cpu-prof`), one per Astera process. */
   cpuProfDir?: string;
+  /** Flags added to Astera's command line, e.g. `--gc-step 0` or `--workers 1`. */
+  asteraArgs: string[];
   /** An existing universe (GOPROXY layout) and a project resolving against it, instead of the synthetic one. */
   universe?: { root: string; project: string };
 }
@@ -84,6 +86,7 @@ export function parseBenchArgs(args: string[]): BenchOptions {
       out: { type: "string" },
       keep: { type: "boolean", default: false },
       "cpu-prof": { type: "string" },
+      "astera-args": { type: "string", default: "" },
       universe: { type: "string" },
       project: { type: "string" },
       help: { type: "boolean", default: false },
@@ -124,6 +127,7 @@ export function parseBenchArgs(args: string[]): BenchOptions {
     out: values.out ?? join(REPO, "bench", quick ? "results-quick.md" : "results.md"),
     keep: values.keep,
     cpuProfDir: values["cpu-prof"],
+    asteraArgs: values["astera-args"].split(/\s+/).filter((word) => word !== ""),
   };
 }
 
@@ -263,6 +267,7 @@ async function hugePulls(ctx: Context, { system, result }: Running): Promise<voi
   log(`${result.name}: ${n} × huge zip`);
   const url = system.url + ctx.universe.huge.path;
   const watch = new MemoryWatch(system.pid);
+  const statsBefore = result.name === "Astera" ? await asteraStats(system.url) : undefined;
   watch.begin();
   const first = await pullConcurrently(ctx.curl, url, n, ctx.universe.huge.size);
   result.hugeColdMs = first.wallMs;
@@ -272,6 +277,15 @@ async function hugePulls(ctx: Context, { system, result }: Running): Promise<voi
   checkFailures(result, "huge zip (second pull)", second.failures);
   result.rss.huge = watch.end();
   result.cpu.huge = watch.cpu;
+  if (statsBefore) {
+    // What bounding the peak cost: the garbage collections Astera asked for (see --gc-step).
+    const after = (await asteraStats(system.url)).reclaim;
+    result.notes.push(
+      `garbage collections requested during ${n} × huge zip: ${
+        after.collections - statsBefore.reclaim.collections
+      }, ${after.ms - statsBefore.reclaim.ms} ms`,
+    );
+  }
 }
 
 async function benchDirect(ctx: Context): Promise<SystemResult> {
@@ -300,6 +314,7 @@ function asteraStarter(ctx: Context, dir: string): (name: string) => Promise<Sys
       db: join(dir, `${name}.db`),
       upstream: ctx.upstream.url,
       log: join(dir, `${name}.log`),
+      extraArgs: ctx.options.asteraArgs,
       denoArgs: ctx.options.cpuProfDir
         ? [
           "--cpu-prof",

@@ -151,11 +151,12 @@ export function table(systems: SystemResult[]): string {
     ["hot small req/s ÷ nginx (lowest)", (r) => x(smallHotRatio(r, nginx))],
     ["hot 1 MB zip req/s ÷ nginx", (r) => x(ratio(r.hot.zip?.rps, nginx?.hot.zip?.rps))],
     [
-      "server CPU: cold / warm",
+      "server CPU: cold / warm / N × huge zip",
       (r) =>
-        r.cpu.cold === undefined && r.cpu.warm === undefined
+        r.cpu.cold === undefined && r.cpu.warm === undefined && r.cpu.huge === undefined
           ? "—"
-          : `${r.cpu.cold?.toFixed(1) ?? "—"} s / ${r.cpu.warm?.toFixed(1) ?? "—"} s`,
+          : [r.cpu.cold, r.cpu.warm, r.cpu.huge].map((s) => `${s?.toFixed(1) ?? "—"} s`)
+            .join(" / "),
     ],
     [
       "go clients' CPU: cold 1 / cold / warm",

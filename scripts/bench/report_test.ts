@@ -23,6 +23,13 @@ Deno.test("bench flags: defaults, --quick, units", () => {
   const quick = parseBenchArgs(["--quick", "--delay", "0.5s", "--bandwidth", "512KiB/s"]);
   assert(quick.modules < full.modules && quick.hugeBytes < full.hugeBytes);
   assertEquals(quick.delayMs, 500);
+  assertEquals(full.asteraArgs, []);
+  assertEquals(parseBenchArgs(["--astera-args", " --gc-step 0  --workers 1"]).asteraArgs, [
+    "--gc-step",
+    "0",
+    "--workers",
+    "1",
+  ]);
   assertEquals(quick.bytesPerSecond, 512 * 1024);
   assertThrows(() => parseBenchArgs(["--systems", "astera,squid"]));
   assertThrows(() => parseBenchArgs(["--clients", "0"]));

@@ -111,6 +111,7 @@ export interface AsteraStats {
   handler: { requests: number; errors: number };
   store: { reads: number; writes: number; busyRetries: number };
   proxy: { sourceFetches: number; liveDownloads: number; fetchCoalesced: number };
+  reclaim: { active: boolean; collections: number; ms: number };
 }
 
 /**
