@@ -77,7 +77,7 @@ export const FLAGS: Record<string, FlagSpec> = {
   },
   "cache-bytes": {
     env: "ASTERA_CACHE_BYTES",
-    default: "64MiB",
+    default: "48MiB",
     help: "memory cache held strongly at most",
   },
   "gc-step": {

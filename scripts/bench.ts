@@ -35,7 +35,7 @@ import {
 import { loadUniverse, type Universe, writeBenchUniverse } from "./bench/universe.ts";
 
 const USAGE = `usage: deno task bench [--quick] [--clients N] [--delay DURATION] [--bandwidth SIZE]
-  [--modules N] [--huge-mb N] [--universe DIR --project DIR] [--seconds N] [--systems direct,astera,nginx,floor,athens] [--out FILE] [--keep] [--cpu-prof DIR] [--astera-args "FLAGS"]`;
+  [--modules N] [--huge-mb N] [--universe DIR --project DIR] [--seconds N] [--systems direct,astera,nginx,floor,athens] [--out FILE] [--keep] [--cpu-prof DIR] [--astera-args="FLAGS"]`;
 
 /** Flags of the benchmark. */
 export interface BenchOptions {

@@ -13,7 +13,7 @@ import { ModuleProxy, type Reply } from "../lib/proxy.ts";
 import { answerZipQuestions, askPrimaryForZips } from "../lib/sharedzip.ts";
 import { Store } from "../lib/store.ts";
 import { createUpstream } from "../lib/upstream.ts";
-import { startFileProxy } from "./fileproxy.ts";
+import { type FileProxy, startFileProxy } from "./fileproxy.ts";
 import { removeTree } from "./gotool.ts";
 import { standardUniverse, writeUniverse } from "./universe.ts";
 
@@ -70,14 +70,38 @@ function isolates(work: string, upstreamUrl: string) {
   };
 }
 
-Deno.test("a replica streams a zip the primary is downloading, and it leaves the upstream once", async () => {
+/** An upstream the test runs: a file proxy, or a server of its own. */
+interface TestUpstream {
+  url: string;
+  close(): Promise<void>;
+}
+
+/** Writes a universe with a big zip of `bigBytes`, starts its upstream and both isolates. */
+async function withIsolates(
+  bigBytes: number,
+  startUpstream: (universe: string) => Promise<TestUpstream>,
+  fn: (context: { universe: string; primary: ModuleProxy; replica: ModuleProxy }) => Promise<void>,
+): Promise<void> {
   const work = await Deno.makeTempDir({ prefix: "astera-sharedzip-" });
   const universe = join(work, "universe");
-  await writeUniverse(universe, standardUniverse(3 * 1024 * 1024));
-  // Slow enough that the zip is still arriving while both isolates serve it.
-  const upstream = await startFileProxy({ root: universe, bytesPerSecond: 4 * 1024 * 1024 });
+  await writeUniverse(universe, standardUniverse(bigBytes));
+  const upstream = await startUpstream(universe);
   const { primary, replica, close } = isolates(work, upstream.url);
   try {
+    await fn({ universe, primary, replica });
+  } finally {
+    await close();
+    await upstream.close();
+    await removeTree(work);
+  }
+}
+
+Deno.test("a replica streams a zip the primary is downloading, and it leaves the upstream once", async () => {
+  let upstream: FileProxy | undefined;
+  // Slow enough that the zip is still arriving while both isolates serve it.
+  const start = async (root: string) =>
+    upstream = await startFileProxy({ root, bytesPerSecond: 4 * 1024 * 1024 });
+  await withIsolates(3 * 1024 * 1024, start, async ({ universe, primary, replica }) => {
     const expected = await Deno.readFile(join(universe, BIG_ZIP));
     const fromReplica = await replica.zip("example.com/big", "v1.0.0");
     assertEquals(fromReplica.type, "live-zip", "the replica asked first: the download is live");
@@ -93,71 +117,67 @@ Deno.test("a replica streams a zip the primary is downloading, and it leaves the
     const again = await replica.zip("example.com/big", "v1.0.0");
     assertEquals(again.type, "stored-zip", "once stored, the replica reads it without asking");
     assertEquals(await readReply(replica, again), expected);
-    assertEquals(upstream.counts.get("/" + BIG_ZIP), 1);
-  } finally {
-    await close();
-    await upstream.close();
-    await removeTree(work);
-  }
+    assertEquals(upstream!.counts.get("/" + BIG_ZIP), 1);
+  });
 });
 
 Deno.test("a replica gives the primary's not-found or error as is, and the upstream is asked once", async () => {
-  const work = await Deno.makeTempDir({ prefix: "astera-sharedzip-" });
-  const universe = join(work, "universe");
-  await writeUniverse(universe, standardUniverse(1024));
-  const upstream = await startFileProxy({ root: universe });
-  const { primary, replica, close } = isolates(work, upstream.url);
-  try {
+  let upstream: FileProxy | undefined;
+  const start = async (root: string) => upstream = await startFileProxy({ root });
+  await withIsolates(1024, start, async ({ primary, replica }) => {
     const missing = await replica.zip("example.com/big", "v9.9.9");
     assertEquals(missing.type, "not-found");
     assertEquals((await primary.zip("example.com/big", "v9.9.9")).type, "not-found");
-    assertEquals(upstream.counts.get("/example.com/big/@v/v9.9.9.zip"), 1);
+    assertEquals(upstream!.counts.get("/example.com/big/@v/v9.9.9.zip"), 1);
 
-    upstream.failWith = 503;
+    upstream!.failWith = 503;
     const failed = await replica.zip("example.com/big", "v1.0.0");
     assertEquals(failed.type, "error");
     assert(failed.type === "error" && failed.status === 502, JSON.stringify(failed));
-    assertEquals(upstream.counts.get("/" + BIG_ZIP), 1, "not asked again by a forwarded request");
-  } finally {
-    await close();
-    await upstream.close();
-    await removeTree(work);
-  }
+    assertEquals(upstream!.counts.get("/" + BIG_ZIP), 1, "not asked again by a forwarded request");
+  });
 });
 
 Deno.test("a replica following a download that breaks off errors its client and asks again next time", async () => {
-  const work = await Deno.makeTempDir({ prefix: "astera-sharedzip-" });
-  const universe = join(work, "universe");
-  await writeUniverse(universe, standardUniverse(2 * 1024 * 1024));
-  const zip = await Deno.readFile(join(universe, BIG_ZIP));
   let zipRequests = 0;
   // An upstream that promises the whole zip and hangs up after half of it.
-  const upstream = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const serving = (async () => {
-    for await (const conn of upstream) {
-      const head = new Uint8Array(16 * 1024);
-      const n = await conn.read(head);
-      const line = new TextDecoder().decode(head.subarray(0, n ?? 0)).split("\r\n")[0];
-      if (line.includes(".zip ")) {
-        zipRequests++;
-        await conn.write(
-          new TextEncoder().encode(
+  const start = async (root: string): Promise<TestUpstream> => {
+    const zip = await Deno.readFile(join(root, BIG_ZIP));
+    const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const answer = (conn: Deno.Conn, head: string, body?: Uint8Array) =>
+      conn.write(new TextEncoder().encode(head))
+        .then(() => body && conn.write(body))
+        .catch(() => 0);
+    const serving = (async () => {
+      for await (const conn of listener) {
+        const head = new Uint8Array(16 * 1024);
+        const n = await conn.read(head);
+        const line = new TextDecoder().decode(head.subarray(0, n ?? 0)).split("\r\n")[0];
+        if (line.includes(".zip ")) {
+          zipRequests++;
+          await answer(
+            conn,
             `HTTP/1.1 200 OK\r\ncontent-length: ${zip.byteLength}\r\nconnection: close\r\n\r\n`,
-          ),
-        );
-        await conn.write(zip.slice(0, zip.byteLength / 2)).catch(() => 0);
-      } else {
-        await conn.write(
-          new TextEncoder().encode(
+            zip.slice(0, zip.byteLength / 2),
+          );
+        } else {
+          await answer(
+            conn,
             "HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
-          ),
-        );
+          );
+        }
+        conn.close();
       }
-      conn.close();
-    }
-  })().catch(() => {});
-  const { replica, close } = isolates(work, `http://127.0.0.1:${upstream.addr.port}`);
-  try {
+    })().catch(() => {});
+    return {
+      url: `http://127.0.0.1:${listener.addr.port}`,
+      async close() {
+        listener.close();
+        await serving;
+      },
+    };
+  };
+  await withIsolates(2 * 1024 * 1024, start, async ({ replica }) => {
     const first = await replica.zip("example.com/big", "v1.0.0");
     assertEquals(first.type, "live-zip");
     const outcome = await readReply(replica, first).then(() => "complete", () => "error");
@@ -166,10 +186,5 @@ Deno.test("a replica following a download that breaks off errors its client and 
     assertEquals(second.type, "live-zip", "the replica asks the primary again");
     assertEquals(await readReply(replica, second).then(() => "complete", () => "error"), "error");
     assertEquals(zipRequests, 2);
-  } finally {
-    await close();
-    upstream.close();
-    await serving;
-    await removeTree(work);
-  }
+  });
 });

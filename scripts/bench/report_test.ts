@@ -24,7 +24,7 @@ Deno.test("bench flags: defaults, --quick, units", () => {
   assert(quick.modules < full.modules && quick.hugeBytes < full.hugeBytes);
   assertEquals(quick.delayMs, 500);
   assertEquals(full.asteraArgs, []);
-  assertEquals(parseBenchArgs(["--astera-args", " --gc-step 0  --workers 1"]).asteraArgs, [
+  assertEquals(parseBenchArgs(["--astera-args= --gc-step 0  --workers 1"]).asteraArgs, [
     "--gc-step",
     "0",
     "--workers",
