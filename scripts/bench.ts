@@ -200,6 +200,9 @@ const WARM_ROUNDS = 3;
 async function moreWarmRounds(ctx: Context, running: Running[]): Promise<void> {
   const n = ctx.options.clients;
   const warmable = running.filter(({ result }) => result.warmMs !== undefined);
+  const rounds = new Map(
+    warmable.map(({ result }) => [result, [[result.warmMs!, result.clientCpu.warm ?? NaN]]]),
+  );
   for (let round = 2; round <= WARM_ROUNDS; round++) {
     for (const { system, result } of warmable) {
       log(`${result.name}: warm, ${n} clients (round ${round} of ${WARM_ROUNDS})`);
@@ -208,12 +211,20 @@ async function moreWarmRounds(ctx: Context, running: Running[]): Promise<void> {
       const warm = await runGoClients(system.url, n, ctx.universe.project, ctx.buildCache);
       result.rss.warm = Math.max(result.rss.warm ?? 0, watch.end());
       checkFailures(result, `warm round ${round}`, warm.failures);
+      rounds.get(result)!.push([warm.wallMs, warm.clientCpu]);
       if (warm.wallMs < result.warmMs!) {
         result.warmMs = warm.wallMs;
         result.clientCpu.warm = warm.clientCpu;
         result.cpu.warm = watch.cpu;
       }
     }
+  }
+  for (const [result, figures] of rounds) {
+    result.notes.push(
+      `warm rounds: ${
+        figures.map(([ms]) => `${(ms / 1000).toFixed(2)} s`).join(", ")
+      } (the go clients' CPU: ${figures.map(([, cpu]) => `${cpu.toFixed(0)} s`).join(", ")})`,
+    );
   }
 }
 
