@@ -80,31 +80,26 @@ export function askPrimaryForZips(
   onProgress: (progress: DownloadProgress) => void,
 ) => Promise<PrimaryZip> {
   let nextId = 0;
-  const waiting = new Map<number, (outcome: PrimaryZip) => void>();
-  const following = new Map<number, (progress: DownloadProgress) => void>();
+  const questions = new Map<
+    number,
+    { onProgress(progress: DownloadProgress): void; resolve(outcome: PrimaryZip): void }
+  >();
   port.onmessage = (event: MessageEvent<ZipNews>) => {
     const news = event.data;
-    const onProgress = following.get(news.id);
-    if (news.type === "outcome") {
-      const resolve = waiting.get(news.id);
-      waiting.delete(news.id);
-      if (news.outcome.type === "live" && news.progress && onProgress) {
-        onProgress(news.progress);
-        if (news.progress.done) following.delete(news.id);
-      } else {
-        following.delete(news.id);
-      }
-      resolve?.(news.outcome);
-    } else if (onProgress) {
-      onProgress(news.progress);
-      if (news.progress.done) following.delete(news.id);
-    }
+    const question = questions.get(news.id);
+    if (!question) return;
+    // The first progress goes before the outcome, so a live download has begun when it resolves.
+    const progress = news.type === "progress" || news.outcome.type === "live"
+      ? news.progress
+      : undefined;
+    if (progress) question.onProgress(progress);
+    if (news.type === "outcome") question.resolve(news.outcome);
+    if (!progress || progress.done) questions.delete(news.id);
   };
   return (module, version, onProgress) => {
     const id = nextId++;
-    following.set(id, onProgress);
     return new Promise<PrimaryZip>((resolve) => {
-      waiting.set(id, resolve);
+      questions.set(id, { onProgress, resolve });
       port.postMessage({ id, module, version } satisfies ZipWanted);
     });
   };
