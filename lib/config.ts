@@ -8,6 +8,7 @@
 import { parseArgs } from "node:util";
 import { dirname, join } from "node:path";
 import { parseUpstreamList, UpstreamConfigError, type UpstreamEntry } from "./upstream.ts";
+import { DEFAULT_RECLAIM_STEP } from "./reclaim.ts";
 
 /** The server's configuration. */
 export interface Config {
@@ -82,7 +83,7 @@ export const FLAGS: Record<string, FlagSpec> = {
   },
   "gc-step": {
     env: "ASTERA_GC_STEP",
-    default: "8MiB",
+    default: `${DEFAULT_RECLAIM_STEP / 2 ** 20}MiB`,
     help:
       "collect garbage after each isolate let go of this many bytes of zip buffers (needs --expose-gc, as the serve task passes); 0 leaves it to V8: less CPU, a higher peak",
   },

@@ -18,7 +18,14 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { startFileProxy } from "../tests/fileproxy.ts";
 import { GO, removeTree } from "../tests/gotool.ts";
-import { freshDir, MemoryWatch, pullConcurrently, runGoClients, runWrk } from "./bench/measure.ts";
+import {
+  type ClientsResult,
+  freshDir,
+  MemoryWatch,
+  pullConcurrently,
+  runGoClients,
+  runWrk,
+} from "./bench/measure.ts";
 import { HOT_KINDS, report, type RunInfo, type SystemResult, targets } from "./bench/report.ts";
 import {
   asteraStats,
@@ -193,6 +200,33 @@ const HOT_ROUNDS = 3;
 const WARM_ROUNDS = 3;
 
 /**
+ * One warm run of N clients; the system's warm figures become this run's if it
+ * is its fastest so far, and its peak RSS counts over every round.
+ */
+async function warmRound(
+  ctx: Context,
+  { system, result }: Running,
+  round: number,
+): Promise<ClientsResult> {
+  const watch = new MemoryWatch(system.pid);
+  watch.begin();
+  const warm = await runGoClients(
+    system.url,
+    ctx.options.clients,
+    ctx.universe.project,
+    ctx.buildCache,
+  );
+  result.rss.warm = Math.max(result.rss.warm ?? 0, watch.end());
+  checkFailures(result, round === 1 ? "warm" : `warm round ${round}`, warm.failures);
+  if (result.warmMs === undefined || warm.wallMs < result.warmMs) {
+    result.warmMs = warm.wallMs;
+    result.clientCpu.warm = warm.clientCpu;
+    result.cpu.warm = watch.cpu;
+  }
+  return warm;
+}
+
+/**
  * Warm rounds after the first, interleaved across the systems that ran one,
  * each keeping its fastest round (peak RSS over all of them). The first
  * round's database counters stay the SQLite figures.
@@ -201,22 +235,13 @@ async function moreWarmRounds(ctx: Context, running: Running[]): Promise<void> {
   const n = ctx.options.clients;
   const warmable = running.filter(({ result }) => result.warmMs !== undefined);
   const rounds = new Map(
-    warmable.map(({ result }) => [result, [[result.warmMs!, result.clientCpu.warm ?? NaN]]]),
+    warmable.map(({ result }) => [result, [[result.warmMs!, result.clientCpu.warm!]]]),
   );
   for (let round = 2; round <= WARM_ROUNDS; round++) {
-    for (const { system, result } of warmable) {
-      log(`${result.name}: warm, ${n} clients (round ${round} of ${WARM_ROUNDS})`);
-      const watch = new MemoryWatch(system.pid);
-      watch.begin();
-      const warm = await runGoClients(system.url, n, ctx.universe.project, ctx.buildCache);
-      result.rss.warm = Math.max(result.rss.warm ?? 0, watch.end());
-      checkFailures(result, `warm round ${round}`, warm.failures);
-      rounds.get(result)!.push([warm.wallMs, warm.clientCpu]);
-      if (warm.wallMs < result.warmMs!) {
-        result.warmMs = warm.wallMs;
-        result.clientCpu.warm = warm.clientCpu;
-        result.cpu.warm = watch.cpu;
-      }
+    for (const entry of warmable) {
+      log(`${entry.result.name}: warm, ${n} clients (round ${round} of ${WARM_ROUNDS})`);
+      const warm = await warmRound(ctx, entry, round);
+      rounds.get(entry.result)!.push([warm.wallMs, warm.clientCpu]);
     }
   }
   for (const [result, figures] of rounds) {
@@ -270,9 +295,9 @@ async function hotPaths(ctx: Context, running: Running[]): Promise<void> {
 /** cold (N clients, empty cache, when asked for) → warm, on one running system. */
 async function coldWarm(ctx: Context, { system, result }: Running, cold: boolean): Promise<void> {
   const { options, universe, upstream } = ctx;
-  const watch = new MemoryWatch(system.pid);
   const n = options.clients;
   if (cold) {
+    const watch = new MemoryWatch(system.pid);
     upstream.counts.clear();
     log(`${result.name}: cold, ${n} clients`);
     watch.begin();
@@ -287,13 +312,7 @@ async function coldWarm(ctx: Context, { system, result }: Running, cold: boolean
   log(`${result.name}: warm, ${n} clients`);
   const isAstera = result.name === "Astera";
   const before = isAstera ? await asteraStats(system.url) : undefined;
-  watch.begin();
-  const warm = await runGoClients(system.url, n, universe.project, ctx.buildCache);
-  result.rss.warm = watch.end();
-  result.cpu.warm = watch.cpu;
-  result.warmMs = warm.wallMs;
-  result.clientCpu.warm = warm.clientCpu;
-  checkFailures(result, "warm", warm.failures);
+  await warmRound(ctx, { system, result }, 1);
   if (before) {
     const after = await asteraStats(system.url);
     result.readsPerRequest = {
@@ -578,6 +597,7 @@ async function main(): Promise<void> {
       hugeBytes: universe.huge.size,
       wrkSeconds: options.wrkSeconds,
       warmRounds: WARM_ROUNDS,
+      hotRounds: HOT_ROUNDS,
       command: ["deno task bench", ...Deno.args].join(" "),
     };
     const text = report(info, results);

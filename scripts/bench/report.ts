@@ -53,6 +53,8 @@ export interface RunInfo {
   wrkSeconds: number;
   /** Warm runs per system; the fastest counts. */
   warmRounds: number;
+  /** wrk rounds per system and request kind; the best counts. */
+  hotRounds: number;
   command: string;
 }
 
@@ -319,7 +321,7 @@ export function report(info: RunInfo, systems: SystemResult[]): string {
       info.bytesPerSecond
         ? `${(info.bytesPerSecond / 1e6).toFixed(1)} MB/s per response`
         : "no bandwidth cap"
-    }. N = ${info.clients} concurrent clients; warm: the fastest of ${info.warmRounds} rounds, interleaved across systems; hot path: wrk, ${info.clients} connections, ${info.wrkSeconds} s per request kind, the best of three rounds. Before each run of go clients the page cache is written back and emptied.`,
+    }. N = ${info.clients} concurrent clients; warm: the fastest of ${info.warmRounds} rounds, interleaved across systems; hot path: wrk, ${info.clients} connections, ${info.wrkSeconds} s per request kind, the best of ${info.hotRounds} rounds. Before each run of go clients the page cache is written back and emptied.`,
     "",
     table(systems),
     "",
