@@ -60,7 +60,9 @@ export interface RunInfo {
 
 /**
  * Why a cold run can take longer than any proxy makes it: the go clients' own
- * CPU time (hashing, extracting) spread over the machine's cores, and direct's ratio.
+ * CPU time (hashing, extracting) spread over the machine's cores; the same N
+ * clients served by nginx from disk, with no upstream at all (no cold run can
+ * be faster); and direct's ratio.
  */
 function coldFloor(systems: SystemResult[], astera: SystemResult, cores: number): string {
   let why = "";
@@ -70,6 +72,13 @@ function coldFloor(systems: SystemResult[], astera: SystemResult, cores: number)
     why += `; the go clients alone used ${clientCpu.toFixed(0)} s of CPU, which takes ${
       x(floor)
     } cold 1 on ${cores} cores`;
+  }
+  const nginx = systems.find((system) => system.name === "nginx" && !system.skipped);
+  const nginxRatio = ratio(nginx?.warmMs, astera.cold1Ms);
+  if (nginxRatio !== undefined) {
+    why += `; nginx, with every file on disk and no upstream, took ${
+      x(nginxRatio)
+    } cold 1 for the same clients`;
   }
   const direct = systems.find((system) => system.name === "direct" && !system.skipped);
   const directRatio = ratio(direct?.coldMs, direct?.cold1Ms);

@@ -59,6 +59,10 @@ Deno.test("bench verdicts: passes, misses with by how much, peers not installed"
   assert(cold.detail.includes("1.30×") && cold.detail.includes("8.3% over"), cold.detail);
   assert(cold.detail.includes("24 s of CPU, which takes 1.20× cold 1 on 2 cores"), cold.detail);
   assert(cold.detail.includes("direct: 1.25×"), cold.detail);
+  assert(
+    cold.detail.includes("nginx, with every file on disk and no upstream, took 0.10×"),
+    cold.detail,
+  );
   assertEquals(verdicts.get("every artifact fetched upstream exactly once")!.pass, true);
   assertEquals(verdicts.get("warm ≤ 1.25 × nginx")!.pass, true);
   const small = verdicts.get("hot small req/s ≥ 0.7 × nginx")!;
