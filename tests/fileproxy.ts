@@ -58,7 +58,8 @@ export function startFileProxy(options: FileProxyOptions): Promise<FileProxy> {
       if (state.failWith !== null) {
         return new Response("upstream failing on purpose\n", { status: state.failWith });
       }
-      if (path.includes("..")) return new Response("bad path\n", { status: 400 });
+      // Module paths may hold ".." inside an element (example..com); only a whole one climbs.
+      if (path.split("/").includes("..")) return new Response("bad path\n", { status: 400 });
       let file: Deno.FsFile;
       let size: number;
       try {

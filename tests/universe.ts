@@ -46,6 +46,27 @@ func main() {}
 `,
 };
 
+/**
+ * A small deterministic PRNG (mulberry32): numbers in [0, 1), the same for the same seed.
+ *
+ * @example
+ * ```ts
+ * import { random } from "./universe.ts";
+ * const next = random(7);
+ * console.log(next() < 1); // true
+ * ```
+ */
+export function random(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
 /** Deterministic bytes that do not compress, for the large zip. */
 export function noise(size: number, seed = 1): Uint8Array {
   const out = new Uint8Array(size);

@@ -12,7 +12,7 @@
 import { join } from "node:path";
 import { escapePath, escapeVersion } from "../../lib/modpath.ts";
 import { copyProject, makeGoClient, removeTree } from "../../tests/gotool.ts";
-import { noise, type SyntheticVersion, writeUniverse } from "../../tests/universe.ts";
+import { noise, random, type SyntheticVersion, writeUniverse } from "../../tests/universe.ts";
 
 /** Shape of the universe. */
 export interface UniverseOptions {
@@ -43,18 +43,6 @@ export interface Universe {
 
 const HOST = "bench.example";
 const TIME0 = Date.UTC(2023, 0, 1);
-
-/** A small deterministic PRNG (mulberry32). */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function moduleName(i: number): string {
   const groups = ["net", "text", "sync", "codec", "log", "db", "cli", "util"];
