@@ -17,6 +17,7 @@
  *
  * @module
  */
+import { checkGoMod, checkInfo, checkList, checkSumdb } from "./answercheck.ts";
 import { concatBytes } from "./bytes.ts";
 import { createHash } from "node:crypto";
 import { SingleFlight } from "./coalesce.ts";
@@ -41,7 +42,6 @@ import {
 import {
   canonicalModuleVersion,
   isPseudoVersion,
-  isValid,
   pseudoVersionDate,
   sortVersions,
 } from "./version.ts";
@@ -338,7 +338,7 @@ export class ModuleProxy {
               module: name,
               key: rest,
               status: 200,
-              body: await readAll(answer, MAX_SMALL_BYTES, what),
+              body: checkSumdb(rest, await readAll(answer, MAX_SMALL_BYTES, what), what),
               fetchedAt: this.#now(),
             }
             : {
@@ -470,8 +470,9 @@ export class ModuleProxy {
       if (answer.found) {
         body = await readAll(answer, MAX_SMALL_BYTES, request);
         status = 200;
-        if (kind !== "list") {
-          const version = checkInfo(body, request, null);
+        if (kind === "list") checkList(body, describeRequest(request));
+        else {
+          const version = checkInfo(body, describeRequest(request), null);
           if (canonicalModuleVersion(version) === version) {
             await this.#storeInfoQuietly(module, version, body);
           }
@@ -523,7 +524,8 @@ export class ModuleProxy {
           kind === "mod" ? MAX_GO_MOD : MAX_SMALL_BYTES,
           request,
         );
-        if (kind === "info") checkInfo(body, request, version);
+        if (kind === "info") checkInfo(body, describeRequest(request), version);
+        else checkGoMod(body, describeRequest(request));
         const meta = await this.#store.putInline(module, version, kind, body);
         const data = this.#store.inlineData(module, version, kind)!;
         this.#items.set(itemKey(kind, module, version), { type: "artifact", meta, data });
@@ -1032,27 +1034,6 @@ async function readAll(
     );
   }
   return concatBytes(parts);
-}
-
-/**
- * Checks an `.info`/`@latest` body: JSON naming a valid version, the requested
- * one when a canonical version was asked for. Returns the version.
- */
-function checkInfo(body: Uint8Array, request: ArtifactRequest, expected: string | null): string {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(body));
-  } catch {
-    throw new SourceError(`${describeRequest(request)}: answer is not valid JSON`);
-  }
-  const version = (parsed as { Version?: unknown } | null)?.Version;
-  if (typeof version !== "string" || !isValid(version)) {
-    throw new SourceError(`${describeRequest(request)}: answer has no valid Version`);
-  }
-  if (expected !== null && version !== expected) {
-    throw new SourceError(`${describeRequest(request)}: answer is for version ${version}`);
-  }
-  return version;
 }
 
 function itemKey(kind: string, module: string, version: string): string {

@@ -14,7 +14,7 @@ import { silentLogger } from "../lib/log.ts";
 import { assert, assertEquals, assertStringIncludes } from "../lib/testing.ts";
 import { type FileProxy, startFileProxy } from "./fileproxy.ts";
 import { removeTree } from "./gotool.ts";
-import { standardUniverse, writeUniverse } from "./universe.ts";
+import { noise, standardUniverse, writeUniverse } from "./universe.ts";
 
 interface Fixture {
   universe: string;
@@ -288,30 +288,81 @@ Deno.test("garbage from the upstream is refused and never stored", async () => {
   });
 });
 
+/** A checksum-database lookup as sum.golang.org shapes it (made-up hashes and signature). */
+const LOOKUP = "42\nexample.com/lib v1.0.0 h1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n" +
+  "example.com/lib v1.0.0/go.mod h1:BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB=\n\n" +
+  "go.sum database tree\n1234\nCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCC=\n\n" +
+  "\u2014 sum.example.org Az3grnDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDD\n";
+
+/** What a captive portal or a filtering proxy answers, with 200, for any path. */
+const LOGIN_PAGE =
+  "<!DOCTYPE html>\n<html><body>Please sign in to use this network</body></html>\n";
+
+Deno.test("a login page answered in place of a go.mod, list or checksum record is refused and never stored", async () => {
+  await withFixture(["--ttl", "0s"], async ({ get, universe, upstream, astera }) => {
+    const lib = join(universe, "example.com/lib/@v");
+    const list = await (await get("/example.com/lib/@v/list")).text();
+    const db = join(universe, "sumdb/sum.example.org");
+    await Deno.mkdir(join(db, "lookup/example.com"), { recursive: true });
+    await Deno.mkdir(join(db, "tile/8/0"), { recursive: true });
+    const originals = new Map<string, Uint8Array>();
+    const files = [
+      join(lib, "v1.0.0.mod"),
+      join(lib, "list"),
+      join(db, "lookup/example.com/lib@v1.0.0"),
+      join(db, "tile/8/0/002"),
+    ];
+    await Deno.writeTextFile(files[2], LOOKUP);
+    await Deno.writeFile(files[3], noise(256 * 32, 4));
+    for (const file of files) {
+      originals.set(file, await Deno.readFile(file));
+      await Deno.writeTextFile(file, LOGIN_PAGE);
+    }
+
+    const refused: [string, string][] = [
+      ["/example.com/lib/@v/v1.0.0.mod", "not a go.mod file"],
+      ["/sumdb/sum.example.org/lookup/example.com/lib@v1.0.0", "not a checksum-database record"],
+      ["/sumdb/sum.example.org/tile/8/0/002", "8192 bytes"],
+    ];
+    for (const [path, reason] of refused) {
+      const response = await get(path);
+      assertEquals(response.status, 502, path);
+      assertStringIncludes(await response.text(), reason);
+    }
+    // The stored list is served while the refresh it started meets the login page and is refused.
+    assertEquals(await (await get("/example.com/lib/@v/list")).text(), list);
+    await astera.proxy.settle();
+    assertEquals(await (await get("/example.com/lib/@v/list")).text(), list);
+
+    for (const [file, original] of originals) await Deno.writeFile(file, original);
+    for (const [path] of refused) {
+      const response = await get(path);
+      assertEquals(response.status, 200, path);
+      assertEquals(await bytes(response), await Deno.readFile(join(universe, path)), path);
+      assertEquals(upstream.counts.get(path), 2, `${path}: the refused answer was not kept`);
+    }
+  });
+});
+
 Deno.test("the checksum database is proxied: lookups and tiles kept forever, supported follows the upstream", async () => {
   await withFixture(["--ttl", "0s"], async ({ get, universe, upstream }) => {
     const db = join(universe, "sumdb/sum.example.org");
     await Deno.mkdir(join(db, "lookup/example.com"), { recursive: true });
     await Deno.mkdir(join(db, "tile/8/0"), { recursive: true });
     await Deno.writeTextFile(join(db, "supported"), "");
-    await Deno.writeTextFile(
-      join(db, "lookup/example.com/lib@v1.0.0"),
-      "42\nexample.com/lib v1.0.0 h1:x=\n",
-    );
-    await Deno.writeFile(join(db, "tile/8/0/001"), new Uint8Array([1, 2, 3]));
+    await Deno.writeTextFile(join(db, "lookup/example.com/lib@v1.0.0"), LOOKUP);
+    const tileBytes = noise(256 * 32, 3); // a full tile of height 8: 256 hashes of 32 bytes
+    await Deno.writeFile(join(db, "tile/8/0/001"), tileBytes);
 
     const supported = await get("/sumdb/sum.example.org/supported");
     assertEquals(supported.status, 200);
     await supported.body?.cancel();
     for (let i = 0; i < 2; i++) {
       const lookup = await get("/sumdb/sum.example.org/lookup/example.com/lib@v1.0.0");
-      assertEquals([lookup.status, await lookup.text()], [
-        200,
-        "42\nexample.com/lib v1.0.0 h1:x=\n",
-      ]);
+      assertEquals([lookup.status, await lookup.text()], [200, LOOKUP]);
       const tile = await get("/sumdb/sum.example.org/tile/8/0/001");
       assertEquals(tile.headers.get("content-type"), "application/octet-stream");
-      assertEquals(await bytes(tile), new Uint8Array([1, 2, 3]));
+      assertEquals(await bytes(tile), tileBytes);
     }
     assertEquals(upstream.counts.get("/sumdb/sum.example.org/lookup/example.com/lib@v1.0.0"), 1);
 

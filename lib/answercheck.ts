@@ -1,0 +1,159 @@
+/**
+ * Checks that a body a source answered with 200 can be what was asked for,
+ * before Astera stores it. `.mod`, `.info` and checksum-database lookups and
+ * tiles are kept forever, so a captive portal's or a filtering proxy's page
+ * stored in their place would break every build that needs them until
+ * someone repairs the database. Each check is what the go command itself
+ * would refuse, so nothing it accepts is ever turned away:
+ *
+ * - `.info`, `@latest`, query `.info`: JSON with a valid `Version` (the one
+ *   asked for, for a canonical version).
+ * - `.mod`: a go.mod with a module line (without one the go command stops
+ *   with "parsing go.mod: missing module line").
+ * - `list`: empty, or at least one line that starts with a valid version (the
+ *   go command skips the other lines; a body with none is no list).
+ * - checksum database: a lookup is a record id, go.sum lines and a signed
+ *   note; a hash tile is exactly 32 bytes per hash; `latest` is a signed note.
+ *
+ * Each check throws a {@linkcode SourceError} saying what was wrong.
+ *
+ * @module
+ */
+import { goModModulePath } from "./gomod.ts";
+import { SourceError } from "./source.ts";
+import { isValid } from "./version.ts";
+
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
+function decode(body: Uint8Array, what: string, kind: string): string {
+  try {
+    return utf8.decode(body);
+  } catch {
+    throw new SourceError(`${what}: answer is not ${kind} (not UTF-8 text)`);
+  }
+}
+
+/** The start of a body for an error message: enough to recognise a login page. */
+function sample(text: string): string {
+  const line = text.trim().split("\n")[0].slice(0, 60);
+  return JSON.stringify(line);
+}
+
+/**
+ * Checks an `.info`/`@latest` body: JSON naming a valid version, `expected`
+ * when a canonical version was asked for. Returns the version.
+ *
+ * @example
+ * ```ts
+ * import { checkInfo } from "./answercheck.ts";
+ * const body = new TextEncoder().encode('{"Version":"v1.0.0"}');
+ * console.log(checkInfo(body, "example.com/m@v1.0.0 .info", "v1.0.0")); // "v1.0.0"
+ * ```
+ */
+export function checkInfo(body: Uint8Array, what: string, expected: string | null): string {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(utf8.decode(body));
+  } catch {
+    throw new SourceError(`${what}: answer is not valid JSON`);
+  }
+  const version = (parsed as { Version?: unknown } | null)?.Version;
+  if (typeof version !== "string" || !isValid(version)) {
+    throw new SourceError(`${what}: answer has no valid Version`);
+  }
+  if (expected !== null && version !== expected) {
+    throw new SourceError(`${what}: answer is for version ${version}`);
+  }
+  return version;
+}
+
+/**
+ * Checks a `.mod` body: a go.mod file with a module line.
+ *
+ * @example
+ * ```ts
+ * import { checkGoMod } from "./answercheck.ts";
+ * checkGoMod(new TextEncoder().encode("module example.com/m\n"), "example.com/m@v1.0.0 .mod");
+ * ```
+ */
+export function checkGoMod(body: Uint8Array, what: string): void {
+  if (goModModulePath(body) !== "") return;
+  const text = new TextDecoder().decode(body.subarray(0, 4096));
+  throw new SourceError(
+    `${what}: answer is not a go.mod file (no module line${
+      text.trim() === "" ? "; empty" : `; it begins ${sample(text)}`
+    })`,
+  );
+}
+
+/**
+ * Checks a `list` body: empty, or with at least one line starting with a valid version.
+ *
+ * @example
+ * ```ts
+ * import { checkList } from "./answercheck.ts";
+ * checkList(new TextEncoder().encode("v1.0.0\nv1.1.0\n"), "example.com/m @v/list");
+ * ```
+ */
+export function checkList(body: Uint8Array, what: string): void {
+  const text = decode(body, what, "a version list");
+  const lines = text.split("\n").map((line) => line.trim()).filter((line) => line !== "");
+  if (lines.length === 0) return;
+  if (lines.some((line) => isValid(line.split(/\s+/)[0]))) return;
+  throw new SourceError(`${what}: answer is not a version list (it begins ${sample(text)})`);
+}
+
+const GO_SUM_LINE = /^\S+ \S+ h1:[A-Za-z0-9+/]+=*$/;
+const TILE = /^tile\/(\d+)\/(\d+|data)\/(?:x\d{3}\/)*\d{3}(?:\.p\/(\d+))?$/;
+
+/** Checks a signed note: text, a blank line, then signature lines `— name signature`. */
+function checkSignedNote(text: string, what: string): void {
+  const split = text.indexOf("\n\n");
+  const signatures = split < 0 ? [] : text.slice(split + 2).split("\n").filter((line) => line);
+  if (signatures.length === 0 || !signatures.every((line) => /^\u2014 \S+ \S+$/.test(line))) {
+    throw new SourceError(`${what}: answer is not a signed note (it begins ${sample(text)})`);
+  }
+}
+
+/**
+ * Checks a checksum-database answer for `key` (`lookup/…`, `tile/…`,
+ * `latest`, `supported`), as the go command would parse it. Returns the body.
+ *
+ * @example
+ * ```ts
+ * import { checkSumdb } from "./answercheck.ts";
+ * checkSumdb("tile/8/0/000.p/1", new Uint8Array(32), "sumdb sum.golang.org/tile/8/0/000.p/1");
+ * ```
+ */
+export function checkSumdb(key: string, body: Uint8Array, what: string): Uint8Array {
+  if (key.startsWith("lookup/")) {
+    const text = decode(body, what, "a checksum-database record");
+    const split = text.indexOf("\n\n");
+    const lines = text.slice(0, Math.max(0, split)).split("\n");
+    if (split < 0 || !/^\d+$/.test(lines[0]) || lines.length < 2) {
+      throw new SourceError(
+        `${what}: answer is not a checksum-database record (it begins ${sample(text)})`,
+      );
+    }
+    if (!lines.slice(1).every((line) => GO_SUM_LINE.test(line))) {
+      throw new SourceError(`${what}: answer's record holds a line that is not a go.sum line`);
+    }
+    checkSignedNote(text.slice(split + 2), what);
+    return body;
+  }
+  if (key === "latest") {
+    checkSignedNote(decode(body, what, "a signed tree head"), what);
+    return body;
+  }
+  const tile = TILE.exec(key);
+  if (tile && tile[2] !== "data") {
+    const height = Number(tile[1]);
+    const width = tile[3] !== undefined ? Number(tile[3]) : 2 ** height;
+    if (height >= 1 && height <= 30 && body.length !== width * 32) {
+      throw new SourceError(
+        `${what}: a tile of ${width} hashes is ${width * 32} bytes, the answer ${body.length}`,
+      );
+    }
+  }
+  return body;
+}

@@ -1,0 +1,83 @@
+import { checkGoMod, checkInfo, checkList, checkSumdb } from "./answercheck.ts";
+import { assertEquals, assertThrows } from "./testing.ts";
+
+const enc = (text: string) => new TextEncoder().encode(text);
+const LOGIN = "<html><head><title>Sign in</title></head><body>Welcome</body></html>\n";
+
+Deno.test("a .mod answer must be a go.mod with a module line, as the go command requires", () => {
+  const accepted = [
+    "module example.com/m\n",
+    "module example.com/m",
+    "// comment\nmodule example.com/m // trailing\n\ngo 1.21\n",
+    'module "example.com/m"\n',
+    "\ufeffmodule example.com/m\r\n",
+    // A fork whose go.mod names another path is served: the client decides.
+    "module github.com/sirupsen/logrus\n",
+    "<<<<<<< HEAD\nmodule example.com/m\n=======\n>>>>>>> other\n",
+  ];
+  for (const text of accepted) checkGoMod(enc(text), "m .mod");
+  const refused: [string, string][] = [
+    ["", "empty"],
+    ["\n\n", "empty"],
+    ["go 1.21\n", 'begins "go 1.21"'],
+    [LOGIN, 'begins "<html><head><title>Sign in'],
+    ["modulex example.com/m\n", "no module line"],
+    ["module\n", "no module line"],
+  ];
+  for (const [text, reason] of refused) {
+    assertThrows(() => checkGoMod(enc(text), "m .mod"), Error, reason);
+  }
+  assertThrows(() => checkGoMod(enc(LOGIN), "example.com/m@v1.0.0 .mod"), Error, "example.com/m");
+});
+
+Deno.test("a list answer is empty or names at least one valid version", () => {
+  for (const text of ["", "\n", "v1.0.0\n", "v1.0.0\nv1.1.0", "junk\nv1.2.3 2024-01-01\n"]) {
+    checkList(enc(text), "m @v/list");
+  }
+  for (const text of [LOGIN, "1.0.0\n", "latest\nmain\n"]) {
+    assertThrows(() => checkList(enc(text), "m @v/list"), Error, "not a version list");
+  }
+  assertThrows(() => checkList(new Uint8Array([0xff, 0xfe]), "m @v/list"), Error, "UTF-8");
+});
+
+Deno.test("an .info answer is JSON with the version asked for", () => {
+  assertEquals(checkInfo(enc('{"Version":"v1.0.0","Time":"x"}'), "m", "v1.0.0"), "v1.0.0");
+  assertEquals(checkInfo(enc('{"Version":"v1.1.0"}'), "m @latest", null), "v1.1.0");
+  assertThrows(() => checkInfo(enc(LOGIN), "m", null), Error, "not valid JSON");
+  assertThrows(() => checkInfo(enc("null"), "m", null), Error, "no valid Version");
+  assertThrows(() => checkInfo(enc('{"Version":"1.0"}'), "m", null), Error, "no valid Version");
+  assertThrows(
+    () => checkInfo(enc('{"Version":"v1.0.0"}'), "m", "v1.1.0"),
+    Error,
+    "answer is for version v1.0.0",
+  );
+});
+
+const RECORD = "1\nexample.com/m v1.0.0 h1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n" +
+  "example.com/m v1.0.0/go.mod h1:BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB=\n";
+const NOTE = "go.sum database tree\n5\nCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCC=\n\n" +
+  "\u2014 sum.example.org Az3grnDDDDDDDDDDDDDDDD\n";
+
+Deno.test("checksum-database answers have the shape the go command parses", () => {
+  const ok: [string, Uint8Array][] = [
+    ["lookup/example.com/m@v1.0.0", enc(`${RECORD}\n${NOTE}`)],
+    ["latest", enc(NOTE)],
+    ["supported", new Uint8Array()],
+    ["tile/8/0/000", new Uint8Array(256 * 32)],
+    ["tile/8/1/x001/234.p/7", new Uint8Array(7 * 32)],
+    ["tile/8/data/000", enc("anything: data tiles are not checked")],
+  ];
+  for (const [key, body] of ok) assertEquals(checkSumdb(key, body, key), body);
+  const refused: [string, Uint8Array, string][] = [
+    ["lookup/example.com/m@v1.0.0", enc(LOGIN), "not a checksum-database record"],
+    ["lookup/example.com/m@v1.0.0", enc(RECORD), "not a checksum-database record"],
+    ["lookup/example.com/m@v1.0.0", enc(`${RECORD}\n${NOTE.split("\n\n")[0]}\n`), "signed note"],
+    ["lookup/example.com/m@v1.0.0", enc(`1\n<p>x</p>\n\n${NOTE}`), "not a go.sum line"],
+    ["latest", enc(LOGIN), "not a signed note"],
+    ["tile/8/0/000", enc(LOGIN), "256 hashes is 8192 bytes"],
+    ["tile/8/0/000.p/3", new Uint8Array(4 * 32), "3 hashes is 96 bytes, the answer 128"],
+  ];
+  for (const [key, body, reason] of refused) {
+    assertThrows(() => checkSumdb(key, body, key), Error, reason);
+  }
+});
