@@ -12,6 +12,8 @@
  *   with "parsing go.mod: missing module line").
  * - `list`: empty, or at least one line that starts with a valid version (the
  *   go command skips the other lines; a body with none is no list).
+ * - `.zip`: its first bytes are a zip signature (`PK`); whether the zip follows
+ *   the module rules is `zip.ts`'s business, once it is whole.
  * - checksum database: a lookup is a record id, go.sum lines and a signed
  *   note; a hash tile is exactly 32 bytes per hash; `latest` is a signed note.
  *
@@ -101,6 +103,26 @@ export function checkList(body: Uint8Array, what: string): void {
   if (lines.length === 0) return;
   if (lines.some((line) => isValid(line.split(/\s+/)[0]))) return;
   throw new SourceError(`${what}: answer is not a version list (it begins ${sample(text)})`);
+}
+
+/**
+ * Checks the first bytes of a `.zip` answer (at least two, unless the body is
+ * shorter): a zip begins with a `PK` signature, a login page does not.
+ *
+ * @example
+ * ```ts
+ * import { checkZipStart } from "./answercheck.ts";
+ * checkZipStart(new Uint8Array([0x50, 0x4b, 3, 4]), "example.com/m@v1.0.0 .zip");
+ * ```
+ */
+export function checkZipStart(head: Uint8Array, what: string): void {
+  if (head.length >= 2 && head[0] === 0x50 && head[1] === 0x4b) return;
+  const text = new TextDecoder().decode(head.subarray(0, 256));
+  throw new SourceError(
+    `${what}: answer is not a zip file (${
+      head.length === 0 ? "empty" : `it begins ${sample(text)}`
+    })`,
+  );
 }
 
 const GO_SUM_LINE = /^\S+ \S+ h1:[A-Za-z0-9+/]+=*$/;

@@ -1,4 +1,4 @@
-import { checkGoMod, checkInfo, checkList, checkSumdb } from "./answercheck.ts";
+import { checkGoMod, checkInfo, checkList, checkSumdb, checkZipStart } from "./answercheck.ts";
 import { assertEquals, assertThrows } from "./testing.ts";
 
 const enc = (text: string) => new TextEncoder().encode(text);
@@ -80,4 +80,12 @@ Deno.test("checksum-database answers have the shape the go command parses", () =
   for (const [key, body, reason] of refused) {
     assertThrows(() => checkSumdb(key, body, key), Error, reason);
   }
+});
+
+Deno.test("a zip answer starts with a zip signature", () => {
+  checkZipStart(new Uint8Array([0x50, 0x4b, 0x03, 0x04, 0]), "m .zip");
+  checkZipStart(new Uint8Array([0x50, 0x4b, 0x05, 0x06]), "m .zip"); // a zip of no files
+  assertThrows(() => checkZipStart(enc(LOGIN), "m .zip"), Error, 'begins "<html><head>');
+  assertThrows(() => checkZipStart(new Uint8Array(), "m .zip"), Error, "not a zip file (empty)");
+  assertThrows(() => checkZipStart(new Uint8Array([0x50]), "m .zip"), Error, "not a zip file");
 });

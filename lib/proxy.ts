@@ -17,7 +17,7 @@
  *
  * @module
  */
-import { checkGoMod, checkInfo, checkList, checkSumdb } from "./answercheck.ts";
+import { checkGoMod, checkInfo, checkList, checkSumdb, checkZipStart } from "./answercheck.ts";
 import { concatBytes } from "./bytes.ts";
 import { createHash } from "node:crypto";
 import { SingleFlight } from "./coalesce.ts";
@@ -575,6 +575,23 @@ export class ModuleProxy {
           `${module}@${version}: zip of ${answer.size} bytes exceeds the 500 MiB limit`,
         );
       }
+      // The first bytes tell a zip from a login page before any client is told "200".
+      const reader = answer.body.getReader();
+      const head: Uint8Array[] = [];
+      let headBytes = 0;
+      while (headBytes < 2) {
+        const read = await reader.read();
+        if (read.done) break;
+        head.push(read.value);
+        headBytes += read.value.byteLength;
+      }
+      try {
+        checkZipStart(concatBytes(head), describeRequest(request));
+      } catch (error) {
+        await reader.cancel().catch(() => {});
+        throw error;
+      }
+      const pieces = readOn(head, reader);
       blobId = await this.#store.createBlob();
       download.begin(blobId, this.#store.chunkSize, answer.size);
       const limit = answer.size ?? MAX_ZIP_FILE;
@@ -584,7 +601,7 @@ export class ModuleProxy {
       let filled = 0;
       let total = 0;
       let seq = 0;
-      for await (const piece of answer.body) {
+      for await (const piece of pieces) {
         total += piece.byteLength;
         // The piece, and the chunk buffer it is copied into, are garbage once stored.
         reclaimer.released(2 * piece.byteLength);
@@ -1034,6 +1051,27 @@ async function readAll(
     );
   }
   return concatBytes(parts);
+}
+
+/** The pieces already read, then the rest of the stream; stopping early cancels it. */
+async function* readOn(
+  first: Uint8Array[],
+  reader: ReadableStreamDefaultReader<Uint8Array>,
+): AsyncGenerator<Uint8Array> {
+  let done = false;
+  try {
+    yield* first;
+    for (;;) {
+      const read = await reader.read();
+      if (read.done) {
+        done = true;
+        return;
+      }
+      yield read.value;
+    }
+  } finally {
+    if (!done) await reader.cancel().catch(() => {});
+  }
 }
 
 function itemKey(kind: string, module: string, version: string): string {

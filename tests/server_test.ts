@@ -272,19 +272,25 @@ Deno.test("garbage from the upstream is refused and never stored", async () => {
     const wrongVersion = await get("/example.com/lib/@v/v1.1.0.info");
     assertEquals(wrongVersion.status, 502);
     assertStringIncludes(await wrongVersion.text(), "v1.0.0");
-    for (const version of ["v1.0.0", "v1.2.0-rc.1"]) {
-      const path = `/example.com/lib/@v/${version}.zip`;
-      const response = await get(path);
-      // The whole body was announced before the check failed: the transfer breaks or the answer is 410.
-      const outcome = response.status === 200
-        ? await response.arrayBuffer().then(() => "complete", () => "broken")
-        : `${response.status} ${await response.text()}`;
-      assert(outcome === "broken" || outcome.startsWith("410"), `${path}: ${outcome}`);
-      const retried = await get(path);
-      assertEquals(retried.status, 410, path);
-      assertStringIncludes(await retried.text(), "not found");
-      assertEquals(upstream.counts.get(path), 1);
+    // Not a zip at all: an upstream fault, answered before any byte and not remembered.
+    for (let i = 1; i <= 2; i++) {
+      const notZip = await get("/example.com/lib/@v/v1.0.0.zip");
+      assertEquals(notZip.status, 502);
+      assertStringIncludes(await notZip.text(), 'not a zip file (it begins "this is not a zip")');
+      assertEquals(upstream.counts.get("/example.com/lib/@v/v1.0.0.zip"), i);
     }
+    // A zip that breaks the module rules is gone for good: 410, remembered.
+    const path = "/example.com/lib/@v/v1.2.0-rc.1.zip";
+    const response = await get(path);
+    // The whole body was announced before the check failed: the transfer breaks or the answer is 410.
+    const outcome = response.status === 200
+      ? await response.arrayBuffer().then(() => "complete", () => "broken")
+      : `${response.status} ${await response.text()}`;
+    assert(outcome === "broken" || outcome.startsWith("410"), `${path}: ${outcome}`);
+    const retried = await get(path);
+    assertEquals(retried.status, 410, path);
+    assertStringIncludes(await retried.text(), "not found");
+    assertEquals(upstream.counts.get(path), 1);
   });
 });
 
@@ -298,7 +304,7 @@ const LOOKUP = "42\nexample.com/lib v1.0.0 h1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA
 const LOGIN_PAGE =
   "<!DOCTYPE html>\n<html><body>Please sign in to use this network</body></html>\n";
 
-Deno.test("a login page answered in place of a go.mod, list or checksum record is refused and never stored", async () => {
+Deno.test("a login page answered in place of a go.mod, zip, list or checksum record is refused and never stored", async () => {
   await withFixture(["--ttl", "0s"], async ({ get, universe, upstream, astera }) => {
     const lib = join(universe, "example.com/lib/@v");
     const list = await (await get("/example.com/lib/@v/list")).text();
@@ -309,11 +315,12 @@ Deno.test("a login page answered in place of a go.mod, list or checksum record i
     const files = [
       join(lib, "v1.0.0.mod"),
       join(lib, "list"),
+      join(lib, "v1.0.0.zip"),
       join(db, "lookup/example.com/lib@v1.0.0"),
       join(db, "tile/8/0/002"),
     ];
-    await Deno.writeTextFile(files[2], LOOKUP);
-    await Deno.writeFile(files[3], noise(256 * 32, 4));
+    await Deno.writeTextFile(files[3], LOOKUP);
+    await Deno.writeFile(files[4], noise(256 * 32, 4));
     for (const file of files) {
       originals.set(file, await Deno.readFile(file));
       await Deno.writeTextFile(file, LOGIN_PAGE);
@@ -321,6 +328,7 @@ Deno.test("a login page answered in place of a go.mod, list or checksum record i
 
     const refused: [string, string][] = [
       ["/example.com/lib/@v/v1.0.0.mod", "not a go.mod file"],
+      ["/example.com/lib/@v/v1.0.0.zip", "not a zip file"],
       ["/sumdb/sum.example.org/lookup/example.com/lib@v1.0.0", "not a checksum-database record"],
       ["/sumdb/sum.example.org/tile/8/0/002", "8192 bytes"],
     ];
