@@ -33,11 +33,10 @@ if (import.meta.main) {
       (config) => createGitSource({ gitDir: config.gitDir, fetchTtlMs: config.gitTtlMs }),
     );
   } catch (error) {
-    console.error(
-      `astera: cannot start: ${
-        error instanceof Error ? error.message : String(error)
-      } (db ${config.db})`,
-    );
+    const message = error instanceof Error ? error.message : String(error);
+    // SQLite says only this when it cannot create the database's -wal/-shm files.
+    const hint = /disk I\/O error|disk is full/.test(message) ? "; is its disk full?" : "";
+    console.error(`astera: cannot start: ${message} (db ${config.db}${hint})`);
     Deno.exit(1);
   }
   let stopping = false;

@@ -526,7 +526,14 @@ export class ModuleProxy {
         );
         if (kind === "info") checkInfo(body, describeRequest(request), version);
         else checkGoMod(body, describeRequest(request));
-        const meta = await this.#store.putInline(module, version, kind, body);
+        let meta: ArtifactMeta;
+        try {
+          meta = await this.#store.putInline(module, version, kind, body);
+        } catch (error) {
+          // A full disk must not stop a build the source can serve: answer now, store next time.
+          this.#options.log.warn("store-failed", { module, version, kind, error: text(error) });
+          return bytesReply(body, kind === "info" ? JSON_TYPE : TEXT, true);
+        }
         const data = this.#store.inlineData(module, version, kind)!;
         this.#items.set(itemKey(kind, module, version), { type: "artifact", meta, data });
         if (negative) await this.#forgetAnswer(kind, module, version);
@@ -593,7 +600,14 @@ export class ModuleProxy {
       }
       const pieces = readOn(head, reader);
       blobId = await this.#store.createBlob();
-      download.begin(blobId, this.#store.chunkSize, answer.size);
+      // Clients hear "200" once a first chunk is stored (they read none before the second), so
+      // a database that cannot take the zip (disk full, locked) is a clear 502/503 instead of
+      // a broken transfer; a zip under one chunk is checked before anyone hears of it.
+      let begun = false;
+      const begin = (id: number) => {
+        if (!begun) download.begin(id, this.#store.chunkSize, answer.size);
+        begun = true;
+      };
       const limit = answer.size ?? MAX_ZIP_FILE;
       const hash = createHash("sha256");
       const chunkSize = this.#store.chunkSize;
@@ -621,6 +635,7 @@ export class ModuleProxy {
           offset += take;
           if (filled === chunkSize) {
             await this.#store.putChunk(blobId, seq++, pending);
+            begin(blobId);
             download.wrote(seq);
             pending = new Uint8Array(chunkSize);
             filled = 0;
@@ -636,6 +651,7 @@ export class ModuleProxy {
       await checkModuleZip(blobAccess(this.#store, blobId, total, chunkSize), module, version);
       const etag = etagFromDigest(hash.digest());
       const meta = await this.#store.commitBlob(module, version, "zip", blobId, total, etag);
+      begin(blobId);
       if (meta.blobId !== blobId) {
         // Another process (the seed task) stored it meanwhile. The same bytes in the same
         // chunking: readers move on to its blob before ours goes. Otherwise they break.

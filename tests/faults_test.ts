@@ -1,11 +1,16 @@
 /**
  * Faults: a crash in the middle of a download, an upstream that lies about
- * lengths, and bad command lines. Nothing truncated may ever be stored, the
+ * lengths, a database another process keeps locked, and bad command lines. Nothing truncated may ever be stored, the
  * database must stay consistent, and bad input gets one clear line.
  *
  * @module
  */
 import { join } from "node:path";
+import { DatabaseSync } from "node:sqlite";
+import { silentLogger } from "../lib/log.ts";
+import { ModuleProxy, type Reply } from "../lib/proxy.ts";
+import { Store } from "../lib/store.ts";
+import { createUpstream } from "../lib/upstream.ts";
 import { assert, assertEquals, assertStringIncludes } from "../lib/testing.ts";
 import { startAsteraProcess } from "./asteraprocess.ts";
 import { startFileProxy } from "./fileproxy.ts";
@@ -62,7 +67,8 @@ function lyingUpstream(announced: number, sent: number) {
           `HTTP/1.1 200 OK\r\ncontent-type: application/zip\r\ncontent-length: ${announced}\r\n` +
           "connection: close\r\n\r\n";
         await conn.write(new TextEncoder().encode(head));
-        let left = sent;
+        // It begins like a zip, so only the missing bytes give it away.
+        let left = sent - await conn.write(new Uint8Array([0x50, 0x4b, 0x03, 0x04]));
         while (left > 0) left -= await conn.write(new Uint8Array(Math.min(left, 65536)));
         conn.close();
       })().catch(() => conn.close());
@@ -107,6 +113,67 @@ Deno.test("a truncated upstream answer is never stored and never served complete
     await health.body?.cancel();
   } finally {
     await astera.stop();
+    await upstream.close();
+    await removeTree(work);
+  }
+});
+
+Deno.test("with the database locked by another process, clients still get the upstream's go.mod and a clear 503 for a zip", async () => {
+  const work = await Deno.makeTempDir({ prefix: "astera-locked-" });
+  const universe = join(work, "universe");
+  await writeUniverse(universe, standardUniverse(1024 * 1024));
+  const upstream = await startFileProxy({ root: universe });
+  const db = join(work, "astera.db");
+  const store = Store.open(db, { writeDeadlineMs: 100 });
+  const proxy = new ModuleProxy({
+    store,
+    upstream: createUpstream([{ url: upstream.url, fallThroughOnError: false }], {
+      timeoutMs: 30_000,
+    }),
+    freshMs: 60_000,
+    negativeMs: 60_000,
+    cacheBytes: 1 << 20,
+    cacheTtlMs: 60_000,
+    log: silentLogger,
+  });
+  const bytesOf = (reply: Reply) => {
+    assert(reply.type === "bytes", `expected bytes, got ${JSON.stringify(reply)}`);
+    return reply.bytes;
+  };
+  // A seed (or anything else) holding the write lock past the store's deadline.
+  const other = new DatabaseSync(db);
+  try {
+    other.exec("BEGIN IMMEDIATE");
+    const mod = bytesOf(await proxy.mod("example.com/lib", "v1.1.0"));
+    assertEquals(mod, await Deno.readFile(join(universe, "example.com/lib/@v/v1.1.0.mod")));
+    const info = bytesOf(await proxy.info("example.com/lib", "v1.1.0"));
+    assertEquals(info, await Deno.readFile(join(universe, "example.com/lib/@v/v1.1.0.info")));
+    assertEquals(store.artifact("example.com/lib", "v1.1.0", "mod"), undefined);
+    for (const module of ["example.com/lib", "example.com/big"]) {
+      const zip = await proxy.zip(module, "v1.0.0");
+      assert(zip.type === "error", `${module}: ${zip.type}`);
+      assertEquals(zip.status, 503);
+      assertStringIncludes(zip.message, "database busy");
+    }
+    other.exec("COMMIT");
+
+    // Nothing was stored or remembered: the next requests ask again and store.
+    bytesOf(await proxy.mod("example.com/lib", "v1.1.0"));
+    assertEquals(upstream.counts.get("/example.com/lib/@v/v1.1.0.mod"), 2);
+    assert(store.artifact("example.com/lib", "v1.1.0", "mod"), "stored once the lock is gone");
+    const zip = await proxy.zip("example.com/big", "v1.0.0");
+    assert(zip.type === "live-zip" || zip.type === "stored-zip", zip.type);
+    const stream = zip.type === "live-zip"
+      ? zip.download.open()
+      : proxy.openStoredZip(zip.meta, 0, zip.meta.size);
+    assertEquals(
+      new Uint8Array(await new Response(stream).arrayBuffer()),
+      await Deno.readFile(join(universe, "example.com/big/@v/v1.0.0.zip")),
+    );
+  } finally {
+    await proxy.settle();
+    other.close();
+    store.close();
     await upstream.close();
     await removeTree(work);
   }
