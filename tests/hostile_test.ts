@@ -1,10 +1,11 @@
 /**
- * Hostile request targets, sent as raw bytes over TCP to a running Astera
- * (two isolates) over a local upstream: thousands of valid GOPROXY paths
- * mangled at random (seeded, so a failure repeats). The server must answer
- * each with a well-formed response and a status a client can act on, never
- * serve bytes the upstream does not have at that path, log no error, and
- * keep every stored artifact intact. `SEED=n N=requests deno task test
+ * Hostile request targets, sent as raw bytes over TCP to a running Astera:
+ * valid GOPROXY paths mangled at random (seeded, so a failure repeats), for
+ * public modules (two isolates over a local upstream) and for private ones
+ * (served from a real git repository). The server must answer each with a
+ * well-formed response and a status a client can act on, never serve bytes
+ * that belong to another path, log no error, and keep every stored artifact
+ * intact. `SEED=n N=requests deno task test
  * tests/hostile_test.ts` mangles differently, or more.
  *
  * @module
@@ -12,11 +13,13 @@
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { startAstera } from "../lib/app.ts";
+import { createGitSource } from "../lib/gitsource.ts";
 import { parseConfig } from "../lib/config.ts";
 import type { Logger } from "../lib/log.ts";
 import { escapePath, escapeVersion } from "../lib/modpath.ts";
 import { assert, assertEquals } from "../lib/testing.ts";
 import { startFileProxy } from "./fileproxy.ts";
+import { FIXTURE_HOST, GitWorld } from "./gitfixtures.ts";
 import { removeTree } from "./gotool.ts";
 import { random, standardUniverse, writeUniverse } from "./universe.ts";
 
@@ -144,6 +147,74 @@ async function upstreamFile(universe: string, target: string): Promise<Uint8Arra
 /** Statuses a go client can act on: content, not found/gone, or a refusal of the request. */
 const ACCEPTABLE = new Set([200, 304, 400, 404, 405, 410, 414, 431, 501, 505]);
 
+/** Counts errors logged; other events are dropped. */
+function errorLog(): Logger & { errors: string[] } {
+  const errors: string[] = [];
+  return {
+    errors,
+    info() {},
+    warn() {},
+    error: (event, fields) => errors.push(`${event} ${JSON.stringify(fields)}`),
+  };
+}
+
+/**
+ * Asks for every valid target (each must answer 200), then sends `count`
+ * mangled ones with random methods, checking each answer's status and framing
+ * and handing GET 200s to `check200`; then asks for the valid targets again,
+ * which must answer as before, and checks the database. Returns the statuses seen.
+ */
+async function hammer(options: {
+  port: number;
+  db: string;
+  valid: string[];
+  count: number;
+  seed: number;
+  acceptable: Set<number>;
+  check200(target: string, body: Uint8Array, what: string): Promise<void>;
+}): Promise<Map<number, number>> {
+  const { port, valid } = options;
+  // Store everything first, so mangled paths also meet stored and cached artifacts.
+  const stored = new Map<string, Uint8Array>();
+  for (const target of valid) {
+    const response = await rawRequest(port, "GET", target);
+    assertEquals(response.status, 200, target);
+    stored.set(target, response.body);
+  }
+  const next = random(options.seed);
+  const methods = ["GET", "GET", "GET", "GET", "HEAD", "POST", "G\u00e9T", "OPTIONS"];
+  const statuses = new Map<number, number>();
+  for (let i = 0; i < options.count; i++) {
+    const method = methods[Math.floor(next() * methods.length)];
+    const target = mangle(valid[Math.floor(next() * valid.length)], next);
+    const response = await rawRequest(port, method, target);
+    const what = `${method} ${JSON.stringify(target)} → ${response.status}`;
+    statuses.set(response.status, (statuses.get(response.status) ?? 0) + 1);
+    assert(options.acceptable.has(response.status), what);
+    const length = response.headers.get("content-length");
+    if (method !== "HEAD" && length !== undefined) {
+      assertEquals(response.body.length, Number(length), `${what}: body length`);
+    }
+    if (response.status === 200 && method === "GET" && /\/@(v\/|latest)/.test(target)) {
+      await options.check200(target, response.body, what);
+    }
+  }
+  for (const [target, bytes] of stored) {
+    const response = await rawRequest(port, "GET", target);
+    assertEquals(response.status, 200, target);
+    assertEquals(response.body, bytes, target);
+  }
+  const check = new DatabaseSync(options.db, { readOnly: true });
+  try {
+    assertEquals(check.prepare("PRAGMA integrity_check").get()?.integrity_check, "ok");
+  } finally {
+    check.close();
+  }
+  return statuses;
+}
+
+const SEED = Number(Deno.env.get("SEED") ?? 20261125);
+
 Deno.test("mangled request targets get a clear answer, never bytes from another path, and harm nothing", async () => {
   const work = await Deno.makeTempDir({ prefix: "astera-hostile-" });
   const universe = join(work, "universe");
@@ -151,18 +222,12 @@ Deno.test("mangled request targets get a clear answer, never bytes from another 
   await writeUniverse(universe, versions);
   const upstream = await startFileProxy({ root: universe });
   const db = join(work, "astera.db");
-  const errors: string[] = [];
-  const log: Logger = {
-    info() {},
-    warn() {},
-    error: (event, fields) => errors.push(`${event} ${JSON.stringify(fields)}`),
-  };
+  const log = errorLog();
   const config = parseConfig(
     ["--listen", "127.0.0.1:0", "--db", db, "--upstream", upstream.url, "--workers", "2"],
     {},
   );
   const astera = await startAstera(config, log);
-  const port = Number(new URL(astera.url).port);
   try {
     const valid: string[] = [];
     for (const { module, version } of versions) {
@@ -172,55 +237,96 @@ Deno.test("mangled request targets get a clear answer, never bytes from another 
         valid.push(`${base}${escapeVersion(version)}${ext}`);
       }
     }
-    const unique = [...new Set(valid)];
-    // Store everything first, so mangled paths also meet stored and cached artifacts.
-    const stored = new Map<string, Uint8Array>();
-    for (const target of unique) {
-      const response = await rawRequest(port, "GET", target);
-      assertEquals(response.status, 200, target);
-      stored.set(target, response.body);
-    }
-
-    const next = random(Number(Deno.env.get("SEED") ?? 20261125));
-    const methods = ["GET", "GET", "GET", "GET", "HEAD", "POST", "G\u00e9T", "OPTIONS"];
-    const statuses = new Map<number, number>();
-    for (let i = 0; i < Number(Deno.env.get("N") ?? 1500); i++) {
-      const method = methods[Math.floor(next() * methods.length)];
-      const target = mangle(unique[Math.floor(next() * unique.length)], next);
-      const response = await rawRequest(port, method, target);
-      const what = `${method} ${JSON.stringify(target)} → ${response.status}`;
-      statuses.set(response.status, (statuses.get(response.status) ?? 0) + 1);
-      assert(ACCEPTABLE.has(response.status), what);
-      const length = response.headers.get("content-length");
-      if (method !== "HEAD" && length !== undefined) {
-        assertEquals(response.body.length, Number(length), `${what}: body length`);
-      }
-      if (response.status === 200 && method === "GET" && /\/@(v\/|latest)/.test(target)) {
+    const statuses = await hammer({
+      port: Number(new URL(astera.url).port),
+      db,
+      valid: [...new Set(valid)],
+      count: Number(Deno.env.get("N") ?? 1500),
+      seed: SEED,
+      acceptable: ACCEPTABLE,
+      async check200(target, body, what) {
         const file = await upstreamFile(universe, target);
         assert(file, `${what}: the upstream has no file at that path`);
-        assertEquals(response.body, file, `${what}: not the upstream's bytes for that path`);
-      }
-    }
+        assertEquals(body, file, `${what}: not the upstream's bytes for that path`);
+      },
+    });
     // Every kind of answer was met, so the run exercised refusals as well as content.
     for (const status of [200, 400, 404, 405]) {
       assert(statuses.has(status), `no ${status} among ${JSON.stringify([...statuses])}`);
     }
-    assertEquals(errors, []);
-
-    for (const [target, bytes] of stored) {
-      const response = await rawRequest(port, "GET", target);
-      assertEquals(response.status, 200, target);
-      assertEquals(response.body, bytes, target);
-    }
-    const check = new DatabaseSync(db, { readOnly: true });
-    try {
-      assertEquals(check.prepare("PRAGMA integrity_check").get()?.integrity_check, "ok");
-    } finally {
-      check.close();
-    }
+    assertEquals(log.errors, []);
   } finally {
     await astera.close();
     await upstream.close();
     await removeTree(work);
+  }
+});
+
+Deno.test("mangled private module paths get a clear answer, and a 200 only with bytes a valid request got", async () => {
+  const world = await GitWorld.create();
+  const work = await Deno.makeTempDir({ prefix: "astera-hostile-git-" });
+  const module = `${FIXTURE_HOST}/team/lib.git`;
+  const repo = await world.repo("team/lib");
+  await repo.write({ "go.mod": `module ${module}\n\ngo 1.21\n`, "lib.go": "package lib\n" });
+  await repo.commit("first");
+  await repo.tag("v1.0.0");
+  await repo.write({ "LICENSE": "MIT\n" });
+  await repo.commit("second");
+  await repo.tag("v1.1.0");
+  const db = join(work, "astera.db");
+  const log = errorLog();
+  const config = parseConfig(
+    ["--listen", "127.0.0.1:0", "--db", db, "--upstream", "off", "--private", FIXTURE_HOST],
+    {},
+  );
+  const astera = await startAstera(
+    config,
+    log,
+    (config) =>
+      createGitSource({ gitDir: config.gitDir, fetchTtlMs: config.gitTtlMs, env: world.gitEnv }),
+  );
+  try {
+    const base = `/${module}/@v/`;
+    const valid = [`/${module}/@latest`, `${base}list`, `${base}main.info`];
+    for (const version of ["v1.0.0", "v1.1.0"]) {
+      for (const ext of [".info", ".mod", ".zip"]) valid.push(`${base}${version}${ext}`);
+    }
+    // What each valid target answered: a 200 for a mangled one must be one of these.
+    const known = new Map<string, Uint8Array[]>();
+    for (const target of valid) {
+      const kind = /(\.info|\.mod|\.zip|list|@latest)$/.exec(target)![1];
+      const response = await rawRequest(Number(new URL(astera.url).port), "GET", target);
+      known.set(kind, [...(known.get(kind) ?? []), response.body]);
+    }
+    const statuses = await hammer({
+      port: Number(new URL(astera.url).port),
+      db,
+      valid,
+      count: Number(Deno.env.get("N") ?? 600),
+      seed: SEED,
+      // A path without the .git qualifier sends Astera to https://git.corp.example for meta
+      // tags, which does not resolve: an error, not a not-found, as for the go command.
+      acceptable: new Set([...ACCEPTABLE, 502]),
+      check200(target, body, what) {
+        const kind = /(\.info|\.mod|\.zip|list|@latest)$/.exec(target)?.[1];
+        assert(kind, `${what}: 200 for no endpoint`);
+        const bodies = known.get(kind) ?? [];
+        assert(
+          bodies.some((known) =>
+            known.length === body.length && known.every((b, i) => b === body[i])
+          ),
+          `${what}: not what any valid request for a ${kind} answered`,
+        );
+        return Promise.resolve();
+      },
+    });
+    for (const status of [200, 400, 404]) {
+      assert(statuses.has(status), `no ${status} among ${JSON.stringify([...statuses])}`);
+    }
+    assertEquals(log.errors, []);
+  } finally {
+    await astera.close();
+    await removeTree(work);
+    await world.cleanup();
   }
 });
