@@ -31,7 +31,7 @@ function decode(body: Uint8Array, what: string, kind: string): string {
   try {
     return utf8.decode(body);
   } catch {
-    throw new SourceError(`${what}: answer is not ${kind} (not UTF-8 text)`);
+    throw new SourceError(`${what}: not ${kind} (not UTF-8 text)`);
   }
 }
 
@@ -57,14 +57,14 @@ export function checkInfo(body: Uint8Array, what: string, expected: string | nul
   try {
     parsed = JSON.parse(utf8.decode(body));
   } catch {
-    throw new SourceError(`${what}: answer is not valid JSON`);
+    throw new SourceError(`${what}: not valid JSON`);
   }
   const version = (parsed as { Version?: unknown } | null)?.Version;
   if (typeof version !== "string" || !isValid(version)) {
-    throw new SourceError(`${what}: answer has no valid Version`);
+    throw new SourceError(`${what}: no valid Version`);
   }
   if (expected !== null && version !== expected) {
-    throw new SourceError(`${what}: answer is for version ${version}`);
+    throw new SourceError(`${what}: is for version ${version}`);
   }
   return version;
 }
@@ -82,7 +82,7 @@ export function checkGoMod(body: Uint8Array, what: string): void {
   if (goModModulePath(body) !== "") return;
   const text = new TextDecoder().decode(body.subarray(0, 4096));
   throw new SourceError(
-    `${what}: answer is not a go.mod file (no module line${
+    `${what}: not a go.mod file (no module line${
       text.trim() === "" ? "; empty" : `; it begins ${sample(text)}`
     })`,
   );
@@ -102,7 +102,7 @@ export function checkList(body: Uint8Array, what: string): void {
   const lines = text.split("\n").map((line) => line.trim()).filter((line) => line !== "");
   if (lines.length === 0) return;
   if (lines.some((line) => isValid(line.split(/\s+/)[0]))) return;
-  throw new SourceError(`${what}: answer is not a version list (it begins ${sample(text)})`);
+  throw new SourceError(`${what}: not a version list (it begins ${sample(text)})`);
 }
 
 /**
@@ -119,9 +119,7 @@ export function checkZipStart(head: Uint8Array, what: string): void {
   if (head.length >= 2 && head[0] === 0x50 && head[1] === 0x4b) return;
   const text = new TextDecoder().decode(head.subarray(0, 256));
   throw new SourceError(
-    `${what}: answer is not a zip file (${
-      head.length === 0 ? "empty" : `it begins ${sample(text)}`
-    })`,
+    `${what}: not a zip file (${head.length === 0 ? "empty" : `it begins ${sample(text)}`})`,
   );
 }
 
@@ -133,7 +131,7 @@ function checkSignedNote(text: string, what: string): void {
   const split = text.indexOf("\n\n");
   const signatures = split < 0 ? [] : text.slice(split + 2).split("\n").filter((line) => line);
   if (signatures.length === 0 || !signatures.every((line) => /^\u2014 \S+ \S+$/.test(line))) {
-    throw new SourceError(`${what}: answer is not a signed note (it begins ${sample(text)})`);
+    throw new SourceError(`${what}: not a signed note (it begins ${sample(text)})`);
   }
 }
 
@@ -154,11 +152,11 @@ export function checkSumdb(key: string, body: Uint8Array, what: string): Uint8Ar
     const lines = text.slice(0, Math.max(0, split)).split("\n");
     if (split < 0 || !/^\d+$/.test(lines[0]) || lines.length < 2) {
       throw new SourceError(
-        `${what}: answer is not a checksum-database record (it begins ${sample(text)})`,
+        `${what}: not a checksum-database record (it begins ${sample(text)})`,
       );
     }
     if (!lines.slice(1).every((line) => GO_SUM_LINE.test(line))) {
-      throw new SourceError(`${what}: answer's record holds a line that is not a go.sum line`);
+      throw new SourceError(`${what}: the record holds a line that is not a go.sum line`);
     }
     checkSignedNote(text.slice(split + 2), what);
     return body;
@@ -173,7 +171,7 @@ export function checkSumdb(key: string, body: Uint8Array, what: string): Uint8Ar
     const width = tile[3] !== undefined ? Number(tile[3]) : 2 ** height;
     if (height >= 1 && height <= 30 && body.length !== width * 32) {
       throw new SourceError(
-        `${what}: a tile of ${width} hashes is ${width * 32} bytes, the answer ${body.length}`,
+        `${what}: a tile of ${width} hashes is ${width * 32} bytes, not ${body.length}`,
       );
     }
   }

@@ -49,7 +49,7 @@ Deno.test("an .info answer is JSON with the version asked for", () => {
   assertThrows(
     () => checkInfo(enc('{"Version":"v1.0.0"}'), "m", "v1.1.0"),
     Error,
-    "answer is for version v1.0.0",
+    "is for version v1.0.0",
   );
 });
 
@@ -75,7 +75,7 @@ Deno.test("checksum-database answers have the shape the go command parses", () =
     ["lookup/example.com/m@v1.0.0", enc(`1\n<p>x</p>\n\n${NOTE}`), "not a go.sum line"],
     ["latest", enc(LOGIN), "not a signed note"],
     ["tile/8/0/000", enc(LOGIN), "256 hashes is 8192 bytes"],
-    ["tile/8/0/000.p/3", new Uint8Array(4 * 32), "3 hashes is 96 bytes, the answer 128"],
+    ["tile/8/0/000.p/3", new Uint8Array(4 * 32), "3 hashes is 96 bytes, not 128"],
   ];
   for (const [key, body, reason] of refused) {
     assertThrows(() => checkSumdb(key, body, key), Error, reason);

@@ -29,6 +29,7 @@
  * @module
  */
 import { createHash } from "node:crypto";
+import { checkGoMod, checkInfo } from "./answercheck.ts";
 import { join } from "node:path";
 import { hashZip } from "./h1.ts";
 import {
@@ -548,12 +549,11 @@ class Seeder {
         return false;
       }
       const data = await Deno.readFile(file.path);
-      if (kind === "info") {
-        const problem = infoProblem(data, version);
-        if (problem) {
-          this.#skip(what, "bad .info", problem);
-          return false;
-        }
+      // The server's checks on what an upstream answers: what the go command would refuse.
+      const problem = smallProblem(kind, data, version, what);
+      if (problem) {
+        this.#skip(what, `bad .${kind}`, problem);
+        return false;
       }
       const etag = await strongEtag(data);
       this.#queue((batch) => {
@@ -729,7 +729,7 @@ class Seeder {
     let body: Uint8Array | undefined;
     if (newest.info && newest.info.size <= MAX_INFO) {
       const data = await Deno.readFile(newest.info.path).catch(() => undefined);
-      if (data && !infoProblem(data, newest.version)) body = data;
+      if (data && !smallProblem("info", data, newest.version, module)) body = data;
     }
     if (!body) {
       const t = pseudoVersionTime(newest.version);
@@ -855,17 +855,20 @@ class Seeder {
   }
 }
 
-/** Why an `.info` file cannot be served for `version`, or "" when it can. */
-function infoProblem(data: Uint8Array, version: string): string {
-  let parsed: unknown;
+/** Why an `.info` or `.mod` file cannot be served for `version`, or "" when it can. */
+function smallProblem(
+  kind: "info" | "mod",
+  data: Uint8Array,
+  version: string,
+  what: string,
+): string {
   try {
-    parsed = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(data));
-  } catch {
-    return "not valid JSON";
+    if (kind === "info") checkInfo(data, what, version);
+    else checkGoMod(data, what);
+    return "";
+  } catch (error) {
+    return message(error);
   }
-  const found = (parsed as { Version?: unknown } | null)?.Version;
-  if (found !== version) return `names version ${JSON.stringify(found)}`;
-  return "";
 }
 
 function message(error: unknown): string {

@@ -66,6 +66,12 @@ async function damage(path: string): Promise<void> {
   await Deno.writeFile(path, bytes);
 }
 
+/** Replaces a cached file's content (the module cache is read-only). */
+async function overwrite(path: string, text: string): Promise<void> {
+  await Deno.chmod(path, 0o644);
+  await Deno.writeTextFile(path, text);
+}
+
 interface Fixture {
   work: string;
   buildCache: string;
@@ -122,18 +128,23 @@ async function fillModuleCache(): Promise<Fixture> {
   }
 }
 
-Deno.test("a seeded Astera with no upstream serves go mod tidy as direct does and refuses a damaged zip", async () => {
+Deno.test("a seeded Astera with no upstream serves go mod tidy as direct does and refuses damaged files", async () => {
   const fixture = await fillModuleCache();
   const download = join(fixture.modcache, "cache", "download");
   const db = join(fixture.work, "astera.db");
   try {
     await damage(join(download, "example.com/dep/@v/v1.0.1.zip"));
     await Deno.remove(join(download, "example.com/mod/v2/@v/v2.0.0.ziphash"));
+    // A login page and a wrong version, as an upstream could answer them: the server refuses those.
+    await overwrite(join(download, "example.com/dep/@v/v1.0.1.mod"), "<html>Sign in</html>\n");
+    await overwrite(join(download, "example.com/mod/v2/@v/v2.0.0.info"), '{"Version":"v2.0.1"}');
 
     const first = await seed(["--db", db, "--modcache", fixture.modcache]);
     assertEquals(first.code, 0, first.stderr);
     assertStringIncludes(first.stderr, "skipped example.com/dep@v1.0.1.zip: damaged zip");
     assertStringIncludes(first.stderr, "skipped example.com/mod/v2@v2.0.0.zip: no .ziphash");
+    assertStringIncludes(first.stderr, "skipped example.com/dep@v1.0.1.mod: bad .mod");
+    assertStringIncludes(first.stderr, "skipped example.com/mod/v2@v2.0.0.info: bad .info");
     const afterFirst = counts(db);
 
     const second = await seed(["--db", db, "--modcache", fixture.modcache]);
