@@ -55,7 +55,11 @@ export async function startAstera(
 ): Promise<Astera> {
   reclaimer.stepBytes = config.gcStepBytes;
   const store = Store.open(config.db);
-  const upstream = createUpstream(config.upstream, { timeoutMs: config.upstreamTimeoutMs });
+  const upstream = createUpstream(config.upstream, {
+    timeoutMs: config.upstreamTimeoutMs,
+    onResume: (what, offset, size, reason) =>
+      log.warn("upstream-resumed", { what, offset, size, reason }),
+  });
   const proxy = new ModuleProxy({
     store,
     upstream,

@@ -3,6 +3,11 @@
  * order, falling through after `,` only on 404/410 and after `|` on any error,
  * exactly as the go command does (GOPROXY-SPEC §1.4).
  *
+ * A zip whose connection breaks or stalls part-way is resumed where it broke
+ * with a `Range` request to the same upstream (a zip never changes once
+ * served, and its CRC-32s are checked once it is whole), so a flaky link
+ * costs the missing bytes, not the whole zip, and clients never notice.
+ *
  * @module
  */
 import { fileURLToPath } from "node:url";
@@ -31,7 +36,17 @@ export interface UpstreamOptions {
   /** How long a body may stall between chunks before the download is abandoned (ms). */
   idleTimeoutMs?: number;
   fetch?: typeof fetch;
+  /** Called when a broken zip download goes on from `offset` (for the log). */
+  onResume?: (what: string, offset: number, size: number, reason: string) => void;
 }
+
+/** The upstream answered a range request, but not with that range: asking again will not help. */
+export class CannotResumeError extends SourceError {
+  override name = "CannotResumeError";
+}
+
+/** A broken zip download is given up after this many resumptions in a row that bring no byte. */
+export const MAX_FRUITLESS_RESUMES = 3;
 
 /** An invalid upstream list. */
 export class UpstreamConfigError extends Error {
@@ -147,6 +162,7 @@ export function createUpstream(entries: UpstreamEntry[], options: UpstreamOption
     path: string,
     description: string,
     signal?: AbortSignal,
+    resumable = false,
   ): Promise<SourceAnswer> {
     if (entry.url === "off") {
       return { found: false, status: 404, message: "upstream is off" };
@@ -170,11 +186,14 @@ export function createUpstream(entries: UpstreamEntry[], options: UpstreamOption
     if (response.status === 200) {
       const length = response.headers.get("content-length");
       const size = length !== null && /^\d+$/.test(length) ? Number(length) : null;
-      return {
-        found: true,
-        size,
-        body: withIdleTimeout(response.body ?? emptyStream(), idleTimeoutMs, what),
-      };
+      const body = withIdleTimeout(response.body ?? emptyStream(), idleTimeoutMs, what);
+      if (!resumable || size === null || response.headers.has("content-encoding")) {
+        return { found: true, size, body };
+      }
+      const reopen = (offset: number) => askRange(url, offset, size, what, signal);
+      const onResume = (offset: number, reason: string) =>
+        options.onResume?.(what, offset, size, reason);
+      return { found: true, size, body: resuming(body, size, reopen, { onResume }) };
     }
     const message = (await readSome(response, 1024)).trim();
     if (response.status === 404 || response.status === 410) {
@@ -185,16 +204,59 @@ export function createUpstream(entries: UpstreamEntry[], options: UpstreamOption
     );
   }
 
+  /** The rest of a zip from `offset`, which must come as a 206 for exactly that range. */
+  async function askRange(
+    url: string,
+    offset: number,
+    size: number,
+    what: string,
+    signal?: AbortSignal,
+  ): Promise<ReadableStream<Uint8Array>> {
+    const timeout = AbortSignal.timeout(options.timeoutMs);
+    let response: Response;
+    try {
+      response = await doFetch(url, {
+        signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
+        headers: {
+          "user-agent": "astera",
+          "range": `bytes=${offset}-`,
+          "accept-encoding": "identity",
+        },
+      });
+    } catch (error) {
+      throw new SourceError(
+        `${what}: resuming at byte ${offset}: ${
+          timeout.aborted ? `no answer within ${options.timeoutMs} ms` : errorText(error)
+        }`,
+      );
+    }
+    const range = /^bytes (\d+)-(\d+)\/(\d+)$/.exec(response.headers.get("content-range") ?? "");
+    if (
+      response.status !== 206 || !range || Number(range[1]) !== offset ||
+      Number(range[2]) !== size - 1 || Number(range[3]) !== size ||
+      response.headers.has("content-encoding")
+    ) {
+      await response.body?.cancel().catch(() => {});
+      throw new CannotResumeError(
+        `${what}: cannot resume at byte ${offset} of ${size}: the upstream answered ${response.status}${
+          range ? ` for ${range[0]}` : " without the range"
+        }`,
+      );
+    }
+    return withIdleTimeout(response.body ?? emptyStream(), idleTimeoutMs, what);
+  }
+
   async function askAll(
     path: string,
     description: string,
     signal?: AbortSignal,
+    resumable = false,
   ): Promise<SourceAnswer> {
     let notFound: SourceAnswer | undefined;
     let failure: unknown;
     for (const entry of entries) {
       try {
-        const answer = await ask(entry, path, description, signal);
+        const answer = await ask(entry, path, description, signal, resumable);
         if (answer.found) return answer;
         notFound = answer;
         failure = undefined;
@@ -208,7 +270,8 @@ export function createUpstream(entries: UpstreamEntry[], options: UpstreamOption
   }
 
   return {
-    fetch: (request, signal) => askAll(proxyPath(request), describeRequest(request), signal),
+    fetch: (request, signal) =>
+      askAll(proxyPath(request), describeRequest(request), signal, request.kind === "zip"),
     fetchPath: (path, what, signal) => askAll(encodeURI(path), what, signal),
   };
 }
@@ -242,6 +305,99 @@ async function askFile(url: string, what: string): Promise<SourceAnswer> {
 
 function emptyStream(): ReadableStream<Uint8Array> {
   return new ReadableStream({ start: (controller) => controller.close() });
+}
+
+/**
+ * `first`, and when it fails before `size` bytes, the rest from `reopen` at
+ * the byte where it broke, for as long as each reopened stream brings bytes
+ * (see {@linkcode MAX_FRUITLESS_RESUMES}); a {@linkcode CannotResumeError}
+ * from `reopen` ends it at once.
+ *
+ * @example
+ * ```ts
+ * import { resuming } from "./upstream.ts";
+ * const bytes = new Uint8Array([1, 2, 3, 4]);
+ * let first = true;
+ * const part = (offset: number) =>
+ *   new ReadableStream<Uint8Array>({
+ *     pull(controller) {
+ *       if (first) {
+ *         first = false;
+ *         controller.enqueue(bytes.slice(0, 2));
+ *       } else if (offset === 0) controller.error(new Error("connection reset"));
+ *       else {
+ *         controller.enqueue(bytes.slice(offset));
+ *         controller.close();
+ *       }
+ *     },
+ *   });
+ * const whole = resuming(part(0), 4, (offset) => Promise.resolve(part(offset)));
+ * console.log(new Uint8Array(await new Response(whole).arrayBuffer())); // Uint8Array(4) [ 1, 2, 3, 4 ]
+ * ```
+ */
+export function resuming(
+  first: ReadableStream<Uint8Array>,
+  size: number,
+  reopen: (offset: number) => Promise<ReadableStream<Uint8Array>>,
+  options: {
+    onResume?: (offset: number, reason: string) => void;
+    /** The pause before the n-th resumption in a row that brought nothing is n times this. */
+    pauseMs?: number;
+  } = {},
+): ReadableStream<Uint8Array> {
+  const pauseMs = options.pauseMs ?? 1000;
+  let reader = first.getReader();
+  let delivered = 0;
+  let fruitless = 0;
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      for (;;) {
+        let failure: unknown;
+        try {
+          const { done, value } = await reader.read();
+          if (done) {
+            controller.close();
+            return;
+          }
+          if (value.byteLength === 0) continue;
+          delivered += value.byteLength;
+          fruitless = 0;
+          controller.enqueue(value);
+          return;
+        } catch (error) {
+          failure = error;
+        }
+        reader.cancel(failure).catch(() => {});
+        let reopened: ReadableStream<Uint8Array> | undefined;
+        while (!reopened) {
+          if (delivered >= size || fruitless >= MAX_FRUITLESS_RESUMES) {
+            controller.error(failure);
+            return;
+          }
+          // At once the first time (a dropped connection), then with a pause (a link gone flaky).
+          if (fruitless > 0) {
+            await new Promise((resolve) => setTimeout(resolve, pauseMs * fruitless));
+          }
+          fruitless++;
+          try {
+            reopened = await reopen(delivered);
+          } catch (error) {
+            const why = `${errorText(error)} (after: ${errorText(failure)})`;
+            if (error instanceof CannotResumeError) {
+              controller.error(new SourceError(why));
+              return;
+            }
+            failure = new SourceError(why);
+          }
+        }
+        reader = reopened.getReader();
+        options.onResume?.(delivered, errorText(failure));
+      }
+    },
+    cancel(reason) {
+      return reader.cancel(reason);
+    },
+  });
 }
 
 /** Errors the stream if it delivers nothing for `ms`, so a stalled link cannot hold a download forever. */

@@ -1,6 +1,7 @@
 /**
  * Faults: a crash in the middle of a download, an upstream that lies about
- * lengths, a database another process keeps locked, and bad command lines. Nothing truncated may ever be stored, the
+ * lengths, a link that drops part-way through zips, a database another
+ * process keeps locked, and bad command lines. Nothing truncated may ever be stored, the
  * database must stay consistent, and bad input gets one clear line.
  *
  * @module
@@ -12,9 +13,10 @@ import { ModuleProxy, type Reply } from "../lib/proxy.ts";
 import { Store } from "../lib/store.ts";
 import { createUpstream } from "../lib/upstream.ts";
 import { assert, assertEquals, assertStringIncludes } from "../lib/testing.ts";
-import { startAsteraProcess } from "./asteraprocess.ts";
-import { startFileProxy } from "./fileproxy.ts";
+import { type AsteraProcess, startAsteraProcess } from "./asteraprocess.ts";
+import { type FileProxy, type FileProxyOptions, startFileProxy } from "./fileproxy.ts";
 import { removeTree } from "./gotool.ts";
+import { workflow } from "./workflow.ts";
 import { standardUniverse, writeUniverse } from "./universe.ts";
 
 const BIG = "/example.com/big/@v/v1.0.0.zip";
@@ -103,7 +105,8 @@ Deno.test("a truncated upstream answer is never stored and never served complete
         assertEquals(response.status, 502);
         assertStringIncludes(await response.text(), "example.com/m@v1.0.0 .zip");
       }
-      assertEquals(upstream.requests(), attempt, "nothing stored, so the next request asks again");
+      // Each attempt: the request, and one to resume it, which this upstream cannot answer.
+      assertEquals(upstream.requests(), 2 * attempt, "nothing stored: the next request asks again");
     }
     const mod = await fetch(`${astera.url}/example.com/m/@v/v1.0.0.mod`);
     assertEquals(mod.status, 502);
@@ -177,6 +180,68 @@ Deno.test("with the database locked by another process, clients still get the up
     await upstream.close();
     await removeTree(work);
   }
+});
+
+/** A universe with a 3 MiB zip, a file upstream over it with `options`, and Astera over that. */
+async function withFlakyUpstream(
+  options: Omit<FileProxyOptions, "root">,
+  fn: (fixture: { universe: string; upstream: FileProxy; astera: AsteraProcess }) => Promise<void>,
+): Promise<void> {
+  const work = await Deno.makeTempDir({ prefix: "astera-flaky-" });
+  const universe = join(work, "universe");
+  await writeUniverse(universe, standardUniverse(3 * 1024 * 1024 + 123));
+  const upstream = await startFileProxy({ root: universe, ...options });
+  try {
+    const db = join(work, "astera.db");
+    const astera = await startAsteraProcess(["--db", db, "--upstream", upstream.url]);
+    try {
+      await fn({ universe, upstream, astera });
+    } finally {
+      await astera.stop();
+    }
+  } finally {
+    await upstream.close();
+    await removeTree(work);
+  }
+}
+
+Deno.test("zips whose connection drops part-way are resumed where they broke; go gets what it gets direct", async () => {
+  // Every zip's first answer breaks off after 100 bytes; asked again with a Range, it goes on.
+  await withFlakyUpstream({ breakZipsAfter: 100 }, async ({ universe, upstream, astera }) => {
+    const direct = await startFileProxy({ root: universe });
+    const buildCache = join(universe, "..", "gocache");
+    try {
+      const oracle = await workflow(direct.url, buildCache);
+      assertEquals(await workflow(astera.url, buildCache), oracle);
+    } finally {
+      await direct.close();
+    }
+    const zips = [...upstream.counts].filter(([path]) => path.endsWith(".zip"));
+    assert(zips.some(([path]) => path.endsWith("example.com/big/@v/v1.0.0.zip")), "big zip");
+    for (const [path, count] of zips) {
+      assertEquals(count, 2, `${path}: the broken answer and its resumption, never a refetch`);
+      const ranges = upstream.ranges.get(path) ?? [];
+      assertEquals(ranges.length, 1, path);
+      assert(/^bytes=\d+-$/.test(ranges[0]) && Number(ranges[0].slice(6, -1)) <= 100, ranges[0]);
+    }
+  });
+});
+
+Deno.test("an upstream that cannot resume a broken zip: the download fails with why, and the next request asks again", async () => {
+  const options = { breakZipsAfter: 1000, ranges: false };
+  await withFlakyUpstream(options, async ({ universe, upstream, astera }) => {
+    const first = await fetch(`${astera.url}${BIG}`);
+    assertEquals(first.status, 502);
+    assertStringIncludes(await first.text(), "cannot resume at byte");
+    // The first answer for a path is the only one that breaks: the next request gets it whole.
+    const second = await fetch(`${astera.url}${BIG}`);
+    assertEquals(second.status, 200);
+    assertEquals(
+      new Uint8Array(await second.arrayBuffer()),
+      await Deno.readFile(join(universe, BIG)),
+    );
+    assertEquals(upstream.counts.get(BIG), 3, "broken, refused range, whole");
+  });
 });
 
 async function runMain(args: string[]): Promise<{ code: number; stderr: string }> {

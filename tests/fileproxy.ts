@@ -18,6 +18,10 @@ export interface FileProxyOptions {
   /** Bytes per second at most for each response body; 0 for no cap. */
   bytesPerSecond?: number;
   port?: number;
+  /** Honour `Range: bytes=N-` with a 206, as proxy.golang.org does (default true). */
+  ranges?: boolean;
+  /** The first answer for each `.zip` path breaks off after this many bytes. */
+  breakZipsAfter?: number;
 }
 
 /** A running file proxy. */
@@ -25,6 +29,8 @@ export interface FileProxy {
   url: string;
   /** Requests per decoded request path. */
   counts: Map<string, number>;
+  /** The `Range` headers received, per decoded request path. */
+  ranges: Map<string, string[]>;
   /** While set, every request gets this status (e.g. 503) instead of content. */
   failWith: number | null;
   close(): Promise<void>;
@@ -43,9 +49,12 @@ export interface FileProxy {
  */
 export function startFileProxy(options: FileProxyOptions): Promise<FileProxy> {
   const counts = new Map<string, number>();
+  const ranges = new Map<string, string[]>();
+  const broken = new Set<string>();
   const state: FileProxy = {
     url: "",
     counts,
+    ranges,
     failWith: null,
     close: () => server.shutdown(),
   };
@@ -78,16 +87,55 @@ export function startFileProxy(options: FileProxyOptions): Promise<FileProxy> {
         : path.endsWith(".info") || path.endsWith("@latest")
         ? "application/json"
         : "text/plain; charset=utf-8";
-      const body = options.bytesPerSecond
+      const range = request.headers.get("range");
+      if (range !== null) ranges.set(path, [...(ranges.get(path) ?? []), range]);
+      const from = options.ranges === false ? null : /^bytes=(\d+)-$/.exec(range ?? "");
+      const start = from && Number(from[1]) < size ? Number(from[1]) : 0;
+      if (start > 0) await file.seek(start, Deno.SeekMode.Start);
+      let body = options.bytesPerSecond
         ? throttle(file.readable, options.bytesPerSecond)
         : file.readable;
-      return new Response(body, {
-        headers: { "content-type": type, "content-length": String(size) },
-      });
+      if (options.breakZipsAfter !== undefined && path.endsWith(".zip") && !broken.has(path)) {
+        broken.add(path);
+        body = breakOff(body, options.breakZipsAfter);
+      }
+      const headers: Record<string, string> = {
+        "content-type": type,
+        "content-length": String(size - start),
+      };
+      if (!from) return new Response(body, { headers });
+      headers["content-range"] = `bytes ${start}-${size - 1}/${size}`;
+      return new Response(body, { status: 206, headers });
     },
   );
   state.url = `http://127.0.0.1:${server.addr.port}`;
   return Promise.resolve(state);
+}
+
+/** Passes `limit` bytes of a stream, then ends it, so the connection drops mid-body. */
+function breakOff(body: ReadableStream<Uint8Array>, limit: number): ReadableStream<Uint8Array> {
+  const reader = body.getReader();
+  let passed = 0;
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      const { done, value } = await reader.read();
+      if (done) {
+        controller.close();
+        return;
+      }
+      const take = value.subarray(0, Math.max(0, limit - passed));
+      passed += take.byteLength;
+      if (take.byteLength > 0) controller.enqueue(take.slice());
+      if (passed >= limit) {
+        // Ending short of the Content-Length makes the server drop the connection.
+        reader.cancel().catch(() => {});
+        controller.close();
+      }
+    },
+    cancel(reason) {
+      return reader.cancel(reason);
+    },
+  });
 }
 
 /** Paces a stream to `bytesPerSecond`, in slices of at most 64 KiB. */
