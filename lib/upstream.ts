@@ -192,7 +192,7 @@ export function createUpstream(entries: UpstreamEntry[], options: UpstreamOption
       }
       const reopen = (offset: number) => askRange(url, offset, size, what, signal);
       const onResume = (offset: number, reason: string) =>
-        options.onResume?.(what, offset, size, reason);
+        options.onResume?.(what, offset, size, reason.replace(`${what}: `, ""));
       return { found: true, size, body: resuming(body, size, reopen, { onResume }) };
     }
     const message = (await readSome(response, 1024)).trim();
