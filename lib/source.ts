@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { redactCredentials } from "./log.ts";
 
 /** What the server asks a source for: one GOPROXY endpoint for one module. */
 export type ArtifactRequest =
@@ -35,17 +36,22 @@ export interface ModuleSource {
 }
 
 /**
- * A source failed to answer (as opposed to answering "not found").
+ * A source failed to answer (as opposed to answering "not found"). Its
+ * message goes to clients in a 502, so any `user:password@` in a URL in it
+ * (an upstream's credentials) is removed.
  *
  * @example
  * ```ts
  * import { SourceError } from "./source.ts";
- * const err = new SourceError("upstream https://proxy.golang.org: 503 for golang.org/x/text/@v/list");
- * console.log(err.message);
+ * const err = new SourceError("upstream https://me:token@proxy.corp: 503 for golang.org/x/text/@v/list");
+ * console.log(err.message); // "upstream https://proxy.corp: 503 for golang.org/x/text/@v/list"
  * ```
  */
 export class SourceError extends Error {
   override name = "SourceError";
+  constructor(message: string, options?: ErrorOptions) {
+    super(redactCredentials(message), options);
+  }
 }
 
 /** Describes a request for logs and error messages, e.g. `golang.org/x/text@v0.3.0 .zip`. */

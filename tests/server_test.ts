@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { type Astera, startAstera } from "../lib/app.ts";
 import { parseConfig } from "../lib/config.ts";
 import { sumStats } from "../lib/server.ts";
-import { silentLogger } from "../lib/log.ts";
+import { createLogger, silentLogger } from "../lib/log.ts";
 import { assert, assertEquals, assertStringIncludes } from "../lib/testing.ts";
 import { type FileProxy, startFileProxy } from "./fileproxy.ts";
 import { removeTree } from "./gotool.ts";
@@ -165,6 +165,38 @@ Deno.test("malformed requests get a 4xx with a plain-text reason", async () => {
     assertEquals(post.status, 405);
     await post.body?.cancel();
   });
+});
+
+Deno.test("an upstream's credentials are sent to it, and never reach an answer or a log line", async () => {
+  const work = await Deno.makeTempDir({ prefix: "astera-credentials-" });
+  const authorizations: (string | null)[] = [];
+  const upstream = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, (request) => {
+    authorizations.push(request.headers.get("authorization"));
+    return new Response("down for maintenance\n", { status: 503 });
+  });
+  const lines: string[] = [];
+  const url = `http://me:s3cret@127.0.0.1:${upstream.addr.port}`;
+  const config = parseConfig(
+    ["--listen", "127.0.0.1:0", "--db", join(work, "astera.db"), "--upstream", url],
+    {},
+  );
+  const astera = await startAstera(config, createLogger({ write: (line) => lines.push(line) }));
+  try {
+    for (const path of ["v1.0.0.mod", "v1.0.0.info", "v1.0.0.zip", "list"]) {
+      const response = await fetch(`${astera.url}/example.com/m/@v/${path}`);
+      const body = await response.text();
+      assertStringIncludes(body, `upstream http://127.0.0.1:${upstream.addr.port}`, path);
+      assert(!body.includes("s3cret") && !body.includes("me:"), `${path}: ${body}`);
+    }
+    assertEquals(authorizations.length, 4);
+    assert(authorizations.every((value) => value === `Basic ${btoa("me:s3cret")}`));
+    assert(lines.some((line) => line.includes("fetch-failed")), lines.join("\n"));
+    assert(!lines.some((line) => line.includes("s3cret")), lines.join("\n"));
+  } finally {
+    await astera.close();
+    await upstream.shutdown();
+    await removeTree(work);
+  }
 });
 
 Deno.test("not-found answers pass through with their reason and are remembered briefly", async () => {
