@@ -46,6 +46,7 @@ Deno.test("bad flags and values are refused with one clear line", () => {
     [["--upstream", "file://relative/dir"], "file:///absolute/path"],
     [["--upstream", ","], "empty"],
     [["--upstream", "https://a b"], "not a valid URL"],
+    [["--upstream", "https://me:s3cret@mirror.lan/?x=1"], '"https://mirror.lan/?x=1" must not'],
     [["--upstream-timeout", "0s"], "at least"],
     [["positional"], "positional"],
     [["--workers", "0"], "--workers"],

@@ -12,6 +12,7 @@
  */
 import { fileURLToPath } from "node:url";
 import { concatBytes } from "./bytes.ts";
+import { redactCredentials } from "./log.ts";
 import { escapePath, escapeVersion } from "./modpath.ts";
 import {
   type ArtifactRequest,
@@ -51,6 +52,9 @@ export const MAX_FRUITLESS_RESUMES = 3;
 /** An invalid upstream list. */
 export class UpstreamConfigError extends Error {
   override name = "UpstreamConfigError";
+  constructor(message: string) {
+    super(redactCredentials(message));
+  }
 }
 
 /**
