@@ -395,6 +395,11 @@ export class ModuleProxy {
     };
   }
 
+  /** The database's size (one file for every isolate, so not part of {@linkcode stats}). */
+  databaseSize(): { bytes: number; freeBytes: number } {
+    return this.#store.size();
+  }
+
   /** Waits for background work (refreshes, downloads) to settle, for shutdown. */
   async settle(): Promise<void> {
     while (this.#background.size > 0) await Promise.allSettled([...this.#background]);

@@ -135,7 +135,12 @@ export function createHandler(
           return textResponse(
             request,
             JSON.stringify(
-              { ...sumStats(all), isolates: all.length, memory: Deno.memoryUsage() },
+              {
+                ...sumStats(all),
+                isolates: all.length,
+                memory: Deno.memoryUsage(),
+                database: proxy.databaseSize(),
+              },
               null,
               2,
             ) + "\n",

@@ -381,6 +381,19 @@ export class Store {
     return { ...this.#stats };
   }
 
+  /**
+   * How big the database file is, and how much of it is free pages that new
+   * data reuses (the file never shrinks by itself).
+   */
+  size(): { bytes: number; freeBytes: number } {
+    const pragma = (name: string) => Number(this.#db.prepare(`PRAGMA ${name}`).get()?.[name] ?? 0);
+    const pageSize = pragma("page_size");
+    return {
+      bytes: pragma("page_count") * pageSize,
+      freeBytes: pragma("freelist_count") * pageSize,
+    };
+  }
+
   /** Inserts an inline artifact unless one is stored; whether it was inserted. */
   #putInlineNow(
     module: string,

@@ -200,3 +200,17 @@ Deno.test("a batch that throws stores nothing", async () => {
     store.close();
   });
 });
+
+Deno.test("the size counts what is stored, and a discarded blob's pages as free", async () => {
+  const store = Store.open(":memory:");
+  const empty = store.size();
+  const blob = await store.createBlob();
+  for (let seq = 0; seq < 8; seq++) await store.putChunk(blob, seq, new Uint8Array(128 * 1024));
+  const filled = store.size();
+  assert(filled.bytes >= empty.bytes + 1024 * 1024, JSON.stringify([empty, filled]));
+  await store.discardBlob(blob);
+  const discarded = store.size();
+  assertEquals(discarded.bytes, filled.bytes, "the file does not shrink");
+  assert(discarded.freeBytes >= 1024 * 1024, JSON.stringify(discarded));
+  store.close();
+});

@@ -45,6 +45,9 @@ Deno.test("with two isolates serving one port, clients still match direct and ea
       assertEquals(stats.isolates as unknown, 2, "/_astera/stats counts both isolates");
       assert(Number(stats.handler.requests) > 0);
       assertEquals(stats.reclaim.active, true, "the serve task's --expose-gc reaches the server");
+      // The big zip alone is over 1 MiB; the database's size is told once, not once per isolate.
+      const bytes = Number(stats.database.bytes);
+      assert(bytes > 1024 * 1024 && bytes < 2 * 1024 * 1024, `database: ${bytes} bytes`);
     } finally {
       assertEquals(await astera.stop(), 0, "graceful shutdown exits 0");
     }
