@@ -1,4 +1,4 @@
-import { assertEquals, assertRejects, assertStringIncludes } from "./testing.ts";
+import { assert, assertEquals, assertRejects, assertStringIncludes } from "./testing.ts";
 import { SourceError } from "./source.ts";
 import {
   CannotResumeError,
@@ -255,4 +255,51 @@ Deno.test("a broken body fails when resumptions bring nothing, or the upstream c
   }, { pauseMs: 0 });
   await assertRejects(() => new Response(unreachable).arrayBuffer(), SourceError, "refused");
   assertEquals(asked, MAX_FRUITLESS_RESUMES);
+});
+
+Deno.test("a zip whose body stalls part-way is resumed from the upstream with a range", async () => {
+  const zip = new Uint8Array(200_000).map((_, i) => i % 251);
+  const ranges: (string | null)[] = [];
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, (request) => {
+    const range = request.headers.get("range");
+    ranges.push(range);
+    if (range === null) {
+      // Half the zip, then nothing: a connection that hangs without closing.
+      let sent = false;
+      const body = new ReadableStream<Uint8Array>({
+        pull(controller): Promise<void> {
+          if (sent) return new Promise<void>(() => {});
+          sent = true;
+          controller.enqueue(zip.slice(0, 100_000));
+          return Promise.resolve();
+        },
+      });
+      return new Response(body, { headers: { "content-length": String(zip.length) } });
+    }
+    const from = Number(/^bytes=(\d+)-$/.exec(range)![1]);
+    return new Response(zip.slice(from), {
+      status: 206,
+      headers: { "content-range": `bytes ${from}-${zip.length - 1}/${zip.length}` },
+    });
+  });
+  const resumed: number[] = [];
+  const upstream = createUpstream(parseUpstreamList(`http://127.0.0.1:${server.addr.port}`), {
+    timeoutMs: 5000,
+    idleTimeoutMs: 200,
+    onResume: (_what, offset) => resumed.push(offset),
+  });
+  try {
+    const answer = await upstream.fetch({
+      kind: "zip",
+      module: "example.com/m",
+      version: "v1.0.0",
+    });
+    assert(answer.found);
+    assertEquals(answer.size, zip.length);
+    assertEquals(new Uint8Array(await new Response(answer.body).arrayBuffer()), zip);
+    assertEquals(ranges, [null, "bytes=100000-"]);
+    assertEquals(resumed, [100_000]);
+  } finally {
+    await server.shutdown();
+  }
 });
