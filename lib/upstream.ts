@@ -48,6 +48,8 @@ export class CannotResumeError extends SourceError {
 
 /** A broken zip download is given up after this many resumptions in a row that bring no byte. */
 export const MAX_FRUITLESS_RESUMES = 3;
+/** …or after this many in all, however many bytes each brought. */
+export const MAX_RESUMES = 50;
 
 /** An invalid upstream list. */
 export class UpstreamConfigError extends Error {
@@ -314,7 +316,7 @@ function emptyStream(): ReadableStream<Uint8Array> {
 /**
  * `first`, and when it fails before `size` bytes, the rest from `reopen` at
  * the byte where it broke, for as long as each reopened stream brings bytes
- * (see {@linkcode MAX_FRUITLESS_RESUMES}); a {@linkcode CannotResumeError}
+ * (see {@linkcode MAX_FRUITLESS_RESUMES}, {@linkcode MAX_RESUMES}); a {@linkcode CannotResumeError}
  * from `reopen` ends it at once.
  *
  * @example
@@ -353,6 +355,7 @@ export function resuming(
   let reader = first.getReader();
   let delivered = 0;
   let fruitless = 0;
+  let resumes = 0;
   return new ReadableStream<Uint8Array>({
     async pull(controller) {
       for (;;) {
@@ -374,7 +377,7 @@ export function resuming(
         reader.cancel(failure).catch(() => {});
         let reopened: ReadableStream<Uint8Array> | undefined;
         while (!reopened) {
-          if (delivered >= size || fruitless >= MAX_FRUITLESS_RESUMES) {
+          if (delivered >= size || fruitless >= MAX_FRUITLESS_RESUMES || resumes >= MAX_RESUMES) {
             controller.error(failure);
             return;
           }
@@ -383,6 +386,7 @@ export function resuming(
             await new Promise((resolve) => setTimeout(resolve, pauseMs * fruitless));
           }
           fruitless++;
+          resumes++;
           try {
             reopened = await reopen(delivered);
           } catch (error) {

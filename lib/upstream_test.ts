@@ -4,6 +4,7 @@ import {
   CannotResumeError,
   createUpstream,
   MAX_FRUITLESS_RESUMES,
+  MAX_RESUMES,
   parseUpstreamList,
   proxyPath,
   resuming,
@@ -226,7 +227,7 @@ Deno.test("a broken body goes on from the byte where it broke, as long as resump
   }
 });
 
-Deno.test("a broken body fails when resumptions bring nothing, or the upstream cannot resume", async () => {
+Deno.test("a broken body fails when resumptions bring nothing or too little, or the upstream cannot resume", async () => {
   const whole = new Uint8Array(10);
   let asked = 0;
   const fruitless = resuming(stream(whole, 3), 10, () => {
@@ -235,6 +236,14 @@ Deno.test("a broken body fails when resumptions bring nothing, or the upstream c
   }, { pauseMs: 0 });
   await assertRejects(() => new Response(fruitless).arrayBuffer(), Error, "connection reset");
   assertEquals(asked, MAX_FRUITLESS_RESUMES);
+
+  asked = 0;
+  const trickle = resuming(stream(whole, 3), 1000, (offset) => {
+    asked++;
+    return Promise.resolve(stream(new Uint8Array(1000 - offset), 1));
+  }, { pauseMs: 0 });
+  await assertRejects(() => new Response(trickle).arrayBuffer(), Error, "connection reset");
+  assertEquals(asked, MAX_RESUMES, "a byte per resumption does not go on for ever");
 
   asked = 0;
   const refused = resuming(stream(whole, 3), 10, () => {
