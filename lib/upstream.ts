@@ -163,6 +163,27 @@ export function createUpstream(entries: UpstreamEntry[], options: UpstreamOption
   const doFetch = options.fetch ?? fetch;
   const idleTimeoutMs = options.idleTimeoutMs ?? Math.max(options.timeoutMs, 30_000);
 
+  /** GETs `url`, waiting at most `timeoutMs` for the response headers. */
+  async function get(
+    url: string,
+    what: string,
+    signal?: AbortSignal,
+    headers: Record<string, string> = {},
+  ): Promise<Response> {
+    const timeout = AbortSignal.timeout(options.timeoutMs);
+    try {
+      return await doFetch(url, {
+        signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
+        headers: { "user-agent": "astera", ...headers },
+      });
+    } catch (error) {
+      const reason = timeout.aborted
+        ? `no answer within ${options.timeoutMs} ms`
+        : errorText(error);
+      throw new SourceError(`${what}: ${reason}`);
+    }
+  }
+
   async function ask(
     entry: UpstreamEntry,
     path: string,
@@ -176,19 +197,7 @@ export function createUpstream(entries: UpstreamEntry[], options: UpstreamOption
     const url = entry.url + path;
     const what = `upstream ${entry.url}: ${description}`;
     if (url.startsWith("file:")) return await askFile(url, what);
-    const timeout = AbortSignal.timeout(options.timeoutMs);
-    let response: Response;
-    try {
-      response = await doFetch(url, {
-        signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
-        headers: { "user-agent": "astera" },
-      });
-    } catch (error) {
-      const reason = timeout.aborted
-        ? `no answer within ${options.timeoutMs} ms`
-        : errorText(error);
-      throw new SourceError(`${what}: ${reason}`);
-    }
+    const response = await get(url, what, signal);
     if (response.status === 200) {
       const length = response.headers.get("content-length");
       const size = length !== null && /^\d+$/.test(length) ? Number(length) : null;
@@ -218,24 +227,10 @@ export function createUpstream(entries: UpstreamEntry[], options: UpstreamOption
     what: string,
     signal?: AbortSignal,
   ): Promise<ReadableStream<Uint8Array>> {
-    const timeout = AbortSignal.timeout(options.timeoutMs);
-    let response: Response;
-    try {
-      response = await doFetch(url, {
-        signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
-        headers: {
-          "user-agent": "astera",
-          "range": `bytes=${offset}-`,
-          "accept-encoding": "identity",
-        },
-      });
-    } catch (error) {
-      throw new SourceError(
-        `${what}: resuming at byte ${offset}: ${
-          timeout.aborted ? `no answer within ${options.timeoutMs} ms` : errorText(error)
-        }`,
-      );
-    }
+    const response = await get(url, `${what}: resuming at byte ${offset}`, signal, {
+      "range": `bytes=${offset}-`,
+      "accept-encoding": "identity",
+    });
     const range = /^bytes (\d+)-(\d+)\/(\d+)$/.exec(response.headers.get("content-range") ?? "");
     if (
       response.status !== 206 || !range || Number(range[1]) !== offset ||
@@ -356,6 +351,7 @@ export function resuming(
   let delivered = 0;
   let fruitless = 0;
   let resumes = 0;
+  let cancelled = false;
   return new ReadableStream<Uint8Array>({
     async pull(controller) {
       for (;;) {
@@ -398,12 +394,19 @@ export function resuming(
             failure = new SourceError(why);
           }
         }
+        if (cancelled) {
+          // The reader went away while we were reconnecting.
+          await reopened.cancel().catch(() => {});
+          return;
+        }
         reader = reopened.getReader();
         options.onResume?.(delivered, errorText(failure));
       }
     },
     cancel(reason) {
-      return reader.cancel(reason);
+      cancelled = true;
+      // The current reader may be the one that failed: nothing left to cancel then.
+      return reader.cancel(reason).catch(() => {});
     },
   });
 }

@@ -312,3 +312,24 @@ Deno.test("a zip whose body stalls part-way is resumed from the upstream with a 
     await server.shutdown();
   }
 });
+
+Deno.test("a reader that goes away while a resumption connects leaves no stream open", async () => {
+  let reopened!: (stream: ReadableStream<Uint8Array>) => void;
+  let asked!: () => void;
+  const askedForRest = new Promise<void>((resolve) => asked = resolve);
+  const body = resuming(stream(new Uint8Array(10), 3), 10, () => {
+    asked();
+    return new Promise((resolve) => reopened = resolve);
+  }, { pauseMs: 0 });
+  const reader = body.getReader();
+  assertEquals((await reader.read()).value?.length, 3);
+  const pending = reader.read();
+  await askedForRest;
+  await reader.cancel("client gone");
+  // Were the rest never cancelled, this would wait on nothing, and Deno fails such a test.
+  const restCancelled = new Promise<void>((resolve) =>
+    reopened(new ReadableStream({ cancel: () => resolve() }))
+  );
+  assertEquals((await pending).done, true);
+  await restCancelled;
+});
