@@ -3,15 +3,16 @@
  * before Astera stores it. `.mod`, `.info` and checksum-database lookups and
  * tiles are kept forever, so a captive portal's or a filtering proxy's page
  * stored in their place would break every build that needs them until
- * someone repairs the database. Each check is what the go command itself
- * would refuse, so nothing it accepts is ever turned away:
+ * someone repairs the database. Each check turns away only what the go
+ * command could make no use of:
  *
  * - `.info`, `@latest`, query `.info`: JSON with a valid `Version` (the one
  *   asked for, for a canonical version).
  * - `.mod`: a go.mod with a module line (without one the go command stops
  *   with "parsing go.mod: missing module line").
  * - `list`: empty, or at least one line that starts with a valid version (the
- *   go command skips the other lines; a body with none is no list).
+ *   go command skips the other lines, so a body of nothing else lists nothing;
+ *   refusing it keeps the list stored before).
  * - `.zip`: its first bytes are a zip signature (`PK`); whether the zip follows
  *   the module rules is `zip.ts`'s business, once it is whole.
  * - checksum database: a lookup is a record id, go.sum lines and a signed
