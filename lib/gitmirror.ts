@@ -10,6 +10,7 @@
  *
  * @module
  */
+import { isYoung } from "./age.ts";
 import { SingleFlight } from "./coalesce.ts";
 import { checkGitArg, GitError, type GitRunOptions, redactCredentials, runGit } from "./git.ts";
 
@@ -156,8 +157,10 @@ export class GitMirror {
   /** Whether the last fetch is recent enough (a recent failure counts, to avoid hammering). */
   isFresh(ttlMs: number): boolean {
     const now = Date.now();
-    if (this.#failure && now - this.#failure.at < Math.min(ttlMs, FAILURE_MEMORY_MS)) return true;
-    return this.#fetchedAt > 0 && now - this.#fetchedAt < ttlMs;
+    if (this.#failure && isYoung(this.#failure.at, Math.min(ttlMs, FAILURE_MEMORY_MS), now)) {
+      return true;
+    }
+    return this.#fetchedAt > 0 && isYoung(this.#fetchedAt, ttlMs, now);
   }
 
   /** Throws the remembered failure when there is no earlier copy to serve from. */
@@ -174,7 +177,7 @@ export class GitMirror {
         // A mirror left by an earlier process: its marker's age is the age of its data.
         const mtime = await this.#fetchedMarkerTime();
         this.#hasData = mtime !== null;
-        if (mtime !== null && Date.now() - mtime < ttlMs) {
+        if (mtime !== null && isYoung(mtime, ttlMs, Date.now())) {
           this.#fetchedAt = mtime;
           return;
         }

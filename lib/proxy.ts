@@ -18,6 +18,7 @@
  * @module
  */
 import { checkGoMod, checkInfo, checkList, checkSumdb, checkZipStart } from "./answercheck.ts";
+import { isYoung } from "./age.ts";
 import { concatBytes } from "./bytes.ts";
 import { createHash } from "node:crypto";
 import { SingleFlight } from "./coalesce.ts";
@@ -812,7 +813,7 @@ export class ModuleProxy {
 
   #isFresh(answer: StoredAnswer): boolean {
     const ttl = answer.status === 200 ? this.#options.freshMs : this.#options.negativeMs;
-    return this.#now() - answer.fetchedAt < ttl;
+    return isYoung(answer.fetchedAt, ttl, this.#now());
   }
 
   async #rememberNotFound(

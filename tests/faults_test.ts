@@ -247,6 +247,63 @@ Deno.test("an upstream that cannot resume a broken zip: the download fails with 
   });
 });
 
+Deno.test("after the clock goes back, answers stamped in its future are refreshed, not kept for the jump", async () => {
+  const work = await Deno.makeTempDir({ prefix: "astera-clock-" });
+  const universe = join(work, "universe");
+  await writeUniverse(universe, standardUniverse(1024));
+  const upstream = await startFileProxy({ root: universe });
+  const day = 24 * 60 * 60 * 1000;
+  let time = Date.UTC(2026, 10, 25) + day; // a clock a day ahead
+  const store = Store.open(join(work, "astera.db"), { now: () => time });
+  const proxy = new ModuleProxy({
+    store,
+    upstream: createUpstream([{ url: upstream.url, fallThroughOnError: false }], {
+      timeoutMs: 30_000,
+    }),
+    freshMs: 60_000,
+    negativeMs: 60_000,
+    cacheBytes: 1 << 20,
+    cacheTtlMs: 60_000,
+    log: silentLogger,
+    now: () => time,
+  });
+  try {
+    const list = "/example.com/lib/@v/list";
+    const missing = "/example.com/nothere/@v/list";
+    assertEquals((await proxy.list("example.com/lib")).type, "bytes");
+    assertEquals((await proxy.list("example.com/nothere")).type, "not-found");
+    assertEquals([upstream.counts.get(list), upstream.counts.get(missing)], [1, 1]);
+    time += 1000; // within the TTL: from the cache
+    await proxy.list("example.com/lib");
+    await proxy.list("example.com/nothere");
+    assertEquals([upstream.counts.get(list), upstream.counts.get(missing)], [1, 1]);
+
+    time -= day; // NTP sets the clock right
+    // Served as stale while a refresh runs, as any answer past its TTL.
+    await proxy.list("example.com/lib");
+    await proxy.list("example.com/nothere");
+    await proxy.settle();
+    assertEquals(
+      [upstream.counts.get(list), upstream.counts.get(missing)],
+      [2, 2],
+      "answers from the future are asked again",
+    );
+    await proxy.list("example.com/lib");
+    await proxy.list("example.com/nothere");
+    await proxy.settle();
+    assertEquals(
+      [upstream.counts.get(list), upstream.counts.get(missing)],
+      [2, 2],
+      "and then fresh again, by the right clock",
+    );
+  } finally {
+    await proxy.settle();
+    store.close();
+    await upstream.close();
+    await removeTree(work);
+  }
+});
+
 async function runMain(args: string[]): Promise<{ code: number; stderr: string }> {
   const main = new URL("../main.ts", import.meta.url).pathname;
   const out = await new Deno.Command(Deno.execPath(), {
