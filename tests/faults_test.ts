@@ -121,6 +121,20 @@ Deno.test("a truncated upstream answer is never stored and never served complete
   }
 });
 
+/** A proxy in this process over `store` and the upstream at `url`, TTLs of a minute. */
+function proxyOver(store: Store, url: string, now?: () => number): ModuleProxy {
+  return new ModuleProxy({
+    store,
+    upstream: createUpstream([{ url, fallThroughOnError: false }], { timeoutMs: 30_000 }),
+    freshMs: 60_000,
+    negativeMs: 60_000,
+    cacheBytes: 1 << 20,
+    cacheTtlMs: 60_000,
+    log: silentLogger,
+    now,
+  });
+}
+
 Deno.test("with the database locked by another process, clients still get the upstream's go.mod and a clear 503 for a zip", async () => {
   const work = await Deno.makeTempDir({ prefix: "astera-locked-" });
   const universe = join(work, "universe");
@@ -128,17 +142,7 @@ Deno.test("with the database locked by another process, clients still get the up
   const upstream = await startFileProxy({ root: universe });
   const db = join(work, "astera.db");
   const store = Store.open(db, { writeDeadlineMs: 100 });
-  const proxy = new ModuleProxy({
-    store,
-    upstream: createUpstream([{ url: upstream.url, fallThroughOnError: false }], {
-      timeoutMs: 30_000,
-    }),
-    freshMs: 60_000,
-    negativeMs: 60_000,
-    cacheBytes: 1 << 20,
-    cacheTtlMs: 60_000,
-    log: silentLogger,
-  });
+  const proxy = proxyOver(store, upstream.url);
   const bytesOf = (reply: Reply) => {
     assert(reply.type === "bytes", `expected bytes, got ${JSON.stringify(reply)}`);
     return reply.bytes;
@@ -255,18 +259,7 @@ Deno.test("after the clock goes back, answers stamped in its future are refreshe
   const day = 24 * 60 * 60 * 1000;
   let time = Date.UTC(2026, 10, 25) + day; // a clock a day ahead
   const store = Store.open(join(work, "astera.db"), { now: () => time });
-  const proxy = new ModuleProxy({
-    store,
-    upstream: createUpstream([{ url: upstream.url, fallThroughOnError: false }], {
-      timeoutMs: 30_000,
-    }),
-    freshMs: 60_000,
-    negativeMs: 60_000,
-    cacheBytes: 1 << 20,
-    cacheTtlMs: 60_000,
-    log: silentLogger,
-    now: () => time,
-  });
+  const proxy = proxyOver(store, upstream.url, () => time);
   try {
     const list = "/example.com/lib/@v/list";
     const missing = "/example.com/nothere/@v/list";
