@@ -317,16 +317,17 @@ export function serveHttp(options: HttpServerOptions, handler: HttpHandler): Htt
   let drained: (() => void) | undefined;
   let slotFreed: (() => void) | undefined;
 
-  // One coarse clock for all deadlines: no timer per request.
-  let now = Date.now();
-  let date = new Date(now).toUTCString();
+  // One coarse clock for all deadlines: no timer per request. It is monotonic: when NTP steps
+  // the wall clock (a Pi's, soon after boot), no connection may look hours overdue.
+  let now = performance.now();
+  let date = new Date(Date.now()).toUTCString();
   const tick = Math.max(
     10,
     Math.min(1000, Math.floor(Math.min(headTimeout, idleTimeout, writeTimeout) / 4)),
   );
   const sweeper = setInterval(() => {
-    now = Date.now();
-    date = new Date(now).toUTCString();
+    now = performance.now();
+    date = new Date(Date.now()).toUTCString();
     for (const connection of open) {
       if (connection.deadline <= now) closeQuietly(connection.conn);
     }

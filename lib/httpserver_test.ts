@@ -3,6 +3,7 @@ import {
   findHeadEnd,
   type HttpHandler,
   HttpParseError,
+  type HttpResponse,
   type HttpServer,
   type HttpServerOptions,
   parseHead,
@@ -389,6 +390,54 @@ Deno.test("a request head that never completes, and an idle connection, are clos
     assertEquals(await idle.rest(), "");
     idle.close();
   }, { headTimeoutMs: 100, idleTimeoutMs: 100 });
+});
+
+Deno.test("a wall clock stepped forward (NTP at boot) drops no connection", async () => {
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => release = resolve);
+  const handler: HttpHandler = (request): HttpResponse => {
+    if (request.target !== "/slow") return { status: 200, headers: {}, body: new Uint8Array(1) };
+    let sent = 0;
+    const body = new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        if (sent === 1) await released;
+        controller.enqueue(new TextEncoder().encode(sent++ === 0 ? "first " : "second"));
+        if (sent === 2) controller.close();
+      },
+    });
+    return { status: 200, headers: { "content-length": "12" }, body };
+  };
+  const realNow = Date.now;
+  await withServer(handler, async (port) => {
+    const slow = await RawClient.connect(port);
+    await slow.send("GET /slow HTTP/1.1\r\n\r\n");
+    const idle = await RawClient.connect(port);
+    await idle.send("GET /a HTTP/1.1\r\n\r\n");
+    await idle.response();
+    const day = 24 * 60 * 60 * 1000;
+    const stepped = new Date(realNow() + day).toUTCString().slice(0, 16); // e.g. "Thu, 26 Nov 2026"
+    Date.now = () => realNow() + day;
+    try {
+      // The Date header shows when the server's clock tick has seen the step.
+      const probe = await RawClient.connect(port);
+      let seen = false;
+      for (let i = 0; i < 100_000 && !seen; i++) {
+        await probe.send("GET /a HTTP/1.1\r\n\r\n");
+        seen = (await probe.response()).headers.get("date")?.startsWith(stepped) ?? false;
+      }
+      probe.close();
+      assert(seen, "the server's clock never saw the step");
+    } finally {
+      Date.now = realNow;
+    }
+    await idle.send("GET /a HTTP/1.1\r\n\r\n");
+    assertEquals((await idle.response()).status, 200, "the idle connection is still open");
+    release();
+    const response = await slow.response();
+    assertEquals(response.body, "first second", "the response in progress is whole");
+    slow.close();
+    idle.close();
+  }, { headTimeoutMs: 100, idleTimeoutMs: 1000, writeTimeoutMs: 1000 });
 });
 
 Deno.test("shutdown closes idle connections and lets a request in progress finish", async () => {

@@ -19,7 +19,7 @@ export interface WeakCacheOptions {
   maxStrongBytes: number;
   /** How long an entry stays strongly held after it was last used. */
   strongTtlMs: number;
-  /** The clock, for tests. */
+  /** The clock in ms, for tests; by default a monotonic one. */
   now?: () => number;
 }
 
@@ -75,7 +75,8 @@ export class WeakCache<V extends object = Uint8Array> {
   #options: Required<WeakCacheOptions>;
 
   constructor(options: WeakCacheOptions, sizeOf?: SizeOf<V>) {
-    this.#options = { now: Date.now, ...options };
+    // Monotonic: a wall clock stepped by NTP must not expire or pin everything at once.
+    this.#options = { now: () => performance.now(), ...options };
     this.#sizeOf = sizeOf ?? ((value) => (value as { byteLength?: number }).byteLength ?? 0);
   }
 
