@@ -549,7 +549,7 @@ class Seeder {
         return false;
       }
       const data = await Deno.readFile(file.path);
-      // The server's checks on what an upstream answers: what the go command would refuse.
+      // The server's checks on what an upstream answers: what the go command could not use.
       const problem = smallProblem(kind, data, version, what);
       if (problem) {
         this.#skip(what, `bad .${kind}`, problem);

@@ -90,7 +90,14 @@ export function startFileProxy(options: FileProxyOptions): Promise<FileProxy> {
       const range = request.headers.get("range");
       if (range !== null) ranges.set(path, [...(ranges.get(path) ?? []), range]);
       const from = options.ranges === false ? null : /^bytes=(\d+)-$/.exec(range ?? "");
-      const start = from && Number(from[1]) < size ? Number(from[1]) : 0;
+      if (from && Number(from[1]) >= size) {
+        file.close();
+        return new Response("range not satisfiable\n", {
+          status: 416,
+          headers: { "content-range": `bytes */${size}` },
+        });
+      }
+      const start = from ? Number(from[1]) : 0;
       if (start > 0) await file.seek(start, Deno.SeekMode.Start);
       let body = options.bytesPerSecond
         ? throttle(file.readable, options.bytesPerSecond)
