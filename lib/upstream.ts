@@ -219,7 +219,11 @@ export function createUpstream(entries: UpstreamEntry[], options: UpstreamOption
     );
   }
 
-  /** The rest of a zip from `offset`, which must come as a 206 for exactly that range. */
+  /**
+   * The rest of a zip from `offset`: a 206 for exactly that range, or, from an
+   * upstream that ignores ranges, the whole zip again (a 200 of the same
+   * length) with its first `offset` bytes dropped.
+   */
   async function askRange(
     url: string,
     offset: number,
@@ -232,6 +236,13 @@ export function createUpstream(entries: UpstreamEntry[], options: UpstreamOption
       "accept-encoding": "identity",
     });
     const range = /^bytes (\d+)-(\d+)\/(\d+)$/.exec(response.headers.get("content-range") ?? "");
+    if (
+      response.status === 200 && response.headers.get("content-length") === String(size) &&
+      !response.headers.has("content-encoding")
+    ) {
+      const body = withIdleTimeout(response.body ?? emptyStream(), idleTimeoutMs, what);
+      return skipping(body, offset);
+    }
     if (
       response.status !== 206 || !range || Number(range[1]) !== offset ||
       Number(range[2]) !== size - 1 || Number(range[3]) !== size ||
@@ -407,6 +418,36 @@ export function resuming(
       cancelled = true;
       // The current reader may be the one that failed: nothing left to cancel then.
       return reader.cancel(reason).catch(() => {});
+    },
+  });
+}
+
+/** `body` without its first `count` bytes. */
+function skipping(body: ReadableStream<Uint8Array>, count: number): ReadableStream<Uint8Array> {
+  const reader = body.getReader();
+  let left = count;
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) {
+          if (left > 0) {
+            throw new SourceError(`the body ended ${left} bytes short of the resumption point`);
+          }
+          controller.close();
+          return;
+        }
+        if (value.byteLength <= left) {
+          left -= value.byteLength;
+          continue;
+        }
+        controller.enqueue(left > 0 ? value.subarray(left) : value);
+        left = 0;
+        return;
+      }
+    },
+    cancel(reason) {
+      return reader.cancel(reason);
     },
   });
 }

@@ -333,3 +333,75 @@ Deno.test("a reader that goes away while a resumption connects leaves no stream 
   assertEquals((await pending).done, true);
   await restCancelled;
 });
+
+Deno.test("a broken zip is resumed from a 206 for its range, or from the whole zip again when the range is ignored, and from nothing else", async () => {
+  const zip = new Uint8Array(300_000).map((_, i) => (i * 7) % 251);
+  const whole = { "content-length": String(zip.length) };
+  /** What the upstream answers to `Range: bytes=<from>-`, and whether that can finish the zip. */
+  const cases: { name: string; answer: (from: number) => Response; resumes: boolean }[] = [
+    {
+      name: "206 for the range",
+      answer: (from) =>
+        new Response(zip.slice(from), {
+          status: 206,
+          headers: { "content-range": `bytes ${from}-${zip.length - 1}/${zip.length}` },
+        }),
+      resumes: true,
+    },
+    {
+      name: "range ignored: 200, whole",
+      answer: () => new Response(zip, { headers: whole }),
+      resumes: true,
+    },
+    {
+      name: "range ignored: 200 of another length",
+      answer: () =>
+        new Response(zip.slice(1), { headers: { "content-length": String(zip.length - 1) } }),
+      resumes: false,
+    },
+    {
+      name: "206 for another range",
+      answer: (from) =>
+        new Response(zip.slice(from + 1), {
+          status: 206,
+          headers: { "content-range": `bytes ${from + 1}-${zip.length - 1}/${zip.length}` },
+        }),
+      resumes: false,
+    },
+    { name: "500", answer: () => new Response("busy\n", { status: 500 }), resumes: false },
+  ];
+  for (const { name, answer, resumes } of cases) {
+    let first = true;
+    const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, (request) => {
+      const range = request.headers.get("range");
+      if (range === null && first) {
+        first = false;
+        // 100 000 bytes, then the link stalls.
+        let sent = false;
+        const body = new ReadableStream<Uint8Array>({
+          pull(controller) {
+            if (sent) return new Promise<void>(() => {});
+            sent = true;
+            controller.enqueue(zip.slice(0, 100_000));
+            return Promise.resolve();
+          },
+        });
+        return new Response(body, { headers: whole });
+      }
+      return answer(Number(/^bytes=(\d+)-$/.exec(range ?? "")?.[1] ?? 0));
+    });
+    const upstream = createUpstream(parseUpstreamList(`http://127.0.0.1:${server.addr.port}`), {
+      timeoutMs: 5000,
+      idleTimeoutMs: 200,
+    });
+    try {
+      const got = await upstream.fetch({ kind: "zip", module: "example.com/m", version: "v1.0.0" });
+      assert(got.found, name);
+      const bytes = new Response(got.body).arrayBuffer();
+      if (resumes) assertEquals(new Uint8Array(await bytes), zip, name);
+      else assertStringIncludes((await assertRejects(() => bytes)).message, "cannot resume", name);
+    } finally {
+      await server.shutdown();
+    }
+  }
+});

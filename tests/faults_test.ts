@@ -11,7 +11,7 @@ import { DatabaseSync } from "node:sqlite";
 import { silentLogger } from "../lib/log.ts";
 import { ModuleProxy, type Reply } from "../lib/proxy.ts";
 import { Store } from "../lib/store.ts";
-import { createUpstream } from "../lib/upstream.ts";
+import { createUpstream, MAX_FRUITLESS_RESUMES } from "../lib/upstream.ts";
 import { assert, assertEquals, assertStringIncludes } from "../lib/testing.ts";
 import { type AsteraProcess, startAsteraProcess } from "./asteraprocess.ts";
 import { type FileProxy, type FileProxyOptions, startFileProxy } from "./fileproxy.ts";
@@ -105,8 +105,12 @@ Deno.test("a truncated upstream answer is never stored and never served complete
         assertEquals(response.status, 502);
         assertStringIncludes(await response.text(), "example.com/m@v1.0.0 .zip");
       }
-      // Each attempt: the request, and one to resume it, which this upstream cannot answer.
-      assertEquals(upstream.requests(), 2 * attempt, "nothing stored: the next request asks again");
+      // Each attempt: the request, and the resumptions, which this upstream truncates as well.
+      assertEquals(
+        upstream.requests(),
+        (1 + MAX_FRUITLESS_RESUMES) * attempt,
+        "nothing stored: the next request asks again",
+      );
     }
     const mod = await fetch(`${astera.url}/example.com/m/@v/v1.0.0.mod`);
     assertEquals(mod.status, 502);
@@ -234,21 +238,39 @@ Deno.test("zips whose connection drops part-way are resumed where they broke, on
   });
 });
 
+Deno.test("an upstream that ignores ranges: a broken zip is read again from its start and goes on where it broke", async () => {
+  await withFlakyUpstream(
+    { breakZipsAfter: 1000, ranges: "ignore" },
+    async ({ universe, upstream, astera }) => {
+      const answer = await fetch(`${astera.url}${BIG}`);
+      assertEquals(answer.status, 200);
+      assertEquals(
+        new Uint8Array(await answer.arrayBuffer()),
+        await Deno.readFile(join(universe, BIG)),
+      );
+      assertEquals(upstream.counts.get(BIG), 2, "broken, then whole again");
+      assertEquals(upstream.ranges.get(BIG)?.length, 1);
+    },
+  );
+});
+
 Deno.test("an upstream that cannot resume a broken zip: the download fails with why, and the next request asks again", async () => {
-  const options = { breakZipsAfter: 1000, ranges: false };
-  await withFlakyUpstream(options, async ({ universe, upstream, astera }) => {
-    const first = await fetch(`${astera.url}${BIG}`);
-    assertEquals(first.status, 502);
-    assertStringIncludes(await first.text(), "cannot resume at byte");
-    // The first answer for a path is the only one that breaks: the next request gets it whole.
-    const second = await fetch(`${astera.url}${BIG}`);
-    assertEquals(second.status, 200);
-    assertEquals(
-      new Uint8Array(await second.arrayBuffer()),
-      await Deno.readFile(join(universe, BIG)),
-    );
-    assertEquals(upstream.counts.get(BIG), 3, "broken, refused range, whole");
-  });
+  await withFlakyUpstream(
+    { breakZipsAfter: 1000, ranges: "refuse" },
+    async ({ universe, upstream, astera }) => {
+      const first = await fetch(`${astera.url}${BIG}`);
+      assertEquals(first.status, 502);
+      assertStringIncludes(await first.text(), "cannot resume at byte");
+      // The first answer for a path is the only one that breaks: the next request gets it whole.
+      const second = await fetch(`${astera.url}${BIG}`);
+      assertEquals(second.status, 200);
+      assertEquals(
+        new Uint8Array(await second.arrayBuffer()),
+        await Deno.readFile(join(universe, BIG)),
+      );
+      assertEquals(upstream.counts.get(BIG), 3, "broken, refused range, whole");
+    },
+  );
 });
 
 Deno.test("after the clock goes back, answers stamped in its future are refreshed, not kept for the jump", async () => {

@@ -18,8 +18,11 @@ export interface FileProxyOptions {
   /** Bytes per second at most for each response body; 0 for no cap. */
   bytesPerSecond?: number;
   port?: number;
-  /** Honour `Range: bytes=N-` with a 206, as proxy.golang.org does (default true). */
-  ranges?: boolean;
+  /**
+   * A `Range: bytes=N-` gets a 206, as from proxy.golang.org (`"honour"`, the
+   * default), the whole file (`"ignore"`), or a 403 (`"refuse"`).
+   */
+  ranges?: "honour" | "ignore" | "refuse";
   /** The first answer for each `.zip` path breaks off after this many bytes. */
   breakZipsAfter?: number;
 }
@@ -89,7 +92,11 @@ export function startFileProxy(options: FileProxyOptions): Promise<FileProxy> {
         : "text/plain; charset=utf-8";
       const range = request.headers.get("range");
       if (range !== null) ranges.set(path, [...(ranges.get(path) ?? []), range]);
-      const from = options.ranges === false ? null : /^bytes=(\d+)-$/.exec(range ?? "");
+      if (range !== null && options.ranges === "refuse") {
+        file.close();
+        return new Response("ranges refused\n", { status: 403 });
+      }
+      const from = options.ranges === "ignore" ? null : /^bytes=(\d+)-$/.exec(range ?? "");
       if (from && Number(from[1]) >= size) {
         file.close();
         return new Response("range not satisfiable\n", {
