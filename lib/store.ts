@@ -64,7 +64,10 @@ export interface StoreOptions {
   writeDeadlineMs?: number;
   /** Bytes per stored zip chunk. */
   chunkSize?: number;
+  /** The wall clock, for the times stored in the database (ms). */
   now?: () => number;
+  /** A monotonic clock, for how long something took or stayed unchanged (ms). */
+  elapsed?: () => number;
 }
 
 /** The default chunk size: small enough that one read never stalls the event loop. */
@@ -153,6 +156,9 @@ export class Store {
   #stats: StoreStats = { reads: 0, writes: 0, busyRetries: 0 };
   #writeDeadlineMs: number;
   #now: () => number;
+  #elapsed: () => number;
+  /** Each pending blob's write stamp when a sweep last saw it, and when that was (monotonic). */
+  #pendingSeen = new Map<number, { touchedAt: number; seenAt: number }>();
   /** Bytes per chunk for new blobs. */
   readonly chunkSize: number;
 
@@ -160,6 +166,7 @@ export class Store {
     this.#db = db;
     this.#writeDeadlineMs = options.writeDeadlineMs ?? 30_000;
     this.#now = options.now ?? Date.now;
+    this.#elapsed = options.elapsed ?? (() => performance.now());
     this.chunkSize = options.chunkSize ?? DEFAULT_CHUNK_SIZE;
   }
 
@@ -366,14 +373,28 @@ export class Store {
    * Deletes blobs left pending by a crash or an abandoned download: those
    * not written to for `olderThanMs`, so that a download under way (here or
    * in another process) is left alone. Returns how many went.
+   *
+   * A blob stamped later than the clock reads (the clock went back since)
+   * goes once an earlier sweep, at least `olderThanMs` ago by the monotonic
+   * clock, saw the same stamp: nothing wrote to it in between.
    */
   async sweepPendingBlobs(olderThanMs: number): Promise<number> {
     const cutoff = this.#now() - olderThanMs;
+    const seenAt = this.#elapsed();
     this.#stats.reads++;
-    const ids = this.#statement("SELECT id FROM blobs WHERE committed = 0 AND touched_at < ?")
-      .all(cutoff).map((row) => Number(row.id));
-    for (const id of ids) await this.discardBlob(id);
-    return ids.length;
+    const pending = this.#statement("SELECT id, touched_at FROM blobs WHERE committed = 0").all()
+      .map((row) => ({ id: Number(row.id), touchedAt: Number(row.touched_at) }));
+    const seen = new Map<number, { touchedAt: number; seenAt: number }>();
+    const abandoned: number[] = [];
+    for (const { id, touchedAt } of pending) {
+      const before = this.#pendingSeen.get(id);
+      const unchanged = before?.touchedAt === touchedAt && seenAt - before.seenAt >= olderThanMs;
+      if (touchedAt < cutoff || unchanged) abandoned.push(id);
+      else seen.set(id, before?.touchedAt === touchedAt ? before : { touchedAt, seenAt });
+    }
+    this.#pendingSeen = seen;
+    for (const id of abandoned) await this.discardBlob(id);
+    return abandoned.length;
   }
 
   /** A snapshot of the counters. */
@@ -438,12 +459,12 @@ export class Store {
 
   /** Runs `body` in one IMMEDIATE transaction, backing off asynchronously while locked. */
   async #write(body: () => void): Promise<void> {
-    const deadline = this.#now() + this.#writeDeadlineMs;
+    const deadline = this.#elapsed() + this.#writeDeadlineMs;
     for (let attempt = 0;; attempt++) {
       try {
         this.#db.exec("BEGIN IMMEDIATE");
       } catch (error) {
-        if (!isBusy(error) || this.#now() > deadline) {
+        if (!isBusy(error) || this.#elapsed() > deadline) {
           throw isBusy(error)
             ? new StoreBusyError(`database stayed locked for ${this.#writeDeadlineMs} ms`)
             : error;

@@ -91,6 +91,29 @@ Deno.test("pending blobs left behind are swept, committed ones kept", async () =
   store.close();
 });
 
+Deno.test("after the clock goes back, a pending blob stamped in its future is swept once it stays unwritten", async () => {
+  const day = 24 * 60 * 60 * 1000;
+  let time = 1_000_000 + day;
+  let elapsed = 0;
+  const store = Store.open(":memory:", { now: () => time, elapsed: () => elapsed });
+  const abandoned = await store.createBlob();
+  await store.putChunk(abandoned, 0, text("half"));
+  const live = await store.createBlob();
+  await store.putChunk(live, 0, text("one"));
+  time -= day;
+  assertEquals(await store.sweepPendingBlobs(60_000), 0, "first seen: either may be in use");
+  elapsed += 30_000;
+  time += 30_000;
+  assertEquals(await store.sweepPendingBlobs(60_000), 0, "not yet unwritten for a minute");
+  await store.putChunk(live, 1, text("two"));
+  elapsed += 30_000;
+  time += 30_000;
+  assertEquals(await store.sweepPendingBlobs(60_000), 1, "unwritten for a minute");
+  assertEquals(store.chunk(abandoned, 0), undefined);
+  assertEquals(store.chunk(live, 1), text("two"), "written to: kept");
+  store.close();
+});
+
 Deno.test("answers are replaced and carry their fetch time", async () => {
   const store = Store.open(":memory:");
   await store.putAnswer({
