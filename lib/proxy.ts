@@ -47,7 +47,14 @@ import {
   sortVersions,
 } from "./version.ts";
 import { WeakCache } from "./weakcache.ts";
-import { checkModuleZip, MAX_GO_MOD, MAX_ZIP_FILE, type RandomAccess, ZipError } from "./zip.ts";
+import {
+  checkModuleZip,
+  checkZipContent,
+  MAX_GO_MOD,
+  MAX_ZIP_FILE,
+  type RandomAccess,
+  ZipError,
+} from "./zip.ts";
 
 /** The most an `.info`, `@latest` or `list` answer may be. */
 export const MAX_SMALL_BYTES = 4 * 1024 * 1024;
@@ -654,7 +661,17 @@ export class ModuleProxy {
           `${describeRequest(request)}: truncated: ${total} of ${answer.size} bytes arrived`,
         );
       }
-      await checkModuleZip(blobAccess(this.#store, blobId, total, chunkSize), module, version);
+      const stored = blobAccess(this.#store, blobId, total, chunkSize);
+      const files = await checkModuleZip(stored, module, version);
+      try {
+        await checkZipContent(stored, files);
+      } catch (error) {
+        // Damaged on the way, most likely: not remembered as gone, asked for again next time.
+        if (error instanceof ZipError) {
+          throw new SourceError(`${describeRequest(request)}: damaged: ${error.message}`);
+        }
+        throw error;
+      }
       const etag = etagFromDigest(hash.digest());
       const meta = await this.#store.commitBlob(module, version, "zip", blobId, total, etag);
       begin(blobId);
@@ -1022,8 +1039,22 @@ export class LiveDownload {
   }
 }
 
-/** Random access over a stored (possibly still pending) blob, for zip checks. */
+/**
+ * Random access over a stored (possibly still pending) blob, for zip checks.
+ * The last chunk read is kept: reading a zip through asks for each chunk in
+ * many small pieces.
+ */
 function blobAccess(store: Store, blobId: number, size: number, chunkSize: number): RandomAccess {
+  let lastSeq = -1;
+  let last: Uint8Array | undefined;
+  const chunkAt = (seq: number): Uint8Array | undefined => {
+    if (seq !== lastSeq) {
+      last = store.chunk(blobId, seq);
+      lastSeq = seq;
+      if (last) reclaimer.released(last.byteLength);
+    }
+    return last;
+  };
   return {
     size,
     read(offset: number, length: number): Promise<Uint8Array> {
@@ -1032,9 +1063,8 @@ function blobAccess(store: Store, blobId: number, size: number, chunkSize: numbe
       let position = offset;
       while (position < end) {
         const seq = Math.floor(position / chunkSize);
-        const chunk = store.chunk(blobId, seq);
+        const chunk = chunkAt(seq);
         if (!chunk) return Promise.reject(new ZipError(`chunk ${seq} missing while checking zip`));
-        reclaimer.released(chunk.byteLength);
         const from = position - seq * chunkSize;
         const to = Math.min(chunk.byteLength, end - seq * chunkSize);
         out.set(chunk.subarray(from, to), position - offset);

@@ -163,24 +163,31 @@ export function createUpstream(entries: UpstreamEntry[], options: UpstreamOption
   const doFetch = options.fetch ?? fetch;
   const idleTimeoutMs = options.idleTimeoutMs ?? Math.max(options.timeoutMs, 30_000);
 
-  /** GETs `url`, waiting at most `timeoutMs` for the response headers. */
+  /**
+   * GETs `url`, waiting at most `timeoutMs` for the response headers. The
+   * body is not bound by it (a slow link may take longer): a body that stalls
+   * is {@linkcode withIdleTimeout}'s to end.
+   */
   async function get(
     url: string,
     what: string,
     signal?: AbortSignal,
     headers: Record<string, string> = {},
   ): Promise<Response> {
-    const timeout = AbortSignal.timeout(options.timeoutMs);
+    const headerWait = new AbortController();
+    const timer = setTimeout(() => headerWait.abort(), options.timeoutMs);
     try {
       return await doFetch(url, {
-        signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
+        signal: signal ? AbortSignal.any([signal, headerWait.signal]) : headerWait.signal,
         headers: { "user-agent": "astera", ...headers },
       });
     } catch (error) {
-      const reason = timeout.aborted
+      const reason = headerWait.signal.aborted
         ? `no answer within ${options.timeoutMs} ms`
         : errorText(error);
       throw new SourceError(`${what}: ${reason}`);
+    } finally {
+      clearTimeout(timer);
     }
   }
 
@@ -197,12 +204,22 @@ export function createUpstream(entries: UpstreamEntry[], options: UpstreamOption
     const url = entry.url + path;
     const what = `upstream ${entry.url}: ${description}`;
     if (url.startsWith("file:")) return await askFile(url, what);
-    const response = await get(url, what, signal);
+    // A zip is sent as it is: its length is then known, and a broken one can be resumed.
+    const response = await get(
+      url,
+      what,
+      signal,
+      resumable ? { "accept-encoding": "identity" } : {},
+    );
     if (response.status === 200) {
       const length = response.headers.get("content-length");
-      const size = length !== null && /^\d+$/.test(length) ? Number(length) : null;
+      // fetch decodes a compressed body, whose length is then not the Content-Length.
+      const size = length !== null && /^\d+$/.test(length) &&
+          !response.headers.has("content-encoding")
+        ? Number(length)
+        : null;
       const body = withIdleTimeout(response.body ?? emptyStream(), idleTimeoutMs, what);
-      if (!resumable || size === null || response.headers.has("content-encoding")) {
+      if (!resumable || size === null) {
         return { found: true, size, body };
       }
       const reopen = (offset: number) => askRange(url, offset, size, what, signal);
@@ -271,12 +288,12 @@ export function createUpstream(entries: UpstreamEntry[], options: UpstreamOption
         const answer = await ask(entry, path, description, signal, resumable);
         if (answer.found) return answer;
         notFound = answer;
-        failure = undefined;
       } catch (error) {
         if (!entry.fallThroughOnError) throw error;
         failure = error;
       }
     }
+    // As the go command ranks them: the last failure wins over any not-found.
     if (failure) throw failure;
     return notFound!;
   }

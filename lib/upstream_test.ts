@@ -82,6 +82,83 @@ Deno.test("after a pipe any failure falls through", async () => {
   }
 });
 
+Deno.test("after a pipe, a failure and then a not-found is the failure, as the go command has it", async () => {
+  const s = servers([500, 404]);
+  try {
+    const upstream = createUpstream(parseUpstreamList(s.urls.join("|")), { timeoutMs: 5000 });
+    const error = await assertRejects(() => upstream.fetch(list), SourceError);
+    assertStringIncludes(error.message, "status 500 from 0");
+    assertEquals(s.hits, [1, 1]);
+  } finally {
+    await s.close();
+  }
+});
+
+Deno.test("a body slower than the timeout is read whole: the timeout is for the response headers", async () => {
+  const gomod = new TextEncoder().encode("module example.com/m\n\ngo 1.21\n");
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, () => {
+    let sent = 0;
+    const body = new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        // A byte every 20 ms: the body takes about 0.6 s, three times the timeout.
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        controller.enqueue(gomod.slice(sent, sent + 1));
+        if (++sent === gomod.length) controller.close();
+      },
+    });
+    return new Response(body, { headers: { "content-length": String(gomod.length) } });
+  });
+  try {
+    const upstream = createUpstream(parseUpstreamList(`http://127.0.0.1:${server.addr.port}`), {
+      timeoutMs: 200,
+    });
+    const answer = await upstream.fetch({
+      kind: "mod",
+      module: "example.com/m",
+      version: "v1.0.0",
+    });
+    assert(answer.found);
+    assertEquals(new Uint8Array(await new Response(answer.body).arrayBuffer()), gomod);
+  } finally {
+    await server.shutdown();
+  }
+});
+
+Deno.test("a compressed answer is decoded and its length left unknown; a zip is asked for uncompressed", async () => {
+  const gomod = new TextEncoder().encode("module example.com/m\n\ngo 1.21\n".repeat(20));
+  const gzipped = new Uint8Array(
+    await new Response(
+      new Blob([gomod]).stream().pipeThrough(new CompressionStream("gzip")),
+    ).arrayBuffer(),
+  );
+  const encodings: (string | null)[] = [];
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, (request) => {
+    encodings.push(request.headers.get("accept-encoding"));
+    // A static server with pre-compressed files: the Content-Length is the compressed one.
+    return new Response(gzipped, {
+      headers: { "content-encoding": "gzip", "content-length": String(gzipped.length) },
+    });
+  });
+  try {
+    const upstream = createUpstream(parseUpstreamList(`http://127.0.0.1:${server.addr.port}`), {
+      timeoutMs: 5000,
+    });
+    const answer = await upstream.fetch({
+      kind: "mod",
+      module: "example.com/m",
+      version: "v1.0.0",
+    });
+    assert(answer.found);
+    assertEquals(answer.size, null);
+    assertEquals(new Uint8Array(await new Response(answer.body).arrayBuffer()), gomod);
+    const zip = await upstream.fetch({ kind: "zip", module: "example.com/m", version: "v1.0.0" });
+    if (zip.found) await zip.body.cancel();
+    assertEquals(encodings[1], "identity");
+  } finally {
+    await server.shutdown();
+  }
+});
+
 Deno.test("the last not-found answer is returned with its reason; off answers not-found", async () => {
   const s = servers([404]);
   try {

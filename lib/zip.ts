@@ -609,6 +609,33 @@ const INFLATE_INPUT_CHUNK = 8 << 10;
 const CHUNK = 64 << 10;
 
 /**
+ * Reads the content of every entry through, as the go command does when it
+ * extracts a zip: {@linkcode checkModuleZip} reads only the directory, and a
+ * zip damaged on the way (a bad deflate stream, a wrong size or CRC-32) must
+ * be found before it is kept. Throws {@linkcode ZipError} naming the entry.
+ *
+ * @example
+ * ```ts
+ * import { bytesAccess, checkZipContent, readZipEntries } from "./zip.ts";
+ * import { writeZip } from "./zipwrite.ts";
+ * const zip = new Uint8Array(
+ *   await new Response(writeZip([{ name: "m@v1.0.0/a.txt", data: new TextEncoder().encode("hi") }]))
+ *     .arrayBuffer(),
+ * );
+ * const src = bytesAccess(zip);
+ * await checkZipContent(src, await readZipEntries(src)); // resolves: nothing is wrong
+ * ```
+ */
+export async function checkZipContent(src: RandomAccess, entries: ZipEntry[]): Promise<void> {
+  for (const entry of entries) {
+    const reader = openZipEntry(src, entry).getReader();
+    while (!(await reader.read()).done) {
+      // Reading is the check.
+    }
+  }
+}
+
+/**
  * Streams the content of `entry`, decompressed. Supports stored (0) and
  * deflated (8) entries. The stream errors with {@linkcode ZipError} when the
  * local header is bad, the data is encrypted or uses another method, the

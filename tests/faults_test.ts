@@ -273,6 +273,44 @@ Deno.test("an upstream that cannot resume a broken zip: the download fails with 
   );
 });
 
+/** Flips a byte in the middle of the first entry's data; the zip's directory stays intact. */
+async function damageFirstEntry(path: string): Promise<Uint8Array> {
+  const zip = await Deno.readFile(path);
+  const damaged = zip.slice();
+  const header = new DataView(damaged.buffer);
+  const dataStart = 30 + header.getUint16(26, true) + header.getUint16(28, true);
+  damaged[dataStart + Math.floor(header.getUint32(18, true) / 2)] ^= 0xff;
+  await Deno.writeFile(path, damaged);
+  return zip;
+}
+
+Deno.test("a zip damaged on the way is neither stored nor remembered as gone: the next request gets it whole", async () => {
+  await withFlakyUpstream({}, async ({ universe, upstream, astera }) => {
+    const small = "/example.com/lib/@v/v1.0.0.zip";
+    const originals = new Map<string, Uint8Array>();
+    for (const path of [small, BIG]) {
+      originals.set(path, await damageFirstEntry(join(universe, path)));
+    }
+
+    const refused = await fetch(astera.url + small);
+    assertEquals(refused.status, 502, "a zip of one chunk is checked before anyone hears 200");
+    assertStringIncludes(await refused.text(), "damaged");
+    // A bigger one is streamed as it arrives: its clients see the transfer break.
+    const streamed = await fetch(astera.url + BIG);
+    const outcome = await streamed.arrayBuffer().then(() => "whole", () => "broken");
+    if (streamed.status === 200) assertEquals(outcome, "broken");
+    else assertEquals(streamed.status, 502);
+
+    for (const [path, original] of originals) {
+      await Deno.writeFile(join(universe, path), original);
+      const again = await fetch(astera.url + path);
+      assertEquals(again.status, 200, path);
+      assertEquals(new Uint8Array(await again.arrayBuffer()), original, path);
+      assertEquals(upstream.counts.get(path), 2, `${path}: asked again, not remembered`);
+    }
+  });
+});
+
 Deno.test("after the clock goes back, answers stamped in its future are refreshed, not kept for the jump", async () => {
   const work = await Deno.makeTempDir({ prefix: "astera-clock-" });
   const universe = join(work, "universe");
