@@ -13,6 +13,12 @@ import { parseRoute, type Route, RouteError } from "./route.ts";
 
 /** Parsed request paths kept at most; a hot path is parsed and validated once. */
 const ROUTE_CACHE_SIZE = 4096;
+/**
+ * Longer paths are parsed every time: real module paths are far shorter, and
+ * 4096 paths of up to a request head's 16 KiB would let one client fill
+ * about 150 MB per isolate.
+ */
+const ROUTE_CACHE_MAX_PATH = 512;
 
 /** Counters of the handler itself. */
 export interface HandlerStats {
@@ -85,6 +91,7 @@ export function createHandler(
     let parsed = routes.get(pathname);
     if (!parsed) {
       parsed = parseRoute(pathname);
+      if (pathname.length > ROUTE_CACHE_MAX_PATH) return parsed;
       if (routes.size >= ROUTE_CACHE_SIZE) routes.clear();
       routes.set(pathname, parsed);
     }

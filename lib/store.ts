@@ -157,6 +157,8 @@ export class Store {
   #writeDeadlineMs: number;
   #now: () => number;
   #elapsed: () => number;
+  /** Blobs this store created and has not yet committed or discarded: never swept. */
+  #writing = new Set<number>();
   /** Each pending blob's write stamp when a sweep last saw it, and when that was (monotonic). */
   #pendingSeen = new Map<number, { touchedAt: number; seenAt: number }>();
   /** Bytes per chunk for new blobs. */
@@ -326,6 +328,7 @@ export class Store {
           .run(this.chunkSize, this.#now()).lastInsertRowid,
       );
     });
+    this.#writing.add(id);
     return id;
   }
 
@@ -361,18 +364,26 @@ export class Store {
         this.#statement("UPDATE blobs SET committed = 1 WHERE id = ?").run(blobId);
       }
     });
+    this.#writing.delete(blobId);
     return this.artifact(module, version, kind)!;
   }
 
   /** Deletes a pending blob and its chunks. */
   async discardBlob(blobId: number): Promise<void> {
-    await this.#write(() => this.#deleteBlobNow(blobId));
+    try {
+      await this.#write(() => this.#deleteBlobNow(blobId));
+    } finally {
+      // Not deleted after all (a full disk): the sweep may have it then.
+      this.#writing.delete(blobId);
+    }
   }
 
   /**
    * Deletes blobs left pending by a crash or an abandoned download: those
    * not written to for `olderThanMs`, so that a download under way (here or
-   * in another process) is left alone. Returns how many went.
+   * in another process) is left alone; this store's own downloads are never
+   * swept, however slow. A blob written to or committed after the sweep
+   * looked at it is kept. Returns how many went.
    *
    * A blob stamped later than the clock reads (the clock went back since)
    * goes once an earlier sweep, at least `olderThanMs` ago by the monotonic
@@ -385,16 +396,29 @@ export class Store {
     const pending = this.#statement("SELECT id, touched_at FROM blobs WHERE committed = 0").all()
       .map((row) => ({ id: Number(row.id), touchedAt: Number(row.touched_at) }));
     const seen = new Map<number, { touchedAt: number; seenAt: number }>();
-    const abandoned: number[] = [];
+    const abandoned: { id: number; touchedAt: number }[] = [];
     for (const { id, touchedAt } of pending) {
+      if (this.#writing.has(id)) continue;
       const before = this.#pendingSeen.get(id);
       const unchanged = before?.touchedAt === touchedAt && seenAt - before.seenAt >= olderThanMs;
-      if (touchedAt < cutoff || unchanged) abandoned.push(id);
+      if (touchedAt < cutoff || unchanged) abandoned.push({ id, touchedAt });
       else seen.set(id, before?.touchedAt === touchedAt ? before : { touchedAt, seenAt });
     }
     this.#pendingSeen = seen;
-    for (const id of abandoned) await this.discardBlob(id);
-    return abandoned.length;
+    let swept = 0;
+    for (const { id, touchedAt } of abandoned) {
+      await this.#write(() => {
+        // Only as the sweep saw it: still pending, and not written to since.
+        const still = "SELECT 1 FROM blobs WHERE id = ? AND committed = 0 AND touched_at = ?";
+        this.#statement(`DELETE FROM chunks WHERE blob_id = ? AND EXISTS (${still})`)
+          .run(id, id, touchedAt);
+        swept += Number(
+          this.#statement("DELETE FROM blobs WHERE id = ? AND committed = 0 AND touched_at = ?")
+            .run(id, touchedAt).changes,
+        );
+      });
+    }
+    return swept;
   }
 
   /** A snapshot of the counters. */

@@ -75,43 +75,99 @@ Deno.test("a second commit of the same artifact keeps the first; the caller disc
   store.close();
 });
 
+/** A clock for two stores on one file: `writer` is another process (or one that crashed). */
+async function withSweeper(
+  fn: (
+    stores: { writer: Store; sweeper: Store; clock: { time: number; elapsed: number } },
+  ) => Promise<void>,
+) {
+  await withDb(async (path) => {
+    const clock = { time: 1_000_000, elapsed: 0 };
+    const writer = Store.open(path, { now: () => clock.time });
+    const sweeper = Store.open(path, { now: () => clock.time, elapsed: () => clock.elapsed });
+    try {
+      await fn({ writer, sweeper, clock });
+    } finally {
+      writer.close();
+      sweeper.close();
+    }
+  });
+}
+
 Deno.test("pending blobs left behind are swept, committed ones kept", async () => {
+  await withSweeper(async ({ writer, sweeper, clock }) => {
+    const kept = await writer.createBlob();
+    await writer.putChunk(kept, 0, text("kept"));
+    await writer.commitBlob("example.com/m", "v1.0.0", "zip", kept, 4, '"k"');
+    const abandoned = await writer.createBlob();
+    await writer.putChunk(abandoned, 0, text("half"));
+    assertEquals(await sweeper.sweepPendingBlobs(60_000), 0, "a young pending blob may be in use");
+    clock.time += 120_000;
+    assertEquals(await sweeper.sweepPendingBlobs(60_000), 1);
+    assertEquals(sweeper.chunk(abandoned, 0), undefined);
+    assertEquals(sweeper.chunk(kept, 0), text("kept"));
+  });
+});
+
+Deno.test("a store never sweeps the blobs it is writing, however long they wait", async () => {
   let time = 1_000_000;
   const store = Store.open(":memory:", { now: () => time });
-  const kept = await store.createBlob();
-  await store.putChunk(kept, 0, text("kept"));
-  await store.commitBlob("example.com/m", "v1.0.0", "zip", kept, 4, '"k"');
-  const abandoned = await store.createBlob();
-  await store.putChunk(abandoned, 0, text("half"));
-  assertEquals(await store.sweepPendingBlobs(60_000), 0, "a young pending blob may be in use");
-  time += 120_000;
-  assertEquals(await store.sweepPendingBlobs(60_000), 1);
-  assertEquals(store.chunk(abandoned, 0), undefined);
-  assertEquals(store.chunk(kept, 0), text("kept"));
+  const slow = await store.createBlob();
+  await store.putChunk(slow, 0, text("slow"));
+  time += 24 * 60 * 60 * 1000; // a very slow link, or NTP stepping the clock forward
+  assertEquals(await store.sweepPendingBlobs(60_000), 0);
+  await store.putChunk(slow, 1, text("link"));
+  const meta = await store.commitBlob("example.com/m", "v1.0.0", "zip", slow, 8, '"s"');
+  assertEquals(store.chunk(meta.blobId!, 0), text("slow"));
   store.close();
 });
 
+Deno.test("a blob committed or written to while a sweep is under way is kept whole", async () => {
+  await withSweeper(async ({ writer, sweeper, clock }) => {
+    const abandoned = await writer.createBlob();
+    await writer.putChunk(abandoned, 0, text("gone"));
+    const committed = await writer.createBlob();
+    await writer.putChunk(committed, 0, text("kept"));
+    const written = await writer.createBlob();
+    await writer.putChunk(written, 0, text("one"));
+    clock.time += 120_000;
+    // The sweep picks all three and deletes the first at once; the writer's two transactions
+    // run before it comes back for the others.
+    const sweeping = sweeper.sweepPendingBlobs(60_000);
+    const committing = writer.commitBlob("example.com/m", "v1.0.0", "zip", committed, 4, '"k"');
+    const writing = writer.putChunk(written, 1, text("two"));
+    const meta = await committing;
+    await writing;
+    assertEquals(await sweeping, 1);
+    assertEquals(sweeper.chunk(abandoned, 0), undefined);
+    assertEquals(sweeper.chunk(meta.blobId!, 0), text("kept"));
+    assertEquals([sweeper.chunk(written, 0), sweeper.chunk(written, 1)], [
+      text("one"),
+      text("two"),
+    ]);
+  });
+});
+
 Deno.test("after the clock goes back, a pending blob stamped in its future is swept once it stays unwritten", async () => {
-  const day = 24 * 60 * 60 * 1000;
-  let time = 1_000_000 + day;
-  let elapsed = 0;
-  const store = Store.open(":memory:", { now: () => time, elapsed: () => elapsed });
-  const abandoned = await store.createBlob();
-  await store.putChunk(abandoned, 0, text("half"));
-  const live = await store.createBlob();
-  await store.putChunk(live, 0, text("one"));
-  time -= day;
-  assertEquals(await store.sweepPendingBlobs(60_000), 0, "first seen: either may be in use");
-  elapsed += 30_000;
-  time += 30_000;
-  assertEquals(await store.sweepPendingBlobs(60_000), 0, "not yet unwritten for a minute");
-  await store.putChunk(live, 1, text("two"));
-  elapsed += 30_000;
-  time += 30_000;
-  assertEquals(await store.sweepPendingBlobs(60_000), 1, "unwritten for a minute");
-  assertEquals(store.chunk(abandoned, 0), undefined);
-  assertEquals(store.chunk(live, 1), text("two"), "written to: kept");
-  store.close();
+  await withSweeper(async ({ writer, sweeper, clock }) => {
+    const day = 24 * 60 * 60 * 1000;
+    clock.time += day;
+    const abandoned = await writer.createBlob();
+    await writer.putChunk(abandoned, 0, text("half"));
+    const live = await writer.createBlob();
+    await writer.putChunk(live, 0, text("one"));
+    clock.time -= day;
+    assertEquals(await sweeper.sweepPendingBlobs(60_000), 0, "first seen: either may be in use");
+    clock.elapsed += 30_000;
+    clock.time += 30_000;
+    assertEquals(await sweeper.sweepPendingBlobs(60_000), 0, "not yet unwritten for a minute");
+    await writer.putChunk(live, 1, text("two"));
+    clock.elapsed += 30_000;
+    clock.time += 30_000;
+    assertEquals(await sweeper.sweepPendingBlobs(60_000), 1, "unwritten for a minute");
+    assertEquals(sweeper.chunk(abandoned, 0), undefined);
+    assertEquals(sweeper.chunk(live, 1), text("two"), "written to: kept");
+  });
 });
 
 Deno.test("answers are replaced and carry their fetch time", async () => {
