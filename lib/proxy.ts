@@ -23,7 +23,7 @@ import { concatBytes } from "./bytes.ts";
 import { createHash } from "node:crypto";
 import { SingleFlight } from "./coalesce.ts";
 import type { Logger } from "./log.ts";
-import { matchPrefixPatterns } from "./modpath.ts";
+import { matchPathMajor, matchPrefixPatterns, splitPathVersion } from "./modpath.ts";
 import { reclaimer } from "./reclaim.ts";
 import {
   type ArtifactRequest,
@@ -230,9 +230,14 @@ export class ModuleProxy {
     return this.#changeable("latest", module, "", { kind: "latest", module });
   }
 
-  /** `GET <module>/@v/<version>.info`, for a canonical version or any query. */
+  /**
+   * `GET <module>/@v/<version>.info`, for a canonical version or any query.
+   * A canonical version that does not fit the path's major version (`v2.0.0`
+   * of a path without `/v2`) is a query too: its answer may name another
+   * version (`v2.0.0+incompatible`), which the go command accepts then.
+   */
   info(module: string, version: string): Promise<Reply> {
-    if (canonicalModuleVersion(version) !== version) {
+    if (canonicalModuleVersion(version) !== version || !fitsPath(module, version)) {
       return this.#changeable("query", module, version, { kind: "info", module, version });
     }
     return this.#small("info", module, version);
@@ -1103,6 +1108,15 @@ async function readAll(
     );
   }
   return concatBytes(parts);
+}
+
+/** Whether `version` fits the major version of `module`'s path, as x/mod's `module.Check` asks. */
+function fitsPath(module: string, version: string): boolean {
+  try {
+    return matchPathMajor(version, splitPathVersion(module).pathMajor);
+  } catch {
+    return false;
+  }
 }
 
 /** The pieces already read, then the rest of the stream; stopping early cancels it. */

@@ -13,7 +13,7 @@ import { sumStats } from "../lib/server.ts";
 import { createLogger, silentLogger } from "../lib/log.ts";
 import { assert, assertEquals, assertStringIncludes } from "../lib/testing.ts";
 import { type FileProxy, startFileProxy } from "./fileproxy.ts";
-import { removeTree } from "./gotool.ts";
+import { makeGoClient, removeTree } from "./gotool.ts";
 import { noise, standardUniverse, writeUniverse } from "./universe.ts";
 
 interface Fixture {
@@ -287,6 +287,37 @@ Deno.test("a query .info goes upstream and is never stored as .mod or .zip", asy
     const info = await get("/example.com/lib/@v/main.info");
     assertEquals((await info.json()).Version, "v1.1.0");
     assertEquals(info.headers.get("cache-control"), "public, max-age=60");
+  });
+});
+
+Deno.test("an exact version beyond the path's major resolves to +incompatible, as go gets it direct", async () => {
+  await withFixture([], async ({ get, universe, upstream, astera }) => {
+    // What proxy.golang.org answers for github.com/docker/docker/@v/v20.10.0.info, say.
+    const dir = join(universe, "example.com/old/@v");
+    await Deno.copyFile(join(dir, "v2.0.0+incompatible.info"), join(dir, "v2.0.0.info"));
+    const info = await get("/example.com/old/@v/v2.0.0.info");
+    assertEquals(info.status, 200);
+    assertEquals((await info.json()).Version, "v2.0.0+incompatible");
+
+    const resolve = async (goproxy: string) => {
+      const go = await makeGoClient(goproxy, join(universe, "..", "gocache"));
+      try {
+        const listed = await go.run(universe, ["list", "-m", "-json", "example.com/old@v2.0.0"]);
+        const downloaded = await go.run(universe, [
+          "mod",
+          "download",
+          "-json",
+          "example.com/old@v2.0.0",
+        ]);
+        const { Version, Sum, GoModSum } = JSON.parse(downloaded.stdout);
+        return { listed: JSON.parse(listed.stdout).Version, Version, Sum, GoModSum };
+      } finally {
+        await go.remove();
+      }
+    };
+    const direct = await resolve(upstream.url);
+    assertEquals(direct.Version, "v2.0.0+incompatible");
+    assertEquals(await resolve(astera.url), direct);
   });
 });
 
