@@ -290,19 +290,26 @@ export class GitMirror {
       this.#refs = (async () => {
         const out = await this.#git([
           "for-each-ref",
-          "--format=%(objectname) %(*objectname) %(refname)",
+          "--format=%(objectname) %(*objectname) %(*objecttype) %(refname)",
           "refs/heads/",
           "refs/tags/",
           "refs/astera/HEAD",
         ]);
         const refs = new Map<string, string>();
+        // `%(*objectname)` peels one level only; a tag of a tag is peeled to its end below.
+        const nested: string[] = [];
         for (const line of new TextDecoder().decode(out.stdout).split("\n")) {
           const parts = line.split(" ");
-          if (parts.length < 3) continue;
-          const [object, peeled] = parts;
-          const name = parts.slice(2).join(" ");
-          const hash = peeled || object;
-          refs.set(name === "refs/astera/HEAD" ? "HEAD" : name, hash);
+          if (parts.length < 4) continue;
+          const [object, peeled, peeledType] = parts;
+          const name = parts.slice(3).join(" ");
+          refs.set(name === "refs/astera/HEAD" ? "HEAD" : name, peeled || object);
+          if (peeledType === "tag") nested.push(name);
+        }
+        if (nested.length > 0) {
+          const peeled = await this.#git(["rev-parse", ...nested.map((name) => `${name}^{}`)]);
+          const hashes = new TextDecoder().decode(peeled.stdout).trim().split("\n");
+          nested.forEach((name, i) => refs.set(name, hashes[i]));
         }
         return refs;
       })();

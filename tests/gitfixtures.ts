@@ -608,7 +608,7 @@ export async function buildStandardRepos(world: GitWorld): Promise<FixtureModule
     out.push({ module: m, queries: ["v1.0.0", "v1.1.0", "v1.2.0"] });
   }
 
-  // A tag and a branch with the same name (the tag wins), annotated tags.
+  // A tag and a branch with the same name (the tag wins), annotated tags, a tag of a tag.
   {
     const m = `${H}/team/clash.git`;
     const r = await world.repo("team/clash");
@@ -616,11 +616,14 @@ export async function buildStandardRepos(world: GitWorld): Promise<FixtureModule
     await r.commit("tagged");
     await r.tag("release");
     await r.tag("v0.1.0", { message: "annotated" });
+    await r.commit("second");
+    await r.tag("inner", { message: "annotated, not a version" });
+    await r.tag("v0.2.0", { rev: "inner", message: "a tag of a tag" });
     await r.branch("release");
     await r.commit("on the branch");
     await r.checkout("main");
     await r.commit("main moves on");
-    out.push({ module: m, queries: ["release", "main", "latest", "v0.1.0"] });
+    out.push({ module: m, queries: ["release", "main", "latest", "v0.1.0", "v0.2.0"] });
   }
 
   // Only pre-releases; and a repository whose every release is retracted.
