@@ -80,7 +80,10 @@ export function checkInfo(body: Uint8Array, what: string, expected: string | nul
  * ```
  */
 export function checkGoMod(body: Uint8Array, what: string): void {
-  if (goModModulePath(body) !== "") return;
+  // A byte order mark makes the go command refuse the file, but it is what the source holds:
+  // relayed as it is, like any other go.mod the client may refuse.
+  const bom = body[0] === 0xef && body[1] === 0xbb && body[2] === 0xbf;
+  if (goModModulePath(bom ? body.subarray(3) : body) !== "") return;
   const text = new TextDecoder().decode(body.subarray(0, 4096));
   throw new SourceError(
     `${what}: not a go.mod file (no module line${

@@ -439,6 +439,27 @@ export async function buildStandardRepos(world: GitWorld): Promise<FixtureModule
     out.push({ module: m, queries: ["latest", "v1", "v1.1.0", "v1.2.0", "main", "HEAD~1"] });
   }
 
+  // Retractions the lax parser keeps: a shorthand bound beside a malformed line. A retracted
+  // tag is no pseudo-version base.
+  {
+    const m = `${H}/team/laxretract.git`;
+    const r = await world.repo("team/laxretract");
+    await r.write({ "go.mod": `module ${m}\n`, "a.go": "package a\n" });
+    await r.commit("v1.0.0");
+    await r.tag("v1.0.0");
+    await r.write({ "b.go": "package a\n" });
+    await r.commit("v1.1.0");
+    await r.tag("v1.1.0");
+    await r.write({ "go.mod": `module ${m}\n\nretract v1.1 // shorthand\nretract [v1.0.5\n` });
+    await r.commit("v1.2.0 retracts v1.1");
+    await r.tag("v1.2.0");
+    await r.branch("side", "v1.1.0");
+    await r.write({ "side.go": "package a\n" });
+    await r.commit("side work on top of v1.1.0");
+    await r.checkout("main");
+    out.push({ module: m, queries: ["side", "main", "latest", "v1"] });
+  }
+
   // +incompatible: no go.mod, tags beyond v1.
   {
     const m = `${H}/team/legacy.git`;
@@ -589,7 +610,14 @@ export async function buildStandardRepos(world: GitWorld): Promise<FixtureModule
     await r.write({ "go.mod": `module ${m}\n\ngo 1.24\n` });
     await r.commit("go 1.24");
     await r.tag("v1.1.0");
-    out.push({ module: m, queries: ["v1.0.0", "v1.1.0", "latest"] });
+    // The go version as the lax parser reads it: 1.24.x is 1.24; a file it cannot parse has none.
+    await r.write({ "go.mod": `module ${m}\n\ngo 1.24.x\n` });
+    await r.commit("go 1.24.x");
+    await r.tag("v1.2.0");
+    await r.write({ "go.mod": `module ${m}\n\ngo 1.24\n\nrequire example.com/x latest\n` });
+    await r.commit("go 1.24, and a require the lax parser refuses");
+    await r.tag("v1.3.0");
+    out.push({ module: m, queries: ["v1.0.0", "v1.1.0", "v1.2.0", "v1.3.0", "latest"] });
   }
 
   // Trees that cannot become module zips.
