@@ -577,14 +577,23 @@ function isClean(path: string): boolean {
 }
 
 /**
- * Approximates Go's case folding by mapping each code point through upper then
- * lower case, keeping it when a mapping is not one code point: whole-string
+ * Case folding for file-name collisions, as x/mod's `strToFold`: each code
+ * point becomes a canonical member of its simple case-folding orbit.
+ * JavaScript has no SimpleFold, so each code point goes through upper then
+ * lower case, and is kept when a mapping is not one code point: whole-string
  * mappings are full, not simple, folding (`ß` would become `ss`) and
  * context-sensitive (a final `Σ`). Checked against Go's `unicode.SimpleFold`
- * over all letters Go knows: the one letter this would fold differently is
- * dotless `ı`, whose upper case `I` go does not fold it with.
+ * over all letters Go knows (file names hold no other cased code points): the
+ * one letter this would fold differently is dotless `ı`, whose upper case `I`
+ * go does not fold it with.
+ *
+ * @example
+ * ```ts
+ * import { fold } from "./zip.ts";
+ * console.log(fold("README") === fold("readme"), fold("\u212A") === fold("k"), fold("ı") === fold("i")); // true true false
+ * ```
  */
-function fold(s: string): string {
+export function fold(s: string): string {
   if (!/[^a-z0-9 !#$%&()+,\-.=@[\]^_{}~/]/.test(s)) return s; // the common case
   let out = "";
   for (const c of s) {

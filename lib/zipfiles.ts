@@ -10,7 +10,7 @@
  */
 import { checkFilePath } from "./modpath.ts";
 import { goModGoVersion } from "./gomod.ts";
-import { MAX_GO_MOD, MAX_LICENSE, MAX_ZIP_FILE } from "./zip.ts";
+import { fold, MAX_GO_MOD, MAX_LICENSE, MAX_ZIP_FILE } from "./zip.ts";
 
 export { MAX_GO_MOD, MAX_LICENSE, MAX_ZIP_FILE };
 
@@ -69,23 +69,6 @@ function isVendored(name: string, goVersion: string): boolean {
     rest = modern ? name.slice(j + "/vendor/".length) : name.slice("/vendor/".length);
   }
   return rest.includes("/");
-}
-
-/**
- * Case folding for collision checks: each code point mapped to a canonical
- * member of its simple case-folding orbit. JavaScript has no SimpleFold, so
- * this goes through upper then lower case, which joins the same orbits for
- * the letters that appear in real file names (`K`/`k`/KELVIN SIGN,
- * `s`/`ſ`), and keeps a code point whose mapping is not one code point.
- */
-function fold(s: string): string {
-  let out = "";
-  for (const ch of s) {
-    const up = ch.toUpperCase();
-    const one = [...up].length === 1 ? up.toLowerCase() : ch.toLowerCase();
-    out += [...one].length === 1 ? one : ch;
-  }
-  return out;
 }
 
 /**

@@ -44,11 +44,17 @@ Deno.test("go 1.24 drops vendor/modules.txt and fixes the nested vendor offset",
   );
 });
 
+Deno.test("names that fold together only outside Go's simple folding do not collide", () => {
+  // Dotless ı upper-cases to I, but Go's SimpleFold keeps it apart from i.
+  assertEquals(names([file("i.go"), file("\u0131.go")]), ["i.go", "\u0131.go"]);
+});
+
 Deno.test("bad names, collisions, misspelled go.mod and oversize files make the tree unzippable", () => {
   const cases: [TreeFile[], string][] = [
     [[file("aux.go")], "aux"],
     [[file("README"), file("readme")], "collision"],
     [[file("Dir/a"), file("dir")], "collision"],
+    [[file("k.go"), file("\u212A.go")], "collision"], // KELVIN SIGN folds with k
     [[file("GO.MOD")], "lower-case go.mod"],
     [
       [{ path: "go.mod", type: "file", data: new Uint8Array((16 << 20) + 1) }],
