@@ -22,7 +22,7 @@
  *
  * @module
  */
-import { goModModulePath } from "./gomod.ts";
+import { goModModulePath, goModParses } from "./gomod.ts";
 import { SourceError } from "./source.ts";
 import { isValid } from "./version.ts";
 
@@ -71,7 +71,9 @@ export function checkInfo(body: Uint8Array, what: string, expected: string | nul
 }
 
 /**
- * Checks a `.mod` body: a go.mod file with a module line.
+ * Checks a `.mod` body: a go.mod file with a module line. An answer whose end
+ * nothing vouches for (`unframed`: no length, no chunking) must also parse as
+ * the go command parses a dependency's go.mod, or it may have been cut short.
  *
  * @example
  * ```ts
@@ -79,7 +81,12 @@ export function checkInfo(body: Uint8Array, what: string, expected: string | nul
  * checkGoMod(new TextEncoder().encode("module example.com/m\n"), "example.com/m@v1.0.0 .mod");
  * ```
  */
-export function checkGoMod(body: Uint8Array, what: string): void {
+export function checkGoMod(body: Uint8Array, what: string, unframed = false): void {
+  if (unframed && !goModParses(body)) {
+    throw new SourceError(
+      `${what}: the answer had no length and does not parse as a go.mod: cut short?`,
+    );
+  }
   // A byte order mark makes the go command refuse the file, but it is what the source holds:
   // relayed as it is, like any other go.mod the client may refuse.
   const bom = body[0] === 0xef && body[1] === 0xbb && body[2] === 0xbf;
@@ -131,12 +138,21 @@ const GO_SUM_LINE = /^\S+ \S+ h1:[A-Za-z0-9+/]+=*$/;
 const TILE = /^tile\/(\d+)\/(\d+|data)\/(?:x\d{3}\/)*\d{3}(?:\.p\/(\d+))?$/;
 
 /** Checks a signed note: text, a blank line, then signature lines `— name signature`. */
+/**
+ * A signed note as x/mod's `note.Open` reads one: after the last blank line,
+ * signature lines `— <name> <base64>`, each ending with a newline, each
+ * signature at least 5 bytes (a note cut short mostly fails this).
+ */
 function checkSignedNote(text: string, what: string): void {
-  const split = text.indexOf("\n\n");
-  const signatures = split < 0 ? [] : text.slice(split + 2).split("\n").filter((line) => line);
-  if (signatures.length === 0 || !signatures.every((line) => /^\u2014 \S+ \S+$/.test(line))) {
-    throw new SourceError(`${what}: not a signed note (it begins ${sample(text)})`);
-  }
+  const split = text.lastIndexOf("\n\n");
+  const block = split < 0 ? "" : text.slice(split + 2);
+  const signatures = block.split("\n").slice(0, -1);
+  const good = block.endsWith("\n") && signatures.every((line) => {
+    const match = /^\u2014 (\S+) ([A-Za-z0-9+/]+={0,2})$/.exec(line);
+    return match !== null && match[2].length % 4 === 0 &&
+      match[2].length / 4 * 3 - (match[2].length - match[2].replace(/=+$/, "").length) >= 5;
+  });
+  if (!good) throw new SourceError(`${what}: not a signed note (it begins ${sample(text)})`);
 }
 
 /**

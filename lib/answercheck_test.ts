@@ -56,7 +56,7 @@ Deno.test("an .info answer is JSON with the version asked for", () => {
 const RECORD = "1\nexample.com/m v1.0.0 h1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n" +
   "example.com/m v1.0.0/go.mod h1:BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB=\n";
 const NOTE = "go.sum database tree\n5\nCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCC=\n\n" +
-  "\u2014 sum.example.org Az3grnDDDDDDDDDDDDDDDD\n";
+  "\u2014 sum.example.org Az3grnDDDDDDDDDDDDDDDDDD\n";
 
 Deno.test("checksum-database answers have the shape the go command parses", () => {
   const ok: [string, Uint8Array][] = [
@@ -74,6 +74,10 @@ Deno.test("checksum-database answers have the shape the go command parses", () =
     ["lookup/example.com/m@v1.0.0", enc(`${RECORD}\n${NOTE.split("\n\n")[0]}\n`), "signed note"],
     ["lookup/example.com/m@v1.0.0", enc(`1\n<p>x</p>\n\n${NOTE}`), "not a go.sum line"],
     ["latest", enc(LOGIN), "not a signed note"],
+    // Cut short: without the last newline, or inside the signature.
+    ["latest", enc(NOTE.slice(0, -1)), "not a signed note"],
+    ["latest", enc(NOTE.slice(0, -4) + "\n"), "not a signed note"],
+    ["latest", enc(NOTE.slice(0, NOTE.indexOf(" Az3") + 4) + "\n"), "not a signed note"],
     ["tile/8/0/000", enc(LOGIN), "256 hashes is 8192 bytes"],
     ["tile/8/0/000.p/3", new Uint8Array(4 * 32), "3 hashes is 96 bytes, not 128"],
   ];

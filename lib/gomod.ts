@@ -350,6 +350,20 @@ function unquote(s: string): string | null {
 }
 
 /**
+ * Whether the go command could read the file as a dependency's go.mod
+ * (`modfile.ParseLax` succeeds): a go.mod cut short mostly cannot.
+ *
+ * @example
+ * ```ts
+ * import { goModParses } from "./gomod.ts";
+ * goModParses(new TextEncoder().encode("module m\nrequire (\n\tx.example/y v1")); // false
+ * ```
+ */
+export function goModParses(data: Uint8Array): boolean {
+  return parseLax(data) !== null;
+}
+
+/**
  * The `go` directive's version as the go command reads a dependency's go.mod
  * (`"1.24"`; `go 1.24.x` reads as `1.24`), or `""` when there is none or the
  * file does not parse.

@@ -351,7 +351,10 @@ export class ModuleProxy {
               module: name,
               key: rest,
               status: 200,
-              body: checkSumdb(rest, await readAll(answer, MAX_SMALL_BYTES, what), what),
+              body: await this.#accept(
+                what,
+                async () => checkSumdb(rest, await readAll(answer, MAX_SMALL_BYTES, what), what),
+              ),
               fetchedAt: this.#now(),
             }
             : {
@@ -486,14 +489,17 @@ export class ModuleProxy {
       let body: Uint8Array;
       let status: number;
       if (answer.found) {
-        body = await readAll(answer, MAX_SMALL_BYTES, request);
+        const what = describeRequest(request);
+        const [checked, version] = await this.#accept(what, async () => {
+          const read = await readAll(answer, MAX_SMALL_BYTES, request);
+          if (kind !== "list") return [read, checkInfo(read, what, null)] as const;
+          checkList(read, what);
+          return [read, ""] as const;
+        });
+        body = checked;
         status = 200;
-        if (kind === "list") checkList(body, describeRequest(request));
-        else {
-          const version = checkInfo(body, describeRequest(request), null);
-          if (canonicalModuleVersion(version) === version) {
-            await this.#storeInfoQuietly(module, version, body);
-          }
+        if (kind !== "list" && canonicalModuleVersion(version) === version) {
+          await this.#storeInfoQuietly(module, version, body);
         }
       } else {
         const previous = this.#store.answer(kind, module, key);
@@ -537,13 +543,17 @@ export class ModuleProxy {
         if (storedMeta && storedData) return artifactReply(storedMeta, storedData);
         const answer = await this.#ask(request);
         if (!answer.found) return this.#rememberNotFound(kind, module, version, answer);
-        const body = await readAll(
-          answer,
-          kind === "mod" ? MAX_GO_MOD : MAX_SMALL_BYTES,
-          request,
-        );
-        if (kind === "info") checkInfo(body, describeRequest(request), version);
-        else checkGoMod(body, describeRequest(request));
+        const what = describeRequest(request);
+        const body = await this.#accept(what, async () => {
+          const read = await readAll(
+            answer,
+            kind === "mod" ? MAX_GO_MOD : MAX_SMALL_BYTES,
+            request,
+          );
+          if (kind === "info") checkInfo(read, what, version);
+          else checkGoMod(read, what, answer.unframed === true);
+          return read;
+        });
         let meta: ArtifactMeta;
         try {
           meta = await this.#store.putInline(module, version, kind, body);
@@ -770,6 +780,16 @@ export class ModuleProxy {
       return privateModules.source;
     }
     return this.#options.upstream;
+  }
+
+  /** Reads and checks a found answer; one refused (cut short, not what was asked) is logged. */
+  async #accept<T>(what: string, read: () => Promise<T>): Promise<T> {
+    try {
+      return await read();
+    } catch (error) {
+      this.#options.log.warn("answer-refused", { request: what, error: text(error) });
+      throw error;
+    }
   }
 
   async #ask(request: ArtifactRequest): Promise<SourceAnswer> {

@@ -15,7 +15,16 @@ export type ArtifactRequest =
 
 /** A source's answer: the body of a 200, or a 404/410 with its reason. */
 export type SourceAnswer =
-  | { found: true; body: ReadableStream<Uint8Array>; size: number | null }
+  | {
+    found: true;
+    body: ReadableStream<Uint8Array>;
+    size: number | null;
+    /**
+     * The body ends where the connection closed, with no length or chunking
+     * to tell a cut-short answer from a whole one.
+     */
+    unframed?: boolean;
+  }
   | { found: false; status: 404 | 410; message: string };
 
 /**

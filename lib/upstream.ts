@@ -220,7 +220,9 @@ export function createUpstream(entries: UpstreamEntry[], options: UpstreamOption
         : null;
       const body = withIdleTimeout(response.body ?? emptyStream(), idleTimeoutMs, what);
       if (!resumable || size === null) {
-        return { found: true, size, body };
+        const unframed = size === null && !response.headers.has("content-encoding") &&
+          !/chunked/i.test(response.headers.get("transfer-encoding") ?? "");
+        return unframed ? { found: true, size, body, unframed } : { found: true, size, body };
       }
       const reopen = (offset: number) => askRange(url, offset, size, what, signal);
       const onResume = (offset: number, reason: string) =>

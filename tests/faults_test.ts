@@ -125,6 +125,55 @@ Deno.test("a truncated upstream answer is never stored and never served complete
   }
 });
 
+Deno.test("a go.mod answered without a length is kept only when it parses whole", async () => {
+  // Answers end where the connection closes: nothing tells a cut-short body from a whole one.
+  const whole = "module example.com/m\n\nrequire (\n\texample.com/x v1.0.0\n)\n";
+  const bodies = new Map([
+    ["/example.com/m/@v/v1.0.0.mod", whole],
+    ["/example.com/m/@v/v1.1.0.mod", whole.slice(0, 40)],
+  ]);
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const serving = (async () => {
+    for await (const conn of listener) {
+      const head = new Uint8Array(16 * 1024);
+      const n = await conn.read(head) ?? 0;
+      const path = new TextDecoder().decode(head.subarray(0, n)).split(" ")[1];
+      const body = bodies.get(path);
+      const answer = body === undefined
+        ? "HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n"
+        : `HTTP/1.1 200 OK\r\nconnection: close\r\n\r\n${body}`;
+      await conn.write(new TextEncoder().encode(answer)).catch(() => 0);
+      conn.close();
+    }
+  })().catch(() => {});
+  const work = await Deno.makeTempDir({ prefix: "astera-unframed-" });
+  const url = `http://127.0.0.1:${listener.addr.port}`;
+  const astera = await startAsteraProcess(["--db", join(work, "astera.db"), "--upstream", url]);
+  try {
+    const kept = await fetch(`${astera.url}/example.com/m/@v/v1.0.0.mod`);
+    assertEquals([kept.status, await kept.text()], [200, whole]);
+    const cut = await fetch(`${astera.url}/example.com/m/@v/v1.1.0.mod`);
+    assertEquals(cut.status, 502);
+    assertStringIncludes(await cut.text(), "does not parse as a go.mod");
+    bodies.set("/example.com/m/@v/v1.1.0.mod", whole);
+    const again = await fetch(`${astera.url}/example.com/m/@v/v1.1.0.mod`);
+    assertEquals(
+      [again.status, await again.text()],
+      [200, whole],
+      "nothing was stored or remembered",
+    );
+  } finally {
+    await astera.stop(); // the whole log is read once it has stopped
+    listener.close();
+    await serving;
+    await removeTree(work);
+  }
+  assert(
+    astera.log.some((line) => line.includes("answer-refused") && line.includes("v1.1.0")),
+    "the refusal is logged",
+  );
+});
+
 /** A proxy in this process over `store` and the upstream at `url`, TTLs of a minute. */
 function proxyOver(store: Store, url: string, now?: () => number): ModuleProxy {
   return new ModuleProxy({
