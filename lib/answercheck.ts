@@ -137,7 +137,6 @@ export function checkZipStart(head: Uint8Array, what: string): void {
 const GO_SUM_LINE = /^\S+ \S+ h1:[A-Za-z0-9+/]+=*$/;
 const TILE = /^tile\/(\d+)\/(\d+|data)\/(?:x\d{3}\/)*\d{3}(?:\.p\/(\d+))?$/;
 
-/** Checks a signed note: text, a blank line, then signature lines `— name signature`. */
 /**
  * A signed note as x/mod's `note.Open` reads one: after the last blank line,
  * signature lines `— <name> <base64>`, each ending with a newline, each
@@ -148,9 +147,10 @@ function checkSignedNote(text: string, what: string): void {
   const block = split < 0 ? "" : text.slice(split + 2);
   const signatures = block.split("\n").slice(0, -1);
   const good = block.endsWith("\n") && signatures.every((line) => {
-    const match = /^\u2014 (\S+) ([A-Za-z0-9+/]+={0,2})$/.exec(line);
-    return match !== null && match[2].length % 4 === 0 &&
-      match[2].length / 4 * 3 - (match[2].length - match[2].replace(/=+$/, "").length) >= 5;
+    const base64 = /^\u2014 \S+ ([A-Za-z0-9+/]+={0,2})$/.exec(line)?.[1];
+    if (base64 === undefined || base64.length % 4 !== 0) return false;
+    const padding = base64.length - base64.replace(/=+$/, "").length;
+    return base64.length / 4 * 3 - padding >= 5; // decoded bytes
   });
   if (!good) throw new SourceError(`${what}: not a signed note (it begins ${sample(text)})`);
 }

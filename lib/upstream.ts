@@ -222,7 +222,7 @@ export function createUpstream(entries: UpstreamEntry[], options: UpstreamOption
       if (!resumable || size === null) {
         const unframed = size === null && !response.headers.has("content-encoding") &&
           !/chunked/i.test(response.headers.get("transfer-encoding") ?? "");
-        return unframed ? { found: true, size, body, unframed } : { found: true, size, body };
+        return { found: true, size, body, unframed };
       }
       const reopen = (offset: number) => askRange(url, offset, size, what, signal);
       const onResume = (offset: number, reason: string) =>
