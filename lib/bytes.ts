@@ -1,5 +1,6 @@
 /**
- * Joining byte chunks read from a stream into one buffer.
+ * Joining byte chunks read from a stream into one buffer, and reading no
+ * more of a stream than is wanted.
  *
  * @module
  */
@@ -24,4 +25,39 @@ export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
     offset += part.byteLength;
   }
   return joined;
+}
+
+/**
+ * The first `limit` bytes of `body` (fewer if it ends or breaks first); the
+ * rest is cancelled unread. For bodies read only for a message or a header,
+ * where a break leaves enough to go on with.
+ *
+ * @example
+ * ```ts
+ * import { readPrefix } from "./bytes.ts";
+ * const body = new Response("hello, world").body;
+ * console.log(new TextDecoder().decode(await readPrefix(body, 5))); // hello
+ * ```
+ */
+export async function readPrefix(
+  body: ReadableStream<Uint8Array> | null,
+  limit: number,
+): Promise<Uint8Array> {
+  if (!body) return new Uint8Array();
+  const reader = body.getReader();
+  const parts: Uint8Array[] = [];
+  let total = 0;
+  try {
+    while (total < limit) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      parts.push(value);
+      total += value.byteLength;
+    }
+  } catch {
+    // What arrived before the break is kept.
+  } finally {
+    reader.cancel().catch(() => {});
+  }
+  return concatBytes(parts).subarray(0, limit);
 }

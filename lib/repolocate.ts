@@ -10,6 +10,7 @@
  *
  * @module
  */
+import { readPrefix } from "./bytes.ts";
 
 /** A located repository. */
 export interface RepoLocation {
@@ -201,7 +202,8 @@ export function createRepoLocator(
   const cache = new Map<string, { at: number; answer: Promise<GoImport[]> }>();
 
   const metaImports = (prefix: string): Promise<GoImport[]> => {
-    const now = Date.now();
+    // The cache lives in memory only: its ages are on the monotonic clock, whatever NTP does.
+    const now = performance.now();
     const hit = cache.get(prefix);
     if (hit && now - hit.at < cacheMs) return hit.answer;
     const answer = (async () => {
@@ -214,14 +216,16 @@ export function createRepoLocator(
       }
       // The go command reads meta tags from error pages too (some hosts
       // answer 404 with valid tags for private repositories).
-      const body = await res.text();
-      return parseGoImports(body);
+      // The go command stops reading at <body>; a page that never ends must not fill memory.
+      return parseGoImports(new TextDecoder().decode(await readPrefix(res.body, 1 << 20)));
     })();
     cache.set(prefix, { at: now, answer });
     // A failed discovery (network trouble) is retried sooner than an answer is.
     answer.catch(() => {
       const entry = cache.get(prefix);
-      if (entry?.answer === answer) entry.at = Math.min(entry.at, Date.now() - cacheMs + 30_000);
+      if (entry?.answer === answer) {
+        entry.at = Math.min(entry.at, performance.now() - cacheMs + 30_000);
+      }
     });
     if (cache.size > 10_000) cache.delete(cache.keys().next().value as string);
     return answer;

@@ -1,4 +1,4 @@
-import { assertEquals, assertRejects, assertThrows } from "./testing.ts";
+import { assert, assertEquals, assertRejects, assertThrows } from "./testing.ts";
 import {
   createRepoLocator,
   locateStatic,
@@ -123,4 +123,30 @@ Deno.test("discovery asks once per prefix, checks the root's page, and remembers
   ]);
   await assertRejects(() => locate("corp.example/liar/x"), RepoNotFoundError);
   await assertRejects(() => locate("corp.example/nothing"), RepoNotFoundError);
+});
+
+Deno.test("a discovery page of 16 MiB is read only as far as its first MiB", async () => {
+  const meta =
+    '<head><meta name="go-import" content="corp.example/big git https://git.corp.example/big">';
+  let sent = 0;
+  let cancelled = false;
+  const page = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      if (sent >= 16 << 20) return controller.close();
+      const chunk = sent === 0 ? meta : "<!-- padding -->".repeat(4096);
+      sent += chunk.length;
+      controller.enqueue(new TextEncoder().encode(chunk));
+    },
+    cancel() {
+      cancelled = true;
+    },
+  });
+  const locate = createRepoLocator({ fetch: () => Promise.resolve(new Response(page)) });
+  assertEquals(await locate("corp.example/big"), {
+    root: "corp.example/big",
+    url: "https://git.corp.example/big",
+    subdir: "",
+  });
+  assert(cancelled, "the rest of the page was not read");
+  assert(sent < 2 << 20, `read ${sent} bytes`);
 });

@@ -11,7 +11,7 @@
  * @module
  */
 import { fileURLToPath } from "node:url";
-import { concatBytes } from "./bytes.ts";
+import { readPrefix } from "./bytes.ts";
 import { redactCredentials } from "./log.ts";
 import { escapePath, escapeVersion } from "./modpath.ts";
 import {
@@ -229,7 +229,7 @@ export function createUpstream(entries: UpstreamEntry[], options: UpstreamOption
         options.onResume?.(what, offset, size, reason.replace(`${what}: `, ""));
       return { found: true, size, body: resuming(body, size, reopen, { onResume }) };
     }
-    const message = (await readSome(response, 1024)).trim();
+    const message = new TextDecoder().decode(await readPrefix(response.body, 1024)).trim();
     if (response.status === 404 || response.status === 410) {
       return { found: false, status: response.status, message: message || "not found" };
     }
@@ -504,26 +504,6 @@ function withIdleTimeout(
       return reader.cancel(reason);
     },
   });
-}
-
-async function readSome(response: Response, limit: number): Promise<string> {
-  if (!response.body) return "";
-  const reader = response.body.getReader();
-  const parts: Uint8Array[] = [];
-  let total = 0;
-  try {
-    while (total < limit) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      parts.push(value);
-      total += value.byteLength;
-    }
-  } catch {
-    // A broken error body still leaves us the status.
-  } finally {
-    reader.cancel().catch(() => {});
-  }
-  return new TextDecoder().decode(concatBytes(parts).subarray(0, limit));
 }
 
 function firstLine(text: string): string {
