@@ -692,14 +692,15 @@ export class ModuleProxy {
       begin(blobId);
       if (meta.blobId !== blobId) {
         // Another process (the seed task) stored it meanwhile. The same bytes in the same
-        // chunking: readers move on to its blob before ours goes. Otherwise they break.
+        // chunking: readers move on to its blob. Otherwise they break.
         if (meta.size !== total || meta.etag !== etag || meta.chunkSize !== chunkSize) {
           throw new SourceError(
             `${module}@${version}.zip was stored by another process meanwhile; retry`,
           );
         }
         download.blobId = meta.blobId!;
-        await this.#store.discardBlob(blobId);
+        // A replica may read ours until it hears of the move: the sweep takes it later.
+        this.#store.abandonBlob(blobId);
       }
       blobId = undefined;
       this.#items.set(itemKey("zip", module, version), { type: "artifact", meta, data: null });

@@ -368,6 +368,14 @@ export class Store {
     return this.artifact(module, version, kind)!;
   }
 
+  /**
+   * Leaves a pending blob this store wrote to the sweep, for readers that may
+   * still be on it (another isolate following a download it learns of late).
+   */
+  abandonBlob(blobId: number): void {
+    this.#writing.delete(blobId);
+  }
+
   /** Deletes a pending blob and its chunks. */
   async discardBlob(blobId: number): Promise<void> {
     try {

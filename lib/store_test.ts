@@ -122,6 +122,20 @@ Deno.test("a store never sweeps the blobs it is writing, however long they wait"
   store.close();
 });
 
+Deno.test("a blob its store abandons stays readable until the sweep finds it idle", async () => {
+  let time = 1_000_000;
+  const store = Store.open(":memory:", { now: () => time });
+  const left = await store.createBlob();
+  await store.putChunk(left, 0, text("late readers"));
+  store.abandonBlob(left);
+  assertEquals(await store.sweepPendingBlobs(60_000), 0);
+  assertEquals(store.chunk(left, 0), text("late readers"));
+  time += 120_000;
+  assertEquals(await store.sweepPendingBlobs(60_000), 1);
+  assertEquals(store.chunk(left, 0), undefined);
+  store.close();
+});
+
 Deno.test("a blob committed or written to while a sweep is under way is kept whole", async () => {
   await withSweeper(async ({ writer, sweeper, clock }) => {
     const abandoned = await writer.createBlob();
