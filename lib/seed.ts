@@ -29,7 +29,7 @@
  * @module
  */
 import { createHash } from "node:crypto";
-import { checkGoMod, checkInfo } from "./answercheck.ts";
+import { checkGoMod, checkInfo, checkSumdb } from "./answercheck.ts";
 import { join } from "node:path";
 import { hashZip } from "./h1.ts";
 import {
@@ -39,7 +39,13 @@ import {
   unescapePath,
   unescapeVersion,
 } from "./modpath.ts";
-import { etagFromDigest, type Store, type StoreBatch, strongEtag } from "./store.ts";
+import {
+  etagFromDigest,
+  type Store,
+  type StoreBatch,
+  StoreBusyError,
+  strongEtag,
+} from "./store.ts";
 import {
   canonicalModuleVersion,
   compare,
@@ -251,6 +257,8 @@ interface SumdbFile extends CacheFile {
 const MAX_INFO = 4 * 1024 * 1024;
 /** Largest checksum-database file accepted (a full data tile is far smaller). */
 const MAX_SUMDB_FILE = 4 * 1024 * 1024;
+/** A `.ziphash` holds one `h1:` hash, under 60 bytes; anything much bigger is not one. */
+const MAX_ZIPHASH = 256;
 /** Small files per batch at most, and their bytes at most. */
 const BATCH_ITEMS = 500;
 const BATCH_BYTES = 4 * 1024 * 1024;
@@ -295,7 +303,10 @@ export async function seedModuleCache(options: SeedOptions): Promise<SeedSummary
  * ```
  */
 export async function findDownloadDir(modcache: string): Promise<string> {
-  const info = await Deno.stat(modcache).catch(() => null);
+  const info = await Deno.stat(modcache).catch((error) => {
+    if (error instanceof Deno.errors.NotFound) return null;
+    throw new SeedError(`module cache ${modcache} cannot be read: ${message(error)}`);
+  });
   if (!info) throw new SeedError(`module cache ${modcache} does not exist`);
   if (!info.isDirectory) throw new SeedError(`module cache ${modcache} is not a directory`);
   const download = join(modcache, "cache", "download");
@@ -311,24 +322,32 @@ interface Scan {
   sumdb: SumdbFile[];
   /** Files never imported whatever happens (locks, partial and temporary files), by reason. */
   ignored: Record<string, number>;
+  /** Directories and files the scan could not read, reported as skipped when the seed runs. */
+  unreadable: SeedSkip[];
   totalBytes: number;
   totalItems: number;
 }
 
 /** Lists the cache first, so that progress has a total and nothing is held open while walking. */
 async function scanDownloadDir(download: string): Promise<Scan> {
-  const scan: Scan = { modules: [], sumdb: [], ignored: {}, totalBytes: 0, totalItems: 0 };
+  const scan: Scan = {
+    modules: [],
+    sumdb: [],
+    ignored: {},
+    unreadable: [],
+    totalBytes: 0,
+    totalItems: 0,
+  };
   const ignore = (reason: string) => scan.ignored[reason] = (scan.ignored[reason] ?? 0) + 1;
+  const visited = new Set<string>();
   const walk = async (dir: string, rel: string[]): Promise<void> => {
-    const entries: Deno.DirEntry[] = [];
-    for await (const entry of Deno.readDir(dir)) entries.push(entry);
-    entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    const entries = await listDir(dir, scan);
     for (const entry of entries) {
-      if (!entry.isDirectory) continue;
+      if (!(await isDirectory(dir, entry, visited))) continue;
       if (rel.length === 0 && entry.name === "sumdb") {
         await scanSumdb(join(dir, entry.name), scan);
       } else if (entry.name === "@v") {
-        const module = await scanVersionDir(join(dir, entry.name), rel.join("/"), ignore);
+        const module = await scanVersionDir(join(dir, entry.name), rel.join("/"), ignore, scan);
         if (module.versions.size > 0) scan.modules.push(module);
         for (const files of module.versions.values()) {
           for (const file of [files.info, files.mod, files.zip]) {
@@ -342,6 +361,7 @@ async function scanDownloadDir(download: string): Promise<Scan> {
       }
     }
   };
+  visited.add(await Deno.realPath(download));
   await walk(download, []);
   for (const file of scan.sumdb) {
     scan.totalBytes += file.size;
@@ -354,11 +374,16 @@ async function scanVersionDir(
   dir: string,
   escaped: string,
   ignore: (reason: string) => void,
+  scan: Scan,
 ): Promise<ModuleDir> {
   const module: ModuleDir = { escaped, versions: new Map() };
-  for await (const entry of Deno.readDir(dir)) {
-    if (!entry.isFile) continue;
+  for (const entry of await listDir(dir, scan)) {
     const name = entry.name;
+    if (entry.isSymlink) {
+      // Followed, as the go command follows it: a file elsewhere is read like one here.
+      const target = await Deno.stat(join(dir, name)).catch(() => null);
+      if (!target?.isFile) continue;
+    } else if (!entry.isFile) continue;
     if (name === "list" || name === "list.lock") continue;
     if (name.endsWith(".lock")) {
       ignore("lock file");
@@ -376,7 +401,11 @@ async function scanVersionDir(
     }
     const [, version, kind] = match;
     const path = join(dir, name);
-    const size = (await Deno.stat(path)).size;
+    const size = await Deno.stat(path).then((info) => info.size, (error) => {
+      scan.unreadable.push({ what: path, reason: "unreadable", detail: message(error) });
+      return -1;
+    });
+    if (size < 0) continue;
     let files = module.versions.get(version);
     if (!files) module.versions.set(version, files = {});
     files[kind as keyof VersionFiles] = { path, size };
@@ -389,10 +418,10 @@ async function scanVersionDir(
 }
 
 async function scanSumdb(dir: string, scan: Scan): Promise<void> {
-  for await (const db of Deno.readDir(dir)) {
+  for (const db of await listDir(dir, scan)) {
     if (!db.isDirectory || !SUMDB_NAME.test(db.name)) continue;
     const walk = async (path: string, rel: string[]): Promise<void> => {
-      for await (const entry of Deno.readDir(path)) {
+      for (const entry of await listDir(path, scan)) {
         const child = join(path, entry.name);
         if (entry.isDirectory) {
           await walk(child, [...rel, entry.name]);
@@ -403,7 +432,8 @@ async function scanSumdb(dir: string, scan: Scan): Promise<void> {
             continue;
           }
           if (!/^(lookup|tile)\//.test(key)) continue;
-          scan.sumdb.push({ name: db.name, key, path: child, size: (await Deno.stat(child)).size });
+          const size = await Deno.stat(child).then((info) => info.size, () => -1);
+          if (size >= 0) scan.sumdb.push({ name: db.name, key, path: child, size });
         }
       }
     };
@@ -416,6 +446,35 @@ async function scanSumdb(dir: string, scan: Scan): Promise<void> {
       ? 0
       : 1
   );
+}
+
+/** A directory's entries by name; one that cannot be read is noted and counts as empty. */
+async function listDir(dir: string, scan: Scan): Promise<Deno.DirEntry[]> {
+  const entries: Deno.DirEntry[] = [];
+  try {
+    for await (const entry of Deno.readDir(dir)) entries.push(entry);
+  } catch (error) {
+    scan.unreadable.push({ what: dir, reason: "unreadable directory", detail: message(error) });
+    return [];
+  }
+  return entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+/** Whether `entry` is a directory to walk: a symbolic link is followed once per real directory. */
+async function isDirectory(
+  dir: string,
+  entry: Deno.DirEntry,
+  visited: Set<string>,
+): Promise<boolean> {
+  if (entry.isDirectory) return true;
+  if (!entry.isSymlink) return false;
+  const path = join(dir, entry.name);
+  const real = await Deno.realPath(path).catch(() => null);
+  if (real === null || visited.has(real)) return false;
+  const info = await Deno.stat(real).catch(() => null);
+  if (!info?.isDirectory) return false;
+  visited.add(real);
+  return true;
 }
 
 /** One small write waiting for its batch. */
@@ -452,15 +511,18 @@ class Seeder {
   }
 
   async run(): Promise<void> {
+    for (const skip of this.#scan.unreadable) this.#skip(skip.what, skip.reason, skip.detail);
     try {
       for (const module of this.#scan.modules) {
         if (this.#aborted()) break;
         await this.#module(module);
       }
+      const databases = new Set<string>();
       for (const file of this.#scan.sumdb) {
         if (this.#aborted()) break;
-        await this.#sumdbFile(file);
+        if (await this.#sumdbFile(file)) databases.add(file.name);
       }
+      for (const name of databases) this.#queueSupported(name);
     } finally {
       // What was read completely is worth keeping, also when interrupted.
       await this.#flush();
@@ -567,6 +629,7 @@ class Seeder {
       await this.#maybeFlush();
       return true;
     } catch (error) {
+      if (isStoreFailure(error)) throw error;
       this.#skip(what, "unreadable", message(error));
       return false;
     } finally {
@@ -588,6 +651,10 @@ class Seeder {
       }
       if (!ziphash) {
         this.#skip(what, "no .ziphash", "nothing vouches for this zip; it is fetched on demand");
+        return;
+      }
+      if (ziphash.size > MAX_ZIPHASH) {
+        this.#skip(what, "bad .ziphash", `${ziphash.size} bytes: not a hash`);
         return;
       }
       // Small files read so far go in first: a zip may take a while.
@@ -615,6 +682,7 @@ class Seeder {
         await this.#maybeFlush();
       }
     } catch (error) {
+      if (isStoreFailure(error)) throw error;
       this.#skip(what, "unreadable", message(error));
     } finally {
       this.#done(file.size, what);
@@ -765,23 +833,31 @@ class Seeder {
     await this.#maybeFlush();
   }
 
-  async #sumdbFile(file: SumdbFile): Promise<void> {
+  /** Imports a checksum-database file; true when it is stored (now or before). */
+  async #sumdbFile(file: SumdbFile): Promise<boolean> {
     const what = `sumdb/${file.name}/${file.key}`;
     try {
       if (file.key.split("/").some((element) => element === "" || /^\.+$/.test(element))) {
         this.#skip(what, "bad checksum database path", file.key);
-        return;
+        return false;
       }
       const stored = this.#store.answer("sumdb", file.name, file.key);
       if (stored?.status === 200) {
         this.summary.alreadyStored++;
-        return;
+        return true;
       }
       if (file.size > MAX_SUMDB_FILE) {
         this.#skip(what, "too large", `${file.size} bytes`);
-        return;
+        return false;
       }
       const body = await Deno.readFile(file.path);
+      try {
+        // The server keeps these forever: one cut short by a crash must not get in.
+        checkSumdb(file.key, body, what);
+      } catch (error) {
+        this.#skip(what, "bad checksum-database file", message(error));
+        return false;
+      }
       this.#queue((batch) => {
         // Re-checked inside the transaction: the server may have stored it meanwhile.
         if (batch.answer("sumdb", file.name, file.key)?.status === 200) {
@@ -800,11 +876,34 @@ class Seeder {
         this.summary.bytes += body.byteLength;
       }, body.byteLength);
       await this.#maybeFlush();
+      return true;
     } catch (error) {
+      if (isStoreFailure(error)) throw error;
       this.#skip(what, "unreadable", message(error));
+      return false;
     } finally {
       this.#done(file.size, what);
     }
+  }
+
+  /**
+   * Stores that the checksum database `name` is proxied, unless a `200` is
+   * stored: without it an offline go command asks the database itself and
+   * never uses what was imported. Stamped 0, so the server asks its upstream
+   * first chance it gets.
+   */
+  #queueSupported(name: string): void {
+    this.#queue((batch) => {
+      if (batch.answer("sumdb", name, "supported")?.status === 200) return;
+      batch.putAnswer({
+        kind: "sumdb",
+        module: name,
+        key: "supported",
+        status: 200,
+        body: new Uint8Array(),
+        fetchedAt: 0,
+      });
+    }, 0);
   }
 
   #queue(write: PendingWrite, bytes: number): void {
@@ -869,6 +968,16 @@ function smallProblem(
   } catch (error) {
     return message(error);
   }
+}
+
+/**
+ * A failure to write the database (locked past the deadline, disk full): the
+ * seed stops there, as every later write would fail the same way, and what
+ * was queued is not silently lost.
+ */
+function isStoreFailure(error: unknown): boolean {
+  return error instanceof StoreBusyError ||
+    (error instanceof Error && (error as Error & { code?: string }).code === "ERR_SQLITE_ERROR");
 }
 
 function message(error: unknown): string {

@@ -3,8 +3,9 @@ import { startAstera } from "./app.ts";
 import { parseConfig } from "./config.ts";
 import { silentLogger } from "./log.ts";
 import { locateModuleCache, seedModuleCache } from "./seed.ts";
-import { Store } from "./store.ts";
-import { assertEquals } from "./testing.ts";
+import { DatabaseSync } from "node:sqlite";
+import { Store, StoreBusyError } from "./store.ts";
+import { assert, assertEquals, assertRejects } from "./testing.ts";
 
 const noGo = () => Promise.resolve(null);
 
@@ -27,43 +28,68 @@ Deno.test("the module cache is found by flag, GOMODCACHE, go env, GOPATH, then ~
   );
 });
 
-Deno.test("checksum-database cache files are stored under their cache path and served offline", async () => {
+Deno.test("checksum-database cache files are checked, stored under their cache path and served offline", async () => {
   const dir = await Deno.makeTempDir({ prefix: "astera-seed-sumdb-" });
   const db = join(dir, "astera.db");
   const base = join(dir, "mod", "cache", "download", "sumdb", "sum.golang.org");
-  const files: Record<string, string> = {
-    "lookup/github.com/!burnt!sushi/toml@v1.0.0": "1234\nlookup body\n",
-    "tile/8/0/x001/234": "tile bytes",
-    "tile/8/1/000.p/5": "partial tile",
+  const note = "go.sum database tree\n5\nCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCC=\n\n" +
+    "\u2014 sum.golang.org Az3grnDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDD\n";
+  const record =
+    "1234\ngithub.com/BurntSushi/toml v1.0.0 h1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n" +
+    "github.com/BurntSushi/toml v1.0.0/go.mod h1:BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB=\n";
+  const enc = (text: string) => new TextEncoder().encode(text);
+  const files: Record<string, Uint8Array> = {
+    "lookup/github.com/!burnt!sushi/toml@v1.0.0": enc(`${record}\n${note}`),
+    "tile/8/0/x001/234": new Uint8Array(256 * 32).fill(1),
+    "tile/8/1/000.p/5": new Uint8Array(5 * 32).fill(2),
   };
-  for (const [key, body] of Object.entries(files)) {
+  // Cut short, as a crash while the go command wrote them leaves them.
+  const damaged: Record<string, Uint8Array> = {
+    "tile/8/0/x001/235": new Uint8Array(100),
+    "lookup/gopkg.in/yaml.v2@v2.4.0": new Uint8Array(),
+  };
+  for (const [key, body] of Object.entries({ ...files, ...damaged })) {
     await Deno.mkdir(join(base, key, ".."), { recursive: true });
-    await Deno.writeTextFile(join(base, key), body);
+    await Deno.writeFile(join(base, key), body);
   }
   try {
     const store = Store.open(db);
-    const summary = await seedModuleCache({ store, modcache: join(dir, "mod") });
+    const skipped: string[] = [];
+    const summary = await seedModuleCache({
+      store,
+      modcache: join(dir, "mod"),
+      onSkip: (skip) => skipped.push(`${skip.what}: ${skip.reason}`),
+    });
     assertEquals(summary.stored.sumdb, 3);
+    assertEquals(skipped.sort(), [
+      "sumdb/sum.golang.org/lookup/gopkg.in/yaml.v2@v2.4.0: bad checksum-database file",
+      "sumdb/sum.golang.org/tile/8/0/x001/235: bad checksum-database file",
+    ]);
     for (const [key, body] of Object.entries(files)) {
       const answer = store.answer("sumdb", "sum.golang.org", key);
-      assertEquals(
-        [answer?.status, answer?.fetchedAt, new TextDecoder().decode(answer?.body)],
-        [200, 0, body],
-      );
+      assertEquals([answer?.status, answer?.fetchedAt, answer?.body], [200, 0, body]);
+    }
+    for (const key of Object.keys(damaged)) {
+      assertEquals(store.answer("sumdb", "sum.golang.org", key), undefined);
     }
     const again = await seedModuleCache({ store, modcache: join(dir, "mod") });
     assertEquals([again.stored.sumdb, again.alreadyStored], [0, 3]);
     store.close();
 
+    // The link is down: nothing listens at the upstream's port.
     const config = parseConfig(
-      ["--listen", "127.0.0.1:0", "--db", db, "--upstream", "off", "--quiet"],
+      ["--listen", "127.0.0.1:0", "--db", db, "--upstream", "http://127.0.0.1:1", "--quiet"],
       {},
     );
     const astera = await startAstera(config, silentLogger);
     try {
+      // Offline, the go command uses the proxy's checksum database only if it says it has one.
+      const supported = await fetch(`${astera.url}/sumdb/sum.golang.org/supported`);
+      assertEquals(supported.status, 200);
+      await supported.body?.cancel();
       for (const [key, body] of Object.entries(files)) {
         const response = await fetch(`${astera.url}/sumdb/sum.golang.org/${key}`);
-        assertEquals([response.status, await response.text()], [200, body]);
+        assertEquals([response.status, new Uint8Array(await response.arrayBuffer())], [200, body]);
       }
     } finally {
       await astera.close();
@@ -142,6 +168,79 @@ Deno.test("a stored list is merged with the cache's versions, never shortened", 
     assertEquals([new TextDecoder().decode(list?.body), list?.fetchedAt], ["v1.0.0\nv1.1.0\n", 0]);
     store.close();
   } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("symbolic links in the cache are followed; an oversized .ziphash is not read", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "astera-seed-links-" });
+  const download = join(dir, "mod", "cache", "download");
+  const elsewhere = join(dir, "elsewhere");
+  const write = async (path: string, text: string) => {
+    await Deno.mkdir(join(path, ".."), { recursive: true });
+    await Deno.writeTextFile(path, text);
+  };
+  // A module directory that is a link, and a .mod file that is a link.
+  await write(join(elsewhere, "linked", "@v", "v1.0.0.mod"), "module example.com/linked\n");
+  await Deno.mkdir(join(download, "example.com"), { recursive: true });
+  await Deno.symlink(join(elsewhere, "linked"), join(download, "example.com", "linked"));
+  await write(join(elsewhere, "file.mod"), "module example.com/m\n");
+  await Deno.mkdir(join(download, "example.com", "m", "@v"), { recursive: true });
+  await Deno.symlink(join(elsewhere, "file.mod"), join(download, "example.com/m/@v/v1.0.0.mod"));
+  // A loop: followed once.
+  await Deno.symlink(download, join(download, "example.com", "loop"));
+  await write(join(download, "example.com/m/@v/v1.0.0.zip"), "PK not really");
+  await write(join(download, "example.com/m/@v/v1.0.0.ziphash"), "h1:" + "x".repeat(1000));
+  const store = Store.open(join(dir, "astera.db"));
+  try {
+    const skipped: string[] = [];
+    const summary = await seedModuleCache({
+      store,
+      modcache: join(dir, "mod"),
+      onSkip: (skip) => skipped.push(`${skip.what}: ${skip.reason}`),
+    });
+    assertEquals(summary.stored.mod, 2);
+    assert(store.artifact("example.com/linked", "v1.0.0", "mod"));
+    assert(store.artifact("example.com/m", "v1.0.0", "mod"));
+    assertEquals(skipped, ["example.com/m@v1.0.0.zip: bad .ziphash"]);
+  } finally {
+    store.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a database that cannot be written stops the seed with its error, not a skipped file", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "astera-seed-locked-" });
+  const versions = join(dir, "mod", "cache", "download", "example.com", "m", "@v");
+  await Deno.mkdir(versions, { recursive: true });
+  await Deno.writeTextFile(join(versions, "v1.0.0.mod"), "module example.com/m\n");
+  await Deno.writeTextFile(join(versions, "v1.0.0.info"), '{"Version":"v1.0.0"}');
+  const db = join(dir, "astera.db");
+  const store = Store.open(db, { writeDeadlineMs: 200 });
+  const other = new DatabaseSync(db);
+  try {
+    other.exec("BEGIN IMMEDIATE");
+    const skipped: string[] = [];
+    await assertRejects(
+      () =>
+        seedModuleCache({
+          store,
+          modcache: join(dir, "mod"),
+          batchMs: 0, // every file's write is committed before the next file is read
+          onSkip: (skip) => skipped.push(skip.reason),
+        }),
+      StoreBusyError,
+    );
+    assertEquals(skipped, []);
+    other.exec("ROLLBACK");
+    assertEquals(
+      store.answer("list", "example.com/m", ""),
+      undefined,
+      "no list of unstored versions",
+    );
+  } finally {
+    other.close();
+    store.close();
     await Deno.remove(dir, { recursive: true });
   }
 });
