@@ -108,7 +108,8 @@ export function rangedResponse(
   let status = 200;
   let start = 0;
   let end = size;
-  const range = request.headers["range"];
+  // RFC 9110 14.2: Range is defined for GET only; a HEAD gets the head of the whole answer.
+  const range = request.method === "GET" ? request.headers["range"] : undefined;
   const ifRange = request.headers["if-range"];
   if (range && content.etag && (ifRange === undefined || ifRange === content.etag)) {
     const parsed = parseRange(range, size);

@@ -72,6 +72,13 @@ Deno.test("HEAD gets the headers of GET and no body", () => {
   assertEquals(response.body, undefined);
 });
 
+Deno.test("HEAD ignores Range, which RFC 9110 defines for GET only", () => {
+  const response = get({ range: "bytes=4-" }, "HEAD");
+  assertEquals(response.status, 200);
+  assertEquals(response.headers["content-length"], "10");
+  assertEquals(response.headers["content-range"], undefined);
+});
+
 Deno.test("serving a buffer leaves it intact for the next response", () => {
   text(get());
   text(get({ range: "bytes=1-2" }));

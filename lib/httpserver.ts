@@ -418,6 +418,9 @@ export function serveHttp(options: HttpServerOptions, handler: HttpHandler): Htt
     };
     try {
       for (;;) {
+        // The head deadline starts with the head's first byte (pipelined bytes already count)
+        // and does not move while the rest trickles in: a byte now and then buys no time.
+        let headDeadline = filled > start ? now + headTimeout : -1;
         let end = nextHeadEnd();
         while (end < 0) {
           if (start > 0) {
@@ -436,10 +439,11 @@ export function serveHttp(options: HttpServerOptions, handler: HttpHandler): Htt
           }
           if (closing) return;
           connection.reading = true;
-          connection.deadline = now + (filled === 0 ? idleTimeout : headTimeout);
+          connection.deadline = headDeadline < 0 ? now + idleTimeout : headDeadline;
           const read = await connection.conn.read(buffer.subarray(filled));
           connection.reading = false;
           if (read === null) return;
+          if (headDeadline < 0) headDeadline = now + headTimeout;
           filled += read;
           end = nextHeadEnd();
         }

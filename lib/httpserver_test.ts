@@ -392,6 +392,23 @@ Deno.test("a request head that never completes, and an idle connection, are clos
   }, { headTimeoutMs: 100, idleTimeoutMs: 100 });
 });
 
+Deno.test("a request head trickled a byte at a time is closed at its deadline all the same", async () => {
+  await withServer(echo, async (port) => {
+    const slow = await RawClient.connect(port);
+    await slow.send("GET /trickle HTTP/1.1\r\nX-A: ");
+    let closed = false;
+    const ended = slow.rest().then(() => closed = true);
+    // A byte every 30 ms, each well within the 200 ms the head has, for up to 3 s.
+    for (let i = 0; i < 100 && !closed; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 30));
+      await slow.send("a").catch(() => closed = true);
+    }
+    assert(closed, "a head trickled over 3 s was still being read");
+    await ended;
+    slow.close();
+  }, { headTimeoutMs: 200, idleTimeoutMs: 1000 });
+});
+
 Deno.test("a wall clock stepped forward (NTP at boot) drops no connection", async () => {
   let release!: () => void;
   const released = new Promise<void>((resolve) => release = resolve);
