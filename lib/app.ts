@@ -204,7 +204,14 @@ async function startReplicas(
         );
       },
     );
-    if (outcome.type === "ready") return { worker, zips: channel.port1 };
+    if (outcome.type === "ready") {
+      // Later failures too are one line each, not silence.
+      worker.onerror = (event) => {
+        event.preventDefault();
+        log.error("replica-error", { error: event.message });
+      };
+      return { worker, zips: channel.port1 };
+    }
     log.warn("replica-failed", { error: outcome.type === "failed" ? outcome.error : outcome.type });
     worker.terminate();
     channel.port1.close();

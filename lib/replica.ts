@@ -75,7 +75,9 @@ export function createForwarder(
     try {
       const query = request.target.indexOf("?");
       const path = query < 0 ? request.target : request.target.slice(0, query);
-      const response = await fetch(primary + path, { method: request.method, headers });
+      // A pooled loopback connection the primary just closed as idle fails at once: ask anew.
+      const ask = () => fetch(primary + path, { method: request.method, headers });
+      const response = await ask().catch(ask);
       const copied: Record<string, string> = {};
       for (const [name, value] of response.headers) {
         if (!HOP_HEADERS.has(name)) copied[name] = value;
