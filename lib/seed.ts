@@ -31,7 +31,7 @@
 import { createHash } from "node:crypto";
 import { checkGoMod, checkInfo, checkSumdb } from "./answercheck.ts";
 import { join } from "node:path";
-import { hashZip } from "./h1.ts";
+import { hashGoMod, hashZip } from "./h1.ts";
 import {
   checkPath,
   checkPathMajor,
@@ -54,7 +54,7 @@ import {
   pseudoVersionTime,
   sortVersions,
 } from "./version.ts";
-import { checkModuleZip, fileAccess, MAX_GO_MOD, ZipError } from "./zip.ts";
+import { checkModuleZip, fileAccess, MAX_GO_MOD, openZipEntry, ZipError } from "./zip.ts";
 
 /**
  * The directory does not exist or holds no module cache; the message is the
@@ -491,12 +491,17 @@ class Seeder {
   #batchStarted = 0;
   #doneBytes = 0;
   #doneItems = 0;
+  /** The cache's checksum-database records by `<escaped path>@<escaped version>`. */
+  #lookups = new Map<string, SumdbFile>();
 
   constructor(options: SeedOptions, scan: Scan, now: () => number) {
     this.#options = options;
     this.#store = options.store;
     this.#scan = scan;
     this.#now = now;
+    for (const file of scan.sumdb) {
+      if (file.key.startsWith("lookup/")) this.#lookups.set(file.key.slice("lookup/".length), file);
+    }
     let versions = 0;
     for (const module of scan.modules) versions += module.versions.size;
     this.summary = {
@@ -555,14 +560,20 @@ class Seeder {
       const files = dir.versions.get(escapedVersion)!;
       const version = this.#version(module, escapedVersion, files);
       if (version === null) continue;
-      if (files.mod && (await this.#small(module, version, "mod", files.mod))) {
+      // The zip first: once verified, its go.mod vouches for the .mod.
+      const needGoMod = files.mod !== undefined && !this.#store.artifact(module, version, "mod");
+      const zipGoMod = files.zip
+        ? await this.#zip(module, version, files.zip, files.ziphash, needGoMod)
+        : undefined;
+      if (this.#aborted()) return;
+      const vouch = (data: Uint8Array) =>
+        this.#goModProblem(module, version, `${dir.escaped}@${escapedVersion}`, data, zipGoMod);
+      if (files.mod && (await this.#small(module, version, "mod", files.mod, vouch))) {
         if (isPseudoVersion(version)) pseudo.push({ version, info: files.info });
         else listed.push(version);
       }
       if (this.#aborted()) return;
       if (files.info) await this.#small(module, version, "info", files.info);
-      if (this.#aborted()) return;
-      if (files.zip) await this.#zip(module, version, files.zip, files.ziphash);
     }
     if (this.#aborted()) return;
     if (listed.length > 0) {
@@ -598,6 +609,7 @@ class Seeder {
     version: string,
     kind: "info" | "mod",
     file: CacheFile,
+    vouch?: (data: Uint8Array) => Promise<string>,
   ): Promise<boolean> {
     const what = `${module}@${version}.${kind}`;
     try {
@@ -612,7 +624,7 @@ class Seeder {
       }
       const data = await Deno.readFile(file.path);
       // The server's checks on what an upstream answers: what the go command could not use.
-      const problem = smallProblem(kind, data, version, what);
+      const problem = smallProblem(kind, data, version, what) || (await vouch?.(data)) || "";
       if (problem) {
         this.#skip(what, `bad .${kind}`, problem);
         return false;
@@ -637,25 +649,32 @@ class Seeder {
     }
   }
 
+  /**
+   * Imports a zip; returns its go.mod when the zip was verified against its
+   * `.ziphash`. A zip already stored is verified again only when its go.mod
+   * is wanted (`needGoMod`: the version's `.mod` is still to be imported).
+   */
   async #zip(
     module: string,
     version: string,
     file: CacheFile,
     ziphash: CacheFile | undefined,
-  ): Promise<void> {
+    needGoMod: boolean,
+  ): Promise<Uint8Array | undefined> {
     const what = `${module}@${version}.zip`;
     try {
-      if (this.#store.artifact(module, version, "zip")) {
+      const stored = this.#store.artifact(module, version, "zip") !== undefined;
+      if (stored) {
         this.summary.alreadyStored++;
-        return;
+        if (!needGoMod) return undefined;
       }
       if (!ziphash) {
         this.#skip(what, "no .ziphash", "nothing vouches for this zip; it is fetched on demand");
-        return;
+        return undefined;
       }
       if (ziphash.size > MAX_ZIPHASH) {
         this.#skip(what, "bad .ziphash", `${ziphash.size} bytes: not a hash`);
-        return;
+        return undefined;
       }
       // Small files read so far go in first: a zip may take a while.
       await this.#flush();
@@ -665,28 +684,60 @@ class Seeder {
       // renaming, which cannot change what this descriptor reads.
       const size = (await handle.stat()).size;
       const src = fileAccess(handle, size);
+      let goMod: Uint8Array | undefined;
       try {
-        await checkModuleZip(src, module, version);
+        const entries = await checkModuleZip(src, module, version);
         const actual = await hashZip(src);
         if (actual !== expected) {
           throw new ZipError(`${what}: hash ${actual} does not match .ziphash ${expected}`);
         }
+        const entry = entries.find((e) => e.name === `${module}@${version}/go.mod`);
+        if (entry) {
+          goMod = new Uint8Array(await new Response(openZipEntry(src, entry)).arrayBuffer());
+        }
       } catch (error) {
         if (error instanceof ZipError || error instanceof Deno.errors.UnexpectedEof) {
           this.#skip(what, "damaged zip", message(error));
-          return;
+          return undefined;
         }
         throw error;
       }
-      if (await this.#copyZip(module, version, handle, size, what)) {
+      if (!stored && await this.#copyZip(module, version, handle, size, what)) {
         await this.#maybeFlush();
       }
+      return goMod;
     } catch (error) {
       if (isStoreFailure(error)) throw error;
       this.#skip(what, "unreadable", message(error));
+      return undefined;
     } finally {
       this.#done(file.size, what);
     }
+  }
+
+  /**
+   * Why a cached `.mod` is not what go.sum would accept, or "": it must equal
+   * the go.mod of the verified zip, and hash to the cache's checksum-database
+   * record when there is one. A `.mod` nothing vouches for is taken as is.
+   */
+  async #goModProblem(
+    module: string,
+    version: string,
+    escaped: string,
+    data: Uint8Array,
+    zipGoMod: Uint8Array | undefined,
+  ): Promise<string> {
+    if (zipGoMod && !sameBytes(zipGoMod, data)) {
+      return "differs from the go.mod in the verified zip";
+    }
+    const lookup = this.#lookups.get(escaped);
+    if (!lookup || lookup.size > MAX_SUMDB_FILE) return "";
+    const record = await Deno.readTextFile(lookup.path).catch(() => "");
+    const line = record.split("\n").find((l) => l.startsWith(`${module} ${version}/go.mod h1:`));
+    if (!line) return "";
+    const want = line.split(" ")[2];
+    const got = await hashGoMod(data);
+    return got === want ? "" : `hash ${got} does not match the checksum database's ${want}`;
   }
 
   async #copyZip(
@@ -978,6 +1029,10 @@ function smallProblem(
 function isStoreFailure(error: unknown): boolean {
   return error instanceof StoreBusyError ||
     (error instanceof Error && (error as Error & { code?: string }).code === "ERR_SQLITE_ERROR");
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.byteLength === b.byteLength && a.every((byte, i) => byte === b[i]);
 }
 
 function message(error: unknown): string {

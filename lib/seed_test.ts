@@ -5,7 +5,8 @@ import { silentLogger } from "./log.ts";
 import { locateModuleCache, seedModuleCache } from "./seed.ts";
 import { DatabaseSync } from "node:sqlite";
 import { Store, StoreBusyError } from "./store.ts";
-import { assert, assertEquals, assertRejects } from "./testing.ts";
+import { assert, assertEquals, assertRejects, assertStringIncludes } from "./testing.ts";
+import { hashGoMod } from "./h1.ts";
 
 const noGo = () => Promise.resolve(null);
 
@@ -240,6 +241,46 @@ Deno.test("a database that cannot be written stops the seed with its error, not 
     );
   } finally {
     other.close();
+    store.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a .mod whose hash is not the one in the cache's checksum-database record is skipped", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "astera-seed-gomod-" });
+  const download = join(dir, "mod", "cache", "download");
+  const enc = (text: string) => new TextEncoder().encode(text);
+  const note = "go.sum database tree\n5\nCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCC=\n\n" +
+    "\u2014 sum.golang.org Az3grnDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDD\n";
+  const genuine = "module example.com/m\n\ngo 1.21\n";
+  const files: Record<string, string> = {
+    "example.com/m/@v/v1.0.0.mod": genuine,
+    "example.com/m/@v/v1.1.0.mod": genuine + "// tampered\n",
+  };
+  const goModHash = await hashGoMod(enc(genuine));
+  for (const version of ["v1.0.0", "v1.1.0"]) {
+    files[`sumdb/sum.golang.org/lookup/example.com/m@${version}`] =
+      `7\nexample.com/m ${version} h1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n` +
+      `example.com/m ${version}/go.mod ${goModHash}\n\n${note}`;
+  }
+  for (const [path, text] of Object.entries(files)) {
+    await Deno.mkdir(join(download, path, ".."), { recursive: true });
+    await Deno.writeTextFile(join(download, path), text);
+  }
+  const store = Store.open(join(dir, "astera.db"));
+  try {
+    const skipped: string[] = [];
+    await seedModuleCache({
+      store,
+      modcache: join(dir, "mod"),
+      onSkip: (skip) => skipped.push(`${skip.what}: ${skip.reason}: ${skip.detail}`),
+    });
+    assert(store.artifact("example.com/m", "v1.0.0", "mod"), "the genuine .mod is stored");
+    assertEquals(store.artifact("example.com/m", "v1.1.0", "mod"), undefined);
+    assertEquals(skipped.length, 1);
+    assertStringIncludes(skipped[0], "example.com/m@v1.1.0.mod: bad .mod: hash h1:");
+    assertStringIncludes(skipped[0], `does not match the checksum database's ${goModHash}`);
+  } finally {
     store.close();
     await Deno.remove(dir, { recursive: true });
   }

@@ -105,6 +105,7 @@ async function fillModuleCache(): Promise<Fixture> {
       "download",
       "example.com/dep@v1.0.1",
       "example.com/mod/v2@v2.0.0",
+      "example.com/lib@v1.1.0",
     ]);
     return {
       work,
@@ -138,6 +139,9 @@ Deno.test("a seeded Astera with no upstream serves go mod tidy as direct does an
     // A login page and a wrong version, as an upstream could answer them: the server refuses those.
     await overwrite(join(download, "example.com/dep/@v/v1.0.1.mod"), "<html>Sign in</html>\n");
     await overwrite(join(download, "example.com/mod/v2/@v/v2.0.0.info"), '{"Version":"v2.0.1"}');
+    // A go.mod any parser takes, but not the one in the version's verified zip: go.sum would not.
+    const libMod = join(download, "example.com/lib/@v/v1.1.0.mod");
+    await overwrite(libMod, (await Deno.readTextFile(libMod)) + "// tampered\n");
 
     const first = await seed(["--db", db, "--modcache", fixture.modcache]);
     assertEquals(first.code, 0, first.stderr);
@@ -145,6 +149,10 @@ Deno.test("a seeded Astera with no upstream serves go mod tidy as direct does an
     assertStringIncludes(first.stderr, "skipped example.com/mod/v2@v2.0.0.zip: no .ziphash");
     assertStringIncludes(first.stderr, "skipped example.com/dep@v1.0.1.mod: bad .mod");
     assertStringIncludes(first.stderr, "skipped example.com/mod/v2@v2.0.0.info: bad .info");
+    assertStringIncludes(
+      first.stderr,
+      "skipped example.com/lib@v1.1.0.mod: bad .mod: differs from the go.mod in the verified zip",
+    );
     const afterFirst = counts(db);
 
     const second = await seed(["--db", db, "--modcache", fixture.modcache]);
@@ -169,7 +177,12 @@ Deno.test("a seeded Astera with no upstream serves go mod tidy as direct does an
       await client.run(project, ["mod", "tidy"]);
       assertEquals(await readModFiles(project), fixture.oracle);
 
-      for (const refused of ["example.com/dep/@v/v1.0.1.zip", "example.com/mod/v2/@v/v2.0.0.zip"]) {
+      const refusals = [
+        "example.com/dep/@v/v1.0.1.zip",
+        "example.com/mod/v2/@v/v2.0.0.zip",
+        "example.com/lib/@v/v1.1.0.mod",
+      ];
+      for (const refused of refusals) {
         const response = await fetch(`${astera.url}/${refused}`);
         await response.body?.cancel();
         assert(response.status !== 200, `${refused} is not served (${response.status})`);
