@@ -859,7 +859,8 @@ class Seeder {
     }
     const latest = body;
     this.#queue((batch) => {
-      if (!batch.answer("list", module, "")) {
+      // A remembered not-found gives way, as for a tagged module: the cache shows it exists.
+      if (batch.answer("list", module, "")?.status !== 200) {
         batch.putAnswer({
           kind: "list",
           module,

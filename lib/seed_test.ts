@@ -173,6 +173,34 @@ Deno.test("a stored list is merged with the cache's versions, never shortened", 
   }
 });
 
+Deno.test("a module known by pseudo-versions only replaces a remembered not-found list", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "astera-seed-untagged-" });
+  const atV = join(dir, "mod", "cache", "download", "example.com", "u", "@v");
+  await Deno.mkdir(atV, { recursive: true });
+  await Deno.writeTextFile(
+    join(atV, "v0.0.0-20240102030405-0123456789ab.mod"),
+    "module example.com/u\n",
+  );
+  const store = Store.open(join(dir, "astera.db"));
+  try {
+    await store.putAnswer({
+      kind: "list",
+      module: "example.com/u",
+      key: "",
+      status: 404,
+      body: new TextEncoder().encode("not found"),
+      fetchedAt: 1234,
+    });
+    await seedModuleCache({ store, modcache: join(dir, "mod") });
+    const list = store.answer("list", "example.com/u", "");
+    assertEquals([list?.status, list?.body.byteLength, list?.fetchedAt], [200, 0, 0]);
+    assertEquals(store.answer("latest", "example.com/u", "")?.status, 200);
+  } finally {
+    store.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("symbolic links in the cache are followed; an oversized .ziphash is not read", async () => {
   const dir = await Deno.makeTempDir({ prefix: "astera-seed-links-" });
   const download = join(dir, "mod", "cache", "download");
