@@ -145,6 +145,12 @@ Deno.test("an interrupted seed stores nothing half, and the next run completes i
   }
 });
 
+/** A `list` answer the server stored before the seed runs. */
+function storeList(store: Store, module: string, status: number, text: string): Promise<void> {
+  const body = new TextEncoder().encode(text);
+  return store.putAnswer({ kind: "list", module, key: "", status, body, fetchedAt: 1234 });
+}
+
 Deno.test("a stored list is merged with the cache's versions, never shortened", async () => {
   const dir = await Deno.makeTempDir({ prefix: "astera-seed-list-" });
   const atV = join(dir, "mod", "cache", "download", "example.com", "m", "@v");
@@ -156,14 +162,7 @@ Deno.test("a stored list is merged with the cache's versions, never shortened", 
   );
   try {
     const store = Store.open(join(dir, "astera.db"));
-    await store.putAnswer({
-      kind: "list",
-      module: "example.com/m",
-      key: "",
-      status: 200,
-      body: new TextEncoder().encode("v1.1.0\n"),
-      fetchedAt: 1234,
-    });
+    await storeList(store, "example.com/m", 200, "v1.1.0\n");
     await seedModuleCache({ store, modcache: join(dir, "mod") });
     const list = store.answer("list", "example.com/m", "");
     assertEquals([new TextDecoder().decode(list?.body), list?.fetchedAt], ["v1.0.0\nv1.1.0\n", 0]);
@@ -183,14 +182,7 @@ Deno.test("a module known by pseudo-versions only replaces a remembered not-foun
   );
   const store = Store.open(join(dir, "astera.db"));
   try {
-    await store.putAnswer({
-      kind: "list",
-      module: "example.com/u",
-      key: "",
-      status: 404,
-      body: new TextEncoder().encode("not found"),
-      fetchedAt: 1234,
-    });
+    await storeList(store, "example.com/u", 404, "not found");
     await seedModuleCache({ store, modcache: join(dir, "mod") });
     const list = store.answer("list", "example.com/u", "");
     assertEquals([list?.status, list?.body.byteLength, list?.fetchedAt], [200, 0, 0]);
