@@ -28,6 +28,19 @@ export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
 }
 
 /**
+ * Whether `a` and `b` hold the same bytes.
+ *
+ * @example
+ * ```ts
+ * import { bytesEqual } from "./bytes.ts";
+ * console.log(bytesEqual(new Uint8Array([1, 2]), new Uint8Array([1, 2]))); // true
+ * ```
+ */
+export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
+  return a.byteLength === b.byteLength && a.every((x, i) => x === b[i]);
+}
+
+/**
  * The first `limit` bytes of `body` (fewer if it ends or breaks first); the
  * rest is cancelled unread. For bodies read only for a message or a header,
  * where a break leaves enough to go on with.

@@ -10,6 +10,7 @@
  *
  * @module
  */
+import { bytesEqual } from "./bytes.ts";
 import { GitError } from "./git.ts";
 import { type CommitInfo, type GitMirror, GitMirrors, RepoMissingError } from "./gitmirror.ts";
 import { goModModulePath, goModRetractions, type Retraction } from "./gomod.ts";
@@ -105,10 +106,6 @@ function legacyGoMod(path: string): Uint8Array {
   // modfile.AutoQuote: quote only paths that need it (never valid module paths).
   const needsQuote = /[\s"'`(),\[\]{}]|\/\/|\/\*/.test(path) || path === "";
   return new TextEncoder().encode(`module ${needsQuote ? JSON.stringify(path) : path}\n`);
-}
-
-function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
-  return a.byteLength === b.byteLength && a.every((x, i) => x === b[i]);
 }
 
 /** The git side of a repository: refs and commit lookups (cmd/go's codehost git repo). */

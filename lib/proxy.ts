@@ -490,13 +490,13 @@ export class ModuleProxy {
       let status: number;
       if (answer.found) {
         const what = describeRequest(request);
-        const [checked, version] = await this.#accept(what, async () => {
+        let version = "";
+        body = await this.#accept(what, async () => {
           const read = await readAll(answer, MAX_SMALL_BYTES, request);
-          if (kind !== "list") return [read, checkInfo(read, what, null)] as const;
-          checkList(read, what);
-          return [read, ""] as const;
+          if (kind === "list") checkList(read, what);
+          else version = checkInfo(read, what, null);
+          return read;
         });
-        body = checked;
         status = 200;
         if (kind !== "list" && canonicalModuleVersion(version) === version) {
           await this.#storeInfoQuietly(module, version, body);

@@ -28,6 +28,7 @@
  *
  * @module
  */
+import { bytesEqual } from "./bytes.ts";
 import { createHash } from "node:crypto";
 import { checkGoMod, checkInfo, checkSumdb } from "./answercheck.ts";
 import { join } from "node:path";
@@ -727,7 +728,7 @@ class Seeder {
     data: Uint8Array,
     zipGoMod: Uint8Array | undefined,
   ): Promise<string> {
-    if (zipGoMod && !sameBytes(zipGoMod, data)) {
+    if (zipGoMod && !bytesEqual(zipGoMod, data)) {
       return "differs from the go.mod in the verified zip";
     }
     const lookup = this.#lookups.get(escaped);
@@ -1030,10 +1031,6 @@ function smallProblem(
 function isStoreFailure(error: unknown): boolean {
   return error instanceof StoreBusyError ||
     (error instanceof Error && (error as Error & { code?: string }).code === "ERR_SQLITE_ERROR");
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return a.byteLength === b.byteLength && a.every((byte, i) => byte === b[i]);
 }
 
 function message(error: unknown): string {
