@@ -114,8 +114,13 @@ export function rangedResponse(
   if (range && content.etag && (ifRange === undefined || ifRange === content.etag)) {
     const parsed = parseRange(range, size);
     if (parsed === "unsatisfiable") {
-      headers["content-range"] = `bytes */${size}`;
-      return { status: 416, headers };
+      // An error, as text like every other error: not the content's type, which it is not.
+      const answer = textError(
+        416,
+        `range ${range} is not satisfiable: the content is ${size} bytes`,
+      );
+      answer.headers["content-range"] = `bytes */${size}`;
+      return answer;
     }
     if (parsed) {
       [start, end] = parsed;

@@ -62,7 +62,8 @@ Deno.test("a range gets 206 with Content-Range; a stale If-Range gets the whole 
   const beyond = get({ range: "bytes=99-" });
   assertEquals(beyond.status, 416);
   assertEquals(beyond.headers["content-range"], "bytes */10");
-  assertEquals(beyond.body, undefined);
+  assertEquals(beyond.headers["content-type"], "text/plain; charset=utf-8");
+  assertEquals(text(beyond), "range bytes=99- is not satisfiable: the content is 10 bytes\n");
 });
 
 Deno.test("HEAD gets the headers of GET and no body", () => {

@@ -63,7 +63,7 @@ export async function startAsteraProcess(
   const [program, ...programArgs] = serverCommand();
   const child = new Deno.Command(program, {
     args: [...programArgs, "--listen", "127.0.0.1:0", ...args],
-    env: { NO_COLOR: "1", ...env },
+    env: { NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1", ...env },
     stdin: "null",
     stdout: "null",
     stderr: "piped",
