@@ -150,3 +150,47 @@ Deno.test("a discovery page of 16 MiB is read only as far as its first MiB", asy
   assert(cancelled, "the rest of the page was not read");
   assert(sent < 2 << 20, `read ${sent} bytes`);
 });
+
+/**
+ * A fetch that sends `https://corp.example/…` to the local server at `secure` (as if it were
+ * that host over TLS) and everything else where it says, through the platform's own fetch.
+ */
+function corpFetch(secure: string) {
+  return (url: string, init: RequestInit) =>
+    fetch(url.replace(/^https:\/\/corp\.example\//, `${secure}/`), init);
+}
+
+Deno.test("discovery follows a redirect from https to https, never to plain http", async () => {
+  const page = (name: string) =>
+    `<meta name="go-import" content="corp.example/${name} git https://git.corp.example/${name}">`;
+  const plain = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen() {} },
+    () => new Response(page("moved")),
+  ); // a page anyone on the way could have written
+  const secure = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, (request) => {
+    const path = new URL(request.url).pathname;
+    if (path === "/moved") {
+      return Response.redirect(`http://127.0.0.1:${plain.addr.port}/moved?go-get=1`, 302);
+    }
+    if (path === "/renamed") return Response.redirect("https://corp.example/new?go-get=1", 301);
+    return new Response(page(path === "/new" ? "renamed" : path.slice(1)));
+  });
+  try {
+    const locate = createRepoLocator({ fetch: corpFetch(`http://127.0.0.1:${secure.addr.port}`) });
+    const error = await assertRejects(() => locate("corp.example/moved"), RepoNotFoundError);
+    assertEquals(
+      error.message,
+      `discovering corp.example/moved: redirected from secure URL https://corp.example/moved?go-get=1 ` +
+        `to insecure URL http://127.0.0.1:${plain.addr.port}/moved?go-get=1`,
+    );
+    // The page a secure redirect leads to is read.
+    assertEquals(await locate("corp.example/renamed"), {
+      root: "corp.example/renamed",
+      url: "https://git.corp.example/renamed",
+      subdir: "",
+    });
+  } finally {
+    await plain.shutdown();
+    await secure.shutdown();
+  }
+});
