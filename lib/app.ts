@@ -15,7 +15,7 @@ import { reclaimer } from "./reclaim.ts";
 import type { ModuleSource } from "./source.ts";
 import { Store } from "./store.ts";
 import type { ReplicaMessage, ReplicaSettings } from "./replica.ts";
-import { createUpstream } from "./upstream.ts";
+import { createUpstream, describeUpstreamList } from "./upstream.ts";
 
 /** A pending blob untouched for this long is abandoned. */
 const SWEEP_IDLE_MS = 10 * 60 * 1000;
@@ -129,7 +129,7 @@ export async function startAstera(
   log.info("listening", {
     address: `${host}:${addr.port}`,
     db: config.db,
-    upstream: config.upstreamText,
+    upstream: describeUpstreamList(config.upstream),
     workers: replicas.length + 1,
   });
   return {

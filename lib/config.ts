@@ -16,6 +16,7 @@ export interface Config {
   port: number;
   db: string;
   upstream: UpstreamEntry[];
+  /** `--upstream` as given: it may hold passwords, so it is never logged (see describeUpstreamList). */
   upstreamText: string;
   freshMs: number;
   negativeMs: number;

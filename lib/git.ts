@@ -11,10 +11,10 @@
  * @module
  */
 import { concatBytes } from "./bytes.ts";
-import { redactCredentials } from "./log.ts";
+import { redactCredentials, redactUrl } from "./log.ts";
 
-/** Re-exported so git callers need one import; the rule itself lives in `log.ts`. */
-export { redactCredentials };
+/** Re-exported so git callers need one import; the rules themselves live in `log.ts`. */
+export { redactCredentials, redactUrl };
 
 /** Default time a git command may run before it is killed. */
 export const DEFAULT_GIT_TIMEOUT_MS = 120_000;
@@ -57,6 +57,24 @@ export class GitError extends Error {
     this.stderr = redactCredentials(options.stderr ?? "");
     this.timedOut = options.timedOut ?? false;
   }
+}
+
+/**
+ * What went wrong, from git's stderr, on one line: its `fatal:`, `error:` and
+ * `remote:` lines (git's last line is often advice such as "and the
+ * repository exists."), else its last lines; at most 500 characters.
+ *
+ * @example
+ * ```ts
+ * import { gitReason } from "./git.ts";
+ * console.log(gitReason("fatal: '/r' does not appear to be a git repository\n\nPlease make sure\nand the repository exists."));
+ * // fatal: '/r' does not appear to be a git repository
+ * ```
+ */
+export function gitReason(stderr: string): string {
+  const lines = stderr.split("\n").map((line) => line.trim()).filter((line) => line !== "");
+  const said = lines.filter((line) => /^(fatal|error|remote):/i.test(line));
+  return (said.length > 0 ? said : lines.slice(-3)).join(" | ").slice(0, 500);
 }
 
 /** Options for {@linkcode runGit}. */
@@ -257,7 +275,7 @@ export async function runGit(args: string[], options: GitRunOptions = {}): Promi
     }
     if (options.signal?.aborted) throw new GitError(`${label}: aborted`, { stderr });
     if (!okExitCodes.includes(status.code)) {
-      const first = stderr.split("\n").slice(-3).join(" | ");
+      const first = gitReason(stderr);
       throw new GitError(`${label}: exit ${status.code}${first ? `: ${first}` : ""}`, {
         exitCode: status.code,
         stderr,

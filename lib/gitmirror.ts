@@ -12,7 +12,7 @@
  */
 import { isYoung } from "./age.ts";
 import { SingleFlight } from "./coalesce.ts";
-import { checkGitArg, GitError, type GitRunOptions, redactCredentials, runGit } from "./git.ts";
+import { checkGitArg, GitError, gitReason, type GitRunOptions, redactUrl, runGit } from "./git.ts";
 
 /** Commit facts: what `git log -n1 --format=%H %ct` tells. */
 export interface CommitInfo {
@@ -250,7 +250,7 @@ export class GitMirror {
     } catch (err) {
       if (err instanceof GitError && err.exitCode !== null && MISSING.test(err.stderr)) {
         throw new RepoMissingError(
-          `repository ${redactCredentials(this.url)} not found: ${err.stderr.split("\n").at(-1)}`,
+          `repository ${redactUrl(this.url)} not found: ${gitReason(err.stderr)}`,
         );
       }
       throw err;

@@ -48,18 +48,51 @@ export function createLogger(
 export const silentLogger: Logger = { info() {}, warn() {}, error() {} };
 
 /**
- * Removes `user:password@` (and `token@`) from any URL in `text`, so
- * credentials never reach a log line or an answer.
+ * Removes `user:password@` (and `token@`) from any URL in free text (git's
+ * messages, an error's), so credentials never reach a log line or an answer.
+ * Everything from a scheme's `//` to the last `@` before the next `/` or
+ * space goes: a password may hold quotes, `@` and the like, and removing a
+ * little too much from a message is harmless. Where a URL is known by itself,
+ * {@linkcode redactUrl} parses it instead.
  *
  * @example
  * ```ts
  * import { redactCredentials } from "./log.ts";
- * console.log(redactCredentials("fetch https://me:token@git.corp.example/x failed"));
- * // fetch https://git.corp.example/x failed
+ * console.log(redactCredentials("fetch 'https://me:to'ken@git.corp.example/x' failed"));
+ * // fetch 'https://git.corp.example/x' failed
  * ```
  */
 export function redactCredentials(text: string): string {
-  return text.replace(/([a-zA-Z][a-zA-Z0-9+.-]*:\/\/)[^/\s@'"]*@/g, "$1");
+  return text.replace(/([a-zA-Z][a-zA-Z0-9+.-]*:\/\/)[^\s/]*@/g, "$1");
+}
+
+/**
+ * `url` without its user information, for naming an upstream or a clone URL
+ * in a message: parsed as a URL, so the user name and password go whole
+ * whatever characters they hold. When an `@` is left over (text that does not
+ * parse, or that the parser reads otherwise, such as a password with `#`),
+ * everything between the scheme and the last `@` goes.
+ *
+ * @example
+ * ```ts
+ * import { redactUrl } from "./log.ts";
+ * console.log(redactUrl("http://user:pa'ss@proxy.lan:3000")); // http://proxy.lan:3000
+ * ```
+ */
+export function redactUrl(url: string): string {
+  if (!url.includes("@")) return url;
+  try {
+    const parsed = new URL(url);
+    parsed.username = "";
+    parsed.password = "";
+    // The URL parser adds a "/" to a bare origin; keep the text as it was written.
+    const shown = url.endsWith("/") ? parsed.href : parsed.href.replace(/\/$/, "");
+    if (!shown.includes("@")) return shown;
+  } catch {
+    // Not a URL: the text rule below.
+  }
+  const scheme = /^[a-zA-Z][a-zA-Z0-9+.-]*:\/\//.exec(url)?.[0] ?? "";
+  return scheme + url.slice(url.lastIndexOf("@") + 1);
 }
 
 function formatValue(value: string): string {

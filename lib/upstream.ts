@@ -12,7 +12,7 @@
  */
 import { fileURLToPath } from "node:url";
 import { readPrefix } from "./bytes.ts";
-import { redactCredentials } from "./log.ts";
+import { redactCredentials, redactUrl } from "./log.ts";
 import { escapePath, escapeVersion } from "./modpath.ts";
 import {
   type ArtifactRequest,
@@ -87,6 +87,23 @@ export function parseUpstreamList(list: string): UpstreamEntry[] {
   return entries;
 }
 
+/**
+ * An upstream list as it may be shown (in the log): each URL without its user
+ * information, separators as they were.
+ *
+ * @example
+ * ```ts
+ * import { describeUpstreamList, parseUpstreamList } from "./upstream.ts";
+ * console.log(describeUpstreamList(parseUpstreamList("http://me:pa'ss@proxy.lan|off")));
+ * // http://proxy.lan|off
+ * ```
+ */
+export function describeUpstreamList(entries: UpstreamEntry[]): string {
+  return entries.map((entry, i) =>
+    redactUrl(entry.url) + (i === entries.length - 1 ? "" : entry.fallThroughOnError ? "|" : ",")
+  ).join("");
+}
+
 function normalizeEntry(raw: string): string {
   if (raw === "off") return raw;
   if (raw === "direct") {
@@ -100,21 +117,21 @@ function normalizeEntry(raw: string): string {
   try {
     url = new URL(withScheme);
   } catch {
-    throw new UpstreamConfigError(`upstream ${JSON.stringify(raw)} is not a valid URL`);
+    throw new UpstreamConfigError(`upstream ${JSON.stringify(redactUrl(raw))} is not a valid URL`);
   }
   if (url.protocol !== "https:" && url.protocol !== "http:" && url.protocol !== "file:") {
     throw new UpstreamConfigError(
-      `upstream ${JSON.stringify(raw)}: only http, https and file are supported`,
+      `upstream ${JSON.stringify(redactUrl(raw))}: only http, https and file are supported`,
     );
   }
   if (url.protocol === "file:" && (url.host !== "" || !url.pathname.startsWith("/"))) {
     throw new UpstreamConfigError(
-      `upstream ${JSON.stringify(raw)}: a file upstream is file:///absolute/path`,
+      `upstream ${JSON.stringify(redactUrl(raw))}: a file upstream is file:///absolute/path`,
     );
   }
   if (url.search || url.hash) {
     throw new UpstreamConfigError(
-      `upstream ${JSON.stringify(raw)} must not have a query or fragment`,
+      `upstream ${JSON.stringify(redactUrl(raw))} must not have a query or fragment`,
     );
   }
   return url.href.replace(/\/+$/, "");
@@ -202,7 +219,7 @@ export function createUpstream(entries: UpstreamEntry[], options: UpstreamOption
       return { found: false, status: 404, message: "upstream is off" };
     }
     const url = entry.url + path;
-    const what = `upstream ${entry.url}: ${description}`;
+    const what = `upstream ${redactUrl(entry.url)}: ${description}`;
     if (url.startsWith("file:")) return await askFile(url, what);
     // A zip is sent as it is: its length is then known, and a broken one can be resumed.
     const response = await get(

@@ -429,3 +429,55 @@ Deno.test("bad command lines and unusable databases exit before listening, with 
     await removeTree(work);
   }
 });
+
+/** A password with every kind of character a URL's password may hold as it is (not `,` or `|`, which separate upstreams). */
+const PASSWORD = "s3cr'\"!$%&()*+;=:@~ <>[]^{}`é\u00a0t";
+
+Deno.test("an upstream's password reaches no answer and no log line, whatever its characters", async () => {
+  const work = await Deno.makeTempDir({ prefix: "astera-password-" });
+  const upstream = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, (request) => {
+    const path = new URL(request.url).pathname;
+    return path.endsWith(".mod")
+      ? new Response("not found: no such module\n", { status: 404 })
+      : new Response("upstream failing on purpose\n", { status: 500 });
+  });
+  const origin = `http://127.0.0.1:${upstream.addr.port}`;
+  const withPassword = `http://user:${PASSWORD}@127.0.0.1:${upstream.addr.port}`;
+  assertEquals(new URL(withPassword).host, `127.0.0.1:${upstream.addr.port}`, "one URL");
+  const astera = await startAsteraProcess([
+    "--db",
+    join(work, "astera.db"),
+    "--upstream",
+    `${withPassword}|off`,
+  ]);
+  const bodies: string[] = [];
+  try {
+    const expected: [string, number][] = [
+      ["/example.com/m/@v/v1.0.0.info", 502],
+      ["/example.com/m/@v/v1.0.0.mod", 404],
+      ["/example.com/m/@v/list", 404],
+      ["/example.com/m/@latest", 404],
+    ];
+    for (const [path, status] of expected) {
+      const response = await fetch(`${astera.url}${path}`);
+      const body = await response.text();
+      assertEquals(response.status, status, `${path}: ${body}`);
+      bodies.push(body);
+    }
+    // The upstream is still named, so the answer says which one failed.
+    assertStringIncludes(bodies[0], `upstream ${origin}: example.com/m@v1.0.0 .info: status 500`);
+    const bad = await runMain(["--upstream", `http://user:${PASSWORD}#x@127.0.0.1:1/?q`]);
+    assertEquals(bad.code, 2, bad.stderr);
+    bodies.push(bad.stderr);
+  } finally {
+    await astera.stop();
+    await upstream.shutdown();
+    await removeTree(work);
+  }
+  const listening = astera.log.find((line) => line.includes(" listening "));
+  assertStringIncludes(listening ?? "", `upstream=${origin}|off`);
+  assert(astera.log.some((line) => line.includes("fetch-failed")), "failures are logged");
+  for (const text of [...bodies, ...astera.log]) {
+    assert(!/s3cr/.test(text), `the password leaked: ${text}`);
+  }
+});

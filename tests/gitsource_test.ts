@@ -349,3 +349,15 @@ Deno.test("the go command through the git source as a GOPROXY agrees with go dir
     await world.cleanup();
   }
 });
+
+Deno.test("a missing repository is not found, with git's own reason rather than its advice", async () => {
+  await withGitSource(async (_world, source) => {
+    const answer = await source.fetch({ kind: "list", module: `${FIXTURE_HOST}/team/none.git` });
+    assert(!answer.found, "not found");
+    const message = answer.found ? "" : answer.message;
+    // git ends with "Please make sure you have the correct access rights / and the repository exists."
+    assert(message.includes("does not appear to be a git repository"), message);
+    assert(!message.includes("and the repository exists"), message);
+    assert(message.includes(`repository https://${FIXTURE_HOST}/team/none not found`), message);
+  });
+});
