@@ -6,8 +6,9 @@
  * someone repairs the database. Each check turns away only what the go
  * command could make no use of:
  *
- * - `.info`, `@latest`, query `.info`: JSON with a valid `Version` (the one
- *   asked for, for a canonical version).
+ * - `.info`, `@latest`, query `.info`: at most 64 KiB of JSON that the go
+ *   command's decoder reads (its nesting depth, `Time` and `Origin` types)
+ *   with a valid `Version` (the one asked for, for a canonical version).
  * - `.mod`: a go.mod with a module line (without one the go command stops
  *   with "parsing go.mod: missing module line").
  * - `list`: empty, or at least one line that starts with a valid version (the
@@ -43,8 +44,66 @@ function sample(text: string): string {
 }
 
 /**
- * Checks an `.info`/`@latest` body: JSON naming a valid version, `expected`
- * when a canonical version was asked for. Returns the version.
+ * The largest `.info`/`@latest` answer accepted. The go command's is a few
+ * hundred bytes (`Version`, `Time`, an `Origin` of a few short strings); 64 KiB
+ * leaves a hundred times that for fields yet to come, and keeps the parse of
+ * a hostile answer short.
+ */
+export const MAX_INFO = 64 * 1024;
+
+/** The deepest nesting the go command's JSON decoder (`encoding/json`) reads. */
+const MAX_JSON_DEPTH = 10_000;
+
+/** The string fields of the go command's `Origin` (`codehost.Origin`), lower-cased. */
+const ORIGIN_FIELDS = ["vcs", "url", "subdir", "hash", "tagprefix", "tagsum", "ref", "reposum"];
+
+/** Go's `time.Time.UnmarshalJSON`: RFC 3339 with an upper-case `T`, and `Z` or an offset. */
+const RFC3339 =
+  /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])T([01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d+)?(Z|[+-]([01]\d|2[0-3]):[0-5]\d)$/;
+
+/** How deep `text` (JSON) nests, counted in one pass before anything is parsed. */
+function jsonDepth(text: string): number {
+  let depth = 0;
+  let deepest = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // a backslash escapes the next character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) deepest = Math.max(deepest, ++depth);
+    else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  return deepest;
+}
+
+/** What the go command's `json.Unmarshal` into its `RevInfo` would refuse in `info`, or "". */
+function revInfoProblem(info: Record<string, unknown>): string {
+  for (const [key, value] of Object.entries(info)) {
+    // encoding/json matches field names without regard to case.
+    const field = key.toLowerCase();
+    if (value === null) continue;
+    if (field === "time" && (typeof value !== "string" || !RFC3339.test(value))) {
+      return `its Time ${JSON.stringify(value).slice(0, 60)} is not an RFC 3339 time`;
+    }
+    if (field !== "origin") continue;
+    if (typeof value !== "object" || Array.isArray(value)) return "its Origin is not an object";
+    for (const [name, part] of Object.entries(value)) {
+      if (ORIGIN_FIELDS.includes(name.toLowerCase()) && part !== null && typeof part !== "string") {
+        return `its Origin.${name} is not a string`;
+      }
+    }
+  }
+  return "";
+}
+
+/**
+ * Checks an `.info`/`@latest` body: at most {@linkcode MAX_INFO} bytes of
+ * JSON the go command decodes (no deeper than its decoder goes, a `Time` it
+ * parses, an `Origin` of strings) naming a valid version, `expected` when a
+ * canonical version was asked for. Returns the version. The size and depth
+ * are checked before parsing, so a hostile answer costs one short pass.
  *
  * @example
  * ```ts
@@ -54,9 +113,18 @@ function sample(text: string): string {
  * ```
  */
 export function checkInfo(body: Uint8Array, what: string, expected: string | null): string {
+  if (body.length > MAX_INFO) {
+    throw new SourceError(
+      `${what}: ${body.length} bytes is more than an .info may be (${MAX_INFO})`,
+    );
+  }
+  const text = decode(body, what, "valid JSON");
+  if (jsonDepth(text) > MAX_JSON_DEPTH) {
+    throw new SourceError(`${what}: JSON nested deeper than ${MAX_JSON_DEPTH} levels`);
+  }
   let parsed: unknown;
   try {
-    parsed = JSON.parse(utf8.decode(body));
+    parsed = JSON.parse(text);
   } catch {
     throw new SourceError(`${what}: not valid JSON`);
   }
@@ -64,6 +132,8 @@ export function checkInfo(body: Uint8Array, what: string, expected: string | nul
   if (typeof version !== "string" || !isValid(version)) {
     throw new SourceError(`${what}: no valid Version`);
   }
+  const problem = revInfoProblem(parsed as Record<string, unknown>);
+  if (problem) throw new SourceError(`${what}: the go command cannot read it: ${problem}`);
   if (expected !== null && version !== expected) {
     throw new SourceError(`${what}: is for version ${version}`);
   }

@@ -1,4 +1,11 @@
-import { checkGoMod, checkInfo, checkList, checkSumdb, checkZipStart } from "./answercheck.ts";
+import {
+  checkGoMod,
+  checkInfo,
+  checkList,
+  checkSumdb,
+  checkZipStart,
+  MAX_INFO,
+} from "./answercheck.ts";
 import { assertEquals, assertThrows } from "./testing.ts";
 
 const enc = (text: string) => new TextEncoder().encode(text);
@@ -41,7 +48,10 @@ Deno.test("a list answer is empty or names at least one valid version", () => {
 });
 
 Deno.test("an .info answer is JSON with the version asked for", () => {
-  assertEquals(checkInfo(enc('{"Version":"v1.0.0","Time":"x"}'), "m", "v1.0.0"), "v1.0.0");
+  assertEquals(
+    checkInfo(enc('{"Version":"v1.0.0","Time":"2020-01-01T00:00:00Z"}'), "m", "v1.0.0"),
+    "v1.0.0",
+  );
   assertEquals(checkInfo(enc('{"Version":"v1.1.0"}'), "m @latest", null), "v1.1.0");
   assertThrows(() => checkInfo(enc(LOGIN), "m", null), Error, "not valid JSON");
   assertThrows(() => checkInfo(enc("null"), "m", null), Error, "no valid Version");
@@ -51,6 +61,35 @@ Deno.test("an .info answer is JSON with the version asked for", () => {
     Error,
     "is for version v1.0.0",
   );
+});
+
+Deno.test("an .info answer is no bigger, no deeper and of no other types than the go command reads", () => {
+  // What go mod download answers for each body (from a file:// GOPROXY, go 1.26: it accepts nesting 10000 deep, refuses 10001).
+  const accepted = [
+    '{"Version":"v1.0.0","Time":"2020-01-01T00:00:00.5+01:00","Origin":{"VCS":"git","Hash":"ab"}}',
+    '{"Version":"v1.0.0","Time":null,"Origin":null,"Name":5,"Tags":[1],"Zzz":[[[1]]]}',
+    `{"Version":"v1.0.0","Extra":${"[".repeat(9_998)}${"]".repeat(9_998)}}`,
+  ];
+  for (const text of accepted) assertEquals(checkInfo(enc(text), "m", "v1.0.0"), "v1.0.0");
+  const refused: [string, string][] = [
+    // parsing time "x" as "2006-01-02T15:04:05Z07:00"
+    ['{"Version":"v1.0.0","Time":"x"}', "not an RFC 3339 time"],
+    ['{"Version":"v1.0.0","time":"2020-01-01t00:00:00z"}', "not an RFC 3339 time"],
+    // json: cannot unmarshal string into Go struct field RevInfo.Origin
+    ['{"Version":"v1.0.0","Origin":"x"}', "Origin is not an object"],
+    // json: cannot unmarshal number into Go struct field Origin.Origin.Hash of type string
+    ['{"Version":"v1.0.0","Origin":{"Hash":1}}', "Origin.Hash is not a string"],
+    // exceeded max depth
+    [`{"Version":"v1.0.0","Extra":${"[".repeat(10_000)}${"]".repeat(10_000)}}`, "deeper than"],
+    ["[".repeat(3 << 20), "more than an .info may be"],
+    [`{"Version":"v1.0.0","Pad":"${" ".repeat(MAX_INFO)}"}`, "more than an .info may be"],
+  ];
+  for (const [text, reason] of refused) {
+    assertThrows(() => checkInfo(enc(text), "m", "v1.0.0"), Error, reason);
+  }
+  // A bracket inside a string does not nest.
+  const quoted = `{"Version":"v1.0.0","Note":"${"[".repeat(20_000)}\\\""}`;
+  assertEquals(checkInfo(enc(quoted), "m", "v1.0.0"), "v1.0.0");
 });
 
 const RECORD = "1\nexample.com/m v1.0.0 h1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n" +

@@ -75,7 +75,8 @@ export const FLAGS: Record<string, FlagSpec> = {
   "upstream-timeout": {
     env: "ASTERA_UPSTREAM_TIMEOUT",
     default: "30s",
-    help: "wait for an upstream's response headers, and at most between two body chunks",
+    help:
+      "wait for an upstream's response headers, and at most between two body chunks; an answer other than a zip must arrive whole within it",
   },
   "cache-bytes": {
     env: "ASTERA_CACHE_BYTES",

@@ -30,14 +30,13 @@ function decode(data: Uint8Array): string {
   return new TextDecoder("utf-8", { ignoreBOM: true }).decode(data);
 }
 
-/** Go's `strings.TrimSpace`. */
+/** Go's `strings.TrimSpace` (its spaces are all single UTF-16 units, so no surrogate is one). */
 function goTrimSpace(s: string): string {
-  const chars = Array.from(s);
   let start = 0;
-  let end = chars.length;
-  while (start < end && GO_SPACE.test(chars[start])) start++;
-  while (end > start && GO_SPACE.test(chars[end - 1])) end--;
-  return chars.slice(start, end).join("");
+  let end = s.length;
+  while (start < end && GO_SPACE.test(s[start])) start++;
+  while (end > start && GO_SPACE.test(s[end - 1])) end--;
+  return s.slice(start, end);
 }
 
 /**
@@ -51,7 +50,13 @@ function goTrimSpace(s: string): string {
  * ```
  */
 export function goModModulePath(data: Uint8Array): string {
-  for (let line of decode(data).split("\n")) {
+  const text = decode(data);
+  // Line by line without splitting the whole file: the module line is usually the first.
+  for (let start = 0; start <= text.length;) {
+    const newline = text.indexOf("\n", start);
+    const end = newline < 0 ? text.length : newline;
+    let line = text.slice(start, end);
+    start = end + 1;
     const comment = line.indexOf("//");
     if (comment >= 0) line = line.slice(0, comment);
     line = goTrimSpace(line);
@@ -87,135 +92,184 @@ interface Token {
 
 const PUNCTUATION = "\n()[]{},";
 
-function isIdent(c: string | undefined): boolean {
-  if (c === undefined || " ()[]{},".includes(c)) return false;
-  return !GO_SPACE.test(c) && GO_PRINT.test(c);
+/** ASCII characters that may be in an identifier: printable, not space, not `()[]{},`. */
+const IDENT_ASCII = new Uint8Array(128).map((_, c) =>
+  c > 0x20 && c < 0x7f && !"()[]{},".includes(String.fromCharCode(c)) ? 1 : 0
+);
+
+/** The UTF-16 length of the identifier character at `i` of `text`, 0 for none. */
+function identLength(text: string, i: number): number {
+  if (i >= text.length) return 0;
+  const c = text.charCodeAt(i);
+  if (c < 0x80) return IDENT_ASCII[c];
+  const char = String.fromCodePoint(text.codePointAt(i)!);
+  return !GO_SPACE.test(char) && GO_PRINT.test(char) ? char.length : 0;
 }
 
-/** modfile's lexer; null where it reports an error. */
-function lex(text: string): Token[] | null {
-  const chars = Array.from(text);
-  const tokens: Token[] = [];
+/** Where modfile's lexer or parser reports an error. */
+class Malformed extends Error {}
+
+/**
+ * modfile's lexer: a function that returns the next token each time it is
+ * called (the end of file for ever after), or throws {@linkcode Malformed}.
+ * One pass over the text, and no token kept: its cost is linear in the size
+ * of the file, which may be 16 MiB from a hostile upstream.
+ */
+function lexer(text: string): () => Token {
   let i = 0;
   let lineHasToken = false;
-  const push = (kind: Token["kind"], end: number) => {
-    tokens.push({ kind, text: chars.slice(i, end).join("") });
+  const token = (kind: Token["kind"], start: number, end: number): Token => {
     lineHasToken = kind !== "\n";
     i = end;
+    return { kind, text: text.slice(start, end) };
   };
-  for (;;) {
-    while (chars[i] === " " || chars[i] === "\t" || chars[i] === "\r") i++;
-    if (i >= chars.length) {
-      tokens.push({ kind: "eof", text: "" });
-      return tokens;
+  return () => {
+    for (let c = text.charCodeAt(i); c === 0x20 || c === 0x09 || c === 0x0d;) {
+      c = text.charCodeAt(++i);
     }
-    const c = chars[i];
-    if (c === "/" && chars[i + 1] === "/") {
+    if (i >= text.length) return { kind: "eof", text: "" };
+    const start = i;
+    const c = text[i];
+    if (c === "/" && text[i + 1] === "/") {
       // A comment runs through its newline.
-      let end = i + 2;
-      while (end < chars.length && chars[end++] !== "\n");
+      const newline = text.indexOf("\n", i + 2);
       const kind = lineHasToken ? "eol-comment" : "comment";
-      push(kind, end);
+      const comment = token(kind, start, newline < 0 ? text.length : newline + 1);
       lineHasToken = false;
-      continue;
+      return comment;
     }
-    if (c === "/" && chars[i + 1] === "*") return null;
-    if (PUNCTUATION.includes(c)) {
-      push(c as Token["kind"], i + 1);
-      continue;
-    }
+    if (c === "/" && text[i + 1] === "*") throw new Malformed();
+    if (PUNCTUATION.includes(c)) return token(c as Token["kind"], start, i + 1);
     if (c === '"' || c === "`") {
       let end = i + 1;
       for (;;) {
-        if (end >= chars.length || chars[end] === "\n") return null;
-        const d = chars[end++];
+        if (end >= text.length || text[end] === "\n") throw new Malformed();
+        const d = text[end++];
         if (d === c) break;
         if (d === "\\" && c === '"') {
-          if (end >= chars.length) return null;
+          if (end >= text.length) throw new Malformed();
           end++;
         }
       }
-      push("string", end);
-      continue;
+      return token("string", start, end);
     }
-    if (!isIdent(c)) return null;
     let end = i;
-    while (isIdent(chars[end])) {
-      if (chars[end] === "/" && chars[end + 1] === "/") break;
-      if (chars[end] === "/" && chars[end + 1] === "*") return null;
-      end++;
+    for (let n = identLength(text, end); n > 0; n = identLength(text, end)) {
+      if (text.charCodeAt(end) === 0x2f) {
+        const after = text.charCodeAt(end + 1);
+        if (after === 0x2f) break; // "//"
+        if (after === 0x2a) throw new Malformed(); // "/*"
+      }
+      end += n;
     }
-    push("ident", end);
-  }
+    if (end === start) throw new Malformed();
+    return token("ident", start, end);
+  };
 }
 
-/** A line, or a `verb (` block of lines; each line keeps its end-of-line comment. */
-type Statement =
-  | { type: "line"; tokens: string[]; comment: string }
-  | { type: "block"; tokens: string[]; lines: { tokens: string[]; comment: string }[] };
+/**
+ * A line keeps at most this many tokens: every directive read takes five at
+ * most, and one with more is refused (or skipped) alike whatever the rest.
+ */
+const MAX_LINE_TOKENS = 16;
 
-/** modfile's parser over {@linkcode lex}'s tokens; null where it reports an error. */
-function parse(tokens: Token[]): Statement[] | null {
-  let at = 0;
-  const peek = () => tokens[at].kind;
-  // The end of file stays the current token however often it is taken.
-  const take = () => tokens[at].kind === "eof" ? tokens[at] : tokens[at++];
-  const isEol = (kind: Token["kind"]) => kind === "eof" || kind === "eol-comment" || kind === "\n";
-  const commentOf = (token: Token) =>
-    token.kind === "eol-comment" ? token.text.slice(2).trim() : "";
-  /** The rest of a line's tokens, and its comment. */
-  const restOfLine = (first: Token) => {
-    const line = [first.text];
-    for (;;) {
-      const token = take();
-      if (isEol(token.kind)) return { tokens: line, comment: commentOf(token) };
-      line.push(token.text);
-    }
-  };
-  const out: Statement[] = [];
-  for (;;) {
-    const kind = peek();
-    if (kind === "eof") return out;
-    if (kind === "\n" || kind === "comment") {
-      take();
-      continue;
-    }
-    const line = [take().text];
-    for (;;) {
-      const token = take();
-      if (isEol(token.kind)) {
-        out.push({ type: "line", tokens: line, comment: commentOf(token) });
-        break;
+/** Verbs whose `verb ( … )` blocks hold lines of that verb. */
+const BLOCK_VERBS = [
+  "module",
+  "godebug",
+  "require",
+  "exclude",
+  "replace",
+  "retract",
+  "tool",
+  "ignore",
+];
+
+/**
+ * modfile's parser over {@linkcode lexer}'s tokens, handing each line (a block's
+ * lines under their block's verb) to `visit` as it goes; false where the
+ * parser reports an error or `visit` returns false.
+ */
+function parse(
+  text: string,
+  visit: (verb: string, args: string[], comment: string) => boolean,
+): boolean {
+  const next = lexer(text);
+  let ahead: Token;
+  try {
+    ahead = next();
+    const peek = () => ahead.kind;
+    // The end of file stays the current token however often it is taken.
+    const take = () => {
+      const token = ahead;
+      if (token.kind !== "eof") ahead = next();
+      return token;
+    };
+    const isEol = (kind: Token["kind"]) =>
+      kind === "eof" || kind === "eol-comment" || kind === "\n";
+    const commentOf = (token: Token) =>
+      token.kind === "eol-comment" ? token.text.slice(2).trim() : "";
+    const keep = (line: string[], token: string) => {
+      if (line.length < MAX_LINE_TOKENS) line.push(token);
+    };
+    /** The rest of a line's tokens, and its comment. */
+    const restOfLine = (first: Token) => {
+      const line = [first.text];
+      for (;;) {
+        const token = take();
+        if (isEol(token.kind)) return { tokens: line, comment: commentOf(token) };
+        keep(line, token.text);
       }
-      if (token.kind === "(" && isEol(peek())) {
-        const lines: { tokens: string[]; comment: string }[] = [];
-        for (;;) {
-          const next = peek();
-          if (next === "eof") return null; // an unterminated block
-          if (next === ")") {
-            take();
-            if (!isEol(peek())) return null;
-            take();
-            break;
-          }
-          if (next === "\n" || next === "comment" || next === "eol-comment") take();
-          else lines.push(restOfLine(take()));
-        }
-        out.push({ type: "block", tokens: line, lines });
-        break;
-      }
-      if (token.kind === "(" && peek() === ")") {
-        const close = take();
-        if (isEol(peek())) {
-          take();
-          out.push({ type: "block", tokens: line, lines: [] });
-          break;
-        }
-        line.push(token.text, close.text);
+    };
+    for (;;) {
+      const kind = peek();
+      if (kind === "eof") return true;
+      if (kind === "\n" || kind === "comment") {
+        take();
         continue;
       }
-      line.push(token.text);
+      const line = [take().text];
+      for (;;) {
+        const token = take();
+        if (isEol(token.kind)) {
+          if (!visit(line[0], line.slice(1), commentOf(token))) return false;
+          break;
+        }
+        if (token.kind === "(" && isEol(peek())) {
+          const verb = line.length === 1 && BLOCK_VERBS.includes(line[0]) ? line[0] : null;
+          for (;;) {
+            const next = peek();
+            if (next === "eof") return false; // an unterminated block
+            if (next === ")") {
+              take();
+              if (!isEol(peek())) return false;
+              take();
+              break;
+            }
+            if (next === "\n" || next === "comment" || next === "eol-comment") take();
+            else {
+              const { tokens, comment } = restOfLine(take());
+              if (verb !== null && !visit(verb, tokens, comment)) return false;
+            }
+          }
+          break;
+        }
+        if (token.kind === "(" && peek() === ")") {
+          const close = take();
+          if (isEol(peek())) {
+            take();
+            break; // an empty block
+          }
+          keep(line, token.text);
+          keep(line, close.text);
+          continue;
+        }
+        keep(line, token.text);
+      }
     }
+  } catch (error) {
+    if (error instanceof Malformed) return false;
+    throw error;
   }
 }
 
@@ -267,9 +321,6 @@ interface LaxGoMod {
 }
 
 function parseLax(data: Uint8Array): LaxGoMod | null {
-  const tokens = lex(decode(data));
-  const statements = tokens && parse(tokens);
-  if (!statements) return null;
   const result: LaxGoMod = { goVersion: "", retractions: [] };
   let seenGo = false;
   let seenModule = false;
@@ -313,26 +364,7 @@ function parseLax(data: Uint8Array): LaxGoMod | null {
         return true; // not read in a dependency's go.mod
     }
   };
-  const BLOCK_VERBS = [
-    "module",
-    "godebug",
-    "require",
-    "exclude",
-    "replace",
-    "retract",
-    "tool",
-    "ignore",
-  ];
-  for (const statement of statements) {
-    if (statement.type === "line") {
-      if (!add(statement.tokens[0], statement.tokens.slice(1), statement.comment)) return null;
-    } else if (statement.tokens.length === 1 && BLOCK_VERBS.includes(statement.tokens[0])) {
-      for (const line of statement.lines) {
-        if (!add(statement.tokens[0], line.tokens, line.comment)) return null;
-      }
-    }
-  }
-  return result;
+  return parse(decode(data), add) ? result : null;
 }
 
 /** Unquotes a Go string literal (interpreted or raw); null when malformed. */

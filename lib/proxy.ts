@@ -18,6 +18,7 @@
  * @module
  */
 import { checkGoMod, checkInfo, checkList, checkSumdb, checkZipStart } from "./answercheck.ts";
+import { MAX_INFO } from "./answercheck.ts";
 import { isYoung } from "./age.ts";
 import { concatBytes } from "./bytes.ts";
 import { createHash } from "node:crypto";
@@ -56,7 +57,7 @@ import {
   ZipError,
 } from "./zip.ts";
 
-/** The most an `.info`, `@latest` or `list` answer may be. */
+/** The most a `list` or checksum-database answer may be (an `.info`: `MAX_INFO`). */
 export const MAX_SMALL_BYTES = 4 * 1024 * 1024;
 
 /** What the proxy answers; `server.ts` turns it into HTTP. */
@@ -492,7 +493,7 @@ export class ModuleProxy {
         const what = describeRequest(request);
         let version = "";
         body = await this.#accept(what, async () => {
-          const read = await readAll(answer, MAX_SMALL_BYTES, request);
+          const read = await readAll(answer, kind === "list" ? MAX_SMALL_BYTES : MAX_INFO, request);
           if (kind === "list") checkList(read, what);
           else version = checkInfo(read, what, null);
           return read;
@@ -547,7 +548,7 @@ export class ModuleProxy {
         const body = await this.#accept(what, async () => {
           const read = await readAll(
             answer,
-            kind === "mod" ? MAX_GO_MOD : MAX_SMALL_BYTES,
+            kind === "mod" ? MAX_GO_MOD : MAX_INFO,
             request,
           );
           if (kind === "info") checkInfo(read, what, version);

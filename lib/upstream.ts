@@ -36,6 +36,12 @@ export interface UpstreamOptions {
   timeoutMs: number;
   /** How long a body may stall between chunks before the download is abandoned (ms). */
   idleTimeoutMs?: number;
+  /**
+   * How long the body of a small answer (all but a zip: a few hundred bytes,
+   * mostly) may take to arrive whole once its headers are in (ms); `timeoutMs`
+   * unless given. A zip's is bounded by `idleTimeoutMs` only.
+   */
+  smallDeadlineMs?: number;
   fetch?: typeof fetch;
   /** Called when a broken zip download goes on from `offset` (for the log). */
   onResume?: (what: string, offset: number, size: number, reason: string) => void;
@@ -179,6 +185,7 @@ export interface Upstream extends ModuleSource {
 export function createUpstream(entries: UpstreamEntry[], options: UpstreamOptions): Upstream {
   const doFetch = options.fetch ?? fetch;
   const idleTimeoutMs = options.idleTimeoutMs ?? Math.max(options.timeoutMs, 30_000);
+  const smallDeadlineMs = options.smallDeadlineMs ?? options.timeoutMs;
 
   /**
    * GETs `url`, waiting at most `timeoutMs` for the response headers. The
@@ -235,7 +242,9 @@ export function createUpstream(entries: UpstreamEntry[], options: UpstreamOption
           !response.headers.has("content-encoding")
         ? Number(length)
         : null;
-      const body = withIdleTimeout(response.body ?? emptyStream(), idleTimeoutMs, what);
+      let body = withIdleTimeout(response.body ?? emptyStream(), idleTimeoutMs, what);
+      // A small answer trickled a byte at a time would hold its clients for as long as it lasts.
+      if (!resumable) body = withDeadline(body, smallDeadlineMs, what);
       if (!resumable || size === null) {
         const unframed = size === null && !response.headers.has("content-encoding") &&
           !/chunked/i.test(response.headers.get("transfer-encoding") ?? "");
@@ -523,10 +532,51 @@ function withIdleTimeout(
   });
 }
 
+/** Errors the stream unless it ends within `ms` of now, however steadily its bytes come. */
+function withDeadline(
+  body: ReadableStream<Uint8Array>,
+  ms: number,
+  what: string,
+): ReadableStream<Uint8Array> {
+  const reader = body.getReader();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new SourceError(`${what}: the answer did not arrive whole within ${ms} ms`)),
+      ms,
+    );
+  });
+  late.catch(() => {}); // a body read to its end in time never looks at it
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      try {
+        const { done, value } = await Promise.race([reader.read(), late]);
+        if (done) {
+          clearTimeout(timer);
+          controller.close();
+        } else controller.enqueue(value);
+      } catch (error) {
+        clearTimeout(timer);
+        reader.cancel(error).catch(() => {});
+        controller.error(error);
+      }
+    },
+    cancel(reason) {
+      clearTimeout(timer);
+      return reader.cancel(reason);
+    },
+  });
+}
+
 function firstLine(text: string): string {
   return text.split("\n", 1)[0].slice(0, 200);
 }
 
-function errorText(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+/** An error's message with those of its causes: fetch's own is only "fetch failed". */
+function errorText(error: unknown, depth = 0): string {
+  if (!(error instanceof Error)) return String(error);
+  const cause = error.cause;
+  return cause === undefined || cause === null || depth >= 3
+    ? error.message
+    : `${error.message}: ${errorText(cause, depth + 1)}`;
 }

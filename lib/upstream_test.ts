@@ -94,31 +94,36 @@ Deno.test("after a pipe, a failure and then a not-found is the failure, as the g
   }
 });
 
-Deno.test("a body slower than the timeout is read whole: the timeout is for the response headers", async () => {
-  const gomod = new TextEncoder().encode("module example.com/m\n\ngo 1.21\n");
+Deno.test("a zip slower than the timeout is read whole; a small answer that slow is given up", async () => {
+  const bytes = new TextEncoder().encode("module example.com/m\n\ngo 1.21\n");
   const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, () => {
     let sent = 0;
     const body = new ReadableStream<Uint8Array>({
       async pull(controller) {
         // A byte every 20 ms: the body takes about 0.6 s, three times the timeout.
         await new Promise((resolve) => setTimeout(resolve, 20));
-        controller.enqueue(gomod.slice(sent, sent + 1));
-        if (++sent === gomod.length) controller.close();
+        controller.enqueue(bytes.slice(sent, sent + 1));
+        if (++sent === bytes.length) controller.close();
       },
     });
-    return new Response(body, { headers: { "content-length": String(gomod.length) } });
+    return new Response(body, { headers: { "content-length": String(bytes.length) } });
   });
   try {
     const upstream = createUpstream(parseUpstreamList(`http://127.0.0.1:${server.addr.port}`), {
       timeoutMs: 200,
     });
-    const answer = await upstream.fetch({
-      kind: "mod",
-      module: "example.com/m",
-      version: "v1.0.0",
-    });
-    assert(answer.found);
-    assertEquals(new Uint8Array(await new Response(answer.body).arrayBuffer()), gomod);
+    // A zip may be big, and the link slow: only a stall ends it.
+    const zip = await upstream.fetch({ kind: "zip", module: "example.com/m", version: "v1.0.0" });
+    assert(zip.found);
+    assertEquals(new Uint8Array(await new Response(zip.body).arrayBuffer()), bytes);
+    // A .mod, .info or list is small: it must arrive whole within the timeout of its headers.
+    const mod = await upstream.fetch({ kind: "mod", module: "example.com/m", version: "v1.0.0" });
+    assert(mod.found);
+    await assertRejects(
+      () => new Response(mod.body).arrayBuffer(),
+      SourceError,
+      "example.com/m@v1.0.0 .mod: the answer did not arrive whole within 200 ms",
+    );
   } finally {
     await server.shutdown();
   }

@@ -481,3 +481,135 @@ Deno.test("an upstream's password reaches no answer and no log line, whatever it
     assert(!/s3cr/.test(text), `the password leaked: ${text}`);
   }
 });
+
+/** What {@linkcode rawUpstream} sends for a path: a head (status line and headers) and a body. */
+interface RawAnswer {
+  head: string;
+  body?: Uint8Array;
+  /** Send the body a byte at a time, this long apart. */
+  trickleMs?: number;
+  /** Then this many bytes of headers more, before the blank line. */
+  padHeaders?: number;
+}
+
+/** An upstream over raw TCP, so an answer can be anything: unframed, trickled, all headers. */
+function rawUpstream(answer: (path: string) => RawAnswer) {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const encode = (text: string) => new TextEncoder().encode(text);
+  const serve = async (conn: Deno.Conn) => {
+    const request = new Uint8Array(16 * 1024);
+    const n = await conn.read(request) ?? 0;
+    const path = new TextDecoder().decode(request.subarray(0, n)).split(" ")[1];
+    const { head, body = new Uint8Array(), trickleMs, padHeaders = 0 } = answer(path);
+    await conn.write(encode(`${head}\r\nconnection: close\r\n`));
+    const pad = encode(`x-pad: ${"a".repeat(1000)}\r\n`);
+    for (let sent = 0; sent < padHeaders; sent += pad.length) await conn.write(pad);
+    await conn.write(encode("\r\n"));
+    if (trickleMs === undefined) {
+      for (let at = 0; at < body.length;) at += await conn.write(body.subarray(at));
+    } else {
+      for (const byte of body) {
+        await conn.write(new Uint8Array([byte]));
+        await new Promise((resolve) => setTimeout(resolve, trickleMs));
+      }
+    }
+  };
+  const serving = (async () => {
+    for await (const conn of listener) serve(conn).catch(() => {}).finally(() => conn.close());
+  })().catch(() => {});
+  return {
+    url: `http://127.0.0.1:${listener.addr.port}`,
+    close: async () => {
+      listener.close();
+      await serving;
+    },
+  };
+}
+
+Deno.test("a hostile .info is refused before it is parsed, a 15 MB .mod without a length is read at once, and neither harms the server", async () => {
+  const encode = (text: string) => new TextEncoder().encode(text);
+  const nested = (depth: number) =>
+    encode(`{"Version":"v1.0.0","X":${"[".repeat(depth)}${"]".repeat(depth)}}`);
+  const good = encode('{"Version":"v1.0.0","Time":"2024-01-01T00:00:00Z"}');
+  const bigMod = encode(
+    "module example.com/m\n\nrequire (\n" + "\texample.com/x v1.0.0\n".repeat(700_000) + ")\n",
+  );
+  const bodies = new Map<string, Uint8Array>([
+    ["/example.com/m/@v/v1.0.0.info", nested(3 << 20)], // the 3 MB of the issue
+    ["/example.com/n/@v/v1.0.0.info", nested(10_000)], // one level deeper than go reads
+    ["/example.com/m/@v/v1.0.0.mod", bigMod],
+  ]);
+  const upstream = rawUpstream((path) => {
+    const body = bodies.get(path);
+    if (body === undefined) return { head: "HTTP/1.1 404 Not Found\r\ncontent-length: 0" };
+    // The .mod goes without a length, so only a whole parse vouches for its end.
+    const length = path.endsWith(".mod") ? "" : `\r\ncontent-length: ${body.length}`;
+    return { head: `HTTP/1.1 200 OK${length}`, body };
+  });
+  const work = await Deno.makeTempDir({ prefix: "astera-hostile-info-" });
+  const astera = await startAsteraProcess([
+    "--db",
+    join(work, "astera.db"),
+    "--upstream",
+    upstream.url,
+  ]);
+  try {
+    const [big, deep, mod, health] = await Promise.all([
+      fetch(`${astera.url}/example.com/m/@v/v1.0.0.info`),
+      fetch(`${astera.url}/example.com/n/@v/v1.0.0.info`),
+      fetch(`${astera.url}/example.com/m/@v/v1.0.0.mod`),
+      fetch(`${astera.url}/healthz`),
+    ]);
+    assertEquals(big.status, 502);
+    assertStringIncludes(await big.text(), "exceeds the limit of 65536");
+    assertEquals(deep.status, 502);
+    assertStringIncludes(await deep.text(), "JSON nested deeper than 10000 levels");
+    assertEquals(mod.status, 200);
+    assertEquals(new Uint8Array(await mod.arrayBuffer()), bigMod);
+    assertEquals([health.status, await health.text()], [200, "ok\n"]);
+    // Nothing hostile was stored: once the upstream is right, so is the answer.
+    bodies.set("/example.com/m/@v/v1.0.0.info", good);
+    bodies.set("/example.com/n/@v/v1.0.0.info", good);
+    for (const module of ["m", "n"]) {
+      const again = await fetch(`${astera.url}/example.com/${module}/@v/v1.0.0.info`);
+      assertEquals([again.status, await again.text()], [200, new TextDecoder().decode(good)]);
+    }
+  } finally {
+    await astera.stop();
+    await upstream.close();
+    await removeTree(work);
+  }
+});
+
+Deno.test("a small answer trickled past its deadline and one of 20 MB of headers get a 502 saying why", async () => {
+  const info = new TextEncoder().encode('{"Version":"v1.0.0","Time":"2024-01-01T00:00:00Z"}');
+  const upstream = rawUpstream((path) =>
+    path.includes("/slow/")
+      ? { head: `HTTP/1.1 200 OK\r\ncontent-length: ${info.length}`, body: info, trickleMs: 100 }
+      : { head: "HTTP/1.1 200 OK\r\ncontent-length: 0", padHeaders: 20 << 20 }
+  );
+  const work = await Deno.makeTempDir({ prefix: "astera-deadline-" });
+  const astera = await startAsteraProcess([
+    "--db",
+    join(work, "astera.db"),
+    "--upstream",
+    upstream.url,
+    "--upstream-timeout",
+    "1s",
+  ]);
+  try {
+    const slow = await fetch(`${astera.url}/example.com/slow/@v/v1.0.0.info`);
+    assertEquals(slow.status, 502);
+    assertStringIncludes(
+      await slow.text(),
+      "example.com/slow@v1.0.0 .info: the answer did not arrive whole within 1000 ms",
+    );
+    const headers = await fetch(`${astera.url}/example.com/headers/@v/v1.0.0.mod`);
+    assertEquals(headers.status, 502);
+    assertStringIncludes(await headers.text(), "message head is too large");
+  } finally {
+    await astera.stop();
+    await upstream.close();
+    await removeTree(work);
+  }
+});
