@@ -23,7 +23,7 @@
  *
  * @module
  */
-import { goModModulePath, goModParses } from "./gomod.ts";
+import { goModModulePath, goModParses, goModParsesYielding } from "./gomod.ts";
 import { SourceError } from "./source.ts";
 import { isValid } from "./version.ts";
 
@@ -152,11 +152,7 @@ export function checkInfo(body: Uint8Array, what: string, expected: string | nul
  * ```
  */
 export function checkGoMod(body: Uint8Array, what: string, unframed = false): void {
-  if (unframed && !goModParses(body)) {
-    throw new SourceError(
-      `${what}: the answer had no length and does not parse as a go.mod: cut short?`,
-    );
-  }
+  if (unframed && !goModParses(body)) throw cutShort(what);
   // A byte order mark makes the go command refuse the file, but it is what the source holds:
   // relayed as it is, like any other go.mod the client may refuse.
   const bom = body[0] === 0xef && body[1] === 0xbb && body[2] === 0xbf;
@@ -167,6 +163,31 @@ export function checkGoMod(body: Uint8Array, what: string, unframed = false): vo
       text.trim() === "" ? "; empty" : `; it begins ${sample(text)}`
     })`,
   );
+}
+
+function cutShort(what: string): SourceError {
+  return new SourceError(
+    `${what}: the answer had no length and does not parse as a go.mod: cut short?`,
+  );
+}
+
+/**
+ * {@linkcode checkGoMod} for a server: the parse of an unframed answer (up to
+ * 16 MiB) gives way to other requests after every slice of it.
+ *
+ * @example
+ * ```ts
+ * import { checkGoModYielding } from "./answercheck.ts";
+ * await checkGoModYielding(new TextEncoder().encode("module m\n"), "m@v1.0.0 .mod", true);
+ * ```
+ */
+export async function checkGoModYielding(
+  body: Uint8Array,
+  what: string,
+  unframed: boolean,
+): Promise<void> {
+  if (unframed && !(await goModParsesYielding(body))) throw cutShort(what);
+  checkGoMod(body, what);
 }
 
 /**

@@ -185,79 +185,130 @@ const BLOCK_VERBS = [
   "ignore",
 ];
 
+/** Tokens parsed between two pauses of {@linkcode goModParsesYielding}: some milliseconds' work. */
+const SLICE_TOKENS = 50_000;
+
+/** {@linkcode lexer}'s tokens with one of lookahead, counted so the parser can pause. */
+class Tokens {
+  readonly #next: () => Token;
+  #ahead: Token;
+  #taken = 0;
+  #pauseAt = SLICE_TOKENS;
+
+  constructor(text: string) {
+    this.#next = lexer(text);
+    this.#ahead = this.#next();
+  }
+
+  peek(): Token["kind"] {
+    return this.#ahead.kind;
+  }
+
+  /** The next token; the end of file stays the current token however often it is taken. */
+  take(): Token {
+    const token = this.#ahead;
+    if (token.kind !== "eof") {
+      this.#ahead = this.#next();
+      this.#taken++;
+    }
+    return token;
+  }
+
+  /** Whether a slice of work is done: true once every {@linkcode SLICE_TOKENS} tokens. */
+  due(): boolean {
+    if (this.#taken < this.#pauseAt) return false;
+    this.#pauseAt = this.#taken + SLICE_TOKENS;
+    return true;
+  }
+}
+
+function isEol(kind: Token["kind"]): boolean {
+  return kind === "eof" || kind === "eol-comment" || kind === "\n";
+}
+
+function commentOf(token: Token): string {
+  return token.kind === "eol-comment" ? token.text.slice(2).trim() : "";
+}
+
+function keep(line: string[], token: string): void {
+  if (line.length < MAX_LINE_TOKENS) line.push(token);
+}
+
+/** The rest of a line's tokens, and its comment. */
+function* restOfLine(
+  tokens: Tokens,
+  first: Token,
+): Generator<void, { tokens: string[]; comment: string }> {
+  const line = [first.text];
+  for (;;) {
+    if (tokens.due()) yield;
+    const token = tokens.take();
+    if (isEol(token.kind)) return { tokens: line, comment: commentOf(token) };
+    keep(line, token.text);
+  }
+}
+
+/** A `verb (` block's lines, its `(` taken, each handed to `visit` when its verb is read. */
+function* block(
+  tokens: Tokens,
+  verb: string | null,
+  visit: (verb: string, args: string[], comment: string) => boolean,
+): Generator<void, boolean> {
+  for (;;) {
+    if (tokens.due()) yield;
+    const next = tokens.peek();
+    if (next === "eof") return false; // an unterminated block
+    if (next === ")") {
+      tokens.take();
+      if (!isEol(tokens.peek())) return false;
+      tokens.take();
+      return true;
+    }
+    if (next === "\n" || next === "comment" || next === "eol-comment") tokens.take();
+    else {
+      const line = yield* restOfLine(tokens, tokens.take());
+      if (verb !== null && !visit(verb, line.tokens, line.comment)) return false;
+    }
+  }
+}
+
 /**
  * modfile's parser over {@linkcode lexer}'s tokens, handing each line (a block's
  * lines under their block's verb) to `visit` as it goes; false where the
- * parser reports an error or `visit` returns false.
+ * parser reports an error or `visit` returns false. It pauses (yields) after
+ * every slice of work, so a caller may let other work run in between.
  */
-function parse(
+function* parse(
   text: string,
   visit: (verb: string, args: string[], comment: string) => boolean,
-): boolean {
-  const next = lexer(text);
-  let ahead: Token;
+): Generator<void, boolean> {
   try {
-    ahead = next();
-    const peek = () => ahead.kind;
-    // The end of file stays the current token however often it is taken.
-    const take = () => {
-      const token = ahead;
-      if (token.kind !== "eof") ahead = next();
-      return token;
-    };
-    const isEol = (kind: Token["kind"]) =>
-      kind === "eof" || kind === "eol-comment" || kind === "\n";
-    const commentOf = (token: Token) =>
-      token.kind === "eol-comment" ? token.text.slice(2).trim() : "";
-    const keep = (line: string[], token: string) => {
-      if (line.length < MAX_LINE_TOKENS) line.push(token);
-    };
-    /** The rest of a line's tokens, and its comment. */
-    const restOfLine = (first: Token) => {
-      const line = [first.text];
-      for (;;) {
-        const token = take();
-        if (isEol(token.kind)) return { tokens: line, comment: commentOf(token) };
-        keep(line, token.text);
-      }
-    };
+    const tokens = new Tokens(text);
     for (;;) {
-      const kind = peek();
+      if (tokens.due()) yield;
+      const kind = tokens.peek();
       if (kind === "eof") return true;
       if (kind === "\n" || kind === "comment") {
-        take();
+        tokens.take();
         continue;
       }
-      const line = [take().text];
+      const line = [tokens.take().text];
       for (;;) {
-        const token = take();
+        if (tokens.due()) yield;
+        const token = tokens.take();
         if (isEol(token.kind)) {
           if (!visit(line[0], line.slice(1), commentOf(token))) return false;
           break;
         }
-        if (token.kind === "(" && isEol(peek())) {
+        if (token.kind === "(" && isEol(tokens.peek())) {
           const verb = line.length === 1 && BLOCK_VERBS.includes(line[0]) ? line[0] : null;
-          for (;;) {
-            const next = peek();
-            if (next === "eof") return false; // an unterminated block
-            if (next === ")") {
-              take();
-              if (!isEol(peek())) return false;
-              take();
-              break;
-            }
-            if (next === "\n" || next === "comment" || next === "eol-comment") take();
-            else {
-              const { tokens, comment } = restOfLine(take());
-              if (verb !== null && !visit(verb, tokens, comment)) return false;
-            }
-          }
+          if (!(yield* block(tokens, verb, visit))) return false;
           break;
         }
-        if (token.kind === "(" && peek() === ")") {
-          const close = take();
-          if (isEol(peek())) {
-            take();
+        if (token.kind === "(" && tokens.peek() === ")") {
+          const close = tokens.take();
+          if (isEol(tokens.peek())) {
+            tokens.take();
             break; // an empty block
           }
           keep(line, token.text);
@@ -270,6 +321,14 @@ function parse(
   } catch (error) {
     if (error instanceof Malformed) return false;
     throw error;
+  }
+}
+
+/** Runs `steps` to its end at once. */
+function run<T>(steps: Generator<void, T>): T {
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
   }
 }
 
@@ -320,7 +379,7 @@ interface LaxGoMod {
   retractions: Retraction[];
 }
 
-function parseLax(data: Uint8Array): LaxGoMod | null {
+function* parseLaxSteps(data: Uint8Array): Generator<void, LaxGoMod | null> {
   const result: LaxGoMod = { goVersion: "", retractions: [] };
   let seenGo = false;
   let seenModule = false;
@@ -364,7 +423,11 @@ function parseLax(data: Uint8Array): LaxGoMod | null {
         return true; // not read in a dependency's go.mod
     }
   };
-  return parse(decode(data), add) ? result : null;
+  return (yield* parse(decode(data), add)) ? result : null;
+}
+
+function parseLax(data: Uint8Array): LaxGoMod | null {
+  return run(parseLaxSteps(data));
 }
 
 /** Unquotes a Go string literal (interpreted or raw); null when malformed. */
@@ -393,6 +456,26 @@ function unquote(s: string): string | null {
  */
 export function goModParses(data: Uint8Array): boolean {
   return parseLax(data) !== null;
+}
+
+/**
+ * {@linkcode goModParses} for a go.mod of up to 16 MiB from an upstream, on an
+ * isolate that serves requests: the parse gives way to other work after every
+ * slice of it, so a big file delays nobody else by more than a slice.
+ *
+ * @example
+ * ```ts
+ * import { goModParsesYielding } from "./gomod.ts";
+ * console.log(await goModParsesYielding(new TextEncoder().encode("module m\n"))); // true
+ * ```
+ */
+export async function goModParsesYielding(data: Uint8Array): Promise<boolean> {
+  const steps = parseLaxSteps(data);
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value !== null;
+    await new Promise((resolve) => setTimeout(resolve, 0));
+  }
 }
 
 /**

@@ -1,5 +1,11 @@
-import { assertEquals } from "./testing.ts";
-import { goModGoVersion, goModModulePath, goModRetractions } from "./gomod.ts";
+import { assert, assertEquals } from "./testing.ts";
+import {
+  goModGoVersion,
+  goModModulePath,
+  goModParses,
+  goModParsesYielding,
+  goModRetractions,
+} from "./gomod.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);
 
@@ -193,5 +199,25 @@ Deno.test("retractions keep the comment beside them as their rationale", () => {
     { low: "v1.0.0", high: "v1.0.0", rationale: "oops" },
     { low: "v1.2.0", high: "v1.2.0", rationale: "bad build" },
     { low: "v2.0.0-0", high: "v2.0.1", rationale: "" },
+  ]);
+});
+
+Deno.test("a big go.mod is parsed in slices that let other work run in between", async () => {
+  const big = enc("module m\n\nrequire (\n" + "\texample.com/x v1.0.0\n".repeat(100_000) + ")\n");
+  let finished = false;
+  const parsing = goModParsesYielding(big).then((parses) => {
+    finished = true;
+    return parses;
+  });
+  // Queued after the parse's first pause: it runs while the parse is still under way.
+  const ranBetween = new Promise<boolean>((resolve) => setTimeout(() => resolve(!finished), 0));
+  assert(await ranBetween, "a timer ran between two slices of the parse");
+  assertEquals(await parsing, true);
+  // The same answers as the parse in one go, for a good file and one cut short.
+  const cut = big.subarray(0, big.length - 10);
+  assertEquals([await goModParsesYielding(cut), goModParses(cut), goModParses(big)], [
+    false,
+    false,
+    true,
   ]);
 });

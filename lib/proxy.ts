@@ -17,8 +17,8 @@
  *
  * @module
  */
-import { checkGoMod, checkInfo, checkList, checkSumdb, checkZipStart } from "./answercheck.ts";
-import { MAX_INFO } from "./answercheck.ts";
+import { checkInfo, checkList, checkSumdb, checkZipStart } from "./answercheck.ts";
+import { checkGoModYielding, MAX_INFO } from "./answercheck.ts";
 import { isYoung } from "./age.ts";
 import { concatBytes } from "./bytes.ts";
 import { createHash } from "node:crypto";
@@ -552,7 +552,8 @@ export class ModuleProxy {
             request,
           );
           if (kind === "info") checkInfo(read, what, version);
-          else checkGoMod(read, what, answer.unframed === true);
+          // Up to 16 MiB to parse when unframed: other requests go on meanwhile.
+          else await checkGoModYielding(read, what, answer.unframed === true);
           return read;
         });
         let meta: ArtifactMeta;
