@@ -11,6 +11,7 @@
  * @module
  */
 import { readPrefix } from "./bytes.ts";
+import { redactUrl } from "./log.ts";
 
 /** A located repository. */
 export interface RepoLocation {
@@ -165,7 +166,9 @@ export function matchGoImport(imports: GoImport[], path: string): GoImport {
     throw new RepoNotFoundError(`${path}: go-import names vcs ${m.vcs}, not git`);
   }
   if (!/^https?:\/\/|^ssh:\/\/|^git\+ssh:\/\//.test(m.url)) {
-    throw new RepoNotFoundError(`${path}: go-import repository URL ${m.url} has no usable scheme`);
+    throw new RepoNotFoundError(
+      `${path}: go-import repository URL ${redactUrl(m.url)} has no usable scheme`,
+    );
   }
   return m;
 }
@@ -178,6 +181,46 @@ export interface RepoLocatorOptions {
   fetch?: (url: string, init: RequestInit) => Promise<Response>;
   /** Per-request timeout for discovery. Default 30 s. */
   timeoutMs?: number;
+}
+
+/** The redirects an HTTP client follows (Go's `http.Client`, as the go command uses it). */
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+/** Go's `http.Client` stops after this many. */
+const MAX_REDIRECTS = 10;
+
+/**
+ * GETs `url`, following redirects as the go command's client does
+ * (`cmd/go/internal/web`): at most ten, and never from an `https` page to a
+ * plain one, whose answer anyone on the way could have written.
+ */
+async function fetchFollowing(
+  doFetch: NonNullable<RepoLocatorOptions["fetch"]>,
+  url: string,
+  signal: AbortSignal,
+): Promise<Response> {
+  const secure = url.startsWith("https:");
+  let current = url;
+  for (let hops = 0;; hops++) {
+    const res = await doFetch(current, { signal, redirect: "manual" });
+    const location = res.headers.get("location");
+    if (!REDIRECTS.has(res.status) || location === null) return res;
+    await res.body?.cancel();
+    if (hops >= MAX_REDIRECTS) throw new Error(`stopped after ${MAX_REDIRECTS} redirects`);
+    let next: string;
+    try {
+      next = new URL(location, current).href;
+    } catch {
+      throw new Error(
+        `redirected from ${current} to an invalid URL ${JSON.stringify(redactUrl(location))}`,
+      );
+    }
+    if (secure && !next.startsWith("https:")) {
+      throw new Error(
+        `redirected from secure URL ${redactUrl(current)} to insecure URL ${redactUrl(next)}`,
+      );
+    }
+    current = next;
+  }
 }
 
 /**
@@ -210,7 +253,7 @@ export function createRepoLocator(
       const url = `https://${prefix}?go-get=1`;
       let res: Response;
       try {
-        res = await doFetch(url, { signal: AbortSignal.timeout(timeoutMs), redirect: "follow" });
+        res = await fetchFollowing(doFetch, url, AbortSignal.timeout(timeoutMs));
       } catch (err) {
         throw new RepoNotFoundError(`discovering ${prefix}: ${(err as Error).message}`);
       }
