@@ -276,15 +276,37 @@ export function checkSumdb(key: string, body: Uint8Array, what: string): Uint8Ar
     checkSignedNote(decode(body, what, "a signed tree head"), what);
     return body;
   }
+  // The go command reads only the status of `supported`, never its body.
+  if (key === "supported") return body;
   const tile = TILE.exec(key);
-  if (tile && tile[2] !== "data") {
-    const height = Number(tile[1]);
-    const width = tile[3] !== undefined ? Number(tile[3]) : 2 ** height;
-    if (height >= 1 && height <= 30 && body.length !== width * 32) {
-      throw new SourceError(
-        `${what}: a tile of ${width} hashes is ${width * 32} bytes, not ${body.length}`,
-      );
-    }
+  const height = Number(tile?.[1]);
+  if (!tile || height < 1 || height > 30) {
+    // Whatever is kept forever is checked first: an unknown key is not kept at all.
+    throw new SourceError(`${what}: not a checksum-database path`);
+  }
+  const width = tile[3] !== undefined ? Number(tile[3]) : 2 ** height;
+  if (tile[2] === "data") {
+    checkDataTile(decode(body, what, "a data tile"), width, what);
+  } else if (body.length !== width * 32) {
+    throw new SourceError(
+      `${what}: a tile of ${width} hashes is ${width * 32} bytes, not ${body.length}`,
+    );
   }
   return body;
+}
+
+/**
+ * A data tile as x/mod's `sumdb.Server` writes one: `width` records, each
+ * its go.sum lines and a blank line (a record's text never holds one).
+ */
+function checkDataTile(text: string, width: number, what: string): void {
+  const records = text.endsWith("\n\n") ? text.slice(0, -2).split("\n\n") : [];
+  if (records.length !== width) {
+    throw new SourceError(
+      `${what}: not a data tile of ${width} records (it begins ${sample(text)})`,
+    );
+  }
+  if (!records.every((record) => record.split("\n").every((line) => GO_SUM_LINE.test(line)))) {
+    throw new SourceError(`${what}: the data tile holds a line that is not a go.sum line`);
+  }
 }

@@ -104,7 +104,7 @@ Deno.test("checksum-database answers have the shape the go command parses", () =
     ["supported", new Uint8Array()],
     ["tile/8/0/000", new Uint8Array(256 * 32)],
     ["tile/8/1/x001/234.p/7", new Uint8Array(7 * 32)],
-    ["tile/8/data/000", enc("anything: data tiles are not checked")],
+    ["tile/8/data/000.p/2", enc(`${RECORD.slice(2)}\n${RECORD.slice(2)}\n`)],
   ];
   for (const [key, body] of ok) assertEquals(checkSumdb(key, body, key), body);
   const refused: [string, Uint8Array, string][] = [
@@ -119,6 +119,11 @@ Deno.test("checksum-database answers have the shape the go command parses", () =
     ["latest", enc(NOTE.slice(0, NOTE.indexOf(" Az3") + 4) + "\n"), "not a signed note"],
     ["tile/8/0/000", enc(LOGIN), "256 hashes is 8192 bytes"],
     ["tile/8/0/000.p/3", new Uint8Array(4 * 32), "3 hashes is 96 bytes, not 128"],
+    ["tile/8/data/000", enc(LOGIN), "not a data tile of 256 records"],
+    ["tile/8/data/000.p/2", enc(`${RECORD.slice(2)}\n`), "not a data tile of 2 records"],
+    ["tile/8/data/000.p/1", enc(`${LOGIN}\n`), "not a go.sum line"],
+    ["tile/31/0/000", new Uint8Array(32), "not a checksum-database path"],
+    ["other", new Uint8Array(), "not a checksum-database path"],
   ];
   for (const [key, body, reason] of refused) {
     assertThrows(() => checkSumdb(key, body, key), Error, reason);

@@ -30,6 +30,8 @@ import {
   type ArtifactRequest,
   describeRequest,
   type ModuleSource,
+  type RefusalStatus,
+  RefusedError,
   type SourceAnswer,
   SourceError,
 } from "./source.ts";
@@ -66,7 +68,8 @@ export type Reply =
   | { type: "stored-zip"; meta: ArtifactMeta }
   | { type: "live-zip"; download: LiveDownload }
   | { type: "not-found"; status: 404 | 410; message: string }
-  | { type: "error"; status: 502 | 503; message: string }
+  /** 502/503: the source or the store failed; a refusal's status: the upstream refused. */
+  | { type: "error"; status: 502 | 503 | RefusalStatus; message: string }
   /** Only with `storedOnly`: nothing servable is stored; the primary must answer. */
   | { type: "miss" };
 
@@ -317,62 +320,39 @@ export class ModuleProxy {
   }
 
   /**
-   * `GET /sumdb/<name>/<path>`: the checksum database through the upstream.
-   * `lookup` and `tile` answers never change and are kept forever; `supported`
-   * and `latest` follow the freshness TTL. When the upstream cannot be asked
-   * and nothing is stored, `supported` answers 404 so that the go command
-   * talks to the database itself rather than failing every lookup.
+   * `GET /sumdb/<name>/<key>`: the checksum database through the upstream,
+   * `key` as `route.ts` parsed it. `lookup` and `tile` answers never change
+   * and are kept forever; `supported` and `latest` follow the freshness TTL,
+   * and once found they are kept over a later not-found (an upstream gone
+   * `off` must not make the go command leave for a database it cannot reach).
+   * When the upstream cannot be asked and nothing is stored, `supported`
+   * answers 404 so that the go command talks to the database itself rather
+   * than failing every lookup. A private module is never looked up upstream.
    */
-  async sumdb(path: string): Promise<Reply> {
-    const match = /^([a-z0-9][a-z0-9.-]*(?::[0-9]+)?)\/((?:lookup|tile)\/.+|supported|latest)$/
-      .exec(path);
-    if (!match || match[2].split("/").some((element) => element === "" || /^\.+$/.test(element))) {
+  async sumdb(name: string, key: string, module?: string): Promise<Reply> {
+    const privateModules = this.#options.privateModules;
+    if (
+      module !== undefined && privateModules && matchPrefixPatterns(privateModules.patterns, module)
+    ) {
       return {
         type: "not-found",
         status: 404,
-        message: `not found: ${path.slice(0, 200)} is not a checksum database path`,
+        message: `not found: ${module} is private (--private): not in the public checksum database`,
       };
     }
-    const [, name, rest] = match;
-    const immutable = rest.startsWith("lookup/") || rest.startsWith("tile/");
-    const stored = await this.#freshestAnswer("sumdb", name, rest);
+    const immutable = key.startsWith("lookup/") || key.startsWith("tile/");
+    const stored = await this.#freshestAnswer("sumdb", name, key);
     if (stored && ((immutable && stored.status === 200) || this.#isFresh(stored))) {
       return sumdbReply(stored);
     }
     if (this.#options.storedOnly) return MISS;
     try {
       return sumdbReply(
-        await this.#refreshes.do(answerKey("sumdb", name, rest), async () => {
-          this.#stats.sourceFetches++;
-          const what = `sumdb ${name}/${rest}`;
-          const answer = await this.#options.upstream.fetchPath(`/sumdb/${name}/${rest}`, what);
-          const fetched: StoredAnswer = answer.found
-            ? {
-              kind: "sumdb",
-              module: name,
-              key: rest,
-              status: 200,
-              body: await this.#accept(
-                what,
-                async () => checkSumdb(rest, await readAll(answer, MAX_SMALL_BYTES, what), what),
-              ),
-              fetchedAt: this.#now(),
-            }
-            : {
-              kind: "sumdb",
-              module: name,
-              key: rest,
-              status: answer.status,
-              body: encode(answer.message),
-              fetchedAt: this.#now(),
-            };
-          await this.#putAnswerQuietly(fetched);
-          return fetched;
-        }),
+        await this.#refreshes.do(answerKey("sumdb", name, key), () => this.#fetchSumdb(name, key)),
       );
     } catch (error) {
       if (stored) return sumdbReply(stored);
-      if (rest === "supported") {
+      if (key === "supported") {
         return {
           type: "not-found",
           status: 404,
@@ -383,6 +363,34 @@ export class ModuleProxy {
       }
       return errorReply(error);
     }
+  }
+
+  /** Asks the upstream for a checksum-database answer and stores it (see {@linkcode sumdb}). */
+  async #fetchSumdb(name: string, key: string): Promise<StoredAnswer> {
+    this.#stats.sourceFetches++;
+    const what = `sumdb ${name}/${key}`;
+    const answer = await this.#options.upstream.fetchPath(`/sumdb/${name}/${key}`, what);
+    const now = this.#now();
+    let fetched: StoredAnswer;
+    if (answer.found) {
+      const body = await this.#accept(
+        what,
+        async () => checkSumdb(key, await readAll(answer, MAX_SMALL_BYTES, what), what),
+      );
+      fetched = { kind: "sumdb", module: name, key, status: 200, body, fetchedAt: now };
+    } else {
+      const previous = this.#store.answer("sumdb", name, key);
+      if (previous?.status === 200) {
+        // As for lists: a database once served stays served, even from an upstream gone `off`.
+        this.#options.log.warn("kept-answer", { request: what, status: answer.status });
+        fetched = { ...previous, fetchedAt: now };
+      } else {
+        const body = encode(answer.message);
+        fetched = { kind: "sumdb", module: name, key, status: answer.status, body, fetchedAt: now };
+      }
+    }
+    await this.#putAnswerQuietly(fetched);
+    return fetched;
   }
 
   /** One chunk of a blob, through the memory cache. Chunks never change once written. */
@@ -451,6 +459,8 @@ export class ModuleProxy {
     try {
       return answerReply(await this.#refresh(kind, module, key, request));
     } catch (error) {
+      // A refusal is the upstream's answer, not an outage: the go command must see it as is.
+      if (error instanceof RefusedError) return errorReply(error);
       if (kind === "list") {
         const versions = sortVersions(
           this.#store.storedVersions(module, "mod").filter((v) => !isPseudoVersion(v)),
@@ -570,6 +580,7 @@ export class ModuleProxy {
         return artifactReply(meta, data);
       });
     } catch (error) {
+      if (error instanceof RefusedError) return errorReply(error);
       if (negative) return notFoundReply(negative);
       if (kind === "info") {
         const synthesized = this.#offlineInfo(module, version);
@@ -769,9 +780,9 @@ export class ModuleProxy {
       : MISS;
   }
 
-  /** A download failed: a remembered not-found (even stale) beats an error. */
+  /** A download failed: a remembered not-found (even stale) beats an error, not a refusal. */
   #failed(error: unknown, negative: StoredAnswer | undefined): Reply {
-    if (negative) return notFoundReply(negative);
+    if (negative && !(error instanceof RefusedError)) return notFoundReply(negative);
     return errorReply(error);
   }
 
@@ -1215,6 +1226,9 @@ function nonCanonical(module: string, version: string): Reply {
 }
 
 function errorReply(error: unknown): Reply {
+  if (error instanceof RefusedError) {
+    return { type: "error", status: error.status, message: error.detail };
+  }
   if (error instanceof SourceError) return { type: "error", status: 502, message: error.message };
   if (error instanceof Error && error.name === "StoreBusyError") {
     return { type: "error", status: 503, message: `database busy: ${error.message}` };

@@ -6,7 +6,14 @@
  *
  * @module
  */
-import { ModPathError, unescapePath, unescapeVersion } from "./modpath.ts";
+import {
+  escapePath,
+  escapeVersion,
+  ModPathError,
+  unescapePath,
+  unescapeVersion,
+} from "./modpath.ts";
+import { canonicalModuleVersion } from "./version.ts";
 
 /** What a request path asks for. */
 export type Route =
@@ -14,7 +21,12 @@ export type Route =
   | { kind: "stats" }
   | { kind: "list" | "latest"; module: string }
   | { kind: "info" | "mod" | "zip"; module: string; version: string }
-  | { kind: "sumdb"; path: string };
+  /**
+   * A checksum-database path `/sumdb/<name>/<key>`, `key` as the go command
+   * writes it (`supported`, `latest`, `lookup/<escaped module>@<escaped
+   * version>`, `tile/…`); `module` is the decoded module path of a lookup.
+   */
+  | { kind: "sumdb"; name: string; key: string; module?: string };
 
 /** A path that cannot be a valid request, with the status to answer and why. */
 export class RouteError extends Error {
@@ -43,7 +55,7 @@ export function parseRoute(rawPath: string): Route {
   }
   if (path === "/healthz") return { kind: "health" };
   if (path === "/_astera/stats") return { kind: "stats" };
-  if (path.startsWith("/sumdb/")) return { kind: "sumdb", path: path.slice("/sumdb/".length) };
+  if (path.startsWith("/sumdb/")) return parseSumdb(path.slice("/sumdb/".length));
 
   const at = path.indexOf("/@");
   if (!path.startsWith("/") || at < 0) {
@@ -67,6 +79,64 @@ export function parseRoute(rawPath: string): Route {
     throw new RouteError(400, `bad request: ${message(error)}`);
   }
   return { kind: match[2] as "info" | "mod" | "zip", module, version };
+}
+
+/** A database name: a host name, perhaps with a port, as `GOSUMDB` names them. */
+const SUMDB_NAME = /^[a-z0-9][a-z0-9.-]*(?::[0-9]+)?$/;
+
+/**
+ * Parses `<name>/<key>` (decoded) with the go command's grammar of
+ * checksum-database paths (x/mod `sumdb.Server`, `tlog.ParseTilePath`).
+ * Anything else is a 404 here, so no odd path (a decoded `?` or `#`, `..`)
+ * ever reaches the upstream, and each key has exactly one spelling.
+ */
+function parseSumdb(path: string): Route {
+  const slash = path.indexOf("/");
+  const name = path.slice(0, slash);
+  const key = path.slice(slash + 1);
+  const notFound = () =>
+    new RouteError(404, `not found: ${path.slice(0, 200)} is not a checksum database path`);
+  if (slash < 0 || !SUMDB_NAME.test(name)) throw notFound();
+  if (key === "supported" || key === "latest") return { kind: "sumdb", name, key };
+  if (key.startsWith("tile/")) {
+    if (!isTilePath(key)) throw notFound();
+    return { kind: "sumdb", name, key };
+  }
+  const lookup = /^lookup\/([^@]+)@([^@]+)$/.exec(key);
+  if (!lookup) throw notFound();
+  let module: string;
+  let version: string;
+  try {
+    module = unescapePath(lookup[1]);
+    version = unescapeVersion(lookup[2]);
+  } catch {
+    throw notFound();
+  }
+  // The go command looks up canonical versions only, each under one spelling.
+  if (canonicalModuleVersion(version) !== version) throw notFound();
+  return {
+    kind: "sumdb",
+    name,
+    key: `lookup/${escapePath(module)}@${escapeVersion(version)}`,
+    module,
+  };
+}
+
+/**
+ * Whether `key` is a tile path exactly as `tlog.Tile.Path` writes one:
+ * `tile/<H>/<L>/<N>[.p/<W>]` with 1 ≤ H ≤ 30, `L` a level or `data`, `N` in
+ * three-digit elements (`x001/234`), and 0 < W < 2^H for a partial tile.
+ */
+function isTilePath(key: string): boolean {
+  const match =
+    /^tile\/([1-9][0-9]?)\/(0|[1-9][0-9]{0,8}|data)\/((?:x[0-9]{3}\/)*[0-9]{3})(?:\.p\/([1-9][0-9]*))?$/
+      .exec(key);
+  if (!match) return false;
+  const height = Number(match[1]);
+  if (height > 30) return false;
+  // Path writes no leading zero element: N = 1000 is x001/000, never x000/001/000.
+  if (match[3].startsWith("x000/")) return false;
+  return match[4] === undefined || (match[4].length <= 10 && Number(match[4]) < 2 ** height);
 }
 
 function decodeModule(escaped: string): string {

@@ -155,7 +155,7 @@ export function createHandler(
           );
         }
         case "sumdb":
-          reply = await proxy.sumdb(parsed.path);
+          reply = await proxy.sumdb(parsed.name, parsed.key, parsed.module);
           break;
         case "list":
           reply = await proxy.list(parsed.module);

@@ -63,6 +63,38 @@ export class SourceError extends Error {
   }
 }
 
+/** Statuses by which an upstream refuses a request (a blocked module, say) rather than failing. */
+export type RefusalStatus = 400 | 403 | 451;
+
+/** Whether `status` is a {@linkcode RefusalStatus}. */
+export function isRefusalStatus(status: number): status is RefusalStatus {
+  return status === 400 || status === 403 || status === 451;
+}
+
+/**
+ * An upstream refused a request with a {@linkcode RefusalStatus} (corporate
+ * proxies answer 403 for a blocked module). Clients get that status and the
+ * upstream's own text, as the go command would have shown them going direct:
+ * neither a not-found (which would send it to the next `GOPROXY` entry) nor
+ * a 502. `detail` is the upstream's text/plain body (empty for any other
+ * type, as the go command shows none then); `message` is for the log.
+ *
+ * @example
+ * ```ts
+ * import { RefusedError } from "./source.ts";
+ * const err = new RefusedError(403, "blocked by policy\n", "upstream https://corp: example.com/m @v/list: status 403");
+ * console.log(err.status, err.detail); // 403 "blocked by policy\n"
+ * ```
+ */
+export class RefusedError extends SourceError {
+  override name = "RefusedError";
+  readonly detail: string;
+  constructor(readonly status: RefusalStatus, detail: string, message: string) {
+    super(message);
+    this.detail = redactCredentials(detail);
+  }
+}
+
 /** Describes a request for logs and error messages, e.g. `golang.org/x/text@v0.3.0 .zip`. */
 export function describeRequest(request: ArtifactRequest): string {
   return "version" in request

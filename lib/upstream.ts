@@ -17,7 +17,9 @@ import { escapePath, escapeVersion } from "./modpath.ts";
 import {
   type ArtifactRequest,
   describeRequest,
+  isRefusalStatus,
   type ModuleSource,
+  RefusedError,
   type SourceAnswer,
   SourceError,
 } from "./source.ts";
@@ -255,13 +257,16 @@ export function createUpstream(entries: UpstreamEntry[], options: UpstreamOption
         options.onResume?.(what, offset, size, reason.replace(`${what}: `, ""));
       return { found: true, size, body: resuming(body, size, reopen, { onResume }) };
     }
-    const message = new TextDecoder().decode(await readPrefix(response.body, 1024)).trim();
+    const prefix = await readPrefix(response.body, 1024);
+    const message = new TextDecoder().decode(prefix).trim();
     if (response.status === 404 || response.status === 410) {
       return { found: false, status: response.status, message: message || "not found" };
     }
-    throw new SourceError(
-      `${what}: status ${response.status}${message ? `: ${firstLine(message)}` : ""}`,
-    );
+    const failure = `${what}: status ${response.status}${message ? `: ${firstLine(message)}` : ""}`;
+    if (isRefusalStatus(response.status)) {
+      throw new RefusedError(response.status, refusalDetail(response, prefix), failure);
+    }
+    throw new SourceError(failure);
   }
 
   /**
@@ -566,6 +571,21 @@ function withDeadline(
       return reader.cancel(reason);
     },
   });
+}
+
+/**
+ * The text of a refusal as the go command would show it (web.HTTPError's
+ * detail): a text/plain body in valid UTF-8, byte for byte; nothing otherwise.
+ */
+function refusalDetail(response: Response, prefix: Uint8Array): string {
+  const type = response.headers.get("content-type") ?? "";
+  if (type.split(";")[0].trim().toLowerCase() !== "text/plain") return "";
+  try {
+    // Streaming, so a character cut by the 1024-byte prefix is dropped, not an error.
+    return new TextDecoder("utf-8", { fatal: true }).decode(prefix, { stream: true });
+  } catch {
+    return "";
+  }
 }
 
 function firstLine(text: string): string {

@@ -1,5 +1,5 @@
 import { assert, assertEquals, assertRejects, assertStringIncludes } from "./testing.ts";
-import { SourceError } from "./source.ts";
+import { RefusedError, SourceError } from "./source.ts";
 import {
   CannotResumeError,
   createUpstream,
@@ -485,5 +485,45 @@ Deno.test("a broken zip is resumed from a 206 for its range, or from the whole z
     } finally {
       await server.shutdown();
     }
+  }
+});
+
+Deno.test("a refusal (400, 403, 451) is a RefusedError carrying the upstream's text/plain message as is", async () => {
+  const answers: [number, string, string][] = [
+    [403, "text/plain; charset=utf-8", "blocked by policy\n\tsee https://corp.example/policy\n"],
+    [400, "text/plain", "bad module path"],
+    [451, "text/plain", "unavailable here\n"],
+    [403, "text/html", "<html>blocked</html>"], // the go command shows no detail for HTML
+    [403, "text/plain", "\xff"], // …nor for text that is not UTF-8
+  ];
+  let next = 0;
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, () => {
+    const [status, type, text] = answers[next++];
+    const body = text === "\xff" ? new Uint8Array([0xff]) : text;
+    return new Response(body, { status, headers: { "content-type": type } });
+  });
+  try {
+    const upstream = createUpstream(
+      parseUpstreamList(`http://127.0.0.1:${server.addr.port}`),
+      { timeoutMs: 5000 },
+    );
+    for (const [status, type, text] of answers) {
+      const error = await assertRejects(() => upstream.fetch(list), RefusedError) as RefusedError;
+      assertEquals(error.status, status);
+      assertEquals(error.detail, type.startsWith("text/plain") && text !== "\xff" ? text : "");
+      assertStringIncludes(error.message, `status ${status}`);
+    }
+  } finally {
+    await server.shutdown();
+  }
+  const s = servers([401, 429]);
+  try {
+    for (const url of s.urls) {
+      const upstream = createUpstream(parseUpstreamList(url), { timeoutMs: 5000 });
+      const error = await assertRejects(() => upstream.fetch(list), SourceError);
+      assert(!(error instanceof RefusedError), `${url}: not a refusal but a failure`);
+    }
+  } finally {
+    await s.close();
   }
 });

@@ -15,7 +15,7 @@ import { createUpstream, MAX_FRUITLESS_RESUMES } from "../lib/upstream.ts";
 import { assert, assertEquals, assertStringIncludes } from "../lib/testing.ts";
 import { type AsteraProcess, startAsteraProcess } from "./asteraprocess.ts";
 import { type FileProxy, type FileProxyOptions, startFileProxy } from "./fileproxy.ts";
-import { removeTree } from "./gotool.ts";
+import { makeGoClient, removeTree } from "./gotool.ts";
 import { CONCURRENT_CLIENTS, workflow } from "./workflow.ts";
 import { standardUniverse, writeUniverse } from "./universe.ts";
 
@@ -607,6 +607,66 @@ Deno.test("a small answer trickled past its deadline and one of 20 MB of headers
     const headers = await fetch(`${astera.url}/example.com/headers/@v/v1.0.0.mod`);
     assertEquals(headers.status, 502);
     assertStringIncludes(await headers.text(), "message head is too large");
+  } finally {
+    await astera.stop();
+    await upstream.close();
+    await removeTree(work);
+  }
+});
+
+Deno.test("an upstream's refusal (403, 400) reaches the go command as it does going direct, status and message", async () => {
+  const work = await Deno.makeTempDir({ prefix: "astera-refusal-" });
+  const universe = join(work, "universe");
+  await writeUniverse(universe, standardUniverse(64 * 1024));
+  const upstream = await startFileProxy({ root: universe });
+  const astera = await startAsteraProcess([
+    "--db",
+    join(work, "astera.db"),
+    "--upstream",
+    upstream.url,
+  ]);
+  const buildCache = join(work, "gocache");
+  // What the go command says through `proxy`: each run with an empty module cache, so it asks.
+  const goSays = async (proxy: string, args: string[]) => {
+    const go = await makeGoClient(`${proxy},off`, buildCache);
+    try {
+      const result = await go.run(work, args, true);
+      return `exit ${result.code}\n${result.stdout}${result.stderr}`.replaceAll(proxy, "PROXY")
+        .replaceAll(go.home, "HOME");
+    } finally {
+      await go.remove();
+    }
+  };
+  const blocked = "blocked by policy: example.com/lib is not allowed here\ncontact it@corp.example";
+  const cases: [string, number, string[]][] = [
+    ["/example.com/lib/@v/list", 403, ["list", "-m", "-versions", "example.com/lib"]],
+    ["/example.com/lib/@v/v1.0.0.info", 400, [
+      "mod",
+      "download",
+      "-json",
+      "example.com/lib@v1.0.0",
+    ]],
+    ["/example.com/lib/@v/v1.0.0.mod", 403, ["mod", "download", "-json", "example.com/lib@v1.0.0"]],
+    ["/example.com/dep/@v/v1.0.0.zip", 403, ["mod", "download", "-json", "example.com/dep@v1.0.0"]],
+  ];
+  try {
+    for (const [path, status, args] of cases) {
+      upstream.refusals.clear();
+      upstream.refusals.set(path, { status, message: blocked });
+      const direct = await goSays(upstream.url, args);
+      assertStringIncludes(direct, `${status} `, "the oracle saw the refusal");
+      assertStringIncludes(direct, "blocked by policy: example.com/lib");
+      assertEquals(await goSays(astera.url, args), direct, path);
+    }
+    // Refusals are not remembered: once the upstream allows the module, it is served.
+    upstream.refusals.clear();
+    const allowed = await goSays(astera.url, [
+      "mod",
+      "download",
+      "-json",
+      "example.com/dep@v1.0.0",
+    ]);
+    assertStringIncludes(allowed, "exit 0");
   } finally {
     await astera.stop();
     await upstream.close();

@@ -36,6 +36,11 @@ export interface FileProxy {
   ranges: Map<string, string[]>;
   /** While set, every request gets this status (e.g. 503) instead of content. */
   failWith: number | null;
+  /**
+   * Requests for these decoded paths get this status and text/plain message
+   * instead of content, as a corporate proxy refuses a blocked module.
+   */
+  refusals: Map<string, { status: number; message: string }>;
   close(): Promise<void>;
 }
 
@@ -59,6 +64,7 @@ export function startFileProxy(options: FileProxyOptions): Promise<FileProxy> {
     counts,
     ranges,
     failWith: null,
+    refusals: new Map(),
     close: () => server.shutdown(),
   };
   const server = Deno.serve(
@@ -69,6 +75,13 @@ export function startFileProxy(options: FileProxyOptions): Promise<FileProxy> {
       if (options.delayMs) await new Promise((resolve) => setTimeout(resolve, options.delayMs));
       if (state.failWith !== null) {
         return new Response("upstream failing on purpose\n", { status: state.failWith });
+      }
+      const refusal = state.refusals.get(path);
+      if (refusal) {
+        return new Response(refusal.message, {
+          status: refusal.status,
+          headers: { "content-type": "text/plain; charset=utf-8" },
+        });
       }
       // Module paths may hold ".." inside an element (example..com); only a whole one climbs.
       if (path.split("/").includes("..")) return new Response("bad path\n", { status: 400 });

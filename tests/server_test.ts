@@ -7,7 +7,7 @@
  * @module
  */
 import { join } from "node:path";
-import { type Astera, startAstera } from "../lib/app.ts";
+import { type Astera, type PrivateSourceFactory, startAstera } from "../lib/app.ts";
 import { parseConfig } from "../lib/config.ts";
 import { sumStats } from "../lib/server.ts";
 import { createLogger, silentLogger } from "../lib/log.ts";
@@ -28,6 +28,7 @@ interface Fixture {
 async function withFixture(
   args: string[] | ((universe: string) => string[]),
   fn: (f: Fixture) => Promise<void>,
+  privateSource?: PrivateSourceFactory,
 ): Promise<void> {
   const work = await Deno.makeTempDir({ prefix: "astera-server-" });
   const universe = join(work, "universe");
@@ -45,7 +46,7 @@ async function withFixture(
     ],
     {},
   );
-  const astera = await startAstera(config, silentLogger);
+  const astera = await startAstera(config, silentLogger, privateSource);
   try {
     await fn({
       universe,
@@ -533,4 +534,51 @@ Deno.test("counters of several isolates add up, field by field", () => {
     },
   ];
   for (const { all, sum } of cases) assertEquals(sumStats(all), sum, JSON.stringify(all));
+});
+
+Deno.test("checksum-database paths: only the go command's grammar reaches the upstream, data tiles are checked, private lookups stay home", async () => {
+  await withFixture(["--private", "corp.example"], async ({ get, universe, upstream, astera }) => {
+    const db = join(universe, "sumdb/sum.example.org");
+    await Deno.mkdir(join(db, "tile/8/data/000.p"), { recursive: true });
+    await Deno.mkdir(join(db, "lookup/corp.example"), { recursive: true });
+    await Deno.writeTextFile(join(db, "lookup/corp.example/secret@v1.0.0"), LOOKUP);
+    const asked = () => [...upstream.counts.keys()].filter((path) => path.startsWith("/sumdb/"));
+
+    for (
+      const path of [
+        "lookup/x%3Fy=1@v1.0.0", // a decoded ? started a query string upstream
+        "lookup/example.com/lib%23@v1.0.0", // a decoded # cut the path upstream
+        "lookup/example.com/lib@v1.0.0%3Fx=1",
+        "tile/8/data/000%23",
+        "tile/31/0/000",
+        "tile/8/0/000.p/256",
+        "lookup/example.com/lib@v1.0",
+      ]
+    ) {
+      const response = await get(`/sumdb/sum.example.org/${path}`);
+      assertEquals(response.status, 404, path);
+      assertStringIncludes(await response.text(), "not a checksum database path");
+    }
+    assertEquals(asked(), [], "none of them was asked upstream");
+
+    const secret = await get("/sumdb/sum.example.org/lookup/corp.example/secret@v1.0.0");
+    assertEquals(secret.status, 404);
+    assertStringIncludes(await secret.text(), "corp.example/secret is private");
+    assertEquals(asked(), [], "a private module's name never leaves");
+
+    // A data tile is kept forever: a login page in its place is refused, not kept.
+    const tile = "/sumdb/sum.example.org/tile/8/data/000.p/1";
+    await Deno.writeTextFile(join(universe, tile), LOGIN_PAGE);
+    const refused = await get(tile);
+    assertEquals(refused.status, 502);
+    assertStringIncludes(await refused.text(), "not a data tile of 1 records");
+    const record = LOOKUP.slice(LOOKUP.indexOf("\n") + 1, LOOKUP.indexOf("\n\n") + 2);
+    await Deno.writeTextFile(join(universe, tile), record);
+    for (let i = 0; i < 2; i++) {
+      const served = await get(tile);
+      assertEquals([served.status, await served.text()], [200, record]);
+    }
+    assertEquals(upstream.counts.get(tile), 2, "asked again after the refusal, then kept");
+    await astera.proxy.settle();
+  }, () => ({ fetch: () => Promise.reject(new Error("no private module is asked for here")) }));
 });
