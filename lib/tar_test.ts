@@ -46,6 +46,13 @@ Deno.test("git archive tars are read with long names, symlinks and directories",
   }
 });
 
+/** `data` in pieces of varying odd sizes, from 1 byte up. */
+async function* inPieces(data: Uint8Array): AsyncGenerator<Uint8Array> {
+  for (let at = 0, n = 1; at < data.length; at += n, n = (n * 7) % 1543 + 1) {
+    yield data.slice(at, at + n);
+  }
+}
+
 Deno.test("a tar streamed in odd-sized chunks gives the same members, bodies read or skipped", async () => {
   const dir = await Deno.makeTempDir();
   try {
@@ -68,13 +75,8 @@ Deno.test("a tar streamed in odd-sized chunks gives the same members, bodies rea
     await git("commit", "-q", "-m", "x");
     const archive = (await git("archive", "--format=tar", "--prefix=p/", "HEAD")).stdout;
     const whole = readTar(archive);
-    async function* pieces() {
-      for (let at = 0, n = 1; at < archive.length; at += n, n = (n * 7) % 1543 + 1) {
-        yield archive.slice(at, at + n);
-      }
-    }
     const streamed: [string, string, number, string][] = [];
-    for await (const e of readTarStream(pieces())) {
+    for await (const e of readTarStream(inPieces(archive))) {
       let text = e.type === "symlink" ? e.linkTarget : "";
       if (e.type === "file" && !e.name.endsWith("skipped.txt")) {
         const parts: Uint8Array[] = [];
