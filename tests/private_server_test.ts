@@ -2,7 +2,8 @@
  * Private modules through the in-process server: what is immutable stays so
  * when git moves on, and what may change (a branch) follows `--ttl`: served
  * stale once while a refresh runs, then new, as the go command would resolve
- * it directly.
+ * it directly. A tree over the go command's size limits is refused with the
+ * go command's own reason, once.
  *
  * @module
  */
@@ -11,7 +12,8 @@ import { startAstera } from "../lib/app.ts";
 import { parseConfig } from "../lib/config.ts";
 import { createGitSource } from "../lib/gitsource.ts";
 import { silentLogger } from "../lib/log.ts";
-import { assert, assertEquals } from "../lib/testing.ts";
+import type { ArtifactRequest } from "../lib/source.ts";
+import { assert, assertEquals, assertStringIncludes } from "../lib/testing.ts";
 import { FIXTURE_HOST, GitWorld } from "./gitfixtures.ts";
 import { removeTree } from "./gotool.ts";
 
@@ -64,6 +66,74 @@ Deno.test("a branch follows --ttl while a served version stays put when its tag 
 
       await repo.git("tag", "-f", "v1.0.0"); // the tag moves: what was served must not
       assertEquals(await get("v1.0.0.zip"), zipBefore, "a served version never changes");
+    } finally {
+      await astera.close();
+    }
+  } finally {
+    await removeTree(work);
+    await world.cleanup();
+  }
+});
+
+const BIG = `${FIXTURE_HOST}/team/big.git`;
+
+Deno.test("a tree over 500 MiB is a 410 with the go command's reason, and git is not asked twice", async () => {
+  const world = await GitWorld.create();
+  const work = await Deno.makeTempDir({ prefix: "astera-private-big-" });
+  try {
+    const repo = await world.repo("team/big");
+    await repo.write({ "go.mod": `module ${BIG}\n\ngo 1.21\n`, "big.go": "package big\n" });
+    // 600 MB of zeros: sparse on disk, a few hundred KiB once git compresses it,
+    // past both the go command's limit and what the old in-memory archive allowed.
+    const big = await Deno.open(join(repo.dir, "blob.bin"), { create: true, write: true });
+    await big.truncate(600_000_000);
+    big.close();
+    await repo.git("add", "-A");
+    await repo.commit("big");
+    await repo.tag("v1.0.0");
+    const direct = await world.goDownload(BIG, "v1.0.0");
+    assert(direct.error !== undefined, "go direct refuses the version");
+    const reason = direct.error.slice(direct.error.indexOf("create zip: "));
+    assert(reason.startsWith("create zip: ") && reason.includes("too large"), direct.error);
+
+    const config = parseConfig([
+      "--listen",
+      "127.0.0.1:0",
+      "--db",
+      join(work, "astera.db"),
+      "--upstream",
+      "off",
+      "--private",
+      FIXTURE_HOST,
+    ], {});
+    const asked: string[] = [];
+    const astera = await startAstera(config, silentLogger, (config) => {
+      const git = createGitSource({
+        gitDir: config.gitDir,
+        fetchTtlMs: config.gitTtlMs,
+        env: world.gitEnv,
+      });
+      return {
+        fetch(request: ArtifactRequest, signal?: AbortSignal) {
+          if (request.kind === "zip") asked.push(request.version);
+          return git.fetch(request, signal);
+        },
+      };
+    });
+    try {
+      const through = await world.go(["mod", "download", "-json", `${BIG}@v1.0.0`], {
+        GOPROXY: astera.url,
+        GOPRIVATE: "",
+        GONOSUMDB: FIXTURE_HOST,
+      });
+      assert(!through.ok, "the go command fails through Astera too");
+      const error = JSON.parse(through.stdout).Error as string;
+      assertStringIncludes(error, "410 Gone");
+      assertStringIncludes(error, `${BIG}@v1.0.0: ${reason}`);
+      const again = await fetch(`${astera.url}/${BIG}/@v/v1.0.0.zip`);
+      assertEquals(again.status, 410);
+      assertStringIncludes(await again.text(), reason);
+      assertEquals(asked, ["v1.0.0"], "the refusal is remembered: the source is asked once");
     } finally {
       await astera.close();
     }
