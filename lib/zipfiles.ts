@@ -32,13 +32,16 @@ export interface TreeFile {
 /** The reason the go command gives for a tree whose files add up to more than a zip may hold. */
 export const TREE_TOO_LARGE = `module source tree too large (max size is ${MAX_ZIP_FILE} bytes)`;
 
-/** The go command's reason for one file over its own limit (go.mod, LICENSE), or undefined. */
+/**
+ * The go command's reason for one file over its own limit (go.mod, LICENSE),
+ * or undefined. Like x/mod/zip's FileError, it starts with the file's path.
+ */
 export function fileSizeProblem(path: string, size: number): string | undefined {
   if (path === "go.mod" && size > MAX_GO_MOD) {
-    return `go.mod file too large (max size is ${MAX_GO_MOD} bytes)`;
+    return `go.mod: go.mod file too large (max size is ${MAX_GO_MOD} bytes)`;
   }
   if (path === "LICENSE" && size > MAX_LICENSE) {
-    return `LICENSE file too large (max size is ${MAX_LICENSE} bytes)`;
+    return `LICENSE: LICENSE file too large (max size is ${MAX_LICENSE} bytes)`;
   }
   return undefined;
 }
@@ -215,7 +218,8 @@ export function selectZipEntries<T extends TreeEntry>(files: T[], goVersion: str
     }
     kept.push(f);
   }
-  if (tooLarge) problems.push(TREE_TOO_LARGE);
+  // As in x/mod/zip, the tree's size is the reason given when there are others too.
+  if (tooLarge) throw new ZipRulesError([TREE_TOO_LARGE]);
   if (problems.length > 0) throw new ZipRulesError(problems);
   return kept;
 }
