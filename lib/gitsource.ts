@@ -31,6 +31,7 @@ import {
   type SourceAnswer,
   SourceError,
 } from "./source.ts";
+import { reclaimer } from "./reclaim.ts";
 import { readTarStream, TarError } from "./tar.ts";
 import { ZipError } from "./zip.ts";
 import { writeZip, type ZipWriteEntry } from "./zipwrite.ts";
@@ -693,7 +694,7 @@ class CodeRepo {
         if (problem) throw refuse(problem);
         const data = e.size <= WHOLE_FILE_MAX
           ? concatBytes(await Array.fromAsync(e.body()))
-          : e.body();
+          : reclaimed(e.body());
         yield { name: prefix + name, data };
       }
     } catch (err) {
@@ -720,6 +721,17 @@ interface ZipPlan {
   keep: Set<string>;
   /** The root LICENSE a subdirectory module gets, if any. */
   license: Uint8Array | null;
+}
+
+/**
+ * Passes pieces on, counting them as garbage once taken: git's output is
+ * buffers outside V8's heap, which are otherwise freed late (see `reclaim.ts`).
+ */
+async function* reclaimed(pieces: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+  for await (const piece of pieces) {
+    yield piece;
+    reclaimer.released(piece.byteLength);
+  }
 }
 
 /** Files up to this size are read whole before deflating, the rest piece by piece. */

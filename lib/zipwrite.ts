@@ -192,12 +192,28 @@ async function* deflateStream(
   pieces: AsyncIterable<Uint8Array>,
   entry: Written,
 ): AsyncGenerator<Uint8Array> {
+  // The compressor ends a deflate block at each piece it is given, so small
+  // pieces are gathered into batches first (else the output grows by some
+  // bytes per piece).
   async function* tapped(): AsyncGenerator<Uint8Array<ArrayBuffer>> {
+    let batch = new Uint8Array(DEFLATE_BATCH);
+    let filled = 0;
     for await (const piece of pieces) {
       entry.crc = crc32(piece, entry.crc);
       entry.size += piece.length;
-      yield piece as Uint8Array<ArrayBuffer>;
+      for (let at = 0; at < piece.length;) {
+        const take = Math.min(DEFLATE_BATCH - filled, piece.length - at);
+        batch.set(piece.subarray(at, at + take), filled);
+        filled += take;
+        at += take;
+        if (filled === DEFLATE_BATCH) {
+          yield batch;
+          batch = new Uint8Array(DEFLATE_BATCH);
+          filled = 0;
+        }
+      }
     }
+    if (filled > 0) yield batch.subarray(0, filled);
   }
   const deflated = ReadableStream.from(tapped()).pipeThrough(new CompressionStream("deflate-raw"));
   for await (const out of deflated) {
@@ -205,6 +221,9 @@ async function* deflateStream(
     yield out;
   }
 }
+
+/** How much of a streamed file is handed to the compressor at once. */
+const DEFLATE_BATCH = 1 << 20;
 
 /** The record after a streamed file's data: CRC and sizes (64-bit with ZIP64). */
 function dataDescriptor(e: Written, forceZip64: boolean): Uint8Array {

@@ -279,7 +279,9 @@ Deno.test("streamed files round-trip, pass unzip -t and go, with and without ZIP
   try {
     for (const forceZip64 of [false, true]) {
       const prefix = "example.com/m@v1.0.0/";
-      const whole = sampleFiles(prefix);
+      // One file spans several of the compressor's batches.
+      const big = new Uint8Array(2_500_000).map((_, i) => (i * 7919) % 253);
+      const whole = [...sampleFiles(prefix), { name: prefix + "big.bin", data: big }];
       const zip = await zipOf(streamed(whole), forceZip64);
       const src = bytesAccess(zip);
       const read = await readZipEntries(src);
