@@ -304,41 +304,13 @@ export async function* streamGit(
   args: string[],
   options: GitRunOptions = {},
 ): AsyncGenerator<Uint8Array> {
-  const timeoutMs = options.timeoutMs ?? DEFAULT_GIT_TIMEOUT_MS;
   const maxOutput = options.maxOutput ?? Number.MAX_SAFE_INTEGER;
-  const env = { ...gitEnvironment(), ...options.env };
-  if (options.gitDir !== undefined) env.GIT_DIR = options.gitDir;
-  const label = `git ${args.slice(0, 3).join(" ")}`;
-  const killer = new AbortController();
-  let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    killer.abort();
-  }, timeoutMs);
-  const onAbort = () => killer.abort();
-  options.signal?.addEventListener("abort", onAbort, { once: true });
-  if (options.signal?.aborted) killer.abort();
-  let child: Deno.ChildProcess;
-  try {
-    child = new Deno.Command("git", {
-      args,
-      cwd: options.cwd,
-      env,
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-      signal: killer.signal,
-    }).spawn();
-  } catch (err) {
-    clearTimeout(timer);
-    options.signal?.removeEventListener("abort", onAbort);
-    throw new GitError(`${label}: cannot start git: ${(err as Error).message}`);
-  }
-  const stdout = child.stdout.getReader();
-  const stderrReader = child.stderr.getReader();
+  const git = startGit(args, options);
+  const stdout = git.child.stdout.getReader();
+  const stderrReader = git.child.stderr.getReader();
   // As in runGit: on kill, cancel the readers rather than wait for pipes that
   // a surviving grandchild may hold open.
-  killer.signal.addEventListener("abort", () => {
+  git.killer.signal.addEventListener("abort", () => {
     stdout.cancel().catch(() => {});
     stderrReader.cancel().catch(() => {});
   }, { once: true });
@@ -351,32 +323,70 @@ export async function* streamGit(
       if (read.done) break;
       total += read.value.byteLength;
       if (total > maxOutput) {
-        killer.abort();
-        throw new GitError(`${label}: output larger than ${maxOutput} bytes`);
+        throw new GitError(`${git.label}: output larger than ${maxOutput} bytes`);
       }
       yield read.value;
     }
-    const [status, stderr] = await Promise.all([child.status, stderrText]);
+    const [status, stderr] = await Promise.all([git.child.status, stderrText]);
     finished = true;
-    if (timedOut) {
-      throw new GitError(`${label}: timed out after ${timeoutMs} ms`, { stderr, timedOut: true });
-    }
-    if (options.signal?.aborted) throw new GitError(`${label}: aborted`, { stderr });
-    if (status.code !== 0) {
-      const last = stderr.split("\n").slice(-3).join(" | ");
-      throw new GitError(`${label}: exit ${status.code}${last ? `: ${last}` : ""}`, {
-        exitCode: status.code,
+    const killed = git.timedOut() || options.signal?.aborted === true;
+    const why = git.timedOut()
+      ? `timed out after ${git.timeoutMs} ms`
+      : killed
+      ? "aborted"
+      : status.code !== 0
+      ? `exit ${status.code}${stderr ? `: ${stderr.split("\n").slice(-3).join(" | ")}` : ""}`
+      : "";
+    if (why !== "") {
+      throw new GitError(`${git.label}: ${why}`, {
+        exitCode: killed ? null : status.code,
         stderr,
+        timedOut: git.timedOut(),
       });
     }
   } finally {
-    clearTimeout(timer);
-    options.signal?.removeEventListener("abort", onAbort);
+    git.done();
     if (!finished) {
       // The caller stopped early (or the output cap was passed): stop git now.
-      killer.abort();
-      await child.status.catch(() => {});
+      git.killer.abort();
+      await git.child.status.catch(() => {});
     }
+  }
+}
+
+/** A spawned git with its kill switch (timeout, caller's abort signal) armed. */
+function startGit(args: string[], options: GitRunOptions) {
+  const timeoutMs = options.timeoutMs ?? DEFAULT_GIT_TIMEOUT_MS;
+  const env = { ...gitEnvironment(), ...options.env };
+  if (options.gitDir !== undefined) env.GIT_DIR = options.gitDir;
+  const label = `git ${args.slice(0, 3).join(" ")}`;
+  const killer = new AbortController();
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    killer.abort();
+  }, timeoutMs);
+  const onAbort = () => killer.abort();
+  options.signal?.addEventListener("abort", onAbort, { once: true });
+  if (options.signal?.aborted) killer.abort();
+  const done = () => {
+    clearTimeout(timer);
+    options.signal?.removeEventListener("abort", onAbort);
+  };
+  try {
+    const child = new Deno.Command("git", {
+      args,
+      cwd: options.cwd,
+      env,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+      signal: killer.signal,
+    }).spawn();
+    return { child, killer, label, timeoutMs, timedOut: () => timedOut, done };
+  } catch (err) {
+    done();
+    throw new GitError(`${label}: cannot start git: ${(err as Error).message}`);
   }
 }
 
