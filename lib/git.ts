@@ -301,3 +301,126 @@ export async function gitText(args: string[], options: GitRunOptions = {}): Prom
   const { stdout } = await runGit(args, options);
   return new TextDecoder().decode(stdout);
 }
+
+/**
+ * Runs git like {@linkcode runGit} but hands stdout over as it arrives,
+ * one chunk per step, so a large output (an archive) never sits whole in
+ * memory. git is only read as fast as the caller asks, and is killed at
+ * once when the caller stops early (returns, throws), on timeout, on abort,
+ * or when stdout passes `maxOutput`. After the last chunk the exit status
+ * is checked and a failure throws {@linkcode GitError}.
+ *
+ * @example
+ * ```ts
+ * import { streamGit } from "./git.ts";
+ * let bytes = 0;
+ * for await (const chunk of streamGit(["archive", "--format=tar", "HEAD"])) bytes += chunk.length;
+ * console.log(bytes);
+ * ```
+ */
+export async function* streamGit(
+  args: string[],
+  options: GitRunOptions = {},
+): AsyncGenerator<Uint8Array> {
+  const maxOutput = options.maxOutput ?? Number.MAX_SAFE_INTEGER;
+  const git = startGit(args, options);
+  const stdout = git.child.stdout.getReader();
+  const stderrReader = git.child.stderr.getReader();
+  // As in runGit: on kill, cancel the readers rather than wait for pipes that
+  // a surviving grandchild may hold open.
+  git.killer.signal.addEventListener("abort", () => {
+    stdout.cancel().catch(() => {});
+    stderrReader.cancel().catch(() => {});
+  }, { once: true });
+  const stderrText = readStderr(stderrReader);
+  let finished = false;
+  try {
+    let total = 0;
+    for (;;) {
+      const read = await stdout.read().catch(() => ({ done: true as const, value: undefined }));
+      if (read.done) break;
+      total += read.value.byteLength;
+      if (total > maxOutput) {
+        throw new GitError(`${git.label}: output larger than ${maxOutput} bytes`);
+      }
+      yield read.value;
+    }
+    const [status, stderr] = await Promise.all([git.child.status, stderrText]);
+    finished = true;
+    const killed = git.timedOut() || options.signal?.aborted === true;
+    const why = git.timedOut()
+      ? `timed out after ${git.timeoutMs} ms`
+      : killed
+      ? "aborted"
+      : status.code !== 0
+      ? `exit ${status.code}${stderr ? `: ${stderr.split("\n").slice(-3).join(" | ")}` : ""}`
+      : "";
+    if (why !== "") {
+      throw new GitError(`${git.label}: ${why}`, {
+        exitCode: killed ? null : status.code,
+        stderr,
+        timedOut: git.timedOut(),
+      });
+    }
+  } finally {
+    git.done();
+    if (!finished) {
+      // The caller stopped early (or the output cap was passed): stop git now.
+      git.killer.abort();
+      await git.child.status.catch(() => {});
+    }
+  }
+}
+
+/** A spawned git with its kill switch (timeout, caller's abort signal) armed. */
+function startGit(args: string[], options: GitRunOptions) {
+  const timeoutMs = options.timeoutMs ?? DEFAULT_GIT_TIMEOUT_MS;
+  const env = { ...gitEnvironment(), ...options.env };
+  if (options.gitDir !== undefined) env.GIT_DIR = options.gitDir;
+  const label = `git ${args.slice(0, 3).join(" ")}`;
+  const killer = new AbortController();
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    killer.abort();
+  }, timeoutMs);
+  const onAbort = () => killer.abort();
+  options.signal?.addEventListener("abort", onAbort, { once: true });
+  if (options.signal?.aborted) killer.abort();
+  const done = () => {
+    clearTimeout(timer);
+    options.signal?.removeEventListener("abort", onAbort);
+  };
+  try {
+    const child = new Deno.Command("git", {
+      args,
+      cwd: options.cwd,
+      env,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+      signal: killer.signal,
+    }).spawn();
+    return { child, killer, label, timeoutMs, timedOut: () => timedOut, done };
+  } catch (err) {
+    done();
+    throw new GitError(`${label}: cannot start git: ${(err as Error).message}`);
+  }
+}
+
+/** Reads up to {@linkcode MAX_STDERR} bytes of stderr as text; the rest is read and dropped. */
+async function readStderr(reader: ReadableStreamDefaultReader<Uint8Array>): Promise<string> {
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      if (total < MAX_STDERR) chunks.push(value.subarray(0, MAX_STDERR - total));
+      total += value.byteLength;
+    }
+  } catch {
+    // A cancelled read ends stderr.
+  }
+  return new TextDecoder().decode(concatBytes(chunks)).trim();
+}

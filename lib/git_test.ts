@@ -1,5 +1,18 @@
-import { assert, assertEquals, assertRejects, assertThrows } from "./testing.ts";
-import { checkGitArg, gitEnvironment, GitError, redactCredentials, runGit } from "./git.ts";
+import {
+  assert,
+  assertEquals,
+  assertRejects,
+  assertStringIncludes,
+  assertThrows,
+} from "./testing.ts";
+import {
+  checkGitArg,
+  gitEnvironment,
+  GitError,
+  redactCredentials,
+  runGit,
+  streamGit,
+} from "./git.ts";
 
 Deno.test("option-like and control-character arguments are refused before git runs", () => {
   for (const bad of ["--upload-pack=touch /tmp/x", "-c", "-", "v1\n", "a\x00b", "x\x7f", ""]) {
@@ -81,4 +94,32 @@ Deno.test("ssh runs in batch mode unless the operator configured an ssh command"
     else Deno.env.set("GIT_CONFIG_GLOBAL", saved);
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("streamGit hands output over in pieces and checks the exit status at the end", async () => {
+  let text = "";
+  for await (const piece of streamGit(["--version"])) text += new TextDecoder().decode(piece);
+  assertStringIncludes(text, "git version");
+  const err = await assertRejects(async () => {
+    for await (const _ of streamGit(["rev-parse", "--verify", "no-such-ref"], { cwd: "/" }));
+  }, GitError);
+  assert(err instanceof GitError && err.exitCode !== null && err.exitCode !== 0, err.message);
+});
+
+Deno.test("streamGit stops a never-ending git when the reader stops or the cap is passed", async () => {
+  // An alias running `yes` prints forever: only a kill ends it.
+  const endless = ["-c", "alias.forever=!yes", "forever"];
+  let got = 0;
+  for await (const piece of streamGit(endless)) {
+    got += piece.byteLength;
+    if (got > 1 << 20) break;
+  }
+  assert(got > 1 << 20);
+  await assertRejects(
+    async () => {
+      for await (const _ of streamGit(endless, { maxOutput: 1 << 20 }));
+    },
+    GitError,
+    "output larger than 1048576 bytes",
+  );
 });

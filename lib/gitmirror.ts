@@ -12,7 +12,24 @@
  */
 import { isYoung } from "./age.ts";
 import { SingleFlight } from "./coalesce.ts";
-import { checkGitArg, GitError, gitReason, type GitRunOptions, redactUrl, runGit } from "./git.ts";
+import {
+  checkGitArg,
+  GitError,
+  gitReason,
+  type GitRunOptions,
+  redactUrl,
+  runGit,
+  streamGit,
+} from "./git.ts";
+
+/** One file of a tree listing (see {@linkcode GitMirror.listTree}). */
+export interface TreeListing {
+  /** Path from the repository root. */
+  path: string;
+  type: "file" | "symlink" | "other";
+  /** Blob size in bytes, before any checkout filter (eol) that an archive applies. */
+  size: number;
+}
 
 /** Commit facts: what `git log -n1 --format=%H %ct` tells. */
 export interface CommitInfo {
@@ -409,12 +426,37 @@ export class GitMirror {
   }
 
   /**
-   * `git archive` of commit `hash` (limited to `subdir` when given) as a tar,
-   * with the go command's line-ending settings: files leave git exactly as
-   * committed unless the tree's own `.gitattributes` asks for conversion.
-   * Returns null when `subdir` matches no files.
+   * The files under `subdir` (all when "") at commit `hash`, as `git ls-tree
+   * -r -l` lists them: paths from the repository root in archive order,
+   * types and blob sizes, submodules left out (archives carry no content
+   * for them). Sizes are known without reading any content.
    */
-  async archive(hash: string, subdir: string, maxSize: number): Promise<Uint8Array | null> {
+  async listTree(hash: string, subdir: string): Promise<TreeListing[]> {
+    checkGitArg(hash, "revision");
+    if (subdir !== "") checkGitArg(subdir, "path");
+    const args = ["--literal-pathspecs", "ls-tree", "-r", "-l", "-z", "--end-of-options", hash];
+    if (subdir !== "") args.push("--", subdir);
+    const out = await this.#git(args);
+    const listing: TreeListing[] = [];
+    for (const record of new TextDecoder().decode(out.stdout).split("\0")) {
+      const m = /^([0-7]+) ([a-z]+) [0-9a-f]+ +([0-9]+|-)\t(.*)$/s.exec(record);
+      if (!m) continue;
+      const [, mode, type, size, path] = m;
+      if (type !== "blob") continue;
+      const kind = mode === "120000" ? "symlink" : mode.startsWith("100") ? "file" : "other";
+      listing.push({ path, type: kind, size: Number(size) });
+    }
+    return listing;
+  }
+
+  /**
+   * `git archive` of commit `hash` (limited to `subdir` when given) as a tar
+   * stream, with the go command's line-ending settings: files leave git
+   * exactly as committed unless the tree's own `.gitattributes` asks for
+   * conversion. git runs only as fast as the stream is read and is killed
+   * when the reader stops.
+   */
+  archiveStream(hash: string, subdir: string): AsyncGenerator<Uint8Array> {
     checkGitArg(hash, "revision");
     if (subdir !== "") checkGitArg(subdir, "path");
     const args = [
@@ -430,12 +472,6 @@ export class GitMirror {
       hash,
     ];
     if (subdir !== "") args.push(subdir);
-    try {
-      const out = await this.#git(args, { maxOutput: maxSize });
-      return out.stdout;
-    } catch (err) {
-      if (err instanceof GitError && /did not match any files/.test(err.stderr)) return null;
-      throw err;
-    }
+    return streamGit(args, { gitDir: this.dir, timeoutMs: this.#timeoutMs, env: this.#env });
   }
 }

@@ -10,10 +10,10 @@
  *
  * @module
  */
-import { bytesEqual } from "./bytes.ts";
+import { bytesEqual, concatBytes } from "./bytes.ts";
 import { GitError } from "./git.ts";
 import { type CommitInfo, type GitMirror, GitMirrors, RepoMissingError } from "./gitmirror.ts";
-import { goModModulePath, goModRetractions, type Retraction } from "./gomod.ts";
+import { goModGoVersion, goModModulePath, goModRetractions, type Retraction } from "./gomod.ts";
 import {
   checkPath,
   checkPathMajor,
@@ -31,8 +31,10 @@ import {
   type SourceAnswer,
   SourceError,
 } from "./source.ts";
-import { readTar, TarError } from "./tar.ts";
-import { writeZip } from "./zipwrite.ts";
+import { reclaimer } from "./reclaim.ts";
+import { readTarStream, TarError } from "./tar.ts";
+import { ZipError } from "./zip.ts";
+import { writeZip, type ZipWriteEntry } from "./zipwrite.ts";
 import {
   build,
   canonical,
@@ -50,11 +52,13 @@ import {
   VersionError,
 } from "./version.ts";
 import {
+  fileSizeProblem,
   MAX_GO_MOD,
   MAX_LICENSE,
   MAX_ZIP_FILE,
-  selectZipFiles,
-  type TreeFile,
+  selectZipEntries,
+  TREE_TOO_LARGE,
+  type TreeEntry,
   ZipRulesError,
 } from "./zipfiles.ts";
 
@@ -604,51 +608,43 @@ class CodeRepo {
     return this.#retracted;
   }
 
-  /** The module zip's files for an exact version (cmd/go's codeRepo.Zip). */
-  async zipFiles(version: string): Promise<{ name: string; data: Uint8Array }[]> {
+  /**
+   * Decides what the zip of an exact version holds (cmd/go's codeRepo.Zip
+   * with x/mod/zip's rules) from the tree listing, names and sizes only, so
+   * that a tree the go command refuses (too large, bad names) is refused
+   * before any content is read.
+   */
+  async zipPlan(version: string): Promise<ZipPlan> {
     if (version !== canonicalModuleVersion(version)) {
       throw new NotFound(`version ${version} is not canonical`);
     }
     if (isPseudoVersion(version)) await this.stat(version);
     const { hash, dir } = await this.findDir(version);
-    const tar = await this.code.mirror.archive(hash, dir, MAX_ZIP_FILE + (64 << 20));
-    if (tar === null) throw new NotFound(`${this.modPath}@${version}: no files in ${dir}`, 410);
-    let entries;
-    try {
-      entries = readTar(tar);
-    } catch (err) {
-      if (err instanceof TarError) throw new SourceError(`git archive: ${err.message}`);
-      throw err;
+    const listing = await this.code.mirror.listTree(hash, dir);
+    if (dir !== "" && listing.length === 0) {
+      throw new NotFound(`${this.modPath}@${version}: no files in ${dir}`, 410);
     }
     const subdir = dir === "" ? "" : dir + "/";
-    const files: TreeFile[] = [];
-    let haveLicense = false;
-    for (const e of entries) {
-      if (e.type === "directory") continue;
-      if (!e.name.startsWith("prefix/")) throw new SourceError("git archive: entry outside prefix");
-      let name = e.name.slice("prefix/".length);
-      if (!name.startsWith(subdir)) continue;
-      name = name.slice(subdir.length);
-      if (name === "") continue;
-      files.push({ path: name, type: e.type, data: e.data });
-      if (name === "LICENSE") haveLicense = true;
+    const files: TreeEntry[] = [];
+    for (const e of listing) {
+      if (!e.path.startsWith(subdir) || e.path === subdir) continue;
+      files.push({ ...e, path: e.path.slice(subdir.length) });
     }
-    if (!haveLicense && subdir !== "") {
-      // Like the go command: the blob as git stores it (a symlinked root
-      // LICENSE contributes its target text), with no size cap here; the zip
-      // rules then refuse one over 16 MiB.
-      const license = await this.code.mirror.readFile(hash, "LICENSE", MAX_LICENSE + 1).catch(
-        (err) => {
-          if (err instanceof GitError && err.exitCode === null) {
-            return new Uint8Array(MAX_LICENSE + 1);
-          }
-          throw err;
-        },
+    let license: Uint8Array | null = null;
+    if (subdir !== "" && !files.some((f) => f.path === "LICENSE")) {
+      license = await this.#rootLicense(hash);
+      if (license) files.push({ path: "LICENSE", type: "file", size: license.byteLength });
+    }
+    const gomod = files.find((f) => f.path === "go.mod" && f.type === "file");
+    let goVersion = "";
+    if (gomod && gomod.size <= MAX_GO_MOD) {
+      goVersion = goModGoVersion(
+        (await this.code.readFile(hash, subdir + "go.mod")) ?? new Uint8Array(),
       );
-      if (license) files.push({ path: "LICENSE", type: "file", data: license });
     }
     try {
-      return selectZipFiles(files);
+      const kept = selectZipEntries(files, goVersion);
+      return { version, hash, dir, keep: new Set(kept.map((f) => f.path)), license };
     } catch (err) {
       if (err instanceof ZipRulesError) {
         throw new NotFound(`${this.modPath}@${version}: create zip: ${err.message}`, 410);
@@ -656,7 +652,90 @@ class CodeRepo {
       throw err;
     }
   }
+
+  /**
+   * Like the go command, a subdirectory module without a LICENSE gets the
+   * root's: the blob as git stores it (a symlinked root LICENSE contributes
+   * its target text), with no size cap here; the zip rules then refuse one
+   * over 16 MiB (a stand-in of that size is all they need to see).
+   */
+  async #rootLicense(hash: string): Promise<Uint8Array | null> {
+    return await this.code.mirror.readFile(hash, "LICENSE", MAX_LICENSE + 1).catch((err) => {
+      if (err instanceof GitError && err.exitCode === null) return new Uint8Array(MAX_LICENSE + 1);
+      throw err;
+    });
+  }
+
+  /**
+   * The zip's files as `git archive` streams them: each kept file is handed
+   * on as its bytes arrive (whole when small), so neither a file nor the
+   * archive is ever in memory whole. The limits are checked again on each
+   * file's size as the archive gives it (checkout filters may have grown it
+   * since the listing): passing one stops git at once with a
+   * {@linkcode ZipError} carrying the go command's reason.
+   */
+  async *zipEntries(plan: ZipPlan, prefix: string): AsyncGenerator<ZipWriteEntry> {
+    const refuse = (why: string) =>
+      new ZipError(`${this.modPath}@${plan.version}: create zip: ${why}`);
+    const subdir = plan.dir === "" ? "" : plan.dir + "/";
+    let total = 0;
+    try {
+      for await (const e of readTarStream(this.code.mirror.archiveStream(plan.hash, plan.dir))) {
+        if (e.type === "directory") continue;
+        if (!e.name.startsWith("prefix/")) {
+          throw new SourceError("git archive: entry outside prefix");
+        }
+        const name = e.name.slice("prefix/".length + subdir.length);
+        if (!e.name.startsWith("prefix/" + subdir) || !plan.keep.has(name)) continue;
+        if (e.type !== "file") continue;
+        total += e.size;
+        const problem = fileSizeProblem(name, e.size) ??
+          (total > MAX_ZIP_FILE ? TREE_TOO_LARGE : "");
+        if (problem) throw refuse(problem);
+        const data = e.size <= WHOLE_FILE_MAX
+          ? concatBytes(await Array.fromAsync(e.body()))
+          : reclaimed(e.body());
+        yield { name: prefix + name, data };
+      }
+    } catch (err) {
+      if (err instanceof TarError || err instanceof GitError) {
+        throw new SourceError(`${this.modPath}@${plan.version} .zip: git archive: ${err.message}`);
+      }
+      throw err;
+    }
+    if (plan.license) {
+      total += plan.license.byteLength;
+      if (total > MAX_ZIP_FILE) throw refuse(TREE_TOO_LARGE);
+      yield { name: prefix + "LICENSE", data: plan.license };
+    }
+  }
 }
+
+/** What a version's zip holds, decided before its content is read (see {@linkcode CodeRepo.zipPlan}). */
+interface ZipPlan {
+  version: string;
+  /** Commit and directory of the module in the repository. */
+  hash: string;
+  dir: string;
+  /** Paths (relative to the module root) of the files from the archive that go in the zip. */
+  keep: Set<string>;
+  /** The root LICENSE a subdirectory module gets, if any. */
+  license: Uint8Array | null;
+}
+
+/**
+ * Passes pieces on, counting them as garbage once taken: git's output is
+ * buffers outside V8's heap, which are otherwise freed late (see `reclaim.ts`).
+ */
+async function* reclaimed(pieces: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+  for await (const piece of pieces) {
+    yield piece;
+    reclaimer.released(piece.byteLength);
+  }
+}
+
+/** Files up to this size are read whole before deflating, the rest piece by piece. */
+const WHOLE_FILE_MAX = 1 << 20;
 
 /** Whether the versions allowed for `mpath` fit `pathMajor` (cmd/go's isMajor). */
 function isMajor(mpath: string, pathMajor: string): boolean {
@@ -947,9 +1026,8 @@ export function createGitSource(
         return foundBytes(await repo.goMod(request.version));
       case "zip": {
         await exact(repo, request.version);
-        const files = await repo.zipFiles(request.version);
-        const prefix = `${request.module}@${request.version}/`;
-        const body = writeZip(files.map((f) => ({ name: prefix + f.name, data: f.data })));
+        const plan = await repo.zipPlan(request.version);
+        const body = writeZip(repo.zipEntries(plan, `${request.module}@${request.version}/`));
         return { found: true, body, size: null };
       }
     }

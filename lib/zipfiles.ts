@@ -14,11 +14,36 @@ import { fold, MAX_GO_MOD, MAX_LICENSE, MAX_ZIP_FILE } from "./zip.ts";
 
 export { MAX_GO_MOD, MAX_LICENSE, MAX_ZIP_FILE };
 
-/** A file of the source tree, path relative to the module root. */
+/** An entry of the source tree as a listing gives it: path relative to the module root, size. */
+export interface TreeEntry {
+  path: string;
+  type: "file" | "symlink" | "other";
+  /** Content size in bytes (for a symlink, whatever; it is never zipped). */
+  size: number;
+}
+
+/** A file of the source tree with its content, path relative to the module root. */
 export interface TreeFile {
   path: string;
   type: "file" | "symlink" | "other";
   data: Uint8Array;
+}
+
+/** The reason the go command gives for a tree whose files add up to more than a zip may hold. */
+export const TREE_TOO_LARGE = `module source tree too large (max size is ${MAX_ZIP_FILE} bytes)`;
+
+/**
+ * The go command's reason for one file over its own limit (go.mod, LICENSE),
+ * or undefined. Like x/mod/zip's FileError, it starts with the file's path.
+ */
+export function fileSizeProblem(path: string, size: number): string | undefined {
+  if (path === "go.mod" && size > MAX_GO_MOD) {
+    return `go.mod: go.mod file too large (max size is ${MAX_GO_MOD} bytes)`;
+  }
+  if (path === "LICENSE" && size > MAX_LICENSE) {
+    return `LICENSE: LICENSE file too large (max size is ${MAX_LICENSE} bytes)`;
+  }
+  return undefined;
 }
 
 /**
@@ -89,16 +114,38 @@ function isVendored(name: string, goVersion: string): boolean {
  * ```
  */
 export function selectZipFiles(files: TreeFile[]): { name: string; data: Uint8Array }[] {
+  const root = files.find((f) => f.path === "go.mod" && f.type === "file");
+  const goVersion = root ? goModGoVersion(root.data) : "";
+  const entries = files.map((f, index) => ({ ...f, size: f.data.byteLength, index }));
+  return selectZipEntries(entries, goVersion).map((e) => ({ name: e.path, data: e.data }));
+}
+
+/**
+ * Selects the entries for a module zip from `files` (the tree in archive
+ * order, by names, types and sizes only) and returns those kept, in order.
+ * `goVersion` is the `go` line of the module's go.mod (vendor rules depend on
+ * it). Throws {@linkcode ZipRulesError} when the tree cannot be zipped, so a
+ * tree over the size limits is refused before any content is read.
+ *
+ * @example
+ * ```ts
+ * import { selectZipEntries } from "./zipfiles.ts";
+ * const kept = selectZipEntries([
+ *   { path: "go.mod", type: "file", size: 9 },
+ *   { path: "vendor/x/x.go", type: "file", size: 10 },
+ * ], "1.24");
+ * console.log(kept.map((f) => f.path)); // ["go.mod"]
+ * ```
+ */
+export function selectZipEntries<T extends TreeEntry>(files: T[], goVersion: string): T[] {
   // Directories with a go.mod (any case, regular file) start other modules.
   const moduleDirs = new Set<string>();
-  let goVersion = "";
   for (const f of files) {
     const slash = f.path.lastIndexOf("/");
-    const dir = f.path.slice(0, slash + 1);
     const base = f.path.slice(slash + 1);
-    if (base.toLowerCase() !== "go.mod" || f.type !== "file") continue;
-    moduleDirs.add(dir);
-    if (f.path === "go.mod") goVersion = goModGoVersion(f.data);
+    if (base.toLowerCase() === "go.mod" && f.type === "file") {
+      moduleDirs.add(f.path.slice(0, slash + 1));
+    }
   }
   const inNestedModule = (p: string): boolean => {
     for (let i = p.lastIndexOf("/"); i > 0; i = p.lastIndexOf("/", i - 1)) {
@@ -134,7 +181,7 @@ export function selectZipFiles(files: TreeFile[]): { name: string; data: Uint8Ar
     }
   };
 
-  const kept: { name: string; data: Uint8Array }[] = [];
+  const kept: T[] = [];
   let budget = MAX_ZIP_FILE;
   let tooLarge = false;
   for (const f of files) {
@@ -162,20 +209,17 @@ export function selectZipFiles(files: TreeFile[]): { name: string; data: Uint8Ar
       continue;
     }
     if (f.type !== "file") continue; // symlinks and irregular files are omitted
-    const size = f.data.byteLength;
-    if (size <= budget) budget -= size;
+    if (f.size <= budget) budget -= f.size;
     else tooLarge = true;
-    if (p === "go.mod" && size > MAX_GO_MOD) {
-      problem(p, `go.mod file too large (max size is ${MAX_GO_MOD} bytes)`);
+    const sizeProblem = fileSizeProblem(p, f.size);
+    if (sizeProblem) {
+      problem(p, sizeProblem);
       continue;
     }
-    if (p === "LICENSE" && size > MAX_LICENSE) {
-      problem(p, `LICENSE file too large (max size is ${MAX_LICENSE} bytes)`);
-      continue;
-    }
-    kept.push({ name: p, data: f.data });
+    kept.push(f);
   }
-  if (tooLarge) problems.push(`module source tree too large (max size is ${MAX_ZIP_FILE} bytes)`);
+  // As in x/mod/zip, the tree's size is the reason given when there are others too.
+  if (tooLarge) throw new ZipRulesError([TREE_TOO_LARGE]);
   if (problems.length > 0) throw new ZipRulesError(problems);
   return kept;
 }

@@ -1,5 +1,5 @@
 import { assertEquals, assertStringIncludes, assertThrows } from "./testing.ts";
-import { selectZipFiles, type TreeFile, ZipRulesError } from "./zipfiles.ts";
+import { selectZipEntries, selectZipFiles, type TreeFile, ZipRulesError } from "./zipfiles.ts";
 
 const file = (path: string, text = "x\n"): TreeFile => ({
   path,
@@ -58,15 +58,27 @@ Deno.test("bad names, collisions, misspelled go.mod and oversize files make the 
     [[file("GO.MOD")], "lower-case go.mod"],
     [
       [{ path: "go.mod", type: "file", data: new Uint8Array((16 << 20) + 1) }],
-      "go.mod file too large",
+      "go.mod: go.mod file too large (max size is 16777216 bytes)",
     ],
     [
       [{ path: "LICENSE", type: "file", data: new Uint8Array((16 << 20) + 1) }],
-      "LICENSE file too large",
+      "LICENSE: LICENSE file too large (max size is 16777216 bytes)",
     ],
   ];
   for (const [files, why] of cases) {
     const err = assertThrows(() => selectZipFiles(files), ZipRulesError);
     assertStringIncludes(err.message, why);
   }
+});
+
+Deno.test("a tree over 500 MiB is refused from sizes alone, with x/mod/zip's reason first", () => {
+  const err = assertThrows(
+    () =>
+      selectZipEntries([
+        { path: "go.mod", type: "file", size: (16 << 20) + 1 },
+        { path: "big.bin", type: "file", size: 500 << 20 },
+      ], ""),
+    ZipRulesError,
+  );
+  assertEquals(err.message, "module source tree too large (max size is 524288000 bytes)");
 });

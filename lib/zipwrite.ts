@@ -4,7 +4,9 @@
  * timestamps so that the same files always give the same bytes. Directory
  * entries are never written, since they would enter the module's h1 hash.
  * ZIP64 records are added when offsets, sizes or the entry count outgrow the
- * classic format.
+ * classic format. A file given as a stream of pieces is deflated piece by
+ * piece as they arrive (sizes and CRC then follow its data, in a data
+ * descriptor), so no file needs to be in memory whole.
  *
  * @module
  */
@@ -12,7 +14,8 @@ import { crc32 } from "node:zlib";
 
 /**
  * A file to write: its full name inside the zip (for a module,
- * `path@version/relative/path`) and its content.
+ * `path@version/relative/path`) and its content, whole or as a stream of
+ * pieces (which may throw to abandon the zip).
  *
  * @example
  * ```ts
@@ -26,7 +29,7 @@ import { crc32 } from "node:zlib";
  */
 export interface ZipWriteEntry {
   name: string;
-  data: Uint8Array;
+  data: Uint8Array | AsyncIterable<Uint8Array>;
 }
 
 /**
@@ -53,6 +56,7 @@ const VERSION_MADE_BY = (3 << 8) | 20; // Unix, zip 2.0
 const VERSION_DEFLATE = 20;
 const VERSION_ZIP64 = 45;
 const FLAG_UTF8 = 0x800;
+const FLAG_DATA_DESCRIPTOR = 0x8;
 const DOS_TIME = 0;
 const DOS_DATE = (1 << 5) | 1; // 1980-01-01, the earliest a DOS date can say
 const FILE_MODE = 0o100644;
@@ -60,6 +64,8 @@ const FILE_MODE = 0o100644;
 /** What the central directory needs to know about a written entry. */
 interface Written {
   name: Uint8Array;
+  /** Sizes and CRC follow the data (a streamed file). */
+  descriptor: boolean;
   method: number;
   crc: number;
   compressedSize: number;
@@ -108,21 +114,41 @@ async function* zipChunks(
     if (nameBytes.length > U16_MAX) {
       throw new TypeError(`zip entry name of ${nameBytes.length} bytes is too long`);
     }
-    const deflated = await deflate(data);
-    const stored = deflated.length >= data.length;
-    const body = stored ? data : deflated;
-    const entry: Written = {
-      name: nameBytes,
-      method: stored ? 0 : 8,
-      crc: crc32(data),
-      compressedSize: body.length,
-      size: data.length,
-      offset,
-    };
-    const header = localHeader(entry, forceZip64);
-    yield header;
-    yield body;
-    offset += header.length + body.length;
+    let entry: Written;
+    if (data instanceof Uint8Array) {
+      const deflated = await deflate(data);
+      const stored = deflated.length >= data.length;
+      const body = stored ? data : deflated;
+      entry = {
+        name: nameBytes,
+        descriptor: false,
+        method: stored ? 0 : 8,
+        crc: crc32(data),
+        compressedSize: body.length,
+        size: data.length,
+        offset,
+      };
+      const header = localHeader(entry, forceZip64);
+      yield header;
+      yield body;
+      offset += header.length + body.length;
+    } else {
+      entry = {
+        name: nameBytes,
+        descriptor: true,
+        method: 8,
+        crc: 0,
+        compressedSize: 0,
+        size: 0,
+        offset,
+      };
+      const header = localHeader(entry, forceZip64);
+      yield header;
+      yield* deflateStream(data, entry);
+      const descriptor = dataDescriptor(entry, forceZip64);
+      yield descriptor;
+      offset += header.length + entry.compressedSize + descriptor.length;
+    }
     written.push(entry);
   }
   const directoryOffset = offset;
@@ -157,8 +183,62 @@ async function deflate(data: Uint8Array): Promise<Uint8Array> {
   return new Uint8Array(await new Response(stream).arrayBuffer());
 }
 
+/**
+ * Deflates a stream piece by piece, yielding compressed pieces as they come
+ * and filling in `entry`'s CRC and sizes. Pulling output pulls input, so
+ * only a piece or two is ever held.
+ */
+async function* deflateStream(
+  pieces: AsyncIterable<Uint8Array>,
+  entry: Written,
+): AsyncGenerator<Uint8Array> {
+  // The compressor ends a deflate block at each piece it is given, so small
+  // pieces are gathered into batches first (else the output grows by some
+  // bytes per piece).
+  async function* tapped(): AsyncGenerator<Uint8Array<ArrayBuffer>> {
+    let batch = new Uint8Array(DEFLATE_BATCH);
+    let filled = 0;
+    for await (const piece of pieces) {
+      entry.crc = crc32(piece, entry.crc);
+      entry.size += piece.length;
+      for (let at = 0; at < piece.length;) {
+        const take = Math.min(DEFLATE_BATCH - filled, piece.length - at);
+        batch.set(piece.subarray(at, at + take), filled);
+        filled += take;
+        at += take;
+        if (filled === DEFLATE_BATCH) {
+          yield batch;
+          batch = new Uint8Array(DEFLATE_BATCH);
+          filled = 0;
+        }
+      }
+    }
+    if (filled > 0) yield batch.subarray(0, filled);
+  }
+  const deflated = ReadableStream.from(tapped()).pipeThrough(new CompressionStream("deflate-raw"));
+  for await (const out of deflated) {
+    entry.compressedSize += out.length;
+    yield out;
+  }
+}
+
+/** How much of a streamed file is handed to the compressor at once. */
+const DEFLATE_BATCH = 1 << 20;
+
+/** The record after a streamed file's data: CRC and sizes (64-bit with ZIP64). */
+function dataDescriptor(e: Written, forceZip64: boolean): Uint8Array {
+  const zip64 = forceZip64 || e.size >= U32_MAX || e.compressedSize >= U32_MAX;
+  const b = new Builder(zip64 ? 24 : 16);
+  b.u32(0x08074b50).u32(e.crc);
+  if (zip64) b.u64(e.compressedSize).u64(e.size);
+  else b.u32(e.compressedSize).u32(e.size);
+  return b.bytes;
+}
+
 function localHeader(e: Written, forceZip64: boolean): Uint8Array {
-  // Sizes are known before the data is written, so no data descriptor is needed.
+  // Whole files: sizes are known before the data is written. Streamed files:
+  // CRC and sizes are zero here and come in the data descriptor; a ZIP64
+  // extra is written when forced, since their final size is not known yet.
   const zip64 = forceZip64 || e.size >= U32_MAX || e.compressedSize >= U32_MAX;
   const b = new Builder(30 + e.name.length + (zip64 ? 20 : 0));
   b.u32(0x04034b50).u16(zip64 ? VERSION_ZIP64 : VERSION_DEFLATE).u16(flags(e)).u16(e.method)
@@ -193,7 +273,8 @@ function centralHeader(e: Written, forceZip64: boolean): Uint8Array {
 
 function flags(e: Written): number {
   // Mark UTF-8 only when it matters, so ASCII names read the same in old tools.
-  return e.name.some((c) => c >= 0x80) ? FLAG_UTF8 : 0;
+  return (e.name.some((c) => c >= 0x80) ? FLAG_UTF8 : 0) |
+    (e.descriptor ? FLAG_DATA_DESCRIPTOR : 0);
 }
 
 /** Little-endian writer into a buffer of known size. */

@@ -257,3 +257,63 @@ Deno.test("checkModuleZip agrees with go about which zips are valid", {
     );
   }
 });
+
+/** The same files with every other one given as a stream of small pieces. */
+function streamed(entries: ZipWriteEntry[]): ZipWriteEntry[] {
+  return entries.map((e, i) => {
+    if (i % 2 === 1 || !(e.data instanceof Uint8Array)) return e;
+    const data = e.data;
+    return {
+      name: e.name,
+      data: (async function* () {
+        for (let at = 0; at < data.length; at += 333) yield data.slice(at, at + 333);
+      })(),
+    };
+  });
+}
+
+Deno.test("streamed files round-trip, pass unzip -t and go, with and without ZIP64", {
+  ignore: !hasGo || !hasUnzip,
+}, async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    for (const forceZip64 of [false, true]) {
+      const prefix = "example.com/m@v1.0.0/";
+      // One file spans several of the compressor's batches.
+      const big = new Uint8Array(2_500_000).map((_, i) => (i * 7919) % 253);
+      const whole = [...sampleFiles(prefix), { name: prefix + "big.bin", data: big }];
+      const zip = await zipOf(streamed(whole), forceZip64);
+      const src = bytesAccess(zip);
+      const read = await readZipEntries(src);
+      assertEquals(read.map((e) => e.name), whole.map((e) => e.name));
+      for (const [i, entry] of read.entries()) {
+        const data = new Uint8Array(await new Response(openZipEntry(src, entry)).arrayBuffer());
+        assertEquals(data, whole[i].data, entry.name);
+      }
+      await checkModuleZip(src, "example.com/m", "v1.0.0");
+      const path = `${dir}/m-${forceZip64}.zip`;
+      await Deno.writeFile(path, zip);
+      const out = await new Deno.Command("/usr/bin/unzip", { args: ["-t", path] }).output();
+      assert(out.success, new TextDecoder().decode(out.stdout));
+      const mod = whole[0].data as Uint8Array;
+      const got = await goDownload("example.com/m", "v1.0.0", mod, zip);
+      assertEquals(got.Error, undefined);
+      assertEquals(got.Sum, await hashZip(bytesAccess(await zipOf(whole))));
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("an error from a streamed file ends the zip with that error", async () => {
+  const failure = new RangeError("file too large");
+  const entries: ZipWriteEntry[] = [{
+    name: "m@v1.0.0/big",
+    data: (async function* () {
+      yield new Uint8Array(10);
+      throw failure;
+    })(),
+  }];
+  const err = await assertRejects(() => zipOf(entries), RangeError);
+  assertEquals(err, failure);
+});
