@@ -221,8 +221,19 @@ export function parseHead(text: string): ParsedHead {
     if (!TOKEN.test(name)) throw new HttpParseError(400, "bad request: malformed header field");
     const key = name.toLowerCase();
     const value = trimOws(line.slice(colon + 1));
+    // A NUL or bare CR would reach whatever reads the value next (a forwarded fetch refuses it).
+    if (hasControl(value)) {
+      throw new HttpParseError(400, `bad request: header ${name} has a control character`);
+    }
     const earlier = headers[key];
+    if (earlier !== undefined && key === "host") {
+      throw new HttpParseError(400, "bad request: more than one Host header");
+    }
     headers[key] = earlier === undefined ? value : `${earlier}, ${value}`;
+  }
+  if (!http10 && headers["host"] === undefined) {
+    // RFC 9112 3.2: an HTTP/1.1 request without Host is answered 400.
+    throw new HttpParseError(400, "bad request: an HTTP/1.1 request needs a Host header");
   }
   const connection = headers["connection"]?.toLowerCase();
   const keepAlive = http10
@@ -243,6 +254,15 @@ function trimOws(value: string): string {
   while (start < end && (value[start] === " " || value[start] === "\t")) start++;
   while (end > start && (value[end - 1] === " " || value[end - 1] === "\t")) end--;
   return start === 0 && end === value.length ? value : value.slice(start, end);
+}
+
+/** A control character a field value may not hold (RFC 9110 5.5 allows HTAB only): NUL, bare CR, DEL… */
+function hasControl(value: string): boolean {
+  for (let i = 0; i < value.length; i++) {
+    const code = value.charCodeAt(i);
+    if ((code < 0x20 && code !== 0x09) || code === 0x7f) return true;
+  }
+  return false;
 }
 
 function hasToken(list: string, token: string): boolean {
