@@ -85,6 +85,8 @@ export async function startAstera(
   let replicas: Replica[] = [];
   const handler = createHandler(proxy, log, undefined, () => replicaStats(replicas));
   const replicaCount = config.workers - 1;
+  // The kernel spreads connections evenly over the isolates' sockets; so is the limit.
+  const maxConnections = Math.ceil(config.maxConnections / config.workers);
   // Replicas forward what they have not stored to the primary, over loopback.
   const onError = (event: string, error: unknown) =>
     log.error(event, {
@@ -103,6 +105,7 @@ export async function startAstera(
         hostname: config.hostname,
         port,
         reusePort: replicaCount > 0,
+        maxConnections,
         onError,
       }, handler));
   } catch (error) {
@@ -124,6 +127,7 @@ export async function startAstera(
     cacheTtlMs: config.cacheTtlMs,
     gcStepBytes: config.gcStepBytes,
     quiet: config.quiet,
+    maxConnections,
   }, log);
   const host = addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname;
   log.info("listening", {

@@ -531,21 +531,113 @@ Deno.test("fetch reuses connections and gets every body intact", async () => {
   });
 });
 
-Deno.test("beyond the connection limit, a client waits until a connection closes", async () => {
-  await withServer(echo, async (port, _errors, server) => {
+/** A handler whose `/slow` requests wait for `release()`; `arrived(n)` resolves once n are waiting. */
+function gate() {
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => release = resolve);
+  let waiting = 0;
+  const watchers: [number, () => void][] = [];
+  const handler: HttpHandler = async (request) => {
+    if (request.target.startsWith("/slow")) {
+      waiting++;
+      for (const [count, resolve] of watchers) if (waiting >= count) resolve();
+      await released;
+    }
+    return echo(request);
+  };
+  const arrived = (count: number) =>
+    new Promise<void>((resolve) => {
+      if (waiting >= count) resolve();
+      else watchers.push([count, resolve]);
+    });
+  return { handler, release, arrived };
+}
+
+Deno.test("when every connection has a request in progress, a client waits until one is free", async () => {
+  const { handler, release, arrived } = gate();
+  await withServer(handler, async (port, _errors, server) => {
     const first = await RawClient.connect(port);
-    await first.send("GET /1 HTTP/1.1\r\nHost: x\r\n\r\n");
-    assertEquals((await first.response()).body, "GET /1");
+    await first.send("GET /slow HTTP/1.1\r\nHost: x\r\n\r\n");
+    await arrived(1);
     const second = await RawClient.connect(port);
     await second.send("GET /2 HTTP/1.1\r\nHost: x\r\n\r\n");
-    for (const path of ["/3", "/4"]) {
-      await first.send(`GET ${path} HTTP/1.1\r\nHost: x\r\n\r\n`);
-      assertEquals((await first.response()).body, `GET ${path}`);
-    }
     assertEquals(server.connections(), 1, "the second connection is not taken yet");
-    first.close();
-    // Served only once the first connection is gone.
+    release();
+    assertEquals((await first.response()).body, "GET /slow", "the request in progress is whole");
+    // Once idle, the first connection makes room for the second.
     assertEquals((await second.response()).body, "GET /2");
+    assertEquals(await first.rest(), "");
     second.close();
+    first.close();
   }, { maxConnections: 1 });
+});
+
+Deno.test("idle connections hoarded by one address lock no one out, and no request in progress is cut", async () => {
+  const { handler, release, arrived } = gate();
+  await withServer(handler, async (port, _errors, server) => {
+    const busy: RawClient[] = [];
+    for (let i = 0; i < 3; i++) {
+      busy.push(await RawClient.connect(port));
+      await busy[i].send(`GET /slow/${i} HTTP/1.1\r\nHost: x\r\n\r\n`);
+      await arrived(i + 1);
+    }
+    // Far more connections than slots, none sending a byte, all from 127.0.0.1.
+    const idle: RawClient[] = [];
+    for (let i = 0; i < 60; i++) idle.push(await RawClient.connect(port));
+    const response = await fetch(`http://127.0.0.1:${port}/new`);
+    assertEquals(await response.text(), "GET /new", "a new client is served");
+    assertEquals(await idle[0].rest(), "", "the longest-idle connection made room");
+    assert(server.connections() <= 8, `${server.connections()} connections open`);
+    release();
+    for (let i = 0; i < busy.length; i++) {
+      assertEquals((await busy[i].response()).body, `GET /slow/${i}`);
+    }
+    for (const client of [...busy, ...idle]) client.close();
+  }, {
+    maxConnections: 8,
+    maxWaitingPerAddress: 1000,
+    firstByteTimeoutMs: 60_000,
+    freshGraceMs: 0,
+  });
+});
+
+Deno.test("one address keeps only so many connections waiting; those being answered do not count", async () => {
+  const { handler, release, arrived } = gate();
+  await withServer(handler, async (port) => {
+    // Ten clients behind one address (a build host, a NAT), all mid-request: none is refused.
+    const busy: RawClient[] = [];
+    for (let i = 0; i < 10; i++) {
+      busy.push(await RawClient.connect(port));
+      await busy[i].send(`GET /slow/${i} HTTP/1.1\r\nHost: x\r\n\r\n`);
+    }
+    await arrived(10);
+    const idle: RawClient[] = [];
+    for (let i = 0; i < 20; i++) idle.push(await RawClient.connect(port));
+    // Past their grace, all but the four newest waiting ones are closed, oldest first.
+    for (const client of idle.slice(0, 16)) assertEquals(await client.rest(), "");
+    for (const [i, client] of idle.slice(16).entries()) {
+      await client.send(`GET /kept/${i} HTTP/1.1\r\nHost: x\r\n\r\n`);
+      assertEquals((await client.response()).body, `GET /kept/${i}`);
+    }
+    release();
+    for (let i = 0; i < busy.length; i++) {
+      assertEquals((await busy[i].response()).body, `GET /slow/${i}`);
+    }
+    for (const client of [...busy, ...idle]) client.close();
+  }, { maxWaitingPerAddress: 4, firstByteTimeoutMs: 60_000 });
+});
+
+Deno.test("a new connection that sends nothing is closed sooner than an idle keep-alive one", async () => {
+  await withServer(echo, async (port) => {
+    const kept = await RawClient.connect(port);
+    await kept.send("GET /a HTTP/1.1\r\nHost: x\r\n\r\n");
+    assertEquals((await kept.response()).body, "GET /a");
+    const silent = await RawClient.connect(port);
+    assertEquals(await silent.rest(), "", "closed at its first-byte deadline");
+    // Opened before the silent one, yet still open: its deadline is the idle timeout.
+    await kept.send("GET /b HTTP/1.1\r\nHost: x\r\n\r\n");
+    assertEquals((await kept.response()).body, "GET /b");
+    silent.close();
+    kept.close();
+  }, { firstByteTimeoutMs: 100, idleTimeoutMs: 30_000 });
 });

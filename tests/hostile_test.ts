@@ -20,8 +20,10 @@ import { escapePath, escapeVersion } from "../lib/modpath.ts";
 import { assert, assertEquals } from "../lib/testing.ts";
 import { startFileProxy } from "./fileproxy.ts";
 import { FIXTURE_HOST, GitWorld } from "./gitfixtures.ts";
+import { startAsteraProcess } from "./asteraprocess.ts";
 import { removeTree } from "./gotool.ts";
 import { random, standardUniverse, writeUniverse } from "./universe.ts";
+import { workflow } from "./workflow.ts";
 
 /** Pieces a mangled target is made of: path syntax, escapes, traversal, odd bytes. */
 const PIECES = [
@@ -371,6 +373,48 @@ Deno.test("control characters in header values, and a missing or repeated Host, 
     assertEquals(log.errors, []);
   } finally {
     await astera.close();
+    await upstream.close();
+    await removeTree(work);
+  }
+});
+
+Deno.test("a peer hoarding connections that never send a byte locks no go client out", async () => {
+  const work = await Deno.makeTempDir({ prefix: "astera-hostile-idle-" });
+  const universe = join(work, "universe");
+  const buildCache = join(work, "gocache");
+  await writeUniverse(universe, standardUniverse(64 * 1024));
+  const direct = await startFileProxy({ root: universe });
+  const upstream = await startFileProxy({ root: universe });
+  try {
+    const oracle = await workflow(direct.url, buildCache);
+    const astera = await startAsteraProcess([
+      ...["--db", join(work, "astera.db"), "--upstream", upstream.url],
+      ...["--workers", "2", "--max-connections", "16"],
+    ]);
+    const { hostname, port } = new URL(astera.url);
+    const hoarders: Deno.Conn[] = [];
+    try {
+      // Far more than the 16 slots, from the address the go clients use too.
+      for (let i = 0; i < 300; i++) {
+        hoarders.push(await Deno.connect({ hostname, port: Number(port) }));
+      }
+      const outcomes = await Promise.all([0, 1].map(() => workflow(astera.url, buildCache)));
+      for (const outcome of outcomes) assertEquals(outcome, oracle);
+      const closed = await hoarders[0].read(new Uint8Array(1)).catch(() => null);
+      assertEquals(closed, null, "the longest-idle hoarder was closed, never answered");
+    } finally {
+      for (const conn of hoarders) {
+        try {
+          conn.close();
+        } catch {
+          // Closed by the server.
+        }
+      }
+      assertEquals(await astera.stop(), 0, "graceful shutdown exits 0");
+    }
+    assert(!astera.log.some((line) => / error /.test(line)), astera.log.join("\n"));
+  } finally {
+    await direct.close();
     await upstream.close();
     await removeTree(work);
   }
