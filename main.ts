@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { startAstera } from "./lib/app.ts";
+import { ListenError, startAstera } from "./lib/app.ts";
 import { ConfigError, parseConfig, usage } from "./lib/config.ts";
 import { createGitSource } from "./lib/gitsource.ts";
 import { createLogger } from "./lib/log.ts";
@@ -33,6 +33,10 @@ if (import.meta.main) {
       (config) => createGitSource({ gitDir: config.gitDir, fetchTtlMs: config.gitTtlMs }),
     );
   } catch (error) {
+    if (error instanceof ListenError) {
+      console.error(`astera: cannot start: ${error.message}`);
+      Deno.exit(1);
+    }
     const message = error instanceof Error ? error.message : String(error);
     // SQLite says only this when it cannot create the database's -wal/-shm files.
     const hint = /disk I\/O error|disk is full/.test(message) ? "; is its disk full?" : "";

@@ -85,6 +85,8 @@ export async function startAstera(
   let replicas: Replica[] = [];
   const handler = createHandler(proxy, log, undefined, () => replicaStats(replicas));
   const replicaCount = config.workers - 1;
+  // The kernel spreads connections evenly over the isolates' sockets; so is the limit.
+  const maxConnections = Math.ceil(config.maxConnections / config.workers);
   // Replicas forward what they have not stored to the primary, over loopback.
   const onError = (event: string, error: unknown) =>
     log.error(event, {
@@ -95,13 +97,17 @@ export async function startAstera(
     : undefined;
   let server: HttpServer;
   try {
+    // With SO_REUSEPORT a second Astera would share the port silently: bind it alone first.
+    const port = replicaCount > 0 ? claimPort(config.hostname, config.port) : config.port;
     // serveHttp binds before it returns (and throws if it cannot), so addr is known here.
-    server = serveHttp({
-      hostname: config.hostname,
-      port: config.port,
-      reusePort: replicaCount > 0,
-      onError,
-    }, handler);
+    server = listenOrExplain(config.hostname, port, () =>
+      serveHttp({
+        hostname: config.hostname,
+        port,
+        reusePort: replicaCount > 0,
+        maxConnections,
+        onError,
+      }, handler));
   } catch (error) {
     internal?.close();
     clearInterval(sweeper);
@@ -121,6 +127,7 @@ export async function startAstera(
     cacheTtlMs: config.cacheTtlMs,
     gcStepBytes: config.gcStepBytes,
     quiet: config.quiet,
+    maxConnections,
   }, log);
   const host = addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname;
   log.info("listening", {
@@ -159,6 +166,39 @@ export async function startAstera(
       store.close();
     },
   };
+}
+
+/** The port cannot be listened on (held by another process, or not ours to bind); the message is the line to print. */
+export class ListenError extends Error {
+  override name = "ListenError";
+}
+
+/**
+ * Binds `hostname:port` without `SO_REUSEPORT`, which fails while any other
+ * socket listens there (with or without it), and lets go of it at once; the
+ * isolates then bind it with `SO_REUSEPORT`. Returns the port (the one chosen
+ * for port 0). Throws {@linkcode ListenError}.
+ */
+function claimPort(hostname: string, port: number): number {
+  const probe = listenOrExplain(hostname, port, () => Deno.listen({ hostname, port }));
+  const claimed = (probe.addr as Deno.NetAddr).port;
+  probe.close();
+  return claimed;
+}
+
+/** Runs `listen`, turning a failure into a {@linkcode ListenError} that says which address and why. */
+function listenOrExplain<T>(hostname: string, port: number, listen: () => T): T {
+  try {
+    return listen();
+  } catch (error) {
+    const address = `${hostname.includes(":") ? `[${hostname}]` : hostname}:${port}`;
+    const reason = error instanceof Deno.errors.AddrInUse
+      ? "the port is in use by another process"
+      : error instanceof Error
+      ? error.message
+      : String(error);
+    throw new ListenError(`cannot listen on ${address}: ${reason}`);
+  }
 }
 
 /** A running replica isolate, and the port on which it asks for zips. */

@@ -30,6 +30,8 @@ export interface Config {
   gitTtlMs: number;
   quiet: boolean;
   workers: number;
+  /** Client connections open at once, over all isolates. */
+  maxConnections: number;
 }
 
 /** A bad flag or environment value; the message is the one line to print. */
@@ -112,6 +114,12 @@ export const FLAGS: Record<string, FlagSpec> = {
     help:
       "isolates serving on the port; auto: 2 on a machine with 2 cores or more, else 1; each has its own memory cache",
   },
+  "max-connections": {
+    env: "ASTERA_MAX_CONNECTIONS",
+    default: "4096",
+    help:
+      "client connections open at once, shared out among the isolates; when all are taken the longest-idle one is closed",
+  },
 };
 
 /**
@@ -183,6 +191,7 @@ export function parseConfig(args: string[], env: Record<string, string | undefin
       : parseDuration("git-ttl", get("git-ttl")),
     quiet: quiet === "true",
     workers: parseWorkers(get("workers")),
+    maxConnections: parseMaxConnections(get("max-connections")),
   };
 }
 
@@ -194,6 +203,16 @@ function parseWorkers(text: string): number {
   if (!/^\d{1,2}$/.test(text) || Number(text) < 1 || Number(text) > 64) {
     throw new ConfigError(
       `--workers ${JSON.stringify(text)}: expected auto or a number from 1 to 64`,
+    );
+  }
+  return Number(text);
+}
+
+function parseMaxConnections(text: string): number {
+  // At least a few per isolate; at most what a file-descriptor table could hold.
+  if (!/^\d{1,7}$/.test(text) || Number(text) < 16 || Number(text) > 1_000_000) {
+    throw new ConfigError(
+      `--max-connections ${JSON.stringify(text)}: expected a number from 16 to 1000000`,
     );
   }
   return Number(text);

@@ -14,6 +14,8 @@ Deno.test("defaults serve on all interfaces, port 8080, ./astera.db, proxy.golan
   assertEquals(parseConfig(["--workers", "auto"], {}).workers, config.workers);
   assertEquals(config.gcStepBytes, 8 * 1024 * 1024);
   assertEquals(parseConfig(["--gc-step", "0"], {}).gcStepBytes, 0, "0: V8 decides");
+  assertEquals(config.maxConnections, 4096);
+  assertEquals(parseConfig([], { ASTERA_MAX_CONNECTIONS: "64" }).maxConnections, 64);
 });
 
 Deno.test("flags win over environment variables, which win over defaults", () => {
@@ -51,6 +53,8 @@ Deno.test("bad flags and values are refused with one clear line", () => {
     [["positional"], "positional"],
     [["--workers", "0"], "--workers"],
     [["--workers", "two"], "--workers"],
+    [["--max-connections", "8"], "--max-connections"],
+    [["--max-connections", "many"], "--max-connections"],
   ];
   for (const [args, part] of cases) {
     const error = assertThrows(() => parseConfig(args, {}), ConfigError);

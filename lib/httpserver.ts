@@ -11,12 +11,17 @@
  * gets its answer and the connection is closed), chunked responses (a stream
  * body has a declared length; without one the connection is closed after
  * it), compression, upgrades, TLS. Every request head is limited in size and
- * in time; an idle connection is closed after a while; a client that stops
- * reading a response is dropped.
+ * in time; an idle connection is closed after a while, a new one that sends
+ * nothing sooner; a client that stops reading a response is dropped. One
+ * address cannot keep more than so many connections waiting for a request,
+ * and when every slot is taken the longest-idle connection makes room (see
+ * `waiting.ts`): a peer hoarding idle connections locks nobody out, and a
+ * request in progress is never cut off for room.
  *
  * @module
  */
 import { textError } from "./http.ts";
+import { WaitingConnections, type WaitState } from "./waiting.ts";
 
 /** A request as the handler sees it. */
 export interface HttpRequest {
@@ -56,13 +61,28 @@ export interface HttpServerOptions {
   headTimeoutMs?: number;
   /** An idle keep-alive connection is closed after this. Default 75 s. */
   idleTimeoutMs?: number;
+  /** A new connection that sends no byte for this long is closed. Default 10 s. */
+  firstByteTimeoutMs?: number;
   /** A response write that makes no progress for this long drops the client. Default 60 s. */
   writeTimeoutMs?: number;
   /**
-   * Connections served at once; further clients wait in the kernel's accept
-   * queue until one closes, so memory stays bounded. Default 4096.
+   * Connections served at once. When all are taken, the longest-idle one
+   * without a request in progress is closed to accept the next; when every
+   * one has a request in progress, further clients wait in the kernel's
+   * accept queue until one closes, so memory stays bounded. Default 4096.
    */
   maxConnections?: number;
+  /**
+   * Connections one client address may have waiting for a request (idle, or
+   * a head arriving); beyond it, that address's longest-idle one is closed.
+   * Connections being answered do not count. Default `maxConnections / 16`, at least 8.
+   */
+  maxWaitingPerAddress?: number;
+  /**
+   * A new connection is not closed for room before this (its request may be
+   * in the socket, unread yet); one kept alive after a response may be at once. Default 1 s.
+   */
+  freshGraceMs?: number;
   /** Told about handler failures and accept errors (one line each). */
   onError?: (event: string, error: unknown) => void;
 }
@@ -223,8 +243,19 @@ export function parseHead(text: string): ParsedHead {
     if (!TOKEN.test(name)) throw new HttpParseError(400, "bad request: malformed header field");
     const key = name.toLowerCase();
     const value = trimOws(line.slice(colon + 1));
+    // A NUL or bare CR would reach whatever reads the value next (a forwarded fetch refuses it).
+    if (hasControl(value)) {
+      throw new HttpParseError(400, `bad request: header ${name} has a control character`);
+    }
     const earlier = headers[key];
+    if (earlier !== undefined && key === "host") {
+      throw new HttpParseError(400, "bad request: more than one Host header");
+    }
     headers[key] = earlier === undefined ? value : `${earlier}, ${value}`;
+  }
+  if (!http10 && headers["host"] === undefined) {
+    // RFC 9112 3.2: an HTTP/1.1 request without Host is answered 400.
+    throw new HttpParseError(400, "bad request: an HTTP/1.1 request needs a Host header");
   }
   const connection = headers["connection"]?.toLowerCase();
   const keepAlive = http10
@@ -245,6 +276,15 @@ function trimOws(value: string): string {
   while (start < end && (value[start] === " " || value[start] === "\t")) start++;
   while (end > start && (value[end - 1] === " " || value[end - 1] === "\t")) end--;
   return start === 0 && end === value.length ? value : value.slice(start, end);
+}
+
+/** A control character a field value may not hold (RFC 9110 5.5 allows HTAB only): NUL, bare CR, DEL… */
+function hasControl(value: string): boolean {
+  for (let i = 0; i < value.length; i++) {
+    const code = value.charCodeAt(i);
+    if ((code < 0x20 && code !== 0x09) || code === 0x7f) return true;
+  }
+  return false;
 }
 
 function hasToken(list: string, token: string): boolean {
@@ -278,6 +318,13 @@ function bodiless(method: string, status: number): boolean {
 
 interface Connection {
   conn: Deno.Conn;
+  /** The client's address, for the per-address cap. */
+  address: string;
+  /** Changed through `waiting.set` only, as is `idleSince`. */
+  state: WaitState;
+  idleSince: number;
+  /** Has carried a response (set while busy, never while idle). */
+  answered: boolean;
   /** When the sweeper closes this connection (ms since epoch); Infinity while the handler works. */
   deadline: number;
   /** Waiting for (the rest of) a request head: nothing to finish, safe to close at shutdown. */
@@ -305,8 +352,11 @@ export function serveHttp(options: HttpServerOptions, handler: HttpHandler): Htt
   const maxHead = options.maxHeadBytes ?? DEFAULT_MAX_HEAD;
   const headTimeout = options.headTimeoutMs ?? 30_000;
   const idleTimeout = options.idleTimeoutMs ?? 75_000;
+  const firstByteTimeout = options.firstByteTimeoutMs ?? 10_000;
   const writeTimeout = options.writeTimeoutMs ?? 60_000;
   const maxConnections = options.maxConnections ?? 4096;
+  const maxWaiting = options.maxWaitingPerAddress ??
+    Math.max(8, Math.floor(maxConnections / 16));
   const onError = options.onError ?? (() => {});
   const listener = Deno.listen({
     hostname: options.hostname,
@@ -315,6 +365,7 @@ export function serveHttp(options: HttpServerOptions, handler: HttpHandler): Htt
     reusePort: options.reusePort,
   });
   const open = new Set<Connection>();
+  const waiting = new WaitingConnections<Connection>(options.freshGraceMs ?? 1000);
   let closing = false;
   let drained: (() => void) | undefined;
   let slotFreed: (() => void) | undefined;
@@ -325,7 +376,10 @@ export function serveHttp(options: HttpServerOptions, handler: HttpHandler): Htt
   let date = new Date(Date.now()).toUTCString();
   const tick = Math.max(
     10,
-    Math.min(1000, Math.floor(Math.min(headTimeout, idleTimeout, writeTimeout) / 4)),
+    Math.min(
+      1000,
+      Math.floor(Math.min(headTimeout, idleTimeout, firstByteTimeout, writeTimeout) / 4),
+    ),
   );
   const sweeper = setInterval(() => {
     now = performance.now();
@@ -333,8 +387,31 @@ export function serveHttp(options: HttpServerOptions, handler: HttpHandler): Htt
     for (const connection of open) {
       if (connection.deadline <= now) closeQuietly(connection.conn);
     }
+    // New connections past their grace may be closed for room now.
+    for (const address of waiting.addressesOver(maxWaiting)) {
+      let over: Connection | undefined;
+      while ((over = waiting.overCap(address, maxWaiting, now))) evict(over);
+    }
+    wakeAcceptor();
   }, tick);
   Deno.unrefTimer(sweeper);
+
+  /** Closes a waiting connection to make room; its slot is free at once, its reader cleans up. */
+  const evict = (connection: Connection) => {
+    open.delete(connection);
+    waiting.set(connection, "closed", now);
+    closeQuietly(connection.conn);
+    wakeAcceptor();
+  };
+
+  /** The connection now waits for a request: within its address's cap, or its longest idle goes. */
+  const setWaiting = (connection: Connection, state: "idle" | "head") => {
+    waiting.set(connection, state, now);
+    const over = waiting.overCap(connection.address, maxWaiting, now);
+    if (over) evict(over);
+    // A full server waiting for a slot can now make one.
+    else if (state === "idle") wakeAcceptor();
+  };
 
   const writeAll = async (connection: Connection, bytes: Uint8Array): Promise<void> => {
     let written = 0;
@@ -439,9 +516,12 @@ export function serveHttp(options: HttpServerOptions, handler: HttpHandler): Htt
             grown.set(buffer.subarray(0, filled));
             buffer = grown;
           }
-          if (closing) return;
+          if (closing || connection.state === "closed") return;
+          setWaiting(connection, filled > start ? "head" : "idle");
           connection.reading = true;
-          connection.deadline = headDeadline < 0 ? now + idleTimeout : headDeadline;
+          connection.deadline = headDeadline >= 0
+            ? headDeadline
+            : now + (connection.answered ? idleTimeout : firstByteTimeout);
           const read = await connection.conn.read(buffer.subarray(filled));
           connection.reading = false;
           if (read === null) return;
@@ -450,6 +530,8 @@ export function serveHttp(options: HttpServerOptions, handler: HttpHandler): Htt
           end = nextHeadEnd();
         }
         connection.deadline = Infinity;
+        waiting.set(connection, "busy", now);
+        connection.answered = true;
         let head: ParsedHead;
         try {
           head = parseHead(decoder.decode(buffer.subarray(start, end)));
@@ -482,9 +564,9 @@ export function serveHttp(options: HttpServerOptions, handler: HttpHandler): Htt
       // Reset, timed out or closed under us: nothing to answer any more.
     } finally {
       open.delete(connection);
+      waiting.set(connection, "closed", now);
       closeQuietly(connection.conn);
-      slotFreed?.();
-      slotFreed = undefined;
+      wakeAcceptor();
       if (closing && open.size === 0) {
         clearInterval(sweeper);
         drained?.();
@@ -492,15 +574,32 @@ export function serveHttp(options: HttpServerOptions, handler: HttpHandler): Htt
     }
   };
 
+  const wakeAcceptor = () => {
+    slotFreed?.();
+    slotFreed = undefined;
+  };
+
   const respondError = async (connection: Connection, status: number, message: string) => {
     await respond(connection, "GET", textError(status, message), false, false).catch(() => {});
+  };
+
+  const slotOrIdle = () => new Promise<void>((resume) => slotFreed = resume);
+
+  /** A client was accepted while full: the longest-idle connection gives up its slot, or one is awaited. */
+  const makeRoom = async () => {
+    while (open.size >= maxConnections && !closing) {
+      const idlest = waiting.longestIdle(now);
+      if (idlest) evict(idlest);
+      else await slotOrIdle();
+    }
   };
 
   const acceptLoop = async () => {
     let pause = 10;
     while (!closing) {
-      if (open.size >= maxConnections) {
-        await new Promise<void>((resume) => slotFreed = resume);
+      // Full, and every connection has a request in progress: the next clients wait in the queue.
+      if (open.size >= maxConnections && !waiting.longestIdle(now)) {
+        await slotOrIdle();
         continue;
       }
       let conn: Deno.Conn;
@@ -515,6 +614,7 @@ export function serveHttp(options: HttpServerOptions, handler: HttpHandler): Htt
         pause = Math.min(ACCEPT_BACKOFF_MAX_MS, pause * 2);
         continue;
       }
+      await makeRoom();
       if (closing) {
         closeQuietly(conn);
         return;
@@ -524,8 +624,17 @@ export function serveHttp(options: HttpServerOptions, handler: HttpHandler): Htt
       } catch {
         // Already reset: the first read will say so.
       }
-      const connection: Connection = { conn, deadline: now + idleTimeout, reading: false };
+      const connection: Connection = {
+        conn,
+        address: (conn.remoteAddr as Deno.NetAddr).hostname,
+        state: "busy",
+        idleSince: now,
+        answered: false,
+        deadline: now + firstByteTimeout,
+        reading: false,
+      };
       open.add(connection);
+      setWaiting(connection, "idle");
       serveConnection(connection);
     }
   };

@@ -38,16 +38,20 @@ Deno.test("request heads parse into method, target, headers and connection inten
       http10: false,
       hasBody: false,
     }],
-    ["HEAD /x HTTP/1.1\r\nConnection: close\r\n\r\n", { method: "HEAD", keepAlive: false }],
-    ["GET /x HTTP/1.1\r\nConnection: TE, Close\r\n\r\n", { keepAlive: false }],
+    ["HEAD /x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", {
+      method: "HEAD",
+      keepAlive: false,
+    }],
+    ["GET /x HTTP/1.1\r\nHost: x\r\nConnection: TE, Close\r\n\r\n", { keepAlive: false }],
     ["GET /x HTTP/1.0\r\n\r\n", { keepAlive: false, http10: true }],
+    ["GET /x HTTP/1.1\r\nHost: x\r\nX-A: a\tb \u00e9\r\n\r\n", { target: "/x" }],
     ["GET /x HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n", { keepAlive: true, http10: true }],
-    ["GET http://pi.lan:8080/m/@v/list HTTP/1.1\r\n\r\n", { target: "/m/@v/list" }],
-    ["GET http://pi.lan HTTP/1.1\r\n\r\n", { target: "/" }],
-    ["GET /x?y=1 HTTP/1.1\n\n", { target: "/x?y=1" }],
-    ["POST /x HTTP/1.1\r\nContent-Length: 5\r\n\r\n", { method: "POST", hasBody: true }],
-    ["POST /x HTTP/1.1\r\nContent-Length: 0\r\n\r\n", { hasBody: false }],
-    ["GET /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n", { hasBody: true }],
+    ["GET http://pi.lan:8080/m/@v/list HTTP/1.1\r\nHost: x\r\n\r\n", { target: "/m/@v/list" }],
+    ["GET http://pi.lan HTTP/1.1\r\nHost: x\r\n\r\n", { target: "/" }],
+    ["GET /x?y=1 HTTP/1.1\nHost: x\n\n", { target: "/x?y=1" }],
+    ["POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\n", { method: "POST", hasBody: true }],
+    ["POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n", { hasBody: false }],
+    ["GET /x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n", { hasBody: true }],
   ];
   for (const [text, expected] of cases) {
     const parsed = parseHead(text);
@@ -56,30 +60,40 @@ Deno.test("request heads parse into method, target, headers and connection inten
     }
   }
   const headers = parseHead(
-    'GET / HTTP/1.1\r\nRange:  bytes=0-1 \r\nIF-NONE-MATCH: "a"\r\nif-none-match: "b"\r\n\r\n',
+    'GET / HTTP/1.1\r\nHost: x\r\nRange:  bytes=0-1 \r\nIF-NONE-MATCH: "a"\r\nif-none-match: "b"\r\n\r\n',
   ).headers;
   assertEquals(headers["range"], "bytes=0-1");
   assertEquals(headers["if-none-match"], '"a", "b"');
-  assertEquals(headers["host"], undefined);
+  assertEquals(headers["host"], "x");
 });
 
 Deno.test("malformed request heads are refused with the status they deserve", () => {
   const many = Array.from({ length: 101 }, (_, i) => `X-${i}: y\r\n`).join("");
   const cases: [string, number][] = [
     ["GET /\r\n\r\n", 400],
-    ["GET  / HTTP/1.1\r\n\r\n", 400],
+    ["GET  / HTTP/1.1\r\nHost: x\r\n\r\n", 400],
     ["GET / HTTP/2.0\r\n\r\n", 505],
     ["GET / FTP/1.1\r\n\r\n", 400],
-    ["G(T / HTTP/1.1\r\n\r\n", 400],
-    ["GET /caf\u00e9 HTTP/1.1\r\n\r\n", 400],
-    ["GET /a\u0001b HTTP/1.1\r\n\r\n", 400],
-    ["GET * HTTP/1.1\r\n\r\n", 400],
-    ["GET ftp://x/y HTTP/1.1\r\n\r\n", 400],
-    ["GET / HTTP/1.1\r\nNoColon\r\n\r\n", 400],
+    ["G(T / HTTP/1.1\r\nHost: x\r\n\r\n", 400],
+    ["GET /caf\u00e9 HTTP/1.1\r\nHost: x\r\n\r\n", 400],
+    ["GET /a\u0001b HTTP/1.1\r\nHost: x\r\n\r\n", 400],
+    ["GET * HTTP/1.1\r\nHost: x\r\n\r\n", 400],
+    ["GET ftp://x/y HTTP/1.1\r\nHost: x\r\n\r\n", 400],
+    ["GET / HTTP/1.1\r\nHost: x\r\nNoColon\r\n\r\n", 400],
     ["GET / HTTP/1.1\r\nHost : a\r\n\r\n", 400],
     ["GET / HTTP/1.1\r\nHost: a\r\n folded\r\n\r\n", 400],
-    ["GET / HTTP/1.1\r\nContent-Length: 1x\r\n\r\n", 400],
-    [`GET / HTTP/1.1\r\n${many}\r\n`, 431],
+    ["GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 1x\r\n\r\n", 400],
+    [`GET / HTTP/1.1\r\nHost: x\r\n${many}\r\n`, 431],
+    // RFC 9112: control characters in a field value, and a missing or repeated Host, are 400.
+    ["GET / HTTP/1.1\r\nHost: x\r\nRange: bytes=0-\u00001\r\n\r\n", 400],
+    ['GET / HTTP/1.1\r\nHost: x\r\nIf-None-Match: "a\rb"\r\n\r\n', 400],
+    ["GET / HTTP/1.1\r\nHost: x\r\nX-A: a\r\r\n\r\n", 400],
+    ["GET / HTTP/1.1\r\nHost: x\r\nX-A: a\u007fb\r\n\r\n", 400],
+    ["GET / HTTP/1.1\r\nHost: x\u0001y\r\n\r\n", 400],
+    ["GET / HTTP/1.1\r\n\r\n", 400],
+    ["GET / HTTP/1.1\r\nRange: bytes=0-1\r\n\r\n", 400],
+    ["GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400],
+    ["GET / HTTP/1.1\r\nHost: a\r\nhost: a\r\n\r\n", 400],
   ];
   for (const [text, status] of cases) {
     let caught: unknown;
@@ -208,11 +222,11 @@ Deno.test("pipelined requests are answered in order on one connection", async ()
     await client.send("GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\n\r\n");
     assertEquals((await client.response()).body, "GET /a");
     assertEquals((await client.response()).body, "GET /b");
-    await client.send("\r\nHEAD /c HTTP/1.1\r\n\r\n");
+    await client.send("\r\nHEAD /c HTTP/1.1\r\nHost: x\r\n\r\n");
     const head = await client.response(true);
     assertEquals(head.status, 200);
     assertEquals(head.headers.get("content-length"), "7");
-    await client.send("GET /d HTTP/1.1\r\n\r\n");
+    await client.send("GET /d HTTP/1.1\r\nHost: x\r\n\r\n");
     const last = await client.response();
     assertEquals(last.body, "GET /d");
     assertEquals(last.headers.get("connection"), null);
@@ -224,11 +238,17 @@ Deno.test("pipelined requests are answered in order on one connection", async ()
 Deno.test("connection: close, HTTP/1.0 and request bodies end the connection after the answer", async () => {
   await withServer(echo, async (port) => {
     const cases: [string, number][] = [
-      ["GET /a HTTP/1.1\r\nConnection: close\r\n\r\nGET /never HTTP/1.1\r\n\r\n", 200],
+      [
+        "GET /a HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\nGET /never HTTP/1.1\r\nHost: x\r\n\r\n",
+        200,
+      ],
       ["GET /a HTTP/1.0\r\n\r\n", 200],
-      ["GET /a HTTP/1.1\r\nContent-Length: 3\r\n\r\nabcGET /b HTTP/1.1\r\n\r\n", 400],
-      ["GET /a HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400],
-      ["POST /a HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc", 200],
+      [
+        "GET /a HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabcGET /b HTTP/1.1\r\nHost: x\r\n\r\n",
+        400,
+      ],
+      ["GET /a HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400],
+      ["POST /a HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc", 200],
     ];
     for (const [request, status] of cases) {
       const { response, rest } = await answerOnce(port, request);
@@ -251,9 +271,9 @@ Deno.test("malformed, oversized and unsupported requests get a 4xx/505 and the s
     const cases: [string, number][] = [
       ["GARBAGE\r\n\r\n", 400],
       ["GET / HTTP/2.0\r\n\r\n", 505],
-      ["GET / HTTP/1.1\r\nBad Header: x\r\n\r\n", 400],
-      [`GET / HTTP/1.1\r\nX: ${"y".repeat(20_000)}\r\n\r\n`, 431],
-      [`GET /${"a".repeat(20_000)} HTTP/1.1\r\n`, 431],
+      ["GET / HTTP/1.1\r\nHost: x\r\nBad Header: x\r\n\r\n", 400],
+      [`GET / HTTP/1.1\r\nHost: x\r\nX: ${"y".repeat(20_000)}\r\n\r\n`, 431],
+      [`GET /${"a".repeat(20_000)} HTTP/1.1\r\nHost: x\r\n`, 431],
       ["\u0000\u0001\u0002\r\n\r\n", 400],
     ];
     for (const [request, status] of cases) {
@@ -273,7 +293,7 @@ Deno.test("a handler that throws gets a 500, reported once, and the connection g
   };
   await withServer(handler, async (port, errors) => {
     const client = await RawClient.connect(port);
-    await client.send("GET /boom HTTP/1.1\r\n\r\nGET /fine HTTP/1.1\r\n\r\n");
+    await client.send("GET /boom HTTP/1.1\r\nHost: x\r\n\r\nGET /fine HTTP/1.1\r\nHost: x\r\n\r\n");
     const failed = await client.response();
     assertEquals(failed.status, 500);
     assertEquals(failed.body, "internal error\n");
@@ -318,19 +338,19 @@ Deno.test("stream bodies arrive whole with their declared length, or the connect
   });
   await withServer(handler, async (port) => {
     const whole = await RawClient.connect(port);
-    await whole.send("GET /z HTTP/1.1\r\n\r\n");
+    await whole.send("GET /z HTTP/1.1\r\nHost: x\r\n\r\n");
     assertEquals((await whole.response()).body, "a".repeat(4000));
     // Still usable after a complete stream.
     body = countingStream(1, 10);
     declared = "10";
-    await whole.send("GET /z HTTP/1.1\r\n\r\n");
+    await whole.send("GET /z HTTP/1.1\r\nHost: x\r\n\r\n");
     assertEquals((await whole.response()).body, "a".repeat(10));
     whole.close();
 
     body = countingStream(4, 1000, 2);
     declared = "4000";
     const failing = await RawClient.connect(port);
-    await failing.send("GET /z HTTP/1.1\r\n\r\n");
+    await failing.send("GET /z HTTP/1.1\r\nHost: x\r\n\r\n");
     const text = await failing.rest();
     assert(text.startsWith("HTTP/1.1 200 OK\r\n"), text.slice(0, 40));
     assertEquals(text.slice(text.indexOf("\r\n\r\n") + 4), "a".repeat(2000));
@@ -339,7 +359,7 @@ Deno.test("stream bodies arrive whole with their declared length, or the connect
     body = countingStream(4, 1000);
     declared = "2500";
     const longer = await RawClient.connect(port);
-    await longer.send("GET /z HTTP/1.1\r\n\r\nGET /z HTTP/1.1\r\n\r\n");
+    await longer.send("GET /z HTTP/1.1\r\nHost: x\r\n\r\nGET /z HTTP/1.1\r\nHost: x\r\n\r\n");
     const cut = await longer.rest();
     assertEquals(cut.slice(cut.indexOf("\r\n\r\n") + 4), "a".repeat(2500));
     await body.cancelled;
@@ -348,7 +368,7 @@ Deno.test("stream bodies arrive whole with their declared length, or the connect
     body = countingStream(4, 1000);
     declared = "4000";
     const head = await RawClient.connect(port);
-    await head.send("HEAD /z HTTP/1.1\r\n\r\n");
+    await head.send("HEAD /z HTTP/1.1\r\nHost: x\r\n\r\n");
     const response = await head.response(true);
     assertEquals(response.headers.get("content-length"), "4000");
     head.close();
@@ -364,14 +384,14 @@ Deno.test("a client that hangs up or stops reading mid-body cancels the stream",
   });
   await withServer(handler, async (port) => {
     const hangsUp = await RawClient.connect(port);
-    await hangsUp.send("GET /big HTTP/1.1\r\n\r\n");
+    await hangsUp.send("GET /big HTTP/1.1\r\nHost: x\r\n\r\n");
     await hangsUp.response(true);
     hangsUp.close();
     await body.cancelled;
 
     body = countingStream(1_000_000, 65536);
     const stalls = await RawClient.connect(port);
-    await stalls.send("GET /big HTTP/1.1\r\n\r\n");
+    await stalls.send("GET /big HTTP/1.1\r\nHost: x\r\n\r\n");
     // Never reads: the socket buffers fill, the write makes no progress, the server gives up.
     await body.cancelled;
     stalls.close();
@@ -381,11 +401,11 @@ Deno.test("a client that hangs up or stops reading mid-body cancels the stream",
 Deno.test("a request head that never completes, and an idle connection, are closed", async () => {
   await withServer(echo, async (port) => {
     const slow = await RawClient.connect(port);
-    await slow.send("GET /slowloris HTTP/1.1\r\nX-A: ");
+    await slow.send("GET /slowloris HTTP/1.1\r\nHost: x\r\nX-A: ");
     assertEquals(await slow.rest(), "");
     slow.close();
     const idle = await RawClient.connect(port);
-    await idle.send("GET /a HTTP/1.1\r\n\r\n");
+    await idle.send("GET /a HTTP/1.1\r\nHost: x\r\n\r\n");
     assertEquals((await idle.response()).body, "GET /a");
     assertEquals(await idle.rest(), "");
     idle.close();
@@ -395,7 +415,7 @@ Deno.test("a request head that never completes, and an idle connection, are clos
 Deno.test("a request head trickled a byte at a time is closed at its deadline all the same", async () => {
   await withServer(echo, async (port) => {
     const slow = await RawClient.connect(port);
-    await slow.send("GET /trickle HTTP/1.1\r\nX-A: ");
+    await slow.send("GET /trickle HTTP/1.1\r\nHost: x\r\nX-A: ");
     let closed = false;
     const ended = slow.rest().then(() => closed = true);
     // A byte every 30 ms, each well within the 200 ms the head has, for up to 3 s.
@@ -427,9 +447,9 @@ Deno.test("a wall clock stepped forward (NTP at boot) drops no connection", asyn
   const realNow = Date.now;
   await withServer(handler, async (port) => {
     const slow = await RawClient.connect(port);
-    await slow.send("GET /slow HTTP/1.1\r\n\r\n");
+    await slow.send("GET /slow HTTP/1.1\r\nHost: x\r\n\r\n");
     const idle = await RawClient.connect(port);
-    await idle.send("GET /a HTTP/1.1\r\n\r\n");
+    await idle.send("GET /a HTTP/1.1\r\nHost: x\r\n\r\n");
     await idle.response();
     const day = 24 * 60 * 60 * 1000;
     const stepped = new Date(realNow() + day).toUTCString().slice(0, 16); // e.g. "Thu, 26 Nov 2026"
@@ -439,7 +459,7 @@ Deno.test("a wall clock stepped forward (NTP at boot) drops no connection", asyn
       const probe = await RawClient.connect(port);
       let seen = false;
       for (let i = 0; i < 100_000 && !seen; i++) {
-        await probe.send("GET /a HTTP/1.1\r\n\r\n");
+        await probe.send("GET /a HTTP/1.1\r\nHost: x\r\n\r\n");
         seen = (await probe.response()).headers.get("date")?.startsWith(stepped) ?? false;
       }
       probe.close();
@@ -447,7 +467,7 @@ Deno.test("a wall clock stepped forward (NTP at boot) drops no connection", asyn
     } finally {
       Date.now = realNow;
     }
-    await idle.send("GET /a HTTP/1.1\r\n\r\n");
+    await idle.send("GET /a HTTP/1.1\r\nHost: x\r\n\r\n");
     assertEquals((await idle.response()).status, 200, "the idle connection is still open");
     release();
     const response = await slow.response();
@@ -471,10 +491,10 @@ Deno.test("shutdown closes idle connections and lets a request in progress finis
   });
   const port = server.addr.port;
   const idle = await RawClient.connect(port);
-  await idle.send("GET /a HTTP/1.1\r\n\r\n");
+  await idle.send("GET /a HTTP/1.1\r\nHost: x\r\n\r\n");
   await idle.response();
   const busy = await RawClient.connect(port);
-  await busy.send("GET /slow HTTP/1.1\r\n\r\n");
+  await busy.send("GET /slow HTTP/1.1\r\nHost: x\r\n\r\n");
   await inHandler;
   const stopped = server.shutdown();
   assertEquals(await idle.rest(), "");
@@ -511,21 +531,113 @@ Deno.test("fetch reuses connections and gets every body intact", async () => {
   });
 });
 
-Deno.test("beyond the connection limit, a client waits until a connection closes", async () => {
-  await withServer(echo, async (port, _errors, server) => {
-    const first = await RawClient.connect(port);
-    await first.send("GET /1 HTTP/1.1\r\n\r\n");
-    assertEquals((await first.response()).body, "GET /1");
-    const second = await RawClient.connect(port);
-    await second.send("GET /2 HTTP/1.1\r\n\r\n");
-    for (const path of ["/3", "/4"]) {
-      await first.send(`GET ${path} HTTP/1.1\r\n\r\n`);
-      assertEquals((await first.response()).body, `GET ${path}`);
+/** A handler whose `/slow` requests wait for `release()`; `arrived(n)` resolves once n are waiting. */
+function gate() {
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => release = resolve);
+  let waiting = 0;
+  const watchers: [number, () => void][] = [];
+  const handler: HttpHandler = async (request) => {
+    if (request.target.startsWith("/slow")) {
+      waiting++;
+      for (const [count, resolve] of watchers) if (waiting >= count) resolve();
+      await released;
     }
+    return echo(request);
+  };
+  const arrived = (count: number) =>
+    new Promise<void>((resolve) => {
+      if (waiting >= count) resolve();
+      else watchers.push([count, resolve]);
+    });
+  return { handler, release, arrived };
+}
+
+Deno.test("when every connection has a request in progress, a client waits until one is free", async () => {
+  const { handler, release, arrived } = gate();
+  await withServer(handler, async (port, _errors, server) => {
+    const first = await RawClient.connect(port);
+    await first.send("GET /slow HTTP/1.1\r\nHost: x\r\n\r\n");
+    await arrived(1);
+    const second = await RawClient.connect(port);
+    await second.send("GET /2 HTTP/1.1\r\nHost: x\r\n\r\n");
     assertEquals(server.connections(), 1, "the second connection is not taken yet");
-    first.close();
-    // Served only once the first connection is gone.
+    release();
+    assertEquals((await first.response()).body, "GET /slow", "the request in progress is whole");
+    // Once idle, the first connection makes room for the second.
     assertEquals((await second.response()).body, "GET /2");
+    assertEquals(await first.rest(), "");
     second.close();
+    first.close();
   }, { maxConnections: 1 });
+});
+
+Deno.test("idle connections hoarded by one address lock no one out, and no request in progress is cut", async () => {
+  const { handler, release, arrived } = gate();
+  await withServer(handler, async (port, _errors, server) => {
+    const busy: RawClient[] = [];
+    for (let i = 0; i < 3; i++) {
+      busy.push(await RawClient.connect(port));
+      await busy[i].send(`GET /slow/${i} HTTP/1.1\r\nHost: x\r\n\r\n`);
+      await arrived(i + 1);
+    }
+    // Far more connections than slots, none sending a byte, all from 127.0.0.1.
+    const idle: RawClient[] = [];
+    for (let i = 0; i < 60; i++) idle.push(await RawClient.connect(port));
+    const response = await fetch(`http://127.0.0.1:${port}/new`);
+    assertEquals(await response.text(), "GET /new", "a new client is served");
+    assertEquals(await idle[0].rest(), "", "the longest-idle connection made room");
+    assert(server.connections() <= 8, `${server.connections()} connections open`);
+    release();
+    for (let i = 0; i < busy.length; i++) {
+      assertEquals((await busy[i].response()).body, `GET /slow/${i}`);
+    }
+    for (const client of [...busy, ...idle]) client.close();
+  }, {
+    maxConnections: 8,
+    maxWaitingPerAddress: 1000,
+    firstByteTimeoutMs: 60_000,
+    freshGraceMs: 0,
+  });
+});
+
+Deno.test("one address keeps only so many connections waiting; those being answered do not count", async () => {
+  const { handler, release, arrived } = gate();
+  await withServer(handler, async (port) => {
+    // Ten clients behind one address (a build host, a NAT), all mid-request: none is refused.
+    const busy: RawClient[] = [];
+    for (let i = 0; i < 10; i++) {
+      busy.push(await RawClient.connect(port));
+      await busy[i].send(`GET /slow/${i} HTTP/1.1\r\nHost: x\r\n\r\n`);
+    }
+    await arrived(10);
+    const idle: RawClient[] = [];
+    for (let i = 0; i < 20; i++) idle.push(await RawClient.connect(port));
+    // Past their grace, all but the four newest waiting ones are closed, oldest first.
+    for (const client of idle.slice(0, 16)) assertEquals(await client.rest(), "");
+    for (const [i, client] of idle.slice(16).entries()) {
+      await client.send(`GET /kept/${i} HTTP/1.1\r\nHost: x\r\n\r\n`);
+      assertEquals((await client.response()).body, `GET /kept/${i}`);
+    }
+    release();
+    for (let i = 0; i < busy.length; i++) {
+      assertEquals((await busy[i].response()).body, `GET /slow/${i}`);
+    }
+    for (const client of [...busy, ...idle]) client.close();
+  }, { maxWaitingPerAddress: 4, firstByteTimeoutMs: 60_000 });
+});
+
+Deno.test("a new connection that sends nothing is closed sooner than an idle keep-alive one", async () => {
+  await withServer(echo, async (port) => {
+    const kept = await RawClient.connect(port);
+    await kept.send("GET /a HTTP/1.1\r\nHost: x\r\n\r\n");
+    assertEquals((await kept.response()).body, "GET /a");
+    const silent = await RawClient.connect(port);
+    assertEquals(await silent.rest(), "", "closed at its first-byte deadline");
+    // Opened before the silent one, yet still open: its deadline is the idle timeout.
+    await kept.send("GET /b HTTP/1.1\r\nHost: x\r\n\r\n");
+    assertEquals((await kept.response()).body, "GET /b");
+    silent.close();
+    kept.close();
+  }, { firstByteTimeoutMs: 100, idleTimeoutMs: 30_000 });
 });

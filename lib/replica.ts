@@ -33,6 +33,8 @@ export interface ReplicaSettings {
   cacheTtlMs: number;
   gcStepBytes: number;
   quiet: boolean;
+  /** This isolate's share of `--max-connections`. */
+  maxConnections: number;
 }
 
 /** Messages between the primary and a replica. */
@@ -132,6 +134,7 @@ export function startReplica(
     hostname: settings.hostname,
     port: settings.port,
     reusePort: true,
+    maxConnections: settings.maxConnections,
     onError: (event, error) => log.error(event, { error: describe(error) }),
   }, handler);
   return Promise.resolve({

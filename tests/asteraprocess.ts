@@ -46,8 +46,17 @@ export interface AsteraProcess {
   stats(): Promise<Record<string, Record<string, unknown>>>;
 }
 
+/** Astera ended before it logged `listening`: its exit code and every stderr line. */
+export class AsteraExitedError extends Error {
+  override name = "AsteraExitedError";
+  constructor(readonly code: number, readonly log: string[]) {
+    super(`astera exited (status ${code}) before listening:\n${log.join("\n")}`);
+  }
+}
+
 /**
- * Starts `main.ts` (or `ASTERA_TEST_SERVER`) with `args` plus `--listen 127.0.0.1:0`.
+ * Starts `main.ts` (or `ASTERA_TEST_SERVER`) with `args` plus `--listen 127.0.0.1:0`
+ * (a `--listen` in `args` wins). Throws {@linkcode AsteraExitedError} when it exits first.
  *
  * @example
  * ```ts ignore
@@ -74,10 +83,7 @@ export async function startAsteraProcess(
   let url = "";
   while (!url) {
     const { done, value } = await reader.read();
-    if (done) {
-      await child.status;
-      throw new Error(`astera exited before listening:\n${log.join("\n")}`);
-    }
+    if (done) throw new AsteraExitedError((await child.status).code, log);
     log.push(value);
     const match = / listening address=(\S+)/.exec(value);
     if (match) url = `http://${match[1]}`;

@@ -20,8 +20,10 @@ import { escapePath, escapeVersion } from "../lib/modpath.ts";
 import { assert, assertEquals } from "../lib/testing.ts";
 import { startFileProxy } from "./fileproxy.ts";
 import { FIXTURE_HOST, GitWorld } from "./gitfixtures.ts";
+import { startAsteraProcess } from "./asteraprocess.ts";
 import { removeTree } from "./gotool.ts";
 import { random, standardUniverse, writeUniverse } from "./universe.ts";
+import { workflow } from "./workflow.ts";
 
 /** Pieces a mangled target is made of: path syntax, escapes, traversal, odd bytes. */
 const PIECES = [
@@ -101,14 +103,15 @@ interface RawResponse {
   body: Uint8Array;
 }
 
-/** One request with `Connection: close`, the target sent exactly as given. */
+/** One request with `Connection: close`, the target and header `fields` sent exactly as given. */
 async function rawRequest(
   port: number,
   method: string,
   target: string,
+  fields = "Host: astera\r\n",
 ): Promise<RawResponse> {
   const conn = await Deno.connect({ hostname: "127.0.0.1", port });
-  const head = `${method} ${target} HTTP/1.1\r\nHost: astera\r\nConnection: close\r\n\r\n`;
+  const head = `${method} ${target} HTTP/1.1\r\n${fields}Connection: close\r\n\r\n`;
   await conn.write(new TextEncoder().encode(head));
   const received = new Uint8Array(await new Response(conn.readable).arrayBuffer());
   const end = indexOfHeadEnd(received);
@@ -328,5 +331,91 @@ Deno.test("mangled private module paths get a clear answer, and a 200 only with 
     await astera.close();
     await removeTree(work);
     await world.cleanup();
+  }
+});
+
+Deno.test("control characters in header values, and a missing or repeated Host, get 400 from every isolate", async () => {
+  const work = await Deno.makeTempDir({ prefix: "astera-hostile-fields-" });
+  const universe = join(work, "universe");
+  const versions = standardUniverse(64 * 1024);
+  await writeUniverse(universe, versions);
+  const upstream = await startFileProxy({ root: universe });
+  const log = errorLog();
+  const config = parseConfig(
+    ["--listen", "127.0.0.1:0", "--db", join(work, "astera.db"), "--upstream", upstream.url],
+    { ASTERA_WORKERS: "2" },
+  );
+  const astera = await startAstera(config, log);
+  try {
+    const port = Number(new URL(astera.url).port);
+    const { module, version } = versions[0];
+    const zip = `/${escapePath(module)}/@v/${escapeVersion(version)}.zip`;
+    const stored = await rawRequest(port, "GET", zip);
+    assertEquals(stored.status, 200, zip);
+    const fields = [
+      "Host: astera\r\nRange: bytes=0-\u00001\r\n",
+      'Host: astera\r\nIf-None-Match: "a\rb"\r\n',
+      "Host: astera\r\nRange: bytes=0-1\r\r\n",
+      "Host: astera\r\nX-Trace: a\u0000\r\n",
+      "Range: bytes=0-1\r\n",
+      "Host: astera\r\nHost: elsewhere\r\n",
+    ];
+    // Connections are spread over both isolates by the kernel: ask often enough to meet each.
+    for (let i = 0; i < 8; i++) {
+      for (const field of fields) {
+        const response = await rawRequest(port, "GET", zip, field);
+        assertEquals(response.status, 400, JSON.stringify(field));
+        assert(new TextDecoder().decode(response.body).startsWith("bad request: "));
+      }
+    }
+    const again = await rawRequest(port, "GET", zip);
+    assertEquals(again.body, stored.body, "the stored zip is served as before");
+    assertEquals(log.errors, []);
+  } finally {
+    await astera.close();
+    await upstream.close();
+    await removeTree(work);
+  }
+});
+
+Deno.test("a peer hoarding connections that never send a byte locks no go client out", async () => {
+  const work = await Deno.makeTempDir({ prefix: "astera-hostile-idle-" });
+  const universe = join(work, "universe");
+  const buildCache = join(work, "gocache");
+  await writeUniverse(universe, standardUniverse(64 * 1024));
+  const direct = await startFileProxy({ root: universe });
+  const upstream = await startFileProxy({ root: universe });
+  try {
+    const oracle = await workflow(direct.url, buildCache);
+    const astera = await startAsteraProcess([
+      ...["--db", join(work, "astera.db"), "--upstream", upstream.url],
+      ...["--workers", "2", "--max-connections", "16"],
+    ]);
+    const { hostname, port } = new URL(astera.url);
+    const hoarders: Deno.Conn[] = [];
+    try {
+      // Far more than the 16 slots, from the address the go clients use too.
+      for (let i = 0; i < 300; i++) {
+        hoarders.push(await Deno.connect({ hostname, port: Number(port) }));
+      }
+      const outcomes = await Promise.all([0, 1].map(() => workflow(astera.url, buildCache)));
+      for (const outcome of outcomes) assertEquals(outcome, oracle);
+      const closed = await hoarders[0].read(new Uint8Array(1)).catch(() => null);
+      assertEquals(closed, null, "the longest-idle hoarder was closed, never answered");
+    } finally {
+      for (const conn of hoarders) {
+        try {
+          conn.close();
+        } catch {
+          // Closed by the server.
+        }
+      }
+      assertEquals(await astera.stop(), 0, "graceful shutdown exits 0");
+    }
+    assert(!astera.log.some((line) => / error /.test(line)), astera.log.join("\n"));
+  } finally {
+    await direct.close();
+    await upstream.close();
+    await removeTree(work);
   }
 });

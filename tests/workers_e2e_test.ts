@@ -8,7 +8,7 @@
  */
 import { join } from "node:path";
 import { assert, assertEquals } from "../lib/testing.ts";
-import { startAsteraProcess } from "./asteraprocess.ts";
+import { AsteraExitedError, startAsteraProcess } from "./asteraprocess.ts";
 import { startFileProxy } from "./fileproxy.ts";
 import { removeTree } from "./gotool.ts";
 import { standardUniverse, writeUniverse } from "./universe.ts";
@@ -53,6 +53,47 @@ Deno.test("with two isolates serving one port, clients still match direct and ea
     }
   } finally {
     await direct.close();
+    await upstream.close();
+    await removeTree(work);
+  }
+});
+
+Deno.test("a second Astera on the port two isolates of a running one share exits with one clear line", async () => {
+  const work = await Deno.makeTempDir({ prefix: "astera-e2e-port-" });
+  const upstream = await startFileProxy({ root: work });
+  try {
+    const first = await startAsteraProcess([
+      ...["--db", join(work, "first.db"), "--upstream", upstream.url, "--workers", "2"],
+    ]);
+    try {
+      assert(first.log.some((line) => line.includes("workers=2")), first.log.join("\n"));
+      const address = new URL(first.url).host;
+      for (const workers of ["2", "1"]) {
+        let outcome: unknown;
+        try {
+          const second = await startAsteraProcess([
+            ...["--db", join(work, "second.db"), "--upstream", upstream.url],
+            ...["--workers", workers, "--listen", address],
+          ]);
+          await second.stop();
+          outcome = second.log;
+        } catch (error) {
+          outcome = error;
+        }
+        assert(outcome instanceof AsteraExitedError, `the second one listened: ${outcome}`);
+        assertEquals(outcome.code, 1, outcome.message);
+        const lines = outcome.log.filter((line) => line.startsWith("astera"));
+        assertEquals(lines, [
+          `astera: cannot start: cannot listen on ${address}: the port is in use by another process`,
+        ]);
+        assert(!outcome.log.some((line) => line.includes(" listening ")), outcome.message);
+      }
+      const stats = await first.stats();
+      assertEquals(stats.isolates as unknown, 2, "the first one still serves with both isolates");
+    } finally {
+      assertEquals(await first.stop(), 0, "graceful shutdown exits 0");
+    }
+  } finally {
     await upstream.close();
     await removeTree(work);
   }
