@@ -268,7 +268,7 @@ export class Store {
     if (!(row?.data instanceof Uint8Array)) return undefined;
     if (etagFromDigest(sha256(row.data)) !== row.etag) {
       throw new StoredDamageError(
-        `${module}@${version}.${kind}: stored copy does not match its SHA-256 ${row.etag}`,
+        `stored copy does not match its SHA-256 ${row.etag}`,
       );
     }
     return row.data;
@@ -542,6 +542,29 @@ export class Store {
     } catch (error) {
       return [`integrity check failed: ${error instanceof Error ? error.message : String(error)}`];
     }
+  }
+
+  /**
+   * Reads the first rows of every table and index (a few pages, well under
+   * a millisecond): a malformed page where every lookup starts shows here.
+   * Returns what SQLite said, or undefined when all read.
+   */
+  probe(): string | undefined {
+    const probes = [
+      "SELECT * FROM artifacts LIMIT 1",
+      "SELECT module, version, kind FROM artifacts ORDER BY module, version, kind LIMIT 1",
+      "SELECT * FROM answers ORDER BY kind, module, key LIMIT 1",
+      "SELECT * FROM blobs LIMIT 1",
+      "SELECT blob_id, seq FROM chunks ORDER BY blob_id, seq LIMIT 1",
+    ];
+    for (const sql of probes) {
+      try {
+        this.#db.prepare(sql).all();
+      } catch (error) {
+        return error instanceof Error ? error.message : String(error);
+      }
+    }
+    return undefined;
   }
 
   /** Every stored artifact, for a check of the whole store. */

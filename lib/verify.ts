@@ -24,7 +24,15 @@ export interface VerifySummary {
   /** Zips stored before chunks had digests, found intact and given them. */
   digestsRecorded: number;
   /** With `repair` on a malformed file: what the rebuilt database kept and lost. */
-  rebuilt?: { artifacts: number; answers: number; lost: number; damagedCopy: string };
+  rebuilt?: {
+    artifacts: number;
+    answers: number;
+    /** Artifacts (or the answers table) that could not be read back intact. */
+    lost: number;
+    /** Whether the artifacts could not even be listed (then all are fetched again). */
+    unlisted: boolean;
+    damagedCopy: string;
+  };
   interrupted: boolean;
 }
 
@@ -171,7 +179,13 @@ async function rebuild(
   }
   const from = Store.open(db);
   const to = Store.open(fresh);
-  const result = { artifacts: 0, answers: 0, lost: 0, damagedCopy: `${db}.damaged` };
+  const result = {
+    artifacts: 0,
+    answers: 0,
+    lost: 0,
+    unlisted: false,
+    damagedCopy: `${db}.damaged`,
+  };
   try {
     let answers: StoredAnswer[] = [];
     try {
@@ -185,6 +199,7 @@ async function rebuild(
     try {
       all = from.allArtifacts();
     } catch (error) {
+      result.unlisted = true;
       options.onDamage?.("the artifacts table", message(error));
     }
     for (const [done, meta] of all.entries()) {

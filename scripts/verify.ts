@@ -124,9 +124,11 @@ export function verifySummaryLines(summary: VerifySummary, repair: boolean): str
     lines.push(`  chunk digests recorded for ${summary.digestsRecorded} zips stored before them`);
   }
   if (summary.rebuilt) {
-    const { artifacts, answers, lost, damagedCopy } = summary.rebuilt;
+    const { artifacts, answers, lost, unlisted, damagedCopy } = summary.rebuilt;
     lines.push(
-      `  rebuilt: kept ${artifacts} artifacts and ${answers} answers, lost ${lost} (fetched again); the damaged file is ${damagedCopy}: delete it`,
+      `  rebuilt: kept ${artifacts} artifacts and ${answers} answers, lost ${
+        unlisted ? "every artifact (unreadable list)" : lost
+      } (fetched again); the damaged file is ${damagedCopy}: delete it`,
     );
   }
   if (!intact && !repair && !summary.interrupted) {

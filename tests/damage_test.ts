@@ -271,6 +271,10 @@ Deno.test("a page of garbage in the database: a clear log line and 503s or upstr
       fixture.upstream.url,
     ]);
     try {
+      assert(
+        damaged.log.some((line) => line.includes("store-damaged") && line.includes("malformed")),
+        `said at start, before any request:\n${damaged.log.join("\n")}`,
+      );
       const mod = await fetch(damaged.url + LIB_MOD);
       assertEquals(mod.status, 200, "the upstream answers what the database cannot");
       assertEquals(
