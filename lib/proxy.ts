@@ -41,6 +41,7 @@ import type { Upstream } from "./upstream.ts";
 import {
   type ArtifactKind,
   type ArtifactMeta,
+  DAMAGED,
   etagFromDigest,
   isDatabaseCorrupt,
   sha256,
@@ -145,8 +146,6 @@ export interface ProxyStats {
 }
 
 const TEXT = "text/plain; charset=utf-8";
-/** Artifacts removed as damaged that are remembered, to say so when they cannot be fetched again. */
-const MAX_DAMAGED_REMEMBERED = 1000;
 /** What a log line about a malformed database file advises. */
 export const REPAIR_ADVICE = "stop Astera and run `deno task verify --repair`";
 const MISS: Reply = { type: "miss" };
@@ -177,8 +176,6 @@ export class ModuleProxy {
   #refreshes = new SingleFlight<StoredAnswer>();
   #live = new Map<string, LiveDownload>();
   #background = new Set<Promise<unknown>>();
-  /** Artifacts removed as damaged and not stored again yet (item key → what was wrong). */
-  #damagedCopies = new Map<string, string>();
   #stats: ProxyStats = { sourceFetches: 0, backgroundRefreshes: 0, liveDownloads: 0 };
 
   constructor(options: ModuleProxyOptions) {
@@ -334,6 +331,8 @@ export class ModuleProxy {
         }
         if (chunk && whole?.checked) this.#track(this.#recordDigests(meta, whole.digests));
         if (!chunk) {
+          // Removed meanwhile (found damaged here, in another isolate or by `deno task verify`).
+          this.#items.delete(itemKey("zip", meta.module, meta.version));
           controller.error(
             new Error(`chunk ${seq} of ${meta.module}@${meta.version}.zip is missing`),
           );
@@ -431,11 +430,16 @@ export class ModuleProxy {
     );
   }
 
-  /** Whether the first chunk of a stored zip reads back as stored; a damaged zip is removed. */
+  /**
+   * Whether the first chunk of a stored zip is there and reads back as
+   * stored; a damaged zip is removed.
+   */
   async #firstChunkIntact(meta: ArtifactMeta): Promise<boolean> {
     try {
-      await this.#readChunk(meta.blobId!, 0);
-      return true;
+      if (await this.#readChunk(meta.blobId!, 0)) return true;
+      // Removed meanwhile (by `deno task verify --repair`, or another isolate): look again.
+      this.#items.delete(itemKey("zip", meta.module, meta.version));
+      return false;
     } catch (error) {
       await this.#damagedRead(meta, error);
       return false;
@@ -469,10 +473,8 @@ export class ModuleProxy {
       error: text(error),
     });
     this.#items.delete(key);
-    if (this.#damagedCopies.size >= MAX_DAMAGED_REMEMBERED) this.#damagedCopies.clear();
-    this.#damagedCopies.set(key, text(error));
     try {
-      await this.#store.removeArtifact(meta);
+      await this.#store.removeArtifact(meta, text(error));
     } catch (removeError) {
       this.#options.log.warn("store-failed", {
         module: meta.module,
@@ -481,6 +483,15 @@ export class ModuleProxy {
         error: `removing the damaged copy: ${text(removeError)}`,
       });
     }
+  }
+
+  /**
+   * Why a stored copy of an artifact that is not stored (now) was removed as
+   * damaged, by any isolate or `deno task verify`; undefined if it never was.
+   */
+  #damageNote(kind: ArtifactKind, module: string, version: string): string | undefined {
+    const note = this.#storedAnswer(DAMAGED, module, `${version}.${kind}`);
+    return note && new TextDecoder().decode(note.body);
   }
 
   /** Logs that SQLite found the database file itself malformed, with what to do. */
@@ -613,7 +624,7 @@ export class ModuleProxy {
           await this.#storeInfoQuietly(module, version, body);
         }
       } else {
-        const previous = this.#store.answer(kind, module, key);
+        const previous = this.#storedAnswer(kind, module, key);
         if (previous?.status === 200) {
           // Versions, once published, stay fetchable; an upstream that forgot them (or `off`)
           // must not make us forget them too.
@@ -677,13 +688,12 @@ export class ModuleProxy {
           ? body
           : this.#store.inlineData(module, version, kind)!;
         this.#items.set(itemKey(kind, module, version), { type: "artifact", meta, data });
-        this.#damagedCopies.delete(itemKey(kind, module, version));
         if (negative) await this.#forgetAnswer(kind, module, version);
         return artifactReply(meta, data);
       });
     } catch (error) {
       if (negative) return notFoundReply(negative);
-      const damaged = this.#damagedCopies.get(itemKey(kind, module, version));
+      const damaged = this.#damageNote(kind, module, version);
       if (damaged) return damagedReply(`${module}@${version}.${kind}`, damaged, error);
       if (kind === "info") {
         const synthesized = this.#offlineInfo(module, version);
@@ -820,8 +830,7 @@ export class ModuleProxy {
       }
       blobId = undefined;
       this.#items.set(itemKey("zip", module, version), { type: "artifact", meta, data: null });
-      this.#damagedCopies.delete(itemKey("zip", module, version));
-      if (this.#store.answer("zip", module, version)) {
+      if (this.#storedAnswer("zip", module, version)) {
         await this.#forgetAnswer("zip", module, version);
       }
       download.finish(meta, seq);
@@ -892,7 +901,7 @@ export class ModuleProxy {
     version: string,
   ): Reply {
     if (negative) return notFoundReply(negative);
-    const damaged = this.#damagedCopies.get(itemKey("zip", module, version));
+    const damaged = this.#damageNote("zip", module, version);
     if (damaged) return damagedReply(`${module}@${version}.zip`, damaged, error);
     return errorReply(error);
   }
@@ -976,7 +985,7 @@ export class ModuleProxy {
 
   async #answer(kind: string, module: string, key: string): Promise<StoredAnswer | undefined> {
     const item = await this.#items.load(answerKey(kind, module, key), () => {
-      const answer = this.#store.answer(kind, module, key);
+      const answer = this.#storedAnswer(kind, module, key);
       return Promise.resolve(answer ? { type: "answer", answer } as const : undefined);
     });
     return item?.type === "answer" ? item.answer : undefined;
@@ -993,9 +1002,29 @@ export class ModuleProxy {
   ): Promise<StoredAnswer | undefined> {
     const answer = await this.#answer(kind, module, key);
     if (!answer || !this.#options.storedOnly || this.#isFresh(answer)) return answer;
-    const reread = this.#store.answer(kind, module, key);
+    const reread = this.#storedAnswer(kind, module, key);
     if (reread) this.#items.set(answerKey(kind, module, key), { type: "answer", answer: reread });
     return reread;
+  }
+
+  /**
+   * A stored answer read from the database; one found damaged is logged and
+   * removed (to be fetched again), as is an unreadable database file.
+   */
+  #storedAnswer(kind: string, module: string, key: string): StoredAnswer | undefined {
+    try {
+      return this.#store.answer(kind, module, key);
+    } catch (error) {
+      if (isDatabaseCorrupt(error)) {
+        this.#storeDamaged(`${kind} ${module} ${key}`, error);
+        return undefined;
+      }
+      if (!(error instanceof StoredDamageError)) throw error;
+      this.#options.log.warn("stored-damaged", { module, kind, key, error: error.message });
+      this.#items.delete(answerKey(kind, module, key));
+      this.#track(this.#store.deleteAnswer(kind, module, key).catch(() => {}));
+      return undefined;
+    }
   }
 
   #isFresh(answer: StoredAnswer): boolean {

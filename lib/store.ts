@@ -125,7 +125,8 @@ const MIGRATIONS: string[] = [
   // nothing, so this is instant on any database: chunks stored before stay without a digest
   // (checked when their zip is read whole, and given one by `deno task verify`).
   `ALTER TABLE chunks ADD COLUMN digest BLOB;
-   ALTER TABLE blobs ADD COLUMN chunk_digests INTEGER NOT NULL DEFAULT 0;`,
+   ALTER TABLE blobs ADD COLUMN chunk_digests INTEGER NOT NULL DEFAULT 0;
+   ALTER TABLE answers ADD COLUMN digest BLOB;`,
 ];
 
 /**
@@ -150,6 +151,9 @@ export interface StoreBatch {
   /** Stores (replacing) an answer. */
   putAnswer(answer: StoredAnswer): void;
 }
+
+/** The answer kind noting why an artifact was removed as damaged (see {@linkcode Store.removeArtifact}). */
+export const DAMAGED = "damaged";
 
 /** What was read from the store is not what was stored: the stored copy is damaged. */
 export class StoredDamageError extends Error {
@@ -292,10 +296,12 @@ export class Store {
 
   /**
    * Removes a stored artifact found damaged (and its blob), so that it is
-   * fetched again. Only the copy `meta` describes goes: one stored anew
-   * meanwhile stays. Returns whether it was removed now.
+   * fetched again, and notes `why` as the answer of kind {@linkcode DAMAGED}
+   * (key `<version>.<kind>`), for the error given while it cannot be. Only
+   * the copy `meta` describes goes: one stored anew meanwhile stays. Returns
+   * whether it was removed now.
    */
-  async removeArtifact(meta: ArtifactMeta): Promise<boolean> {
+  async removeArtifact(meta: ArtifactMeta, why: string): Promise<boolean> {
     let removed = false;
     await this.#write(() => {
       removed = Number(
@@ -304,10 +310,20 @@ export class Store {
            WHERE module = ? AND version = ? AND kind = ? AND etag = ? AND blob_id IS ?`,
         ).run(meta.module, meta.version, meta.kind, meta.etag, meta.blobId).changes,
       ) === 1;
-      if (removed && meta.blobId !== null) {
+      if (!removed) return;
+      if (meta.blobId !== null) {
         this.#statement("DELETE FROM chunks WHERE blob_id = ?").run(meta.blobId);
         this.#statement("DELETE FROM blobs WHERE id = ?").run(meta.blobId);
       }
+      // Kept once stored again too: it is read only when the artifact cannot be had.
+      this.#putAnswerNow({
+        kind: DAMAGED,
+        module: meta.module,
+        key: `${meta.version}.${meta.kind}`,
+        status: 502,
+        body: new TextEncoder().encode(why),
+        fetchedAt: this.#now(),
+      });
     });
     return removed;
   }
@@ -336,13 +352,19 @@ export class Store {
       .all(module, kind).map((row) => String(row.version));
   }
 
-  /** A stored answer, or undefined. */
+  /**
+   * A stored answer, or undefined. Throws {@linkcode StoredDamageError} when
+   * its body does not match its digest (answers stored before schema 2 have none).
+   */
   answer(kind: string, module: string, key: string): StoredAnswer | undefined {
     const row = this.#read(
-      "SELECT status, body, fetched_at FROM answers WHERE kind = ? AND module = ? AND key = ?",
+      "SELECT status, body, fetched_at, digest FROM answers WHERE kind = ? AND module = ? AND key = ?",
       [kind, module, key],
     );
     if (!row || !(row.body instanceof Uint8Array)) return undefined;
+    if (row.digest instanceof Uint8Array && !bytesEqual(sha256(row.body), row.digest)) {
+      throw new StoredDamageError(`stored ${kind} answer does not match its SHA-256`);
+    }
     return {
       kind,
       module,
@@ -403,7 +425,15 @@ export class Store {
     const batch: StoreBatch = {
       putInline: (module, version, kind, data, etag) =>
         this.#putInlineNow(module, version, kind, data, etag),
-      answer: (kind, module, key) => this.answer(kind, module, key),
+      // A damaged answer is as good as none here: what the batch stores replaces it.
+      answer: (kind, module, key) => {
+        try {
+          return this.answer(kind, module, key);
+        } catch (error) {
+          if (error instanceof StoredDamageError) return undefined;
+          throw error;
+        }
+      },
       putAnswer: (answer) => this.#putAnswerNow(answer),
     };
     let result: T | undefined;
@@ -577,22 +607,11 @@ export class Store {
     );
   }
 
-  /** Every stored answer (lists, not-founds, checksum-database files), for a rebuild. */
-  allAnswers(): StoredAnswer[] {
+  /** The keys of every stored answer (lists, not-founds, checksum-database files). */
+  answerKeys(): { kind: string; module: string; key: string }[] {
     this.#stats.reads++;
-    return this.#statement("SELECT kind, module, key, status, body, fetched_at FROM answers").all()
-      .flatMap((row) =>
-        row.body instanceof Uint8Array
-          ? [{
-            kind: String(row.kind),
-            module: String(row.module),
-            key: String(row.key),
-            status: Number(row.status),
-            body: row.body,
-            fetchedAt: Number(row.fetched_at),
-          }]
-          : []
-      );
+    return this.#statement("SELECT kind, module, key FROM answers ORDER BY kind, module, key").all()
+      .map((row) => ({ kind: String(row.kind), module: String(row.module), key: String(row.key) }));
   }
 
   /** A snapshot of the counters. */
@@ -630,10 +649,19 @@ export class Store {
 
   #putAnswerNow(answer: StoredAnswer): void {
     this.#statement(
-      `INSERT INTO answers (kind, module, key, status, body, fetched_at) VALUES (?, ?, ?, ?, ?, ?)
-       ON CONFLICT (kind, module, key) DO UPDATE SET
-         status = excluded.status, body = excluded.body, fetched_at = excluded.fetched_at`,
-    ).run(answer.kind, answer.module, answer.key, answer.status, answer.body, answer.fetchedAt);
+      `INSERT INTO answers (kind, module, key, status, body, fetched_at, digest)
+       VALUES (?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (kind, module, key) DO UPDATE SET status = excluded.status,
+         body = excluded.body, fetched_at = excluded.fetched_at, digest = excluded.digest`,
+    ).run(
+      answer.kind,
+      answer.module,
+      answer.key,
+      answer.status,
+      answer.body,
+      answer.fetchedAt,
+      sha256(answer.body),
+    );
   }
 
   #deleteBlobNow(blobId: number): void {

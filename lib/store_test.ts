@@ -328,9 +328,9 @@ Deno.test("what reads back other than it was stored raises StoredDamageError; re
     assertThrows(() => store.chunk(blob, 0), StoredDamageError);
     assertEquals(store.chunk(blob, 1), text("ef"), "an intact chunk still reads");
 
-    assertEquals(await store.removeArtifact(mod), true);
-    assertEquals(await store.removeArtifact(zip), true);
-    assertEquals(await store.removeArtifact(zip), false, "already gone");
+    assertEquals(await store.removeArtifact(mod, "test"), true);
+    assertEquals(await store.removeArtifact(zip, "test"), true);
+    assertEquals(await store.removeArtifact(zip, "test"), false, "already gone");
     assertEquals(store.artifact("example.com/m", "v1.0.0", "mod"), undefined);
     assertEquals(store.artifact("example.com/m", "v1.0.0", "zip"), undefined);
     assertEquals(store.chunk(blob, 1), undefined);
@@ -348,6 +348,7 @@ Deno.test("a database of schema 1 migrates at once; its chunks, without digests,
     // What schema 1 had: no digest columns.
     const old = new DatabaseSync(path);
     old.exec("ALTER TABLE chunks DROP COLUMN digest; ALTER TABLE blobs DROP COLUMN chunk_digests");
+    old.exec("ALTER TABLE answers DROP COLUMN digest");
     old.exec("UPDATE chunks SET data = CAST('abcD' AS BLOB); PRAGMA user_version = 1");
     old.close();
 

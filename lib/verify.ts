@@ -109,7 +109,9 @@ async function checkStore(store: Store, options: VerifyOptions): Promise<VerifyS
     if (!checked.ok) {
       summary.damaged.push(`${what}: ${checked.why}`);
       options.onDamage?.(what, checked.why);
-      if (options.repair && await store.removeArtifact(meta).catch(() => false)) summary.removed++;
+      if (options.repair && await store.removeArtifact(meta, checked.why).catch(() => false)) {
+        summary.removed++;
+      }
     } else if (checked.digests) {
       await store.recordChunkDigests(meta.blobId!, checked.digests);
       summary.digestsRecorded++;
@@ -122,7 +124,32 @@ async function checkStore(store: Store, options: VerifyOptions): Promise<VerifyS
       label: what,
     });
   }
+  if (!summary.interrupted) await checkAnswers(store, options, summary);
   return summary;
+}
+
+/** Reads every stored answer back (lists, not-founds, checksum-database files). */
+async function checkAnswers(store: Store, options: VerifyOptions, summary: VerifySummary) {
+  let keys: { kind: string; module: string; key: string }[];
+  try {
+    keys = store.answerKeys();
+  } catch (error) {
+    summary.integrity.push(`answers cannot be listed: ${message(error)}`);
+    return;
+  }
+  for (const { kind, module, key } of keys) {
+    try {
+      store.answer(kind, module, key);
+    } catch (error) {
+      const what = `${kind} answer ${module}${key ? ` ${key}` : ""}`;
+      summary.damaged.push(`${what}: ${message(error)}`);
+      options.onDamage?.(what, message(error));
+      if (options.repair) {
+        await store.deleteAnswer(kind, module, key);
+        summary.removed++;
+      }
+    }
+  }
 }
 
 /**
@@ -187,9 +214,16 @@ async function rebuild(
     damagedCopy: `${db}.damaged`,
   };
   try {
-    let answers: StoredAnswer[] = [];
+    const answers: StoredAnswer[] = [];
     try {
-      answers = from.allAnswers();
+      for (const { kind, module, key } of from.answerKeys()) {
+        try {
+          const answer = from.answer(kind, module, key);
+          if (answer) answers.push(answer);
+        } catch {
+          result.lost++;
+        }
+      }
     } catch {
       result.lost++;
     }

@@ -20,6 +20,7 @@ const BIG = "/example.com/big/@v/v1.0.0.zip";
 const DEP_ZIP = "/example.com/dep/@v/v1.0.0.zip";
 const DEP_MOD = "/example.com/dep/@v/v1.0.0.mod";
 const LIB_MOD = "/example.com/lib/@v/v1.1.0.mod";
+const LIB_LIST = "/example.com/lib/@v/list";
 /** The store's chunk size (lib/store.ts). */
 const CHUNK = 256 * 1024;
 
@@ -87,7 +88,7 @@ async function flipStored(db: string, content: Uint8Array, offset: number): Prom
   checkpoint(db);
   const file = await Deno.readFile(db);
   const at = indexesOf(file, content.subarray(offset, offset + 32));
-  for (const i of at) file[i + 16] ^= 0x01;
+  for (const i of at) file[i + 16] ^= 0x01; // within the run: past its end is something else
   await Deno.writeFile(db, file);
   return at.length;
 }
@@ -118,6 +119,7 @@ Deno.test("bytes flipped in a stored .mod and stored zips are never served: go g
     await flipFile(fixture, DEP_MOD, 0);
     await flipFile(fixture, DEP_ZIP);
     await flipFile(fixture, BIG, 1000); // in its first chunk: checked before anyone hears 200
+    await flipFile(fixture, LIB_LIST, 0);
 
     const second = await startAsteraProcess([
       "--db",
@@ -130,11 +132,18 @@ Deno.test("bytes flipped in a stored .mod and stored zips are never served: go g
     } finally {
       await second.stop();
     }
-    for (const path of [DEP_MOD, DEP_ZIP, BIG]) {
+    for (const path of [DEP_MOD, DEP_ZIP, BIG, LIB_LIST]) {
       assertEquals(fixture.upstream.counts.get(path), 2, `${path}: fetched again`);
     }
     const damaged = second.log.filter((line) => line.includes("stored-damaged"));
-    for (const what of [["example.com/dep", "mod"], ["example.com/dep", "zip"], ["big", "zip"]]) {
+    for (
+      const what of [
+        ["example.com/dep", "mod"],
+        ["example.com/dep", "zip"],
+        ["big", "zip"],
+        ["example.com/lib", "list"],
+      ]
+    ) {
       assert(
         damaged.some((line) => what.every((part) => line.includes(part))),
         `stored-damaged logged for ${what}:\n${damaged.join("\n")}`,
@@ -210,7 +219,7 @@ async function verify(db: string, ...args: string[]): Promise<{ code: number; st
   return { code: out.code, stderr: new TextDecoder().decode(out.stderr) };
 }
 
-Deno.test("deno task verify finds flipped bytes; with --repair they are removed and fetched again", async () => {
+Deno.test("deno task verify finds flipped bytes; with --repair, beside a running Astera, they are removed and fetched again", async () => {
   await withFixture("astera-verify-", async (fixture) => {
     await storeThrough(fixture, [LIB_MOD, DEP_MOD, BIG]);
     const intact = await verify(fixture.db);
@@ -224,14 +233,30 @@ Deno.test("deno task verify finds flipped bytes; with --repair they are removed 
     assertStringIncludes(found.stderr, "damaged artifacts: 2");
     assertStringIncludes(found.stderr, "example.com/lib@v1.1.0.mod");
     assertStringIncludes(found.stderr, "example.com/big@v1.0.0.zip");
-    const repaired = await verify(fixture.db, "--repair");
-    assertEquals(repaired.code, 0, repaired.stderr);
-    assertStringIncludes(repaired.stderr, "removed: 2");
-    const after = await verify(fixture.db);
-    assertEquals(after.code, 0, after.stderr);
-    assertStringIncludes(after.stderr, "verify: intact: 1 artifacts");
-
-    await storeThrough(fixture, [LIB_MOD, DEP_MOD, BIG]);
+    const astera = await startAsteraProcess([
+      "--db",
+      fixture.db,
+      "--upstream",
+      fixture.upstream.url,
+    ]);
+    try {
+      const repaired = await verify(fixture.db, "--repair");
+      assertEquals(repaired.code, 0, repaired.stderr);
+      assertStringIncludes(repaired.stderr, "removed: 2");
+      const after = await verify(fixture.db);
+      assertEquals(after.code, 0, after.stderr);
+      assertStringIncludes(after.stderr, "verify: intact: 1 artifacts");
+      for (const path of [LIB_MOD, DEP_MOD, BIG]) {
+        const response = await fetch(astera.url + path);
+        assertEquals(response.status, 200, path);
+        assertEquals(
+          new Uint8Array(await response.arrayBuffer()),
+          await Deno.readFile(join(fixture.universe, path)),
+        );
+      }
+    } finally {
+      await astera.stop();
+    }
     assertEquals(
       [LIB_MOD, DEP_MOD, BIG].map((path) => fixture.upstream.counts.get(path)),
       [2, 1, 2],
@@ -332,6 +357,7 @@ Deno.test("zips stored before chunks had digests are checked when read whole, be
     // The database as an older Astera left it: schema 1, chunks without digests.
     const old = new DatabaseSync(fixture.db);
     old.exec("ALTER TABLE chunks DROP COLUMN digest; ALTER TABLE blobs DROP COLUMN chunk_digests");
+    old.exec("ALTER TABLE answers DROP COLUMN digest");
     old.exec("PRAGMA user_version = 1");
     old.close();
     await flipFile(fixture, BIG, 2 * CHUNK + 1000);
