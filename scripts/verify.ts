@@ -11,6 +11,7 @@
  */
 import { parseArgs } from "node:util";
 import { createProgress, formatBytes } from "../lib/progress.ts";
+import { isDatabaseCorrupt } from "../lib/store.ts";
 import { verifyDatabase, type VerifySummary } from "../lib/verify.ts";
 
 const USAGE = `usage: deno task verify [--db PATH] [--repair]
@@ -83,7 +84,11 @@ export async function verifyCommand(args: string[]): Promise<number> {
     return isIntact(summary) || values.repair ? 0 : 1;
   } catch (error) {
     progress.done();
-    console.error(`verify: ${error instanceof Error ? error.message : String(error)}`);
+    // A first page of garbage: nothing in the file can be found any more.
+    const hint = isDatabaseCorrupt(error)
+      ? `; ${db} cannot be read at all: move it away (Astera starts a new one and fetches again)`
+      : "";
+    console.error(`verify: ${error instanceof Error ? error.message : String(error)}${hint}`);
     return 1;
   } finally {
     Deno.removeSignalListener("SIGINT", onInterrupt);
