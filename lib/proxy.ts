@@ -1260,11 +1260,7 @@ class WholeCheck {
     if (!last) return;
     const etag = etagFromDigest(this.#hash.digest());
     if (etag !== this.#meta.etag) {
-      throw new StoredDamageError(
-        `${
-          describeMeta(this.#meta)
-        }: stored copy hashes to ${etag}, not its ETag ${this.#meta.etag}`,
-      );
+      throw new StoredDamageError(`stored copy hashes to ${etag}, not its ETag ${this.#meta.etag}`);
     }
     this.checked = true;
   }
