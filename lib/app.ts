@@ -8,7 +8,7 @@
 import type { Config } from "./config.ts";
 import { type HttpServer, serveHttp } from "./httpserver.ts";
 import type { Logger } from "./log.ts";
-import { ModuleProxy } from "./proxy.ts";
+import { ModuleProxy, REPAIR_ADVICE } from "./proxy.ts";
 import { createHandler, type IsolateStats } from "./server.ts";
 import { answerZipQuestions } from "./sharedzip.ts";
 import { reclaimer } from "./reclaim.ts";
@@ -55,6 +55,10 @@ export async function startAstera(
 ): Promise<Astera> {
   reclaimer.stepBytes = config.gcStepBytes;
   const store = Store.open(config.db);
+  // A page of garbage where every lookup starts says so now, not at the first 500 (a full
+  // check reads every page: minutes on an SD card, so `deno task verify` does that).
+  const damage = store.probe();
+  if (damage) log.error("store-damaged", { db: config.db, error: damage, advice: REPAIR_ADVICE });
   const upstream = createUpstream(config.upstream, {
     timeoutMs: config.upstreamTimeoutMs,
     onResume: (what, offset, size, reason) =>

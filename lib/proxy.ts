@@ -15,6 +15,11 @@
  *
  * Everything that touches the store or a source goes through single-flight.
  *
+ * A stored copy found damaged (the store checks what it reads against what
+ * was stored) is logged as `stored-damaged`, removed and fetched again, never
+ * served; a database file SQLite reports as malformed is logged as
+ * `store-damaged` and the source answers instead where it can.
+ *
  * @module
  */
 import { checkInfo, checkList, checkSumdb, checkZipStart } from "./answercheck.ts";
@@ -39,9 +44,13 @@ import type { Upstream } from "./upstream.ts";
 import {
   type ArtifactKind,
   type ArtifactMeta,
+  DAMAGED,
   etagFromDigest,
+  isDatabaseCorrupt,
+  sha256,
   type Store,
   type StoredAnswer,
+  StoredDamageError,
 } from "./store.ts";
 import {
   canonicalModuleVersion,
@@ -141,6 +150,8 @@ export interface ProxyStats {
 }
 
 const TEXT = "text/plain; charset=utf-8";
+/** What a log line about a malformed database file advises. */
+export const REPAIR_ADVICE = "stop Astera and run `deno task verify --repair`";
 const MISS: Reply = { type: "miss" };
 const JSON_TYPE = "application/json";
 
@@ -262,7 +273,10 @@ export class ModuleProxy {
     const notFound = this.#rememberedNotFound("zip", module, version);
     if (notFound) return notFoundReply(notFound);
     const stored = await this.#artifact("zip", module, version);
-    if (stored) return { type: "stored-zip", meta: stored.meta };
+    // The first chunk is checked before anyone hears "200": all of a zip of one chunk.
+    if (stored && await this.#firstChunkIntact(stored.meta)) {
+      return { type: "stored-zip", meta: stored.meta };
+    }
     const negative = await this.#freshestAnswer("zip", module, version);
     if (negative && this.#isFresh(negative)) return notFoundReply(negative);
     if (this.#options.storedOnly) return await this.#zipFromPrimary(module, version);
@@ -284,17 +298,26 @@ export class ModuleProxy {
       // Without a Content-Length we cannot promise one, so wait for the stored zip.
       const meta = await download.finished;
       if (meta) return { type: "stored-zip", meta };
-      return this.#failed(download.failure, negative);
+      return this.#failed(download.failure, negative, module, version);
     }
     if (started.type === "not-found") return started.reply;
-    return this.#failed(started.error, negative);
+    return this.#failed(started.error, negative, module, version);
   }
 
-  /** A stream of `[start, end)` of a stored zip, chunk by chunk through the memory cache. */
+  /**
+   * A stream of `[start, end)` of a stored zip, chunk by chunk through the
+   * memory cache. A chunk found damaged breaks the stream (the client sees a
+   * transfer cut short, never wrong bytes) and the zip is removed to be
+   * fetched again. A zip stored before chunks had digests is checked against
+   * its ETag when read whole, before its last bytes go out.
+   */
   openStoredZip(meta: ArtifactMeta, start: number, end: number): ReadableStream<Uint8Array> {
     const blobId = meta.blobId!;
     const chunkSize = meta.chunkSize;
     let position = start;
+    const whole = !meta.chunkDigests && start === 0 && end === meta.size
+      ? new WholeCheck(meta)
+      : undefined;
     return new ReadableStream<Uint8Array>({
       pull: async (controller) => {
         if (position >= end) {
@@ -302,8 +325,18 @@ export class ModuleProxy {
           return;
         }
         const seq = Math.floor(position / chunkSize);
-        const chunk = await this.#readChunk(blobId, seq);
+        let chunk: Uint8Array | undefined;
+        try {
+          chunk = await this.#readChunk(blobId, seq);
+          if (chunk && whole) whole.add(chunk, seq * chunkSize + chunk.byteLength >= end);
+        } catch (error) {
+          controller.error(await this.#damagedRead(meta, error));
+          return;
+        }
+        if (chunk && whole?.checked) this.#track(this.#recordDigests(meta, whole.digests));
         if (!chunk) {
+          // Removed meanwhile (found damaged here, in another isolate or by `deno task verify`).
+          this.#items.delete(itemKey("zip", meta.module, meta.version));
           controller.error(
             new Error(`chunk ${seq} of ${meta.module}@${meta.version}.zip is missing`),
           );
@@ -404,6 +437,95 @@ export class ModuleProxy {
         return Promise.resolve(chunk);
       },
     );
+  }
+
+  /**
+   * Whether the first chunk of a stored zip is there and reads back as
+   * stored; a damaged zip is removed.
+   */
+  async #firstChunkIntact(meta: ArtifactMeta): Promise<boolean> {
+    try {
+      if (await this.#readChunk(meta.blobId!, 0)) return true;
+      // Removed meanwhile (by `deno task verify --repair`, or another isolate): look again.
+      this.#items.delete(itemKey("zip", meta.module, meta.version));
+      return false;
+    } catch (error) {
+      await this.#damagedRead(meta, error);
+      return false;
+    }
+  }
+
+  /**
+   * A read of a stored artifact failed: a damaged copy is removed (to be
+   * fetched again), a malformed database file is logged. Returns the error
+   * to give the reader; rethrows anything else.
+   */
+  async #damagedRead(meta: ArtifactMeta, error: unknown): Promise<Error> {
+    if (error instanceof StoredDamageError) {
+      await this.#damaged(meta, error);
+      return new Error(`${describeMeta(meta)}: the stored copy is damaged: ${error.message}`);
+    }
+    if (isDatabaseCorrupt(error)) {
+      this.#storeDamaged(describeMeta(meta), error);
+      return new Error(`${describeMeta(meta)}: the database is damaged: ${text(error)}`);
+    }
+    throw error;
+  }
+
+  /** Logs a damaged stored copy and removes it, so that it is fetched again. */
+  async #damaged(meta: ArtifactMeta, error: unknown): Promise<void> {
+    const key = itemKey(meta.kind, meta.module, meta.version);
+    this.#options.log.warn("stored-damaged", {
+      module: meta.module,
+      version: meta.version,
+      kind: meta.kind,
+      error: text(error),
+    });
+    this.#items.delete(key);
+    try {
+      await this.#store.removeArtifact(meta, text(error));
+    } catch (removeError) {
+      this.#options.log.warn("store-failed", {
+        module: meta.module,
+        version: meta.version,
+        kind: meta.kind,
+        error: `removing the damaged copy: ${text(removeError)}`,
+      });
+    }
+  }
+
+  /**
+   * Why a stored copy of an artifact that is not stored (now) was removed as
+   * damaged, by any isolate or `deno task verify`; undefined if it never was.
+   */
+  #damageNote(kind: ArtifactKind, module: string, version: string): string | undefined {
+    const note = this.#storedAnswer(DAMAGED, module, `${version}.${kind}`);
+    return note && new TextDecoder().decode(note.body);
+  }
+
+  /** Logs that SQLite found the database file itself malformed, with what to do. */
+  #storeDamaged(what: string, error: unknown): void {
+    this.#options.log.error("store-damaged", {
+      request: what,
+      error: text(error),
+      advice: REPAIR_ADVICE,
+    });
+  }
+
+  /** Keeps the digests of an old zip's chunks, once its whole content matched its ETag. */
+  async #recordDigests(meta: ArtifactMeta, digests: Uint8Array[]): Promise<void> {
+    try {
+      await this.#store.recordChunkDigests(meta.blobId!, digests);
+      // Read again with its new flag: its chunks are checked one by one from now on.
+      this.#items.delete(itemKey(meta.kind, meta.module, meta.version));
+    } catch (error) {
+      this.#options.log.warn("store-failed", {
+        module: meta.module,
+        version: meta.version,
+        kind: meta.kind,
+        error: `recording chunk digests: ${text(error)}`,
+      });
+    }
   }
 
   /** Counters, for `/_astera/stats`. */
@@ -513,7 +635,7 @@ export class ModuleProxy {
           await this.#storeInfoQuietly(module, version, body);
         }
       } else {
-        const previous = this.#store.answer(kind, module, key);
+        const previous = this.#storedAnswer(kind, module, key);
         if (previous?.status === 200) {
           // Versions, once published, stay fetchable; an upstream that forgot them (or `off`)
           // must not make us forget them too.
@@ -549,9 +671,8 @@ export class ModuleProxy {
       return await this.#fetches.do(itemKey(kind, module, version), async () => {
         // A fetch that finished while we looked for the artifact has stored it: ask the store
         // itself (our lookups above may have joined a read from before it was written).
-        const storedMeta = this.#store.artifact(module, version, kind);
-        const storedData = storedMeta && this.#store.inlineData(module, version, kind);
-        if (storedMeta && storedData) return artifactReply(storedMeta, storedData);
+        const storedNow = await this.#readSmall(kind, module, version);
+        if (storedNow?.data) return artifactReply(storedNow.meta, storedNow.data);
         const answer = await this.#ask(request);
         if (!answer.found) return this.#rememberNotFound(kind, module, version, answer);
         const what = describeRequest(request);
@@ -574,7 +695,10 @@ export class ModuleProxy {
           this.#options.log.warn("store-failed", { module, version, kind, error: text(error) });
           return bytesReply(body, kind === "info" ? JSON_TYPE : TEXT, true);
         }
-        const data = this.#store.inlineData(module, version, kind)!;
+        // The bytes just checked: the stored copy is the same content (or one stored meanwhile).
+        const data = meta.etag === etagFromDigest(sha256(body))
+          ? body
+          : this.#store.inlineData(module, version, kind)!;
         this.#items.set(itemKey(kind, module, version), { type: "artifact", meta, data });
         if (negative) await this.#forgetAnswer(kind, module, version);
         return artifactReply(meta, data);
@@ -582,6 +706,8 @@ export class ModuleProxy {
     } catch (error) {
       if (error instanceof RefusedError) return errorReply(error);
       if (negative) return notFoundReply(negative);
+      const damaged = this.#damageNote(kind, module, version);
+      if (damaged) return damagedReply(`${module}@${version}.${kind}`, damaged, error);
       if (kind === "info") {
         const synthesized = this.#offlineInfo(module, version);
         if (synthesized) {
@@ -717,7 +843,7 @@ export class ModuleProxy {
       }
       blobId = undefined;
       this.#items.set(itemKey("zip", module, version), { type: "artifact", meta, data: null });
-      if (this.#store.answer("zip", module, version)) {
+      if (this.#storedAnswer("zip", module, version)) {
         await this.#forgetAnswer("zip", module, version);
       }
       download.finish(meta, seq);
@@ -781,8 +907,17 @@ export class ModuleProxy {
   }
 
   /** A download failed: a remembered not-found (even stale) beats an error, not a refusal. */
-  #failed(error: unknown, negative: StoredAnswer | undefined): Reply {
+  #failed(
+    error: unknown,
+    negative: StoredAnswer | undefined,
+    module: string,
+    version: string,
+  ): Reply {
     if (negative && !(error instanceof RefusedError)) return notFoundReply(negative);
+    const damaged = this.#damageNote("zip", module, version);
+    if (damaged && !(error instanceof RefusedError)) {
+      return damagedReply(`${module}@${version}.zip`, damaged, error);
+    }
     return errorReply(error);
   }
 
@@ -832,20 +967,40 @@ export class ModuleProxy {
     module: string,
     version: string,
   ): Promise<{ meta: ArtifactMeta; data: Uint8Array | null } | undefined> {
-    const item = await this.#items.load(itemKey(kind, module, version), () => {
-      const meta = this.#store.artifact(module, version, kind);
-      if (!meta) return Promise.resolve(undefined);
-      const data = meta.blobId === null
-        ? this.#store.inlineData(module, version, kind) ?? null
-        : null;
-      return Promise.resolve({ type: "artifact", meta, data } as const);
+    const item = await this.#items.load(itemKey(kind, module, version), async () => {
+      const stored = await this.#readSmall(kind, module, version);
+      return stored && { type: "artifact", ...stored } as const;
     });
     return item?.type === "artifact" ? item : undefined;
   }
 
+  /**
+   * An artifact as stored, its content too when it is inline; undefined when
+   * it is not stored, or was found damaged (and removed), or the database
+   * cannot be read: then the source is asked instead.
+   */
+  async #readSmall(
+    kind: ArtifactKind,
+    module: string,
+    version: string,
+  ): Promise<{ meta: ArtifactMeta; data: Uint8Array | null } | undefined> {
+    let meta: ArtifactMeta | undefined;
+    try {
+      meta = this.#store.artifact(module, version, kind);
+      if (!meta) return undefined;
+      if (meta.blobId !== null) return { meta, data: null };
+      return { meta, data: this.#store.inlineData(module, version, kind) ?? null };
+    } catch (error) {
+      if (meta) await this.#damagedRead(meta, error);
+      else if (isDatabaseCorrupt(error)) this.#storeDamaged(`${module}@${version}.${kind}`, error);
+      else throw error;
+      return undefined;
+    }
+  }
+
   async #answer(kind: string, module: string, key: string): Promise<StoredAnswer | undefined> {
     const item = await this.#items.load(answerKey(kind, module, key), () => {
-      const answer = this.#store.answer(kind, module, key);
+      const answer = this.#storedAnswer(kind, module, key);
       return Promise.resolve(answer ? { type: "answer", answer } as const : undefined);
     });
     return item?.type === "answer" ? item.answer : undefined;
@@ -862,9 +1017,29 @@ export class ModuleProxy {
   ): Promise<StoredAnswer | undefined> {
     const answer = await this.#answer(kind, module, key);
     if (!answer || !this.#options.storedOnly || this.#isFresh(answer)) return answer;
-    const reread = this.#store.answer(kind, module, key);
+    const reread = this.#storedAnswer(kind, module, key);
     if (reread) this.#items.set(answerKey(kind, module, key), { type: "answer", answer: reread });
     return reread;
+  }
+
+  /**
+   * A stored answer read from the database; one found damaged is logged and
+   * removed (to be fetched again), as is an unreadable database file.
+   */
+  #storedAnswer(kind: string, module: string, key: string): StoredAnswer | undefined {
+    try {
+      return this.#store.answer(kind, module, key);
+    } catch (error) {
+      if (isDatabaseCorrupt(error)) {
+        this.#storeDamaged(`${kind} ${module} ${key}`, error);
+        return undefined;
+      }
+      if (!(error instanceof StoredDamageError)) throw error;
+      this.#options.log.warn("stored-damaged", { module, kind, key, error: error.message });
+      this.#items.delete(answerKey(kind, module, key));
+      this.#track(this.#store.deleteAnswer(kind, module, key).catch(() => {}));
+      return undefined;
+    }
   }
 
   #isFresh(answer: StoredAnswer): boolean {
@@ -1079,6 +1254,34 @@ export class LiveDownload {
 }
 
 /**
+ * The check of a zip stored before chunks had digests, read whole: its
+ * SHA-256 against its ETag, done before the last chunk goes out. The chunks'
+ * digests are collected on the way, to be kept once the whole matched.
+ */
+class WholeCheck {
+  #meta: ArtifactMeta;
+  #hash = createHash("sha256");
+  readonly digests: Uint8Array[] = [];
+  checked = false;
+
+  constructor(meta: ArtifactMeta) {
+    this.#meta = meta;
+  }
+
+  /** Adds the next chunk (in order); at the last, throws if the whole does not match. */
+  add(chunk: Uint8Array, last: boolean): void {
+    this.#hash.update(chunk);
+    this.digests.push(sha256(chunk));
+    if (!last) return;
+    const etag = etagFromDigest(this.#hash.digest());
+    if (etag !== this.#meta.etag) {
+      throw new StoredDamageError(`stored copy hashes to ${etag}, not its ETag ${this.#meta.etag}`);
+    }
+    this.checked = true;
+  }
+}
+
+/**
  * Random access over a stored (possibly still pending) blob, for zip checks.
  * The last chunk read is kept: reading a zip through asks for each chunk in
  * many small pieces.
@@ -1225,6 +1428,20 @@ function nonCanonical(module: string, version: string): Reply {
   };
 }
 
+function describeMeta(meta: ArtifactMeta): string {
+  return `${meta.module}@${meta.version}.${meta.kind}`;
+}
+
+/** A stored copy was removed as damaged, and the source could not give it again. */
+function damagedReply(what: string, damage: string, error: unknown): Reply {
+  return {
+    type: "error",
+    status: 502,
+    message: `${what}: the stored copy is damaged (${damage}) and was removed; ` +
+      `fetching it again failed: ${text(error)}`,
+  };
+}
+
 function errorReply(error: unknown): Reply {
   if (error instanceof RefusedError) {
     return { type: "error", status: error.status, message: error.detail };
@@ -1232,6 +1449,13 @@ function errorReply(error: unknown): Reply {
   if (error instanceof SourceError) return { type: "error", status: 502, message: error.message };
   if (error instanceof Error && error.name === "StoreBusyError") {
     return { type: "error", status: 503, message: `database busy: ${error.message}` };
+  }
+  if (isDatabaseCorrupt(error)) {
+    return {
+      type: "error",
+      status: 503,
+      message: `database damaged: ${text(error)}; ${REPAIR_ADVICE}`,
+    };
   }
   return { type: "error", status: 502, message: text(error) };
 }

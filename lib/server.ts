@@ -8,7 +8,8 @@
 import { bytesResponse, IMMUTABLE, rangedResponse, SHORT_LIVED, textError } from "./http.ts";
 import type { HttpRequest, HttpResponse } from "./httpserver.ts";
 import type { Logger } from "./log.ts";
-import type { Answer, ModuleProxy, Reply } from "./proxy.ts";
+import { type Answer, type ModuleProxy, REPAIR_ADVICE, type Reply } from "./proxy.ts";
+import { isDatabaseCorrupt } from "./store.ts";
 import { parseRoute, type Route, RouteError } from "./route.ts";
 
 /** Parsed request paths kept at most; a hot path is parsed and validated once. */
@@ -176,6 +177,12 @@ export function createHandler(
     } catch (error) {
       if (error instanceof RouteError) return textError(error.status, error.message);
       stats.errors++;
+      if (isDatabaseCorrupt(error)) {
+        // A page of the file is garbage (an SD card, a power loss): say what to do, stay up.
+        const message = error instanceof Error ? error.message : String(error);
+        log.error("store-damaged", { path: pathname, error: message, advice: REPAIR_ADVICE });
+        return textError(503, `database damaged: ${message}; ${REPAIR_ADVICE}`);
+      }
       log.error("internal-error", {
         path: pathname,
         error: error instanceof Error ? error.stack : String(error),

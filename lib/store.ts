@@ -9,6 +9,11 @@
  * may change (`list`, `@latest`, query `.info`) and not-found answers live in
  * `answers` with the time they were fetched, for freshness decisions.
  *
+ * What is read back is checked against what was stored: an inline artifact
+ * against its ETag (a SHA-256 prefix), each chunk against the SHA-256 kept
+ * beside it since schema 2. A mismatch raises {@linkcode StoredDamageError}:
+ * an SD card that flips a bit never has its damage served.
+ *
  * `node:sqlite` is synchronous, so every call blocks the event loop: calls are
  * kept small, the busy timeout is short, and writes that meet a lock held by
  * another process (the seed task) back off asynchronously instead of waiting
@@ -16,7 +21,9 @@
  *
  * @module
  */
+import { createHash } from "node:crypto";
 import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite";
+import { bytesEqual } from "./bytes.ts";
 
 /** The immutable artifact kinds. */
 export type ArtifactKind = "info" | "mod" | "zip";
@@ -34,6 +41,12 @@ export interface ArtifactMeta {
   blobId: number | null;
   /** Bytes per chunk of the blob (every chunk but the last is this long). */
   chunkSize: number;
+  /**
+   * Whether every chunk of the blob has its own digest (blobs written since
+   * schema 2, or checked whole by `deno task verify`). Without, only a read
+   * of the whole zip can be checked, against the ETag.
+   */
+  chunkDigests: boolean;
 }
 
 /** A stored answer that may change: a list, a latest or query answer, or a not-found. */
@@ -108,6 +121,12 @@ const MIGRATIONS: string[] = [
      fetched_at INTEGER NOT NULL,
      PRIMARY KEY (kind, module, key)
    );`,
+  // Each chunk's SHA-256, so that a chunk read alone can be checked. Adding a column rewrites
+  // nothing, so this is instant on any database: chunks stored before stay without a digest
+  // (checked when their zip is read whole, and given one by `deno task verify`).
+  `ALTER TABLE chunks ADD COLUMN digest BLOB;
+   ALTER TABLE blobs ADD COLUMN chunk_digests INTEGER NOT NULL DEFAULT 0;
+   ALTER TABLE answers ADD COLUMN digest BLOB;`,
 ];
 
 /**
@@ -131,6 +150,26 @@ export interface StoreBatch {
   answer(kind: string, module: string, key: string): StoredAnswer | undefined;
   /** Stores (replacing) an answer. */
   putAnswer(answer: StoredAnswer): void;
+}
+
+/** The answer kind noting why an artifact was removed as damaged (see {@linkcode Store.removeArtifact}). */
+export const DAMAGED = "damaged";
+
+/** What was read from the store is not what was stored: the stored copy is damaged. */
+export class StoredDamageError extends Error {
+  override name = "StoredDamageError";
+}
+
+/**
+ * Whether `error` is SQLite saying the file itself is damaged (a page of
+ * garbage: SQLITE_CORRUPT or SQLITE_NOTADB), not that a row is.
+ */
+export function isDatabaseCorrupt(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const code = (error as Error & { errcode?: number }).errcode;
+  // Extended codes (SQLITE_CORRUPT_INDEX…) keep the primary code in their low byte.
+  if (typeof code === "number" && ((code & 0xff) === 11 || (code & 0xff) === 26)) return true;
+  return /database disk image is malformed|file is not a database/i.test(error.message);
 }
 
 /** The error a write raises when the database stayed locked past its deadline. */
@@ -202,7 +241,7 @@ export class Store {
   /** Metadata of a stored artifact, or undefined. */
   artifact(module: string, version: string, kind: ArtifactKind): ArtifactMeta | undefined {
     const row = this.#read(
-      `SELECT a.size, a.etag, a.stored_at, a.blob_id, b.chunk_size
+      `SELECT a.size, a.etag, a.stored_at, a.blob_id, b.chunk_size, b.chunk_digests
        FROM artifacts a LEFT JOIN blobs b ON b.id = a.blob_id
        WHERE a.module = ? AND a.version = ? AND a.kind = ?`,
       [module, version, kind],
@@ -217,22 +256,93 @@ export class Store {
       storedAt: Number(row.stored_at),
       blobId: row.blob_id === null ? null : Number(row.blob_id),
       chunkSize: row.chunk_size === null ? 0 : Number(row.chunk_size),
+      chunkDigests: Number(row.chunk_digests ?? 0) === 1,
     };
   }
 
-  /** The content of an artifact stored inline (`.info`, `.mod`), or undefined. */
+  /**
+   * The content of an artifact stored inline (`.info`, `.mod`), or undefined.
+   * Throws {@linkcode StoredDamageError} when it does not match its ETag.
+   */
   inlineData(module: string, version: string, kind: ArtifactKind): Uint8Array | undefined {
     const row = this.#read(
-      "SELECT data FROM artifacts WHERE module = ? AND version = ? AND kind = ?",
+      "SELECT data, etag FROM artifacts WHERE module = ? AND version = ? AND kind = ?",
       [module, version, kind],
     );
-    return row?.data instanceof Uint8Array ? row.data : undefined;
+    if (!(row?.data instanceof Uint8Array)) return undefined;
+    if (etagFromDigest(sha256(row.data)) !== row.etag) {
+      throw new StoredDamageError(
+        `stored copy does not match its SHA-256 ${row.etag}`,
+      );
+    }
+    return row.data;
   }
 
-  /** One chunk of a blob, or undefined. */
+  /**
+   * One chunk of a blob, or undefined. Throws {@linkcode StoredDamageError}
+   * when it does not match its digest (chunks stored before schema 2 have none).
+   */
   chunk(blobId: number, seq: number): Uint8Array | undefined {
-    const row = this.#read("SELECT data FROM chunks WHERE blob_id = ? AND seq = ?", [blobId, seq]);
-    return row?.data instanceof Uint8Array ? row.data : undefined;
+    const row = this.#read("SELECT data, digest FROM chunks WHERE blob_id = ? AND seq = ?", [
+      blobId,
+      seq,
+    ]);
+    if (!(row?.data instanceof Uint8Array)) return undefined;
+    if (row.digest instanceof Uint8Array && !bytesEqual(sha256(row.data), row.digest)) {
+      throw new StoredDamageError(`chunk ${seq} of blob ${blobId} does not match its SHA-256`);
+    }
+    return row.data;
+  }
+
+  /**
+   * Removes a stored artifact found damaged (and its blob), so that it is
+   * fetched again, and notes `why` as the answer of kind {@linkcode DAMAGED}
+   * (key `<version>.<kind>`), for the error given while it cannot be. Only
+   * the copy `meta` describes goes: one stored anew meanwhile stays. Returns
+   * whether it was removed now.
+   */
+  async removeArtifact(meta: ArtifactMeta, why: string): Promise<boolean> {
+    let removed = false;
+    await this.#write(() => {
+      removed = Number(
+        this.#statement(
+          `DELETE FROM artifacts
+           WHERE module = ? AND version = ? AND kind = ? AND etag = ? AND blob_id IS ?`,
+        ).run(meta.module, meta.version, meta.kind, meta.etag, meta.blobId).changes,
+      ) === 1;
+      if (!removed) return;
+      if (meta.blobId !== null) {
+        this.#statement("DELETE FROM chunks WHERE blob_id = ?").run(meta.blobId);
+        this.#statement("DELETE FROM blobs WHERE id = ?").run(meta.blobId);
+      }
+      // Kept once stored again too: it is read only when the artifact cannot be had.
+      this.#putAnswerNow({
+        kind: DAMAGED,
+        module: meta.module,
+        key: `${meta.version}.${meta.kind}`,
+        status: 502,
+        body: new TextEncoder().encode(why),
+        fetchedAt: this.#now(),
+      });
+    });
+    return removed;
+  }
+
+  /**
+   * Records the digests of a blob's chunks, once its whole content was found
+   * to match its ETag (a blob stored before schema 2). Chunks that have a
+   * digest keep it.
+   */
+  async recordChunkDigests(blobId: number, digests: Uint8Array[]): Promise<void> {
+    await this.#write(() => {
+      for (const [seq, digest] of digests.entries()) {
+        this.#statement(
+          "UPDATE chunks SET digest = ? WHERE blob_id = ? AND seq = ? AND digest IS NULL",
+        )
+          .run(digest, blobId, seq);
+      }
+      this.#statement("UPDATE blobs SET chunk_digests = 1 WHERE id = ?").run(blobId);
+    });
   }
 
   /** The versions of `module` whose artifact of `kind` is stored, in no particular order. */
@@ -242,13 +352,19 @@ export class Store {
       .all(module, kind).map((row) => String(row.version));
   }
 
-  /** A stored answer, or undefined. */
+  /**
+   * A stored answer, or undefined. Throws {@linkcode StoredDamageError} when
+   * its body does not match its digest (answers stored before schema 2 have none).
+   */
   answer(kind: string, module: string, key: string): StoredAnswer | undefined {
     const row = this.#read(
-      "SELECT status, body, fetched_at FROM answers WHERE kind = ? AND module = ? AND key = ?",
+      "SELECT status, body, fetched_at, digest FROM answers WHERE kind = ? AND module = ? AND key = ?",
       [kind, module, key],
     );
     if (!row || !(row.body instanceof Uint8Array)) return undefined;
+    if (row.digest instanceof Uint8Array && !bytesEqual(sha256(row.body), row.digest)) {
+      throw new StoredDamageError(`stored ${kind} answer does not match its SHA-256`);
+    }
     return {
       kind,
       module,
@@ -309,7 +425,15 @@ export class Store {
     const batch: StoreBatch = {
       putInline: (module, version, kind, data, etag) =>
         this.#putInlineNow(module, version, kind, data, etag),
-      answer: (kind, module, key) => this.answer(kind, module, key),
+      // A damaged answer is as good as none here: what the batch stores replaces it.
+      answer: (kind, module, key) => {
+        try {
+          return this.answer(kind, module, key);
+        } catch (error) {
+          if (error instanceof StoredDamageError) return undefined;
+          throw error;
+        }
+      },
       putAnswer: (answer) => this.#putAnswerNow(answer),
     };
     let result: T | undefined;
@@ -324,7 +448,9 @@ export class Store {
     let id = 0;
     await this.#write(() => {
       id = Number(
-        this.#statement("INSERT INTO blobs (chunk_size, touched_at) VALUES (?, ?)")
+        this.#statement(
+          "INSERT INTO blobs (chunk_size, touched_at, chunk_digests) VALUES (?, ?, 1)",
+        )
           .run(this.chunkSize, this.#now()).lastInsertRowid,
       );
     });
@@ -332,11 +458,16 @@ export class Store {
     return id;
   }
 
-  /** Writes chunk `seq` of a pending blob, and marks the blob as in use. */
+  /**
+   * Writes chunk `seq` of a pending blob with its SHA-256 (checked when it is
+   * read back), and marks the blob as in use.
+   */
   async putChunk(blobId: number, seq: number, data: Uint8Array): Promise<void> {
+    const digest = sha256(data);
     await this.#write(() => {
-      this.#statement("INSERT OR REPLACE INTO chunks (blob_id, seq, data) VALUES (?, ?, ?)")
-        .run(blobId, seq, data);
+      this.#statement(
+        "INSERT OR REPLACE INTO chunks (blob_id, seq, data, digest) VALUES (?, ?, ?, ?)",
+      ).run(blobId, seq, data, digest);
       this.#statement("UPDATE blobs SET touched_at = ? WHERE id = ?").run(this.#now(), blobId);
     });
   }
@@ -429,6 +560,60 @@ export class Store {
     return swept;
   }
 
+  /**
+   * SQLite's own check of the file (`PRAGMA integrity_check`): `["ok"]`, or
+   * up to `max` problems it found. It reads every page: minutes for a big
+   * database on an SD card, so only `deno task verify` runs it.
+   */
+  integrityCheck(max = 100): string[] {
+    try {
+      return this.#db.prepare(`PRAGMA integrity_check(${Math.max(1, Math.trunc(max))})`).all()
+        .map((row) => String(Object.values(row)[0]));
+    } catch (error) {
+      return [`integrity check failed: ${error instanceof Error ? error.message : String(error)}`];
+    }
+  }
+
+  /**
+   * Reads the first rows of every table and index (a few pages, well under
+   * a millisecond): a malformed page where every lookup starts shows here.
+   * Returns what SQLite said, or undefined when all read.
+   */
+  probe(): string | undefined {
+    const probes = [
+      "SELECT * FROM artifacts LIMIT 1",
+      "SELECT module, version, kind FROM artifacts ORDER BY module, version, kind LIMIT 1",
+      "SELECT * FROM answers ORDER BY kind, module, key LIMIT 1",
+      "SELECT * FROM blobs LIMIT 1",
+      "SELECT blob_id, seq FROM chunks ORDER BY blob_id, seq LIMIT 1",
+    ];
+    for (const sql of probes) {
+      try {
+        this.#db.prepare(sql).all();
+      } catch (error) {
+        return error instanceof Error ? error.message : String(error);
+      }
+    }
+    return undefined;
+  }
+
+  /** Every stored artifact, for a check of the whole store. */
+  allArtifacts(): ArtifactMeta[] {
+    this.#stats.reads++;
+    return this.#statement(
+      `SELECT a.module, a.version, a.kind FROM artifacts a ORDER BY a.module, a.version, a.kind`,
+    ).all().flatMap((row) =>
+      this.artifact(String(row.module), String(row.version), row.kind as ArtifactKind) ?? []
+    );
+  }
+
+  /** The keys of every stored answer (lists, not-founds, checksum-database files). */
+  answerKeys(): { kind: string; module: string; key: string }[] {
+    this.#stats.reads++;
+    return this.#statement("SELECT kind, module, key FROM answers ORDER BY kind, module, key").all()
+      .map((row) => ({ kind: String(row.kind), module: String(row.module), key: String(row.key) }));
+  }
+
   /** A snapshot of the counters. */
   stats(): StoreStats {
     return { ...this.#stats };
@@ -464,10 +649,19 @@ export class Store {
 
   #putAnswerNow(answer: StoredAnswer): void {
     this.#statement(
-      `INSERT INTO answers (kind, module, key, status, body, fetched_at) VALUES (?, ?, ?, ?, ?, ?)
-       ON CONFLICT (kind, module, key) DO UPDATE SET
-         status = excluded.status, body = excluded.body, fetched_at = excluded.fetched_at`,
-    ).run(answer.kind, answer.module, answer.key, answer.status, answer.body, answer.fetchedAt);
+      `INSERT INTO answers (kind, module, key, status, body, fetched_at, digest)
+       VALUES (?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (kind, module, key) DO UPDATE SET status = excluded.status,
+         body = excluded.body, fetched_at = excluded.fetched_at, digest = excluded.digest`,
+    ).run(
+      answer.kind,
+      answer.module,
+      answer.key,
+      answer.status,
+      answer.body,
+      answer.fetchedAt,
+      sha256(answer.body),
+    );
   }
 
   #deleteBlobNow(blobId: number): void {
@@ -566,6 +760,11 @@ export async function strongEtag(data: Uint8Array): Promise<string> {
     await crypto.subtle.digest("SHA-256", data as Uint8Array<ArrayBuffer>),
   );
   return etagFromDigest(digest);
+}
+
+/** The SHA-256 of `data`, synchronously (a 256 KiB chunk takes well under a millisecond). */
+export function sha256(data: Uint8Array): Uint8Array {
+  return new Uint8Array(createHash("sha256").update(data).digest());
 }
 
 /** The ETag for a SHA-256 digest computed elsewhere (e.g. incrementally over a stream). */

@@ -1,6 +1,6 @@
 import { DatabaseSync } from "node:sqlite";
-import { assert, assertEquals, assertRejects } from "./testing.ts";
-import { Store, StoreBusyError, strongEtag } from "./store.ts";
+import { assert, assertEquals, assertRejects, assertThrows } from "./testing.ts";
+import { sha256, Store, StoreBusyError, StoredDamageError, strongEtag } from "./store.ts";
 
 const text = (s: string) => new TextEncoder().encode(s);
 
@@ -24,7 +24,7 @@ Deno.test("an inline artifact survives reopening the database", async () => {
       again.inlineData("example.com/m", "v1.0.0", "mod"),
       text("module example.com/m\n"),
     );
-    assertEquals(again.schemaVersion(), 1);
+    assertEquals(again.schemaVersion(), 2);
     again.close();
   });
 });
@@ -306,4 +306,59 @@ Deno.test("the size counts what is stored, and a discarded blob's pages as free"
   assertEquals(discarded.bytes, filled.bytes, "the file does not shrink");
   assert(discarded.freeBytes >= 1024 * 1024, JSON.stringify(discarded));
   store.close();
+});
+
+Deno.test("what reads back other than it was stored raises StoredDamageError; removeArtifact takes it and its blob", async () => {
+  await withDb(async (path) => {
+    const store = Store.open(path, { chunkSize: 4 });
+    const mod = await store.putInline("example.com/m", "v1.0.0", "mod", text("module m\n"));
+    const blob = await store.createBlob();
+    await store.putChunk(blob, 0, text("abcd"));
+    await store.putChunk(blob, 1, text("ef"));
+    const zip = await store.commitBlob("example.com/m", "v1.0.0", "zip", blob, 6, '"x"');
+    assertEquals(zip.chunkDigests, true);
+    // Another connection changes bytes behind the store's back, as a bad sector does.
+    const other = new DatabaseSync(path);
+    other.exec(
+      "UPDATE artifacts SET data = CAST('module n' || char(10) AS BLOB) WHERE kind = 'mod'",
+    );
+    other.exec(`UPDATE chunks SET data = CAST('abcD' AS BLOB) WHERE blob_id = ${blob} AND seq = 0`);
+    other.close();
+    assertThrows(() => store.inlineData("example.com/m", "v1.0.0", "mod"), StoredDamageError);
+    assertThrows(() => store.chunk(blob, 0), StoredDamageError);
+    assertEquals(store.chunk(blob, 1), text("ef"), "an intact chunk still reads");
+
+    assertEquals(await store.removeArtifact(mod, "test"), true);
+    assertEquals(await store.removeArtifact(zip, "test"), true);
+    assertEquals(await store.removeArtifact(zip, "test"), false, "already gone");
+    assertEquals(store.artifact("example.com/m", "v1.0.0", "mod"), undefined);
+    assertEquals(store.artifact("example.com/m", "v1.0.0", "zip"), undefined);
+    assertEquals(store.chunk(blob, 1), undefined);
+    store.close();
+  });
+});
+
+Deno.test("a database of schema 1 migrates at once; its chunks, without digests, read as before until recorded", async () => {
+  await withDb(async (path) => {
+    const store = Store.open(path, { chunkSize: 4 });
+    const blob = await store.createBlob();
+    await store.putChunk(blob, 0, text("abcd"));
+    await store.commitBlob("example.com/m", "v1.0.0", "zip", blob, 4, '"x"');
+    store.close();
+    // What schema 1 had: no digest columns.
+    const old = new DatabaseSync(path);
+    old.exec("ALTER TABLE chunks DROP COLUMN digest; ALTER TABLE blobs DROP COLUMN chunk_digests");
+    old.exec("ALTER TABLE answers DROP COLUMN digest");
+    old.exec("UPDATE chunks SET data = CAST('abcD' AS BLOB); PRAGMA user_version = 1");
+    old.close();
+
+    const again = Store.open(path);
+    assertEquals(again.schemaVersion(), 2);
+    assertEquals(again.artifact("example.com/m", "v1.0.0", "zip")?.chunkDigests, false);
+    assertEquals(again.chunk(blob, 0), text("abcD"), "nothing to check a lone chunk against");
+    await again.recordChunkDigests(blob, [sha256(text("abcd"))]);
+    assertEquals(again.artifact("example.com/m", "v1.0.0", "zip")?.chunkDigests, true);
+    assertThrows(() => again.chunk(blob, 0), StoredDamageError);
+    again.close();
+  });
 });
