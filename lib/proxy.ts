@@ -22,6 +22,7 @@
  *
  * @module
  */
+import { UpstreamWatch } from "./upstreamwatch.ts";
 import { checkInfo, checkList, checkSumdb, checkZipStart } from "./answercheck.ts";
 import { checkGoModYielding, MAX_INFO } from "./answercheck.ts";
 import { isYoung } from "./age.ts";
@@ -146,6 +147,12 @@ export interface DownloadProgress {
 export interface ProxyStats {
   sourceFetches: number;
   backgroundRefreshes: number;
+  /** Background refreshes that failed (the stored answer went on being served). */
+  refreshFailures: number;
+  /** Answers made up while the source failed: a `list` from stored `.mod`s, a not-found, an `.info`. */
+  offlineAnswers: number;
+  /** Stored `200`s kept over a source's later not-found (`list`, `@latest`, checksum database). */
+  keptAnswers: number;
   liveDownloads: number;
 }
 
@@ -180,12 +187,23 @@ export class ModuleProxy {
   #refreshes = new SingleFlight<StoredAnswer>();
   #live = new Map<string, LiveDownload>();
   #background = new Set<Promise<unknown>>();
-  #stats: ProxyStats = { sourceFetches: 0, backgroundRefreshes: 0, liveDownloads: 0 };
+  #stats: ProxyStats = {
+    sourceFetches: 0,
+    backgroundRefreshes: 0,
+    refreshFailures: 0,
+    offlineAnswers: 0,
+    keptAnswers: 0,
+    liveDownloads: 0,
+  };
+  #upstreamWatch: UpstreamWatch;
+  /** Errors a log line has already told (so a refresh that failed with one adds none). */
+  #told = new WeakSet<object>();
 
   constructor(options: ModuleProxyOptions) {
     this.#options = options;
     this.#store = options.store;
     this.#now = options.now ?? Date.now;
+    this.#upstreamWatch = new UpstreamWatch(options.log, this.#now);
     const strongTtlMs = options.cacheTtlMs;
     this.#items = new WeakCache<CachedItem>(
       { maxStrongBytes: Math.floor(options.cacheBytes / 4), strongTtlMs, now: this.#now },
@@ -402,7 +420,10 @@ export class ModuleProxy {
   async #fetchSumdb(name: string, key: string): Promise<StoredAnswer> {
     this.#stats.sourceFetches++;
     const what = `sumdb ${name}/${key}`;
-    const answer = await this.#options.upstream.fetchPath(`/sumdb/${name}/${key}`, what);
+    const answer = await this.#watched(
+      what,
+      () => this.#options.upstream.fetchPath(`/sumdb/${name}/${key}`, what),
+    );
     const now = this.#now();
     let fetched: StoredAnswer;
     if (answer.found) {
@@ -415,7 +436,7 @@ export class ModuleProxy {
       const previous = this.#store.answer("sumdb", name, key);
       if (previous?.status === 200) {
         // As for lists: a database once served stays served, even from an upstream gone `off`.
-        this.#options.log.warn("kept-answer", { request: what, status: answer.status });
+        this.#stats.keptAnswers++;
         fetched = { ...previous, fetchedAt: now };
       } else {
         const body = encode(answer.message);
@@ -532,6 +553,7 @@ export class ModuleProxy {
   stats(): Record<string, unknown> {
     return {
       proxy: { ...this.#stats, fetchCoalesced: this.#fetches.stats().coalesced },
+      upstream: this.#upstreamWatch.stats(),
       store: this.#store.stats(),
       cache: { items: this.#items.stats(), chunks: this.#chunks.stats() },
       reclaim: {
@@ -569,6 +591,10 @@ export class ModuleProxy {
         this.#stats.backgroundRefreshes++;
         this.#track(
           this.#refresh(kind, module, key, request).catch((error) => {
+            this.#stats.refreshFailures++;
+            // Most failures were told where they happened (an unreachable upstream once per
+            // outage, a refused answer, a git failure); only the rest get a line here.
+            if (isObject(error) && this.#told.has(error)) return;
             this.#options.log.warn("refresh-failed", {
               request: describeRequest(request),
               error: text(error),
@@ -588,7 +614,7 @@ export class ModuleProxy {
           this.#store.storedVersions(module, "mod").filter((v) => !isPseudoVersion(v)),
         );
         if (versions.length > 0) {
-          this.#options.log.warn("offline-list", { module, error: text(error) });
+          this.#stats.offlineAnswers++;
           return bytesReply(encode(versions.map((v) => `${v}\n`).join("")), TEXT, false);
         }
       }
@@ -597,10 +623,7 @@ export class ModuleProxy {
         // (`golang.org/x` for `golang.org/x/text/language`) and stops at anything but a
         // not-found. Offline, a path never seen is as good as not a module: saying so keeps
         // `go mod tidy` working on what is cached. Not stored: it is no real answer.
-        this.#options.log.warn("offline-not-found", {
-          request: describeRequest(request),
-          error: text(error),
-        });
+        this.#stats.offlineAnswers++;
         return {
           type: "not-found",
           status: 404,
@@ -639,10 +662,7 @@ export class ModuleProxy {
         if (previous?.status === 200) {
           // Versions, once published, stay fetchable; an upstream that forgot them (or `off`)
           // must not make us forget them too.
-          this.#options.log.warn("kept-answer", {
-            request: describeRequest(request),
-            status: answer.status,
-          });
+          this.#stats.keptAnswers++;
           const kept = { ...previous, fetchedAt: this.#now() };
           await this.#putAnswerQuietly(kept);
           return kept;
@@ -711,7 +731,7 @@ export class ModuleProxy {
       if (kind === "info") {
         const synthesized = this.#offlineInfo(module, version);
         if (synthesized) {
-          this.#options.log.warn("offline-info", { module, version, error: text(error) });
+          this.#stats.offlineAnswers++;
           return synthesized;
         }
       }
@@ -937,6 +957,26 @@ export class ModuleProxy {
       return await read();
     } catch (error) {
       this.#options.log.warn("answer-refused", { request: what, error: text(error) });
+      if (isObject(error)) this.#told.add(error);
+      throw error;
+    }
+  }
+
+  /**
+   * Asks the upstream, telling its outages once (see {@linkcode UpstreamWatch}) and a
+   * refusal (400, 403, 451: a module blocked by a corporate proxy) once per request.
+   */
+  async #watched<T>(what: string, ask: () => Promise<T>): Promise<T> {
+    try {
+      const answer = await ask();
+      this.#upstreamWatch.answered();
+      return answer;
+    } catch (error) {
+      if (error instanceof RefusedError) {
+        this.#upstreamWatch.answered();
+        this.#options.log.warn("upstream-refused", { request: what, status: error.status });
+      } else this.#upstreamWatch.failed(what, text(error));
+      if (isObject(error)) this.#told.add(error);
       throw error;
     }
   }
@@ -944,18 +984,22 @@ export class ModuleProxy {
   async #ask(request: ArtifactRequest): Promise<SourceAnswer> {
     this.#stats.sourceFetches++;
     const started = this.#now();
+    const source = this.#source(request.module);
+    const what = describeRequest(request);
     let answer: SourceAnswer;
-    try {
-      answer = await this.#source(request.module).fetch(request);
-    } catch (error) {
-      this.#options.log.warn("fetch-failed", {
-        request: describeRequest(request),
-        error: text(error),
-      });
-      throw error;
+    if (source === this.#options.upstream) {
+      answer = await this.#watched(what, () => source.fetch(request));
+    } else {
+      try {
+        answer = await source.fetch(request);
+      } catch (error) {
+        this.#options.log.warn("fetch-failed", { request: what, error: text(error) });
+        if (isObject(error)) this.#told.add(error);
+        throw error;
+      }
     }
     this.#options.log.info("fetched", {
-      request: describeRequest(request),
+      request: what,
       status: answer.found ? 200 : answer.status,
       ms: this.#now() - started,
     });
@@ -1440,6 +1484,10 @@ function damagedReply(what: string, damage: string, error: unknown): Reply {
     message: `${what}: the stored copy is damaged (${damage}) and was removed; ` +
       `fetching it again failed: ${text(error)}`,
   };
+}
+
+function isObject(value: unknown): value is object {
+  return typeof value === "object" && value !== null;
 }
 
 function errorReply(error: unknown): Reply {

@@ -24,7 +24,12 @@ const ROUTE_CACHE_MAX_PATH = 512;
 /** Counters of the handler itself. */
 export interface HandlerStats {
   requests: number;
+  /** Answers with a 5xx status (an upstream failure, a busy or damaged database, a bug). */
   errors: number;
+  /** `404` and `410` answers: "not here, try the next proxy". */
+  notFound: number;
+  /** Other 4xx answers: malformed requests, and refusals passed on from the upstream. */
+  refused: number;
 }
 
 /** One isolate's counters: its handler's and its proxy's. */
@@ -85,7 +90,14 @@ export function createHandler(
   /** The primary's way to the replicas' counters, for `/_astera/stats`. */
   replicaStats?: () => Promise<IsolateStats[]>,
 ): Handler {
-  const stats: HandlerStats = { requests: 0, errors: 0 };
+  const stats: HandlerStats = { requests: 0, errors: 0, notFound: 0, refused: 0 };
+  const counted = (response: HttpResponse): HttpResponse => {
+    const status = response.status;
+    if (status >= 500) stats.errors++;
+    else if (status === 404 || status === 410) stats.notFound++;
+    else if (status >= 400) stats.refused++;
+    return response;
+  };
   // Routes are pure functions of the path, so valid ones are remembered (cleared when full).
   const routes = new Map<string, Route>();
   const route = (pathname: string): Route => {
@@ -115,10 +127,10 @@ export function createHandler(
             reply = proxy.cachedReply(parsed.kind, parsed.module, "");
             break;
         }
-        if (reply) return replyResponse(request, proxy, reply);
+        if (reply) return counted(replyResponse(request, proxy, reply));
       }
     }
-    return answer(request);
+    return answer(request).then(counted);
   };
   const answer = async (request: HttpRequest): Promise<HttpResponse> => {
     if (request.method !== "GET" && request.method !== "HEAD") {
@@ -176,7 +188,6 @@ export function createHandler(
       }
     } catch (error) {
       if (error instanceof RouteError) return textError(error.status, error.message);
-      stats.errors++;
       if (isDatabaseCorrupt(error)) {
         // A page of the file is garbage (an SD card, a power loss): say what to do, stay up.
         const message = error instanceof Error ? error.message : String(error);

@@ -476,7 +476,7 @@ Deno.test("an upstream's password reaches no answer and no log line, whatever it
   }
   const listening = astera.log.find((line) => line.includes(" listening "));
   assertStringIncludes(listening ?? "", `upstream=${origin}|off`);
-  assert(astera.log.some((line) => line.includes("fetch-failed")), "failures are logged");
+  assert(astera.log.some((line) => line.includes("upstream-unreachable")), "failures are logged");
   for (const text of [...bodies, ...astera.log]) {
     assert(!/s3cr/.test(text), `the password leaked: ${text}`);
   }

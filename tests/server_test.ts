@@ -191,7 +191,7 @@ Deno.test("an upstream's credentials are sent to it, and never reach an answer o
     }
     assertEquals(authorizations.length, 4);
     assert(authorizations.every((value) => value === `Basic ${btoa("me:s3cret")}`));
-    assert(lines.some((line) => line.includes("fetch-failed")), lines.join("\n"));
+    assert(lines.some((line) => line.includes("upstream-unreachable")), lines.join("\n"));
     assert(!lines.some((line) => line.includes("s3cret")), lines.join("\n"));
   } finally {
     await astera.close();
