@@ -188,103 +188,37 @@ function configuredSshCommand(): boolean {
 export async function runGit(args: string[], options: GitRunOptions = {}): Promise<GitResult> {
   const timeoutMs = options.timeoutMs ?? DEFAULT_GIT_TIMEOUT_MS;
   const maxOutput = options.maxOutput ?? DEFAULT_GIT_MAX_OUTPUT;
-  const okExitCodes = options.okExitCodes ?? [0];
-  const env = { ...gitEnvironment(), ...options.env };
-  if (options.gitDir !== undefined) env.GIT_DIR = options.gitDir;
-  const label = `git ${args.slice(0, 3).join(" ")}`;
-
-  const killer = new AbortController();
-  let timedOut = false;
-  let overflowed = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    killer.abort();
-  }, timeoutMs);
-  const onAbort = () => killer.abort();
-  options.signal?.addEventListener("abort", onAbort, { once: true });
-  if (options.signal?.aborted) killer.abort();
-
-  let child: Deno.ChildProcess;
+  const git = startGit(args, options);
+  git.arm(timeoutMs);
   try {
-    child = new Deno.Command("git", {
-      args,
-      cwd: options.cwd,
-      env,
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-      signal: killer.signal,
-    }).spawn();
-  } catch (err) {
-    clearTimeout(timer);
-    options.signal?.removeEventListener("abort", onAbort);
-    throw new GitError(`${label}: cannot start git: ${(err as Error).message}`);
-  }
-
-  // Children of git (an ssh, a credential helper, an alias) can outlive a
-  // killed git and keep the pipes open, so on kill the readers are cancelled
-  // rather than drained to the end.
-  const readers: ReadableStreamDefaultReader<Uint8Array>[] = [];
-  killer.signal.addEventListener("abort", () => {
-    for (const r of readers) r.cancel().catch(() => {});
-  }, { once: true });
-  const readAll = async (
-    stream: ReadableStream<Uint8Array>,
-    cap: number,
-    onOverflow: () => void,
-  ): Promise<Uint8Array> => {
-    const reader = stream.getReader();
-    readers.push(reader);
-    if (killer.signal.aborted) reader.cancel().catch(() => {});
     const chunks: Uint8Array[] = [];
     let total = 0;
-    try {
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (done) break;
-        if (total + value.byteLength > cap) {
-          onOverflow();
-          break;
-        }
-        chunks.push(value);
-        total += value.byteLength;
+    let overflowed = false;
+    for (;;) {
+      const read = await git.stdout.read().catch(() => ({ done: true as const, value: undefined }));
+      if (read.done) break;
+      total += read.value.byteLength;
+      if (total > maxOutput) {
+        overflowed = true;
+        git.kill();
+        break;
       }
-    } catch {
-      // A cancelled read ends the output; the status says what happened.
+      chunks.push(read.value);
     }
-    return concatBytes(chunks);
-  };
-
-  try {
-    const [stdout, stderrBytes, status] = await Promise.all([
-      readAll(child.stdout, maxOutput, () => {
-        if (!overflowed) {
-          overflowed = true;
-          killer.abort();
-        }
-      }),
-      readAll(child.stderr, MAX_STDERR, () => {}),
-      child.status,
-    ]);
-    const stderr = new TextDecoder().decode(stderrBytes).trim();
-    if (timedOut) {
-      throw new GitError(`${label}: timed out after ${timeoutMs} ms`, { stderr, timedOut: true });
+    const [status, stderr] = await Promise.all([git.child.status, git.stderr]);
+    if (overflowed && !git.timedOut()) {
+      throw new GitError(`${git.label}: output larger than ${maxOutput} bytes`, { stderr });
     }
-    if (overflowed) {
-      throw new GitError(`${label}: output larger than ${maxOutput} bytes`, { stderr });
-    }
-    if (options.signal?.aborted) throw new GitError(`${label}: aborted`, { stderr });
-    if (!okExitCodes.includes(status.code)) {
-      const first = gitReason(stderr);
-      throw new GitError(`${label}: exit ${status.code}${first ? `: ${first}` : ""}`, {
-        exitCode: status.code,
-        stderr,
-      });
-    }
-    return { exitCode: status.code, stdout, stderr };
+    checkExit(
+      git,
+      status.code,
+      stderr,
+      options.okExitCodes ?? [0],
+      `timed out after ${timeoutMs} ms`,
+    );
+    return { exitCode: status.code, stdout: concatBytes(chunks), stderr };
   } finally {
-    clearTimeout(timer);
-    options.signal?.removeEventListener("abort", onAbort);
+    git.done();
   }
 }
 
@@ -305,10 +239,13 @@ export async function gitText(args: string[], options: GitRunOptions = {}): Prom
 /**
  * Runs git like {@linkcode runGit} but hands stdout over as it arrives,
  * one chunk per step, so a large output (an archive) never sits whole in
- * memory. git is only read as fast as the caller asks, and is killed at
- * once when the caller stops early (returns, throws), on timeout, on abort,
- * or when stdout passes `maxOutput`. After the last chunk the exit status
- * is checked and a failure throws {@linkcode GitError}.
+ * memory. git is only read as fast as the caller asks, so `timeoutMs` here
+ * bounds how long git may go without output while it is being read (the
+ * caller's own time with a chunk does not count: a slow consumer is not a
+ * stuck git). git is killed at once when the caller stops early (returns,
+ * throws), on that timeout, on abort, or when stdout passes `maxOutput`.
+ * After the last chunk the exit status is checked and a failure throws
+ * {@linkcode GitError}.
  *
  * @example
  * ```ts
@@ -323,21 +260,15 @@ export async function* streamGit(
   options: GitRunOptions = {},
 ): AsyncGenerator<Uint8Array> {
   const maxOutput = options.maxOutput ?? Number.MAX_SAFE_INTEGER;
+  const idleMs = options.timeoutMs ?? DEFAULT_GIT_TIMEOUT_MS;
   const git = startGit(args, options);
-  const stdout = git.child.stdout.getReader();
-  const stderrReader = git.child.stderr.getReader();
-  // As in runGit: on kill, cancel the readers rather than wait for pipes that
-  // a surviving grandchild may hold open.
-  git.killer.signal.addEventListener("abort", () => {
-    stdout.cancel().catch(() => {});
-    stderrReader.cancel().catch(() => {});
-  }, { once: true });
-  const stderrText = readStderr(stderrReader);
   let finished = false;
   try {
     let total = 0;
     for (;;) {
-      const read = await stdout.read().catch(() => ({ done: true as const, value: undefined }));
+      git.arm(idleMs);
+      const read = await git.stdout.read().catch(() => ({ done: true as const, value: undefined }));
+      git.disarm();
       if (read.done) break;
       total += read.value.byteLength;
       if (total > maxOutput) {
@@ -345,54 +276,63 @@ export async function* streamGit(
       }
       yield read.value;
     }
-    const [status, stderr] = await Promise.all([git.child.status, stderrText]);
+    git.arm(idleMs);
+    const [status, stderr] = await Promise.all([git.child.status, git.stderr]);
     finished = true;
-    const killed = git.timedOut() || options.signal?.aborted === true;
-    const why = git.timedOut()
-      ? `timed out after ${git.timeoutMs} ms`
-      : killed
-      ? "aborted"
-      : status.code !== 0
-      ? `exit ${status.code}${stderr ? `: ${stderr.split("\n").slice(-3).join(" | ")}` : ""}`
-      : "";
-    if (why !== "") {
-      throw new GitError(`${git.label}: ${why}`, {
-        exitCode: killed ? null : status.code,
-        stderr,
-        timedOut: git.timedOut(),
-      });
-    }
+    checkExit(git, status.code, stderr, [0], `no output for ${idleMs} ms`);
   } finally {
     git.done();
     if (!finished) {
       // The caller stopped early (or the output cap was passed): stop git now.
-      git.killer.abort();
+      git.kill();
       await git.child.status.catch(() => {});
     }
   }
 }
 
-/** A spawned git with its kill switch (timeout, caller's abort signal) armed. */
-function startGit(args: string[], options: GitRunOptions) {
-  const timeoutMs = options.timeoutMs ?? DEFAULT_GIT_TIMEOUT_MS;
+/** A spawned git: its stdout reader, its stderr being collected, and its kill switch. */
+interface SpawnedGit {
+  child: Deno.ChildProcess;
+  stdout: ReadableStreamDefaultReader<Uint8Array>;
+  /** git's stderr (first {@linkcode MAX_STDERR} bytes), once it closes or git is killed. */
+  stderr: Promise<string>;
+  label: string;
+  /** Kills git after `ms` unless disarmed (or re-armed) first. */
+  arm(ms: number): void;
+  disarm(): void;
+  kill(): void;
+  timedOut(): boolean;
+  aborted(): boolean;
+  /** Disarms the timer and lets go of the caller's abort signal. */
+  done(): void;
+}
+
+/** Spawns git with its kill switch wired to the caller's abort signal; the timer is the caller's to arm. */
+function startGit(args: string[], options: GitRunOptions): SpawnedGit {
   const env = { ...gitEnvironment(), ...options.env };
   if (options.gitDir !== undefined) env.GIT_DIR = options.gitDir;
   const label = `git ${args.slice(0, 3).join(" ")}`;
   const killer = new AbortController();
   let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    killer.abort();
-  }, timeoutMs);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const disarm = () => clearTimeout(timer);
+  const arm = (ms: number) => {
+    disarm();
+    timer = setTimeout(() => {
+      timedOut = true;
+      killer.abort();
+    }, ms);
+  };
   const onAbort = () => killer.abort();
   options.signal?.addEventListener("abort", onAbort, { once: true });
   if (options.signal?.aborted) killer.abort();
   const done = () => {
-    clearTimeout(timer);
+    disarm();
     options.signal?.removeEventListener("abort", onAbort);
   };
+  let child: Deno.ChildProcess;
   try {
-    const child = new Deno.Command("git", {
+    child = new Deno.Command("git", {
       args,
       cwd: options.cwd,
       env,
@@ -401,11 +341,55 @@ function startGit(args: string[], options: GitRunOptions) {
       stderr: "piped",
       signal: killer.signal,
     }).spawn();
-    return { child, killer, label, timeoutMs, timedOut: () => timedOut, done };
   } catch (err) {
     done();
     throw new GitError(`${label}: cannot start git: ${(err as Error).message}`);
   }
+  const stdout = child.stdout.getReader();
+  const stderrReader = child.stderr.getReader();
+  // Children of git (an ssh, a credential helper, an alias) can outlive a
+  // killed git and keep the pipes open, so on kill the readers are cancelled
+  // rather than drained to the end.
+  const cancel = () => {
+    stdout.cancel().catch(() => {});
+    stderrReader.cancel().catch(() => {});
+  };
+  if (killer.signal.aborted) cancel();
+  else killer.signal.addEventListener("abort", cancel, { once: true });
+  return {
+    child,
+    stdout,
+    stderr: readStderr(stderrReader),
+    label,
+    arm,
+    disarm,
+    kill: () => killer.abort(),
+    timedOut: () => timedOut,
+    aborted: () => options.signal?.aborted === true,
+    done,
+  };
+}
+
+/** Throws the {@linkcode GitError} for a git that was killed or exited with a code not in `okExitCodes`. */
+function checkExit(
+  git: SpawnedGit,
+  code: number,
+  stderr: string,
+  okExitCodes: number[],
+  timeoutWhy: string,
+): void {
+  const killed = git.timedOut() || git.aborted();
+  let why = git.timedOut() ? timeoutWhy : killed ? "aborted" : "";
+  if (!killed && !okExitCodes.includes(code)) {
+    const reason = gitReason(stderr);
+    why = `exit ${code}${reason ? `: ${reason}` : ""}`;
+  }
+  if (why === "") return;
+  throw new GitError(`${git.label}: ${why}`, {
+    exitCode: killed ? null : code,
+    stderr,
+    timedOut: git.timedOut(),
+  });
 }
 
 /** Reads up to {@linkcode MAX_STDERR} bytes of stderr as text; the rest is read and dropped. */

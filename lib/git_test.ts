@@ -123,3 +123,34 @@ Deno.test("streamGit stops a never-ending git when the reader stops or the cap i
     "output larger than 1048576 bytes",
   );
 });
+
+Deno.test("streamGit's timeout is for git's silence, not for a slow reader", async () => {
+  // git answers at once; the reader then takes longer than the timeout over the chunk
+  // (deflate, hashing, a database write back-off), which must not count against git.
+  let text = "";
+  for await (const piece of streamGit(["--version"], { timeoutMs: 1000 })) {
+    text += new TextDecoder().decode(piece);
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+  }
+  assertStringIncludes(text, "git version");
+});
+
+Deno.test("streamGit kills a git that prints nothing for the timeout", async () => {
+  const err = await assertRejects(async () => {
+    for await (const _ of streamGit(["-c", "alias.hang=!sleep 2", "hang"], { timeoutMs: 300 }));
+  }, GitError);
+  assert((err as GitError).timedOut, err.message);
+  assertStringIncludes(err.message, "no output for 300 ms");
+});
+
+Deno.test("streamGit's failure says git's fatal line, not its closing advice", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const err = await assertRejects(async () => {
+      for await (const _ of streamGit(["ls-remote", `${dir}/none`]));
+    }, GitError);
+    assertStringIncludes(err.message, "does not appear to be a git repository");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
