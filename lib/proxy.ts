@@ -316,7 +316,8 @@ export class ModuleProxy {
       // Without a Content-Length we cannot promise one, so wait for the stored zip.
       const meta = await download.finished;
       if (meta) return { type: "stored-zip", meta };
-      return this.#failed(download.failure, negative, module, version);
+      // Nobody has been told "200" yet, so a refusal found on the way is still a 410.
+      return download.refusal ?? this.#failed(download.failure, negative, module, version);
     }
     if (started.type === "not-found") return started.reply;
     return this.#failed(started.error, negative, module, version);
@@ -876,7 +877,7 @@ export class ModuleProxy {
           status: 410,
           message: `not found: ${error.message}`,
         });
-        download.start({ type: "not-found", reply });
+        download.refuse(reply);
         download.fail(error);
         return;
       }
@@ -1161,6 +1162,8 @@ export class LiveDownload {
   chunkSize = 0;
   size: number | null = null;
   failure: unknown;
+  /** The not-found answer of a zip refused by the zip rules, even after it began. */
+  refusal: Reply | undefined;
   #readChunk: (blobId: number, seq: number) => Promise<Uint8Array | undefined>;
   #readable = 0;
   #done = false;
@@ -1186,6 +1189,15 @@ export class LiveDownload {
   /** Resolves `started` with an answer other than found (first call wins). */
   start(value: Awaited<LiveDownload["started"]>): void {
     this.#resolveStarted(value);
+  }
+
+  /**
+   * The zip breaks the zip rules: clients still waiting for an answer get
+   * `reply` (a 410), whether or not the download had begun.
+   */
+  refuse(reply: Reply): void {
+    this.refusal = reply;
+    this.start({ type: "not-found", reply });
   }
 
   /** Where the download stands, for a replica following it. */

@@ -151,14 +151,33 @@ Deno.test("a tree over 500 MiB is a 410 with the go command's reason, and git is
 });
 
 Deno.test("a go.mod that grows past 16 MiB in the archive (eol=crlf) is refused as the archive streams", async () => {
+  await assertCrlfGoModRefused("crlfbig", {});
+});
+
+Deno.test("a refusal found after the first chunks are stored is still a 410, not a 502", async () => {
+  // 1 MiB that deflate cannot shrink, archived before go.mod: chunks of the zip are
+  // stored (the download has begun) before go.mod turns out too large.
+  const noise = new Uint8Array(1 << 20);
+  for (let at = 0; at < noise.length; at += 65_536) {
+    crypto.getRandomValues(noise.subarray(at, at + 65_536));
+  }
+  await assertCrlfGoModRefused("crlflate", { "aaa.txt": noise });
+});
+
+/** A tag whose go.mod passes the listing but grows past 16 MiB in the archive is refused once. */
+async function assertCrlfGoModRefused(
+  name: string,
+  extra: Record<string, Uint8Array>,
+): Promise<void> {
   const world = await GitWorld.create();
   const work = await Deno.makeTempDir({ prefix: "astera-private-crlf-" });
-  const module = `${FIXTURE_HOST}/team/crlfbig.git`;
+  const module = `${FIXTURE_HOST}/team/${name}.git`;
   try {
-    const repo = await world.repo("team/crlfbig");
+    const repo = await world.repo(`team/${name}`);
     // Under the limit as git stores it (so the listing lets it through), over it
     // once the archive turns each LF into CRLF, as go sees it.
     await repo.write({
+      ...extra,
       ".gitattributes": "go.mod text eol=crlf\n",
       "go.mod": `module ${module}\n\ngo 1.21\n` + `//${"x".repeat(197)}\n`.repeat(83_500),
       "a.go": "package a\n",
@@ -170,4 +189,4 @@ Deno.test("a go.mod that grows past 16 MiB in the archive (eol=crlf) is refused 
     await removeTree(work);
     await world.cleanup();
   }
-});
+}
