@@ -8,15 +8,8 @@
  * @module
  */
 
-/** One archive member. */
-export interface TarEntry {
-  /** The member's path, `/`-separated, without a trailing slash for directories. */
-  name: string;
-  /** What the member is; git writes only these. */
-  type: "file" | "symlink" | "directory" | "other";
-  /** File contents; for a symlink, its target. */
-  data: Uint8Array;
-}
+/** What a member is; git writes only these. */
+export type TarEntryType = "file" | "symlink" | "directory" | "other";
 
 /**
  * A tar archive is malformed.
@@ -92,49 +85,11 @@ function parseHeader(header: Uint8Array, pax: Map<string, string>): Header {
   return { size, flag, name, linkTarget };
 }
 
-function entryType(flag: string): TarEntry["type"] {
+function entryType(flag: string): TarEntryType {
   if (flag === "0" || flag === "\0" || flag === "7") return "file";
   if (flag === "2") return "symlink";
   if (flag === "5") return "directory";
   return "other";
-}
-
-/**
- * Lists the members of a tar archive held in memory.
- *
- * @example
- * ```ts
- * import { readTar } from "./tar.ts";
- * const p = new Deno.Command("git", { args: ["archive", "--format=tar", "HEAD"] }).outputSync();
- * for (const e of readTar(p.stdout)) console.log(e.type, e.name);
- * ```
- */
-export function readTar(archive: Uint8Array): TarEntry[] {
-  const entries: TarEntry[] = [];
-  let at = 0;
-  let pax = new Map<string, string>();
-  while (at + BLOCK <= archive.length) {
-    const block = archive.subarray(at, at + BLOCK);
-    if (block.every((b) => b === 0)) break;
-    const header = parseHeader(block, pax);
-    const dataStart = at + BLOCK;
-    if (dataStart + header.size > archive.length) throw new TarError("truncated archive");
-    const data = archive.subarray(dataStart, dataStart + header.size);
-    at = dataStart + Math.ceil(header.size / BLOCK) * BLOCK;
-    if (header.flag === "g") continue; // git's global header carries the commit id
-    if (header.flag === "x") {
-      pax = paxRecords(data);
-      continue;
-    }
-    pax = new Map();
-    const type = entryType(header.flag);
-    entries.push({
-      name: header.name,
-      type,
-      data: type === "symlink" ? new TextEncoder().encode(header.linkTarget) : data,
-    });
-  }
-  return entries;
 }
 
 /**
@@ -143,8 +98,9 @@ export function readTar(archive: Uint8Array): TarEntry[] {
  * next member).
  */
 export interface TarStreamEntry {
+  /** The member's path, `/`-separated, without a trailing slash for directories. */
   name: string;
-  type: TarEntry["type"];
+  type: TarEntryType;
   /** Content size in bytes, from the header: known before any byte is read. */
   size: number;
   /** For a symlink, its target. */

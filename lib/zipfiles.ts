@@ -9,7 +9,6 @@
  * @module
  */
 import { checkFilePath } from "./modpath.ts";
-import { goModGoVersion } from "./gomod.ts";
 import { fold, MAX_GO_MOD, MAX_LICENSE, MAX_ZIP_FILE } from "./zip.ts";
 
 export { MAX_GO_MOD, MAX_LICENSE, MAX_ZIP_FILE };
@@ -20,13 +19,6 @@ export interface TreeEntry {
   type: "file" | "symlink" | "other";
   /** Content size in bytes (for a symlink, whatever; it is never zipped). */
   size: number;
-}
-
-/** A file of the source tree with its content, path relative to the module root. */
-export interface TreeFile {
-  path: string;
-  type: "file" | "symlink" | "other";
-  data: Uint8Array;
 }
 
 /** The reason the go command gives for a tree whose files add up to more than a zip may hold. */
@@ -94,30 +86,6 @@ function isVendored(name: string, goVersion: string): boolean {
     rest = modern ? name.slice(j + "/vendor/".length) : name.slice("/vendor/".length);
   }
   return rest.includes("/");
-}
-
-/**
- * Selects the files for a module zip from `files` (the tree in archive order)
- * and returns them with their zip-relative names. Throws
- * {@linkcode ZipRulesError} when the tree cannot be zipped.
- *
- * @example
- * ```ts
- * import { selectZipFiles } from "./zipfiles.ts";
- * const te = new TextEncoder();
- * const kept = selectZipFiles([
- *   { path: "go.mod", type: "file", data: te.encode("module m\n") },
- *   { path: "sub/go.mod", type: "file", data: te.encode("module m/sub\n") },
- *   { path: "sub/x.go", type: "file", data: te.encode("package sub\n") },
- * ]);
- * console.log(kept.map((f) => f.name)); // ["go.mod"]
- * ```
- */
-export function selectZipFiles(files: TreeFile[]): { name: string; data: Uint8Array }[] {
-  const root = files.find((f) => f.path === "go.mod" && f.type === "file");
-  const goVersion = root ? goModGoVersion(root.data) : "";
-  const entries = files.map((f, index) => ({ ...f, size: f.data.byteLength, index }));
-  return selectZipEntries(entries, goVersion).map((e) => ({ name: e.path, data: e.data }));
 }
 
 /**
