@@ -83,7 +83,10 @@ export interface GitRunOptions {
   cwd?: string;
   /** Sets `GIT_DIR`, so bare repositories work even with `safe.bareRepository=explicit`. */
   gitDir?: string;
-  /** Kill the process after this long (default {@linkcode DEFAULT_GIT_TIMEOUT_MS}). */
+  /**
+   * Kill the process after this long (default {@linkcode DEFAULT_GIT_TIMEOUT_MS}); for
+   * {@linkcode streamGit}, after this long without output while it is being read.
+   */
   timeoutMs?: number;
   /** Fail once stdout exceeds this many bytes (default {@linkcode DEFAULT_GIT_MAX_OUTPUT}). */
   maxOutput?: number;

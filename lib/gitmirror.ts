@@ -454,7 +454,8 @@ export class GitMirror {
    * stream, with the go command's line-ending settings: files leave git
    * exactly as committed unless the tree's own `.gitattributes` asks for
    * conversion. git runs only as fast as the stream is read and is killed
-   * when the reader stops.
+   * when the reader stops, or when it prints nothing for the timeout while
+   * being read (the reader's own time does not count).
    */
   archiveStream(hash: string, subdir: string): AsyncGenerator<Uint8Array> {
     checkGitArg(hash, "revision");
