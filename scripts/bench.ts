@@ -155,6 +155,8 @@ interface Context {
   options: BenchOptions;
   universe: Universe;
   upstream: { url: string; counts: Map<string, number> };
+  /** The upstream's link, read at each request: a workload may lift it for a while. */
+  link: { delayMs: number; bytesPerSecond: number };
   work: string;
   buildCache: string;
   wrk: string;
@@ -350,6 +352,48 @@ async function hugePulls(ctx: Context, { system, result }: Running): Promise<voi
   }
 }
 
+/**
+ * N clients spread over three large zips at once, first cold over a fast link, then again:
+ * what real traffic does (a team's `go get -u` bringing three Go toolchains of 64–76 MB
+ * from proxy.golang.org) and the one-huge-zip workload misses. Several downloads are live
+ * at once, each with its own followers, so the chunk cache churns and buffers are in flight
+ * for all of them.
+ */
+async function largePulls(ctx: Context, { system, result }: Running): Promise<void> {
+  const n = ctx.options.clients;
+  log(`${result.name}: ${n} clients × 3 large zips (fast link)`);
+  const pullAll = async (): Promise<ClientsResult> => {
+    const started = performance.now();
+    const parts = await Promise.all(ctx.universe.large.map((zip, i) => {
+      const share = Math.floor(n / 3) + (i < n % 3 ? 1 : 0);
+      return pullConcurrently(ctx.curl, system.url + zip.path, share, zip.size);
+    }));
+    return {
+      wallMs: performance.now() - started,
+      failures: parts.flatMap((part) => part.failures),
+      clientCpu: parts.reduce((sum, part) => sum + part.clientCpu, 0),
+    };
+  };
+  const { delayMs, bytesPerSecond } = ctx.link;
+  const watch = new MemoryWatch(system.pid);
+  watch.begin();
+  ctx.link.delayMs = 0;
+  ctx.link.bytesPerSecond = 0;
+  try {
+    const first = await pullAll();
+    result.largeColdMs = first.wallMs;
+    checkFailures(result, "large zips (first pull)", first.failures);
+    const second = await pullAll();
+    result.largeWarmMs = second.wallMs;
+    checkFailures(result, "large zips (second pull)", second.failures);
+  } finally {
+    ctx.link.delayMs = delayMs;
+    ctx.link.bytesPerSecond = bytesPerSecond;
+  }
+  result.rss.large = watch.end();
+  result.cpu.large = watch.cpu;
+}
+
 async function benchDirect(ctx: Context): Promise<SystemResult> {
   const result = newResult("direct");
   const n = ctx.options.clients;
@@ -534,12 +578,15 @@ async function main(): Promise<void> {
     log(
       `${universe.versions} versions; the project's build list has ${universe.buildList.length} modules`,
     );
-    const upstream = await startFileProxy({
+    // The upstream reads its delay and bandwidth at each request: the large-zip workload
+    // lifts them for a while (see largePulls).
+    const link = {
       root: universe.root,
       delayMs: options.delayMs,
       bytesPerSecond: options.bytesPerSecond,
-    });
-    const ctx: Context = { options, universe, upstream, work, buildCache, wrk, curl };
+    };
+    const upstream = await startFileProxy(link);
+    const ctx: Context = { options, universe, upstream, link, work, buildCache, wrk, curl };
     const results: SystemResult[] = [];
     try {
       if (options.systems.has("direct")) results.push(await benchDirect(ctx));
@@ -576,6 +623,9 @@ async function main(): Promise<void> {
         await hotPaths(ctx, running);
         for (const entry of running) {
           if (entry.result.name !== "Deno.serve") await hugePulls(ctx, entry);
+        }
+        for (const entry of running) {
+          if (entry.result.name !== "Deno.serve") await largePulls(ctx, entry);
         }
       } finally {
         for (const { system } of running) await system.stop();

@@ -13,7 +13,10 @@ import { join } from "node:path";
 export interface FileProxyOptions {
   /** Directory in GOPROXY layout (escaped module paths). */
   root: string;
-  /** Delay before each answer (ms), to imitate a slow link. */
+  /**
+   * Delay before each answer (ms), to imitate a slow link. Read at each request, like
+   * `bytesPerSecond`: a caller may change either while the proxy runs (the benchmark does).
+   */
   delayMs?: number;
   /** Bytes per second at most for each response body; 0 for no cap. */
   bytesPerSecond?: number;

@@ -27,11 +27,14 @@ export interface SystemResult {
   /** CPU seconds of the go clients: cold with one client, cold, warm. */
   clientCpu: Partial<Record<"cold1" | "cold" | "warm", number>>;
   /** CPU seconds of the server process per workload. */
-  cpu: Partial<Record<"cold" | "warm" | "hot" | "huge", number>>;
+  cpu: Partial<Record<"cold" | "warm" | "hot" | "huge" | "large", number>>;
   /** Peak RSS (bytes) per workload. */
-  rss: Partial<Record<"cold" | "warm" | "hot" | "huge", number>>;
+  rss: Partial<Record<"cold" | "warm" | "hot" | "huge" | "large", number>>;
   hugeColdMs?: number;
   hugeWarmMs?: number;
+  /** N clients spread over three large zips, downloading at full speed, then cached. */
+  largeColdMs?: number;
+  largeWarmMs?: number;
   /** Database reads per served request during warm (Astera only). */
   readsPerRequest?: { reads: number; requests: number };
   /** Warm again after a restart on the same database (Astera only). */
@@ -182,6 +185,8 @@ export function table(systems: SystemResult[]): string {
     ["peak RSS: hot path", (r) => mb(r.rss.hot)],
     ["peak RSS: N clients × huge zip", (r) => mb(r.rss.huge)],
     ["N × huge zip: cold / cached", (r) => `${s(r.hugeColdMs)} / ${s(r.hugeWarmMs)}`],
+    ["peak RSS: N clients × 3 large zips, fast link", (r) => mb(r.rss.large)],
+    ["N × 3 large zips: cold / cached", (r) => `${s(r.largeColdMs)} / ${s(r.largeWarmMs)}`],
     ["SQLite reads per request (warm)", (r) => perRequest(r.readsPerRequest)],
     ["warm after a restart (memory cache empty)", (r) => s(r.restartWarmMs)],
     [

@@ -39,6 +39,11 @@ export interface Universe {
   hot: { info: string; mod: string; list: string; zip: string };
   /** The huge zip's path below the proxy root, and its size. */
   huge: { path: string; size: number };
+  /**
+   * Three large zips (three Go toolchains, say) for the workload that pulls several
+   * at once while they download: paths below the proxy root, and sizes.
+   */
+  large: { path: string; size: number }[];
 }
 
 const HOST = "bench.example";
@@ -129,6 +134,9 @@ export function benchVersions(
   });
   versions.push(special("blob1m", 1_048_576 - 600, 7));
   versions.push(special("huge", options.hugeBytes, 11));
+  for (const n of [1, 2, 3]) {
+    versions.push(special(`large${n}`, Math.round(options.hugeBytes * 0.75), 20 + n));
+  }
   // The project needs a dozen modules of the first quarter, at their newest, and blob1m.
   const roots: string[] = [];
   for (let i = 0; i < n && roots.length < 12; i += Math.max(1, Math.floor(n / 48))) {
@@ -194,6 +202,10 @@ export async function writeBenchUniverse(
         zip: `/${HOST}/blob1m/@v/v1.0.0.zip`,
       },
       huge: { path: hugePath, size: (await Deno.stat(join(root, hugePath))).size },
+      large: await Promise.all([1, 2, 3].map(async (n) => {
+        const path = `/${HOST}/large${n}/@v/v1.0.0.zip`;
+        return { path, size: (await Deno.stat(join(root, path))).size };
+      })),
     };
   } finally {
     await go.remove();
@@ -261,6 +273,7 @@ export async function loadUniverse(root: string, projectDir: string): Promise<Un
         zip: closest.path,
       },
       huge: { path: largest.path, size: largest.size },
+      large: [...zips].sort((a, b) => b.size - a.size).slice(0, 3),
     };
   } finally {
     await go.remove();
