@@ -6,7 +6,7 @@
  * @module
  */
 import type { Config } from "./config.ts";
-import { type HttpServer, serveHttp } from "./httpserver.ts";
+import { type HttpHandler, type HttpServer, serveHttp } from "./httpserver.ts";
 import type { Logger } from "./log.ts";
 import { ModuleProxy, REPAIR_ADVICE } from "./proxy.ts";
 import { createHandler, type IsolateStats } from "./server.ts";
@@ -96,9 +96,7 @@ export async function startAstera(
     log.error(event, {
       error: error instanceof Error ? error.stack ?? error.message : String(error),
     });
-  const internal = replicaCount > 0
-    ? serveHttp({ hostname: "127.0.0.1", port: 0, onError }, handler)
-    : undefined;
+  const internal = replicaCount > 0 ? serveForwards(handler, onError) : undefined;
   let server: HttpServer;
   try {
     // With SO_REUSEPORT a second Astera would share the port silently: bind it alone first.
@@ -170,6 +168,22 @@ export async function startAstera(
       store.close();
     },
   };
+}
+
+/**
+ * The primary's loopback server for what the replicas forward. Every forward
+ * comes from 127.0.0.1 over pooled connections, so it has no per-address cap:
+ * with one, pooled connections idle beyond it would be closed at once, and a
+ * forward reusing one just then would fail.
+ */
+export function serveForwards(
+  handler: HttpHandler,
+  onError: (event: string, error: unknown) => void,
+): HttpServer {
+  return serveHttp(
+    { hostname: "127.0.0.1", port: 0, maxWaitingPerAddress: Infinity, onError },
+    handler,
+  );
 }
 
 /** The port cannot be listened on (held by another process, or not ours to bind); the message is the line to print. */

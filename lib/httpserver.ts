@@ -13,10 +13,12 @@
  * it), compression, upgrades, TLS. Every request head is limited in size and
  * in time; an idle connection is closed after a while, a new one that sends
  * nothing sooner; a client that stops reading a response is dropped. One
- * address cannot keep more than so many connections waiting for a request,
- * and when every slot is taken the longest-idle connection makes room (see
- * `waiting.ts`): a peer hoarding idle connections locks nobody out, and a
- * request in progress is never cut off for room.
+ * address cannot keep more than so many connections waiting for a request
+ * (past that, its new connections are closed unanswered when none of its
+ * own may make way), and when every slot is taken the longest-idle
+ * connection makes room (see `waiting.ts`): a peer hoarding connections,
+ * silent or with a byte of a head sent, locks nobody out, and a request in
+ * progress is never cut off for room.
  *
  * @module
  */
@@ -74,8 +76,10 @@ export interface HttpServerOptions {
   maxConnections?: number;
   /**
    * Connections one client address may have waiting for a request (idle, or
-   * a head arriving); beyond it, that address's longest-idle one is closed.
-   * Connections being answered do not count. Default `maxConnections / 16`, at least 8.
+   * a head arriving); beyond it, that address's longest-idle one is closed,
+   * and when none of them may be (heads arriving, new ones in their grace) a
+   * new connection from it is closed at once, unanswered. Connections being
+   * answered do not count. Default `maxConnections / 16`, at least 8; `Infinity` for none.
    */
   maxWaitingPerAddress?: number;
   /**
@@ -585,6 +589,26 @@ export function serveHttp(options: HttpServerOptions, handler: HttpHandler): Htt
 
   const slotOrIdle = () => new Promise<void>((resume) => slotFreed = resume);
 
+  /**
+   * A new connection from an address that has its cap waiting takes the place of that address's
+   * longest-idle one; when none of them may be closed (heads arriving, new ones in their grace),
+   * it is closed at once: one address never holds more than its cap of slots waiting.
+   */
+  const admit = async (address: string): Promise<boolean> => {
+    if (!waiting.atCap(address, maxWaiting)) return true;
+    // A burst is accepted faster than its requests are read: let those in the socket be read
+    // first, for as long as reading them lowers the count.
+    for (let before = waiting.count(address), after = -1; after < before; before = after) {
+      await new Promise((resume) => setTimeout(resume, 0));
+      after = waiting.count(address);
+    }
+    if (!waiting.atCap(address, maxWaiting)) return true;
+    const own = waiting.closableOf(address, now);
+    if (own === undefined) return false;
+    evict(own);
+    return true;
+  };
+
   /** A client was accepted while full: the longest-idle connection gives up its slot, or one is awaited. */
   const makeRoom = async () => {
     while (open.size >= maxConnections && !closing) {
@@ -614,6 +638,12 @@ export function serveHttp(options: HttpServerOptions, handler: HttpHandler): Htt
         pause = Math.min(ACCEPT_BACKOFF_MAX_MS, pause * 2);
         continue;
       }
+      const address = (conn.remoteAddr as Deno.NetAddr).hostname;
+      // Before making room: an address past its cap must not push other clients' connections out.
+      if (!await admit(address)) {
+        closeQuietly(conn);
+        continue;
+      }
       await makeRoom();
       if (closing) {
         closeQuietly(conn);
@@ -626,7 +656,7 @@ export function serveHttp(options: HttpServerOptions, handler: HttpHandler): Htt
       }
       const connection: Connection = {
         conn,
-        address: (conn.remoteAddr as Deno.NetAddr).hostname,
+        address,
         state: "busy",
         idleSince: now,
         answered: false,

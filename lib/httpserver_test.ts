@@ -132,8 +132,8 @@ class RawClient {
   #buffer = new Uint8Array(0);
   private constructor(readonly conn: Deno.TcpConn) {}
 
-  static async connect(port: number): Promise<RawClient> {
-    return new RawClient(await Deno.connect({ hostname: "127.0.0.1", port }));
+  static async connect(port: number, hostname = "127.0.0.1"): Promise<RawClient> {
+    return new RawClient(await Deno.connect({ hostname, port }));
   }
 
   async send(text: string | Uint8Array): Promise<void> {
@@ -613,7 +613,7 @@ Deno.test("one address keeps only so many connections waiting; those being answe
     await arrived(10);
     const idle: RawClient[] = [];
     for (let i = 0; i < 20; i++) idle.push(await RawClient.connect(port));
-    // Past their grace, all but the four newest waiting ones are closed, oldest first.
+    // Past their grace (none here), all but the four newest waiting ones are closed, oldest first.
     for (const client of idle.slice(0, 16)) assertEquals(await client.rest(), "");
     for (const [i, client] of idle.slice(16).entries()) {
       await client.send(`GET /kept/${i} HTTP/1.1\r\nHost: x\r\n\r\n`);
@@ -624,7 +624,57 @@ Deno.test("one address keeps only so many connections waiting; those being answe
       assertEquals((await busy[i].response()).body, `GET /slow/${i}`);
     }
     for (const client of [...busy, ...idle]) client.close();
-  }, { maxWaitingPerAddress: 4, firstByteTimeoutMs: 60_000 });
+  }, { maxWaitingPerAddress: 4, firstByteTimeoutMs: 60_000, freshGraceMs: 0 });
+});
+
+Deno.test("an address at its cap with nothing it may give up gets no more connections", async () => {
+  await withServer(echo, async (port) => {
+    const first: RawClient[] = [];
+    for (let i = 0; i < 4; i++) first.push(await RawClient.connect(port));
+    // All four are in their grace: a fifth would have to push one out, so it is closed at once.
+    const fifth = await RawClient.connect(port);
+    assertEquals(await fifth.rest(), "", "closed without an answer");
+    for (const [i, client] of first.entries()) {
+      await client.send(`GET /kept/${i} HTTP/1.1\r\nHost: x\r\n\r\n`);
+      assertEquals((await client.response()).body, `GET /kept/${i}`);
+    }
+    // Answered, they may be closed idle (clients retry on those): a new one takes the oldest's place.
+    const sixth = await RawClient.connect(port);
+    assertEquals(await first[0].rest(), "");
+    await sixth.send("GET /sixth HTTP/1.1\r\nHost: x\r\n\r\n");
+    assertEquals((await sixth.response()).body, "GET /sixth");
+    for (const client of [...first, fifth, sixth]) client.close();
+  }, { maxWaitingPerAddress: 4, firstByteTimeoutMs: 60_000, freshGraceMs: 60_000 });
+});
+
+Deno.test("one byte sent on each connection holds no more than an address's cap of slots", async () => {
+  await withServer(echo, async (port, _errors, server) => {
+    // One address tries every slot, each connection holding the first byte of a request head.
+    const hoarded: RawClient[] = [];
+    for (let i = 0; i < 8; i++) {
+      hoarded.push(await RawClient.connect(port));
+      await hoarded[i].send("G");
+    }
+    // Past its cap its connections are closed at once, not at the head deadline.
+    for (const client of hoarded.slice(2)) assertEquals(await client.rest(), "");
+    assertEquals(server.connections(), 2);
+    // Another address finds a free slot.
+    const other = await RawClient.connect(port, "::1");
+    await other.send("GET /other HTTP/1.1\r\nHost: x\r\n\r\n");
+    assertEquals((await other.response()).body, "GET /other");
+    // The heads within the cap were never cut off.
+    for (const [i, client] of hoarded.slice(0, 2).entries()) {
+      await client.send(`ET /held/${i} HTTP/1.1\r\nHost: x\r\n\r\n`);
+      assertEquals((await client.response()).body, `GET /held/${i}`);
+    }
+    for (const client of [...hoarded, other]) client.close();
+  }, {
+    hostname: "::",
+    maxConnections: 8,
+    maxWaitingPerAddress: 2,
+    headTimeoutMs: 20_000,
+    freshGraceMs: 60_000,
+  });
 });
 
 Deno.test("a new connection that sends nothing is closed sooner than an idle keep-alive one", async () => {

@@ -4,15 +4,18 @@
  * requests), longest idle first, and those with part of a request head in.
  * The HTTP server closes the longest-idle ones when its slots run out, and
  * caps how many one address may keep waiting, so that a peer hoarding
- * connections that never send a byte cannot lock other clients out.
+ * connections that never send a byte, or send one, cannot lock other clients
+ * out.
  *
  * Connections whose request is being answered are not tracked: they are never
  * closed for room, and never count against their address. Neither is a
  * connection with part of a head in ever closed for room. A new connection
  * becomes closable only after a grace period: its request may be in the
- * socket, unread yet (a burst of clients behind one address is accepted
- * before any is read), and an HTTP client does not retry a request a fresh
+ * socket, unread yet, and an HTTP client does not retry a request a fresh
  * connection lost, while one kept alive and closed when idle is retried.
+ * Since heads and new connections in their grace cannot be closed, an address
+ * that has its cap of them waiting gets no more ({@linkcode WaitingConnections.atCap}):
+ * otherwise a peer sending one byte on each connection would take every slot.
  *
  * @module
  */
@@ -105,6 +108,23 @@ export class WaitingConnections<T extends Waiter> {
     const peer = this.#peers.get(address);
     if (!peer || peer.fresh.size + peer.reused.size + peer.heads <= cap) return undefined;
     return this.#closable(peer, now);
+  }
+
+  /** How many connections of `address` wait for a request. */
+  count(address: string): number {
+    const peer = this.#peers.get(address);
+    return peer ? peer.fresh.size + peer.reused.size + peer.heads : 0;
+  }
+
+  /** Whether `address` has `cap` or more connections waiting: a new one must take one's place. */
+  atCap(address: string, cap: number): boolean {
+    return this.count(address) >= cap;
+  }
+
+  /** The longest-idle connection of `address` that may be closed now; never one with part of a head in. */
+  closableOf(address: string, now: number): T | undefined {
+    const peer = this.#peers.get(address);
+    return peer && this.#closable(peer, now);
   }
 
   /** Every address over `cap`, for a periodic check (new connections past their grace). */

@@ -41,3 +41,21 @@ Deno.test("an address over its cap gives up its longest-idle connection; heads c
   waiting.set(newer, "closed", 20);
   assertEquals(waiting.overCap("10.0.0.1", 0, 20), undefined, "a head is never closed for room");
 });
+
+Deno.test("an address at its cap is told so, and which of its own may make way", () => {
+  const waiting = new WaitingConnections<Waiter>(1000);
+  const head = connection("10.0.0.1");
+  const fresh = connection("10.0.0.1");
+  waiting.set(head, "head", 0);
+  waiting.set(fresh, "idle", 0);
+  assertEquals(waiting.count("10.0.0.1"), 2);
+  assertEquals(waiting.atCap("10.0.0.1", 2), true);
+  assertEquals(waiting.atCap("10.0.0.1", Infinity), false, "no cap");
+  assertEquals(waiting.atCap("10.0.0.9", 1), false, "an address with nothing waiting");
+  assertEquals(
+    waiting.closableOf("10.0.0.1", 500),
+    undefined,
+    "a head, and a new one in its grace",
+  );
+  assertEquals(waiting.closableOf("10.0.0.1", 1000), fresh, "past its grace");
+});
