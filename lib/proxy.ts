@@ -290,11 +290,9 @@ export class ModuleProxy {
     const key = itemKey("zip", module, version);
     const notFound = this.#rememberedNotFound("zip", module, version);
     if (notFound) return notFoundReply(notFound);
+    // #readSmall checked its first chunk: a stored zip is whole as far as anyone hears "200".
     const stored = await this.#artifact("zip", module, version);
-    // The first chunk is checked before anyone hears "200": all of a zip of one chunk.
-    if (stored && await this.#firstChunkIntact(stored.meta)) {
-      return { type: "stored-zip", meta: stored.meta };
-    }
+    if (stored) return { type: "stored-zip", meta: stored.meta };
     const negative = await this.#freshestAnswer("zip", module, version);
     if (negative && this.#isFresh(negative)) return notFoundReply(negative);
     if (this.#options.storedOnly) return await this.#zipFromPrimary(module, version);
@@ -458,22 +456,6 @@ export class ModuleProxy {
         return Promise.resolve(chunk);
       },
     );
-  }
-
-  /**
-   * Whether the first chunk of a stored zip is there and reads back as
-   * stored; a damaged zip is removed.
-   */
-  async #firstChunkIntact(meta: ArtifactMeta): Promise<boolean> {
-    try {
-      if (await this.#readChunk(meta.blobId!, 0)) return true;
-      // Removed meanwhile (by `deno task verify --repair`, or another isolate): look again.
-      this.#items.delete(itemKey("zip", meta.module, meta.version));
-      return false;
-    } catch (error) {
-      await this.#damagedRead(meta, error);
-      return false;
-    }
   }
 
   /**
@@ -1032,7 +1014,9 @@ export class ModuleProxy {
     try {
       meta = this.#store.artifact(module, version, kind);
       if (!meta) return undefined;
-      if (meta.blobId !== null) return { meta, data: null };
+      if (meta.blobId !== null) {
+        return this.#firstChunkRead(meta) ? { meta, data: null } : undefined;
+      }
       return { meta, data: this.#store.inlineData(module, version, kind) ?? null };
     } catch (error) {
       if (meta) await this.#damagedRead(meta, error);
@@ -1040,6 +1024,20 @@ export class ModuleProxy {
       else throw error;
       return undefined;
     }
+  }
+
+  /**
+   * Whether the first chunk of a stored zip is there (a damaged one throws
+   * {@linkcode StoredDamageError}). Checked once, as its metadata is read from
+   * the database, before anyone hears "200": that covers all of a zip of one
+   * chunk; later chunks are checked as they are read. Read past the chunk cache:
+   * a HEAD, a range or a 304 never sends it.
+   */
+  #firstChunkRead(meta: ArtifactMeta): boolean {
+    const chunk = this.#store.chunk(meta.blobId!, 0);
+    reclaimer.released(chunk?.byteLength ?? 0);
+    // Removed meanwhile (by `deno task verify --repair`, or another isolate): not stored.
+    return chunk !== undefined;
   }
 
   async #answer(kind: string, module: string, key: string): Promise<StoredAnswer | undefined> {

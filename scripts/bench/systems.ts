@@ -123,7 +123,9 @@ export async function serveTask(): Promise<string[]> {
   const config = JSON.parse(await Deno.readTextFile(join(REPO, "deno.json"))) as {
     tasks?: Record<string, string>;
   };
+  // Leading environment settings (DENO_NO_UPDATE_CHECK=1) are the task runner's, not deno's.
   const words = (config.tasks?.serve ?? "").trim().split(/\s+/);
+  while (/^[A-Z_][A-Z0-9_]*=/.test(words[0] ?? "")) words.shift();
   if (words[0] !== "deno" || words.at(-1) !== "main.ts") {
     throw new Error(`deno.json's serve task is not "deno … main.ts": ${config.tasks?.serve}`);
   }
