@@ -431,7 +431,7 @@ export class ModuleProxy {
       );
       fetched = { kind: "sumdb", module: name, key, status: 200, body, fetchedAt: now };
     } else {
-      const previous = this.#store.answer("sumdb", name, key);
+      const previous = this.#storedAnswer("sumdb", name, key);
       if (previous?.status === 200) {
         // As for lists: a database once served stays served, even from an upstream gone `off`.
         this.#stats.keptAnswers++;
@@ -708,8 +708,7 @@ export class ModuleProxy {
     } catch (error) {
       if (error instanceof RefusedError) return errorReply(error);
       if (negative) return notFoundReply(negative);
-      const damaged = this.#damageNote(kind, module, version);
-      if (damaged) return damagedReply(`${module}@${version}.${kind}`, damaged, error);
+      // An .info made up from an intact stored .mod serves, even where a damaged copy was.
       if (kind === "info") {
         const synthesized = this.#offlineInfo(module, version);
         if (synthesized) {
@@ -717,6 +716,8 @@ export class ModuleProxy {
           return synthesized;
         }
       }
+      const damaged = this.#damageNote(kind, module, version);
+      if (damaged) return damagedReply(`${module}@${version}.${kind}`, damaged, error);
       return errorReply(error);
     }
   }
@@ -1121,8 +1122,9 @@ export class ModuleProxy {
   }
 
   async #storeInfoQuietly(module: string, version: string, body: Uint8Array): Promise<void> {
-    if (this.#store.artifact(module, version, "info")) return;
     try {
+      // Inside the try: a database that cannot be read must not turn the upstream's 200 into an error.
+      if (this.#store.artifact(module, version, "info")) return;
       await this.#store.putInline(module, version, "info", body);
     } catch (error) {
       this.#options.log.warn("store-failed", { module, version, kind: "info", error: text(error) });
