@@ -52,6 +52,7 @@ import {
   type Store,
   type StoredAnswer,
   StoredDamageError,
+  strongEtag,
 } from "./store.ts";
 import {
   canonicalModuleVersion,
@@ -689,18 +690,18 @@ export class ModuleProxy {
           else await checkGoModYielding(read, what, answer.unframed === true);
           return read;
         });
+        // Hashed once: the stored copy's ETag is compared with it below.
+        const etag = await strongEtag(body);
         let meta: ArtifactMeta;
         try {
-          meta = await this.#store.putInline(module, version, kind, body);
+          meta = await this.#store.putInline(module, version, kind, body, etag);
         } catch (error) {
           // A full disk must not stop a build the source can serve: answer now, store next time.
           this.#options.log.warn("store-failed", { module, version, kind, error: text(error) });
           return bytesReply(body, kind === "info" ? JSON_TYPE : TEXT, true);
         }
         // The bytes just checked: the stored copy is the same content (or one stored meanwhile).
-        const data = meta.etag === etagFromDigest(sha256(body))
-          ? body
-          : this.#store.inlineData(module, version, kind)!;
+        const data = meta.etag === etag ? body : this.#store.inlineData(module, version, kind)!;
         this.#items.set(itemKey(kind, module, version), { type: "artifact", meta, data });
         if (negative) await this.#forgetAnswer(kind, module, version);
         return artifactReply(meta, data);

@@ -391,15 +391,17 @@ export class Store {
   /**
    * Stores a small immutable artifact inline. An artifact already stored is
    * kept as it is: what was served once never changes. Returns the stored
-   * artifact's metadata.
+   * artifact's metadata. `etag` is `data`'s {@linkcode strongEtag}, when the
+   * caller has it already.
    */
   async putInline(
     module: string,
     version: string,
     kind: ArtifactKind,
     data: Uint8Array,
+    etag?: string,
   ): Promise<ArtifactMeta> {
-    const etag = await strongEtag(data);
+    etag ??= await strongEtag(data);
     await this.#write(() => this.#putInlineNow(module, version, kind, data, etag));
     return this.artifact(module, version, kind)!;
   }
