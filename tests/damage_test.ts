@@ -269,6 +269,30 @@ Deno.test("deno task verify finds flipped bytes; with --repair, beside a running
   });
 });
 
+Deno.test("deno task verify --repair exits 1 when a damaged copy could not be removed", async () => {
+  await withFixture("astera-verify-stuck-", async (fixture) => {
+    await storeThrough(fixture, [LIB_MOD, DEP_MOD]);
+    await flipFile(fixture, LIB_MOD);
+    // A removal that fails, as on a file that cannot be written.
+    const sqlite = new DatabaseSync(fixture.db);
+    sqlite.exec(
+      "CREATE TRIGGER held BEFORE DELETE ON artifacts BEGIN SELECT RAISE(ABORT, 'held'); END",
+    );
+    sqlite.close();
+    const stuck = await verify(fixture.db, "--repair");
+    assertEquals(stuck.code, 1, stuck.stderr);
+    assertStringIncludes(stuck.stderr, "damaged artifacts: 1");
+    assertStringIncludes(stuck.stderr, "removed: 0");
+
+    const freed = new DatabaseSync(fixture.db);
+    freed.exec("DROP TRIGGER held");
+    freed.close();
+    const repaired = await verify(fixture.db, "--repair");
+    assertEquals(repaired.code, 0, repaired.stderr);
+    assertStringIncludes(repaired.stderr, "removed: 1");
+  });
+});
+
 /** Overwrites the first page of `table` with noise, as a worn card may. */
 async function randomisePage(db: string, table: string): Promise<void> {
   checkpoint(db);
