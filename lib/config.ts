@@ -16,8 +16,6 @@ export interface Config {
   port: number;
   db: string;
   upstream: UpstreamEntry[];
-  /** `--upstream` as given: it may hold passwords, so it is never logged (see describeUpstreamList). */
-  upstreamText: string;
   freshMs: number;
   negativeMs: number;
   upstreamTimeoutMs: number;
@@ -176,7 +174,6 @@ export function parseConfig(args: string[], env: Record<string, string | undefin
     port,
     db,
     upstream,
-    upstreamText: get("upstream"),
     freshMs: parseDuration("ttl", get("ttl")),
     negativeMs: parseDuration("negative-ttl", get("negative-ttl")),
     upstreamTimeoutMs: parseDuration("upstream-timeout", get("upstream-timeout"), 1),

@@ -69,9 +69,10 @@ export function redactCredentials(text: string): string {
 /**
  * `url` without its user information, for naming an upstream or a clone URL
  * in a message: parsed as a URL, so the user name and password go whole
- * whatever characters they hold. When an `@` is left over (text that does not
- * parse, or that the parser reads otherwise, such as a password with `#`),
- * everything between the scheme and the last `@` goes.
+ * whatever characters they hold, and an `@` in the path stays. When the text
+ * does not parse, or the parser reads a password with `#`, `?` or `/` as the
+ * path (an `@` after a `:` there), everything between the scheme and the last
+ * `@` goes.
  *
  * @example
  * ```ts
@@ -83,11 +84,16 @@ export function redactUrl(url: string): string {
   if (!url.includes("@")) return url;
   try {
     const parsed = new URL(url);
+    const hadUser = parsed.username !== "" || parsed.password !== "";
     parsed.username = "";
     parsed.password = "";
     // The URL parser adds a "/" to a bare origin; keep the text as it was written.
     const shown = url.endsWith("/") ? parsed.href : parsed.href.replace(/\/$/, "");
-    if (!shown.includes("@")) return shown;
+    // An `@` after the host is the path's (`/go@v2`), unless no user information was found
+    // and a `:` comes before it: then it is a password the parser read as a path
+    // (`http://me:pa/ss@host`, `#` or `?` alike).
+    const rest = parsed.pathname + parsed.search + parsed.hash;
+    if (hadUser || !/:[^@]*@/.test(rest)) return shown;
   } catch {
     // Not a URL: the text rule below.
   }

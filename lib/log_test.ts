@@ -77,3 +77,13 @@ Deno.test("a URL loses its user information whatever characters its password hol
   assertEquals(redactUrl("https://proxy.golang.org"), "https://proxy.golang.org");
   assertEquals(redactUrl("http://me:x@mirror.lan/"), "http://mirror.lan/");
 });
+
+Deno.test("an @ in a URL's path stays, and the host shown is the URL's", () => {
+  assertEquals(redactUrl("https://u:p@proxy.corp/go@v2"), "https://proxy.corp/go@v2");
+  assertEquals(redactUrl("https://proxy.corp/go@v2"), "https://proxy.corp/go@v2");
+  assertEquals(redactUrl("http://me:x@mirror.lan/a@b/c@d/"), "http://mirror.lan/a@b/c@d/");
+  assertEquals(redactUrl("https://proxy.corp/go?at=a@b"), "https://proxy.corp/go?at=a@b");
+  // Text that does not parse (a port that is no number) loses all up to the last @.
+  assertEquals(redactUrl("http://me:pa#ss@mirror.lan/base"), "http://mirror.lan/base");
+  assertEquals(redactUrl("git@github.com:org/repo"), "github.com:org/repo");
+});

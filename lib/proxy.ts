@@ -52,6 +52,7 @@ import {
   type Store,
   type StoredAnswer,
   StoredDamageError,
+  strongEtag,
 } from "./store.ts";
 import {
   canonicalModuleVersion,
@@ -290,11 +291,9 @@ export class ModuleProxy {
     const key = itemKey("zip", module, version);
     const notFound = this.#rememberedNotFound("zip", module, version);
     if (notFound) return notFoundReply(notFound);
+    // #readSmall checked its first chunk: a stored zip is whole as far as anyone hears "200".
     const stored = await this.#artifact("zip", module, version);
-    // The first chunk is checked before anyone hears "200": all of a zip of one chunk.
-    if (stored && await this.#firstChunkIntact(stored.meta)) {
-      return { type: "stored-zip", meta: stored.meta };
-    }
+    if (stored) return { type: "stored-zip", meta: stored.meta };
     const negative = await this.#freshestAnswer("zip", module, version);
     if (negative && this.#isFresh(negative)) return notFoundReply(negative);
     if (this.#options.storedOnly) return await this.#zipFromPrimary(module, version);
@@ -434,7 +433,7 @@ export class ModuleProxy {
       );
       fetched = { kind: "sumdb", module: name, key, status: 200, body, fetchedAt: now };
     } else {
-      const previous = this.#store.answer("sumdb", name, key);
+      const previous = this.#storedAnswer("sumdb", name, key);
       if (previous?.status === 200) {
         // As for lists: a database once served stays served, even from an upstream gone `off`.
         this.#stats.keptAnswers++;
@@ -459,22 +458,6 @@ export class ModuleProxy {
         return Promise.resolve(chunk);
       },
     );
-  }
-
-  /**
-   * Whether the first chunk of a stored zip is there and reads back as
-   * stored; a damaged zip is removed.
-   */
-  async #firstChunkIntact(meta: ArtifactMeta): Promise<boolean> {
-    try {
-      if (await this.#readChunk(meta.blobId!, 0)) return true;
-      // Removed meanwhile (by `deno task verify --repair`, or another isolate): look again.
-      this.#items.delete(itemKey("zip", meta.module, meta.version));
-      return false;
-    } catch (error) {
-      await this.#damagedRead(meta, error);
-      return false;
-    }
   }
 
   /**
@@ -708,18 +691,18 @@ export class ModuleProxy {
           else await checkGoModYielding(read, what, answer.unframed === true);
           return read;
         });
+        // Hashed once: the stored copy's ETag is compared with it below.
+        const etag = await strongEtag(body);
         let meta: ArtifactMeta;
         try {
-          meta = await this.#store.putInline(module, version, kind, body);
+          meta = await this.#store.putInline(module, version, kind, body, etag);
         } catch (error) {
           // A full disk must not stop a build the source can serve: answer now, store next time.
           this.#options.log.warn("store-failed", { module, version, kind, error: text(error) });
           return bytesReply(body, kind === "info" ? JSON_TYPE : TEXT, true);
         }
         // The bytes just checked: the stored copy is the same content (or one stored meanwhile).
-        const data = meta.etag === etagFromDigest(sha256(body))
-          ? body
-          : this.#store.inlineData(module, version, kind)!;
+        const data = meta.etag === etag ? body : this.#store.inlineData(module, version, kind)!;
         this.#items.set(itemKey(kind, module, version), { type: "artifact", meta, data });
         if (negative) await this.#forgetAnswer(kind, module, version);
         return artifactReply(meta, data);
@@ -727,8 +710,7 @@ export class ModuleProxy {
     } catch (error) {
       if (error instanceof RefusedError) return errorReply(error);
       if (negative) return notFoundReply(negative);
-      const damaged = this.#damageNote(kind, module, version);
-      if (damaged) return damagedReply(`${module}@${version}.${kind}`, damaged, error);
+      // An .info made up from an intact stored .mod serves, even where a damaged copy was.
       if (kind === "info") {
         const synthesized = this.#offlineInfo(module, version);
         if (synthesized) {
@@ -736,6 +718,8 @@ export class ModuleProxy {
           return synthesized;
         }
       }
+      const damaged = this.#damageNote(kind, module, version);
+      if (damaged) return damagedReply(`${module}@${version}.${kind}`, damaged, error);
       return errorReply(error);
     }
   }
@@ -1033,7 +1017,9 @@ export class ModuleProxy {
     try {
       meta = this.#store.artifact(module, version, kind);
       if (!meta) return undefined;
-      if (meta.blobId !== null) return { meta, data: null };
+      if (meta.blobId !== null) {
+        return this.#firstChunkRead(meta) ? { meta, data: null } : undefined;
+      }
       return { meta, data: this.#store.inlineData(module, version, kind) ?? null };
     } catch (error) {
       if (meta) await this.#damagedRead(meta, error);
@@ -1041,6 +1027,20 @@ export class ModuleProxy {
       else throw error;
       return undefined;
     }
+  }
+
+  /**
+   * Whether the first chunk of a stored zip is there (a damaged one throws
+   * {@linkcode StoredDamageError}). Checked once, as its metadata is read from
+   * the database, before anyone hears "200": that covers all of a zip of one
+   * chunk; later chunks are checked as they are read. Read past the chunk cache:
+   * a HEAD, a range or a 304 never sends it.
+   */
+  #firstChunkRead(meta: ArtifactMeta): boolean {
+    const chunk = this.#store.chunk(meta.blobId!, 0);
+    reclaimer.released(chunk?.byteLength ?? 0);
+    // Removed meanwhile (by `deno task verify --repair`, or another isolate): not stored.
+    return chunk !== undefined;
   }
 
   async #answer(kind: string, module: string, key: string): Promise<StoredAnswer | undefined> {
@@ -1124,8 +1124,9 @@ export class ModuleProxy {
   }
 
   async #storeInfoQuietly(module: string, version: string, body: Uint8Array): Promise<void> {
-    if (this.#store.artifact(module, version, "info")) return;
     try {
+      // Inside the try: a database that cannot be read must not turn the upstream's 200 into an error.
+      if (this.#store.artifact(module, version, "info")) return;
       await this.#store.putInline(module, version, "info", body);
     } catch (error) {
       this.#options.log.warn("store-failed", { module, version, kind: "info", error: text(error) });

@@ -315,7 +315,7 @@ export class Store {
         this.#statement("DELETE FROM chunks WHERE blob_id = ?").run(meta.blobId);
         this.#statement("DELETE FROM blobs WHERE id = ?").run(meta.blobId);
       }
-      // Kept once stored again too: it is read only when the artifact cannot be had.
+      // Read only when the artifact cannot be had; dropped once it is stored again.
       this.#putAnswerNow({
         kind: DAMAGED,
         module: meta.module,
@@ -391,15 +391,17 @@ export class Store {
   /**
    * Stores a small immutable artifact inline. An artifact already stored is
    * kept as it is: what was served once never changes. Returns the stored
-   * artifact's metadata.
+   * artifact's metadata. `etag` is `data`'s {@linkcode strongEtag}, when the
+   * caller has it already.
    */
   async putInline(
     module: string,
     version: string,
     kind: ArtifactKind,
     data: Uint8Array,
+    etag?: string,
   ): Promise<ArtifactMeta> {
-    const etag = await strongEtag(data);
+    etag ??= await strongEtag(data);
     await this.#write(() => this.#putInlineNow(module, version, kind, data, etag));
     return this.artifact(module, version, kind)!;
   }
@@ -493,6 +495,7 @@ export class Store {
       ).run(module, version, kind, size, etag, this.#now(), blobId);
       if (Number(inserted.changes) === 1) {
         this.#statement("UPDATE blobs SET committed = 1 WHERE id = ?").run(blobId);
+        this.#forgetDamageNow(module, version, kind);
       }
     });
     this.#writing.delete(blobId);
@@ -644,7 +647,15 @@ export class Store {
       `INSERT INTO artifacts (module, version, kind, size, etag, stored_at, data, blob_id)
        VALUES (?, ?, ?, ?, ?, ?, ?, NULL) ON CONFLICT DO NOTHING`,
     ).run(module, version, kind, data.byteLength, etag, this.#now(), data);
-    return Number(inserted.changes) === 1;
+    if (Number(inserted.changes) !== 1) return false;
+    this.#forgetDamageNow(module, version, kind);
+    return true;
+  }
+
+  /** Drops the note of a copy removed as damaged, once the artifact is stored again. */
+  #forgetDamageNow(module: string, version: string, kind: ArtifactKind): void {
+    this.#statement("DELETE FROM answers WHERE kind = ? AND module = ? AND key = ?")
+      .run(DAMAGED, module, `${version}.${kind}`);
   }
 
   #putAnswerNow(answer: StoredAnswer): void {

@@ -1,6 +1,6 @@
 import { DatabaseSync } from "node:sqlite";
 import { assert, assertEquals, assertRejects, assertThrows } from "./testing.ts";
-import { sha256, Store, StoreBusyError, StoredDamageError, strongEtag } from "./store.ts";
+import { DAMAGED, sha256, Store, StoreBusyError, StoredDamageError, strongEtag } from "./store.ts";
 
 const text = (s: string) => new TextEncoder().encode(s);
 
@@ -334,6 +334,27 @@ Deno.test("what reads back other than it was stored raises StoredDamageError; re
     assertEquals(store.artifact("example.com/m", "v1.0.0", "mod"), undefined);
     assertEquals(store.artifact("example.com/m", "v1.0.0", "zip"), undefined);
     assertEquals(store.chunk(blob, 1), undefined);
+    store.close();
+  });
+});
+
+Deno.test("the note of a copy removed as damaged goes once the artifact is stored again", async () => {
+  await withDb(async (path) => {
+    const store = Store.open(path, { chunkSize: 4 });
+    const mod = await store.putInline("example.com/m", "v1.0.0", "mod", text("module m\n"));
+    const blob = await store.createBlob();
+    await store.putChunk(blob, 0, text("abcd"));
+    const zip = await store.commitBlob("example.com/m", "v1.0.0", "zip", blob, 4, '"x"');
+    for (const meta of [mod, zip]) await store.removeArtifact(meta, "flipped");
+    const note = (kind: string) => store.answer(DAMAGED, "example.com/m", `v1.0.0.${kind}`);
+    assertEquals(new TextDecoder().decode(note("mod")?.body), "flipped");
+    assertEquals(new TextDecoder().decode(note("zip")?.body), "flipped");
+
+    await store.putInline("example.com/m", "v1.0.0", "mod", text("module m\n"));
+    const again = await store.createBlob();
+    await store.putChunk(again, 0, text("abcd"));
+    await store.commitBlob("example.com/m", "v1.0.0", "zip", again, 4, '"x"');
+    assertEquals([note("mod"), note("zip")], [undefined, undefined]);
     store.close();
   });
 });

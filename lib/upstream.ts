@@ -257,7 +257,11 @@ export function createUpstream(entries: UpstreamEntry[], options: UpstreamOption
         options.onResume?.(what, offset, size, reason.replace(`${what}: `, ""));
       return { found: true, size, body: resuming(body, size, reopen, { onResume }) };
     }
-    const prefix = await readPrefix(response.body, 1024);
+    // The text of a refusal or failure is bounded in time as a small answer is: an
+    // upstream that sends the headers and then stalls must not hold the request.
+    const text = response.body &&
+      withDeadline(withIdleTimeout(response.body, idleTimeoutMs, what), smallDeadlineMs, what);
+    const prefix = await readPrefix(text, 1024);
     const message = new TextDecoder().decode(prefix).trim();
     if (response.status === 404 || response.status === 410) {
       return { found: false, status: response.status, message: message || "not found" };

@@ -527,3 +527,33 @@ Deno.test("a refusal (400, 403, 451) is a RefusedError carrying the upstream's t
     await s.close();
   }
 });
+
+Deno.test("a refusal or not-found whose text stalls after the headers is answered with what arrived", async () => {
+  const statuses = [403, 404, 500];
+  let next = 0;
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, () => {
+    const body = new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(new TextEncoder().encode("blocked"));
+        // and then nothing, ever: the connection stays open
+      },
+    });
+    return new Response(body, {
+      status: statuses[next++],
+      headers: { "content-type": "text/plain" },
+    });
+  });
+  try {
+    const upstream = createUpstream(
+      parseUpstreamList(`http://127.0.0.1:${server.addr.port}`),
+      { timeoutMs: 300 },
+    );
+    const refusal = await assertRejects(() => upstream.fetch(list), RefusedError) as RefusedError;
+    assertEquals([refusal.status, refusal.detail], [403, "blocked"]);
+    assertEquals(await upstream.fetch(list), { found: false, status: 404, message: "blocked" });
+    const failure = await assertRejects(() => upstream.fetch(list), SourceError);
+    assertStringIncludes(failure.message, "status 500: blocked");
+  } finally {
+    await server.shutdown().catch(() => {});
+  }
+});

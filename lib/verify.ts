@@ -19,7 +19,7 @@ export interface VerifySummary {
   bytes: number;
   /** Damaged artifacts, as `module@version.kind: why`. */
   damaged: string[];
-  /** Damaged artifacts removed (with `repair`). */
+  /** Damaged artifacts and answers removed, or found gone (with `repair`). */
   removed: number;
   /** Zips stored before chunks had digests, found intact and given them. */
   digestsRecorded: number;
@@ -109,7 +109,11 @@ async function checkStore(store: Store, options: VerifyOptions): Promise<VerifyS
     if (!checked.ok) {
       summary.damaged.push(`${what}: ${checked.why}`);
       options.onDamage?.(what, checked.why);
-      if (options.repair && await store.removeArtifact(meta, checked.why).catch(() => false)) {
+      // Gone either way, removed now or meanwhile (by a running server): only a failure stays.
+      if (
+        options.repair &&
+        await store.removeArtifact(meta, checked.why).then(() => true, () => false)
+      ) {
         summary.removed++;
       }
     } else if (checked.digests) {

@@ -81,7 +81,7 @@ export async function verifyCommand(args: string[]): Promise<number> {
     progress.done();
     for (const line of verifySummaryLines(summary, values.repair === true)) console.error(line);
     if (summary.interrupted) return 130;
-    return isIntact(summary) || values.repair ? 0 : 1;
+    return (values.repair ? isRepaired(summary) : isIntact(summary)) ? 0 : 1;
   } catch (error) {
     progress.done();
     // A first page of garbage: nothing in the file can be found any more.
@@ -93,6 +93,11 @@ export async function verifyCommand(args: string[]): Promise<number> {
   } finally {
     Deno.removeSignalListener("SIGINT", onInterrupt);
   }
+}
+
+/** Nothing damaged is left: a rebuilt file holds only what read back intact. */
+function isRepaired(summary: VerifySummary): boolean {
+  return summary.rebuilt !== undefined || summary.damaged.length === summary.removed;
 }
 
 function isIntact(summary: VerifySummary): boolean {

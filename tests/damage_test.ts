@@ -19,6 +19,7 @@ import { workflow } from "./workflow.ts";
 const BIG = "/example.com/big/@v/v1.0.0.zip";
 const DEP_ZIP = "/example.com/dep/@v/v1.0.0.zip";
 const DEP_MOD = "/example.com/dep/@v/v1.0.0.mod";
+const DEP_INFO = "/example.com/dep/@v/v1.0.0.info";
 const LIB_MOD = "/example.com/lib/@v/v1.1.0.mod";
 const LIB_LIST = "/example.com/lib/@v/list";
 /** The store's chunk size (lib/store.ts). */
@@ -154,9 +155,10 @@ Deno.test("bytes flipped in a stored .mod and stored zips are never served: go g
 
 Deno.test("offline, a damaged stored copy is a 502 that says so; a zip damaged past its first chunk breaks once, then is fetched again", async () => {
   await withFixture("astera-damage-offline-", async (fixture) => {
-    await storeThrough(fixture, [LIB_MOD, BIG]);
+    await storeThrough(fixture, [LIB_MOD, BIG, DEP_INFO, DEP_MOD]);
     await flipFile(fixture, LIB_MOD);
     await flipFile(fixture, BIG, 2 * CHUNK + 1000);
+    await flipFile(fixture, DEP_INFO);
 
     fixture.upstream.failWith = 503;
     const astera = await startAsteraProcess([
@@ -169,6 +171,9 @@ Deno.test("offline, a damaged stored copy is a 502 that says so; a zip damaged p
       const mod = await fetch(astera.url + LIB_MOD);
       assertEquals(mod.status, 502);
       assertStringIncludes(await mod.text(), "stored copy is damaged");
+      // Offline, an .info is made up from the intact stored .mod, damaged copy or not.
+      const info = await fetch(astera.url + DEP_INFO);
+      assertEquals([info.status, await info.json()], [200, { Version: "v1.0.0" }]);
       const broken = await fetch(astera.url + BIG);
       assertEquals(broken.status, 200, "the damage is past what is checked before answering");
       const outcome = await broken.arrayBuffer().then(() => "whole", () => "broken");
@@ -191,7 +196,7 @@ Deno.test("offline, a damaged stored copy is a 502 that says so; a zip damaged p
     }
     assertEquals(
       astera.log.filter((line) => line.includes("stored-damaged")).length,
-      2,
+      3,
       astera.log.join("\n"),
     );
   });
@@ -261,6 +266,30 @@ Deno.test("deno task verify finds flipped bytes; with --repair, beside a running
       [LIB_MOD, DEP_MOD, BIG].map((path) => fixture.upstream.counts.get(path)),
       [2, 1, 2],
     );
+  });
+});
+
+Deno.test("deno task verify --repair exits 1 when a damaged copy could not be removed", async () => {
+  await withFixture("astera-verify-stuck-", async (fixture) => {
+    await storeThrough(fixture, [LIB_MOD, DEP_MOD]);
+    await flipFile(fixture, LIB_MOD);
+    // A removal that fails, as on a file that cannot be written.
+    const sqlite = new DatabaseSync(fixture.db);
+    sqlite.exec(
+      "CREATE TRIGGER held BEFORE DELETE ON artifacts BEGIN SELECT RAISE(ABORT, 'held'); END",
+    );
+    sqlite.close();
+    const stuck = await verify(fixture.db, "--repair");
+    assertEquals(stuck.code, 1, stuck.stderr);
+    assertStringIncludes(stuck.stderr, "damaged artifacts: 1");
+    assertStringIncludes(stuck.stderr, "removed: 0");
+
+    const freed = new DatabaseSync(fixture.db);
+    freed.exec("DROP TRIGGER held");
+    freed.close();
+    const repaired = await verify(fixture.db, "--repair");
+    assertEquals(repaired.code, 0, repaired.stderr);
+    assertStringIncludes(repaired.stderr, "removed: 1");
   });
 });
 
@@ -348,6 +377,40 @@ Deno.test("a page of garbage in the database: a clear log line and 503s or upstr
       await mended.stop();
     }
     assert(!mended.log.some((line) => line.includes("store-damaged")), mended.log.join("\n"));
+  });
+});
+
+Deno.test("with a page of garbage in the answers and artifacts indexes, what the upstream answers is still answered from it", async () => {
+  await withFixture("astera-malformed-answers-", async (fixture) => {
+    await storeThrough(fixture, [LIB_LIST, LIB_MOD]);
+    // Their indexes, where every lookup by key goes.
+    await randomisePage(fixture.db, "sqlite_autoindex_artifacts_1");
+    await randomisePage(fixture.db, "sqlite_autoindex_answers_1");
+    const astera = await startAsteraProcess([
+      "--db",
+      fixture.db,
+      "--upstream",
+      fixture.upstream.url,
+    ]);
+    try {
+      // The upstream's @latest, though its .info cannot be looked up to be stored.
+      const latest = await fetch(astera.url + "/example.com/lib/@latest");
+      assertEquals(latest.status, 200);
+      assertEquals(
+        new Uint8Array(await latest.arrayBuffer()),
+        await Deno.readFile(join(fixture.universe, "example.com/lib/@latest")),
+      );
+      // The upstream's not-found, though no kept answer can be looked up behind it.
+      const tree = await fetch(astera.url + "/sumdb/sum.golang.org/latest");
+      assertEquals(tree.status, 404);
+      assertStringIncludes(await tree.text(), "not found");
+    } finally {
+      await astera.stop();
+    }
+    assert(
+      astera.log.some((line) => line.includes("store-damaged") && line.includes("malformed")),
+      astera.log.join("\n"),
+    );
   });
 });
 
