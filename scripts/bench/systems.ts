@@ -125,9 +125,8 @@ export async function serveTask(): Promise<string[]> {
   };
   // Leading `NAME=value` words (DENO_NO_UPDATE_CHECK=1) are the task's environment, which
   // the benchmark inherits from its own task.
-  const words = (config.tasks?.serve ?? "").trim().split(/\s+/).filter((word, i, all) =>
-    !all.slice(0, i + 1).every((w) => /^[A-Z_][A-Z0-9_]*=/.test(w))
-  );
+  const words = (config.tasks?.serve ?? "").trim().split(/\s+/);
+  while (/^[A-Z_][A-Z0-9_]*=/.test(words[0] ?? "")) words.shift();
   if (words[0] !== "deno" || words.at(-1) !== "main.ts") {
     throw new Error(`deno.json's serve task is not "deno … main.ts": ${config.tasks?.serve}`);
   }
