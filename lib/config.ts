@@ -80,7 +80,7 @@ export const FLAGS: Record<string, FlagSpec> = {
   },
   "cache-bytes": {
     env: "ASTERA_CACHE_BYTES",
-    default: "48MiB",
+    default: "32MiB",
     help: "memory cache held strongly at most",
   },
   "gc-step": {

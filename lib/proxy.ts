@@ -823,7 +823,7 @@ export class ModuleProxy {
       const stored = blobAccess(this.#store, blobId, total, chunkSize);
       const files = await checkModuleZip(stored, module, version);
       try {
-        await checkZipContent(stored, files);
+        await checkZipContent(stored, files, { released: (bytes) => reclaimer.released(bytes) });
       } catch (error) {
         // Damaged on the way, most likely: not remembered as gone, asked for again next time.
         if (error instanceof ZipError) {
