@@ -23,8 +23,9 @@
  *
  * @module
  */
-import { goModModulePath, goModParses, goModParsesYielding } from "./gomod.ts";
+import { goModModulePath, goModParsesYielding } from "./gomod.ts";
 import { SourceError } from "./source.ts";
+import { parseTilePath } from "./sumdbpath.ts";
 import { isValid } from "./version.ts";
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
@@ -141,9 +142,7 @@ export function checkInfo(body: Uint8Array, what: string, expected: string | nul
 }
 
 /**
- * Checks a `.mod` body: a go.mod file with a module line. An answer whose end
- * nothing vouches for (`unframed`: no length, no chunking) must also parse as
- * the go command parses a dependency's go.mod, or it may have been cut short.
+ * Checks a `.mod` body: a go.mod file with a module line.
  *
  * @example
  * ```ts
@@ -151,8 +150,7 @@ export function checkInfo(body: Uint8Array, what: string, expected: string | nul
  * checkGoMod(new TextEncoder().encode("module example.com/m\n"), "example.com/m@v1.0.0 .mod");
  * ```
  */
-export function checkGoMod(body: Uint8Array, what: string, unframed = false): void {
-  if (unframed && !goModParses(body)) throw cutShort(what);
+export function checkGoMod(body: Uint8Array, what: string): void {
   // A byte order mark makes the go command refuse the file, but it is what the source holds:
   // relayed as it is, like any other go.mod the client may refuse.
   const bom = body[0] === 0xef && body[1] === 0xbb && body[2] === 0xbf;
@@ -165,15 +163,11 @@ export function checkGoMod(body: Uint8Array, what: string, unframed = false): vo
   );
 }
 
-function cutShort(what: string): SourceError {
-  return new SourceError(
-    `${what}: the answer had no length and does not parse as a go.mod: cut short?`,
-  );
-}
-
 /**
- * {@linkcode checkGoMod} for a server: the parse of an unframed answer (up to
- * 16 MiB) gives way to other requests after every slice of it.
+ * {@linkcode checkGoMod} for a server. An answer whose end nothing vouches for
+ * (`unframed`: no length, no chunking) must also parse as the go command
+ * parses a dependency's go.mod, or it may have been cut short; that parse (up
+ * to 16 MiB) gives way to other requests after every slice of it.
  *
  * @example
  * ```ts
@@ -186,7 +180,11 @@ export async function checkGoModYielding(
   what: string,
   unframed: boolean,
 ): Promise<void> {
-  if (unframed && !(await goModParsesYielding(body))) throw cutShort(what);
+  if (unframed && !(await goModParsesYielding(body))) {
+    throw new SourceError(
+      `${what}: the answer had no length and does not parse as a go.mod: cut short?`,
+    );
+  }
   checkGoMod(body, what);
 }
 
@@ -226,7 +224,6 @@ export function checkZipStart(head: Uint8Array, what: string): void {
 }
 
 const GO_SUM_LINE = /^\S+ \S+ h1:[A-Za-z0-9+/]+=*$/;
-const TILE = /^tile\/(\d+)\/(\d+|data)\/(?:x\d{3}\/)*\d{3}(?:\.p\/(\d+))?$/;
 
 /**
  * A signed note as x/mod's `note.Open` reads one: after the last blank line,
@@ -278,18 +275,16 @@ export function checkSumdb(key: string, body: Uint8Array, what: string): Uint8Ar
   }
   // The go command reads only the status of `supported`, never its body.
   if (key === "supported") return body;
-  const tile = TILE.exec(key);
-  const height = Number(tile?.[1]);
-  if (!tile || height < 1 || height > 30) {
+  const tile = parseTilePath(key);
+  if (!tile) {
     // Whatever is kept forever is checked first: an unknown key is not kept at all.
     throw new SourceError(`${what}: not a checksum-database path`);
   }
-  const width = tile[3] !== undefined ? Number(tile[3]) : 2 ** height;
-  if (tile[2] === "data") {
-    checkDataTile(decode(body, what, "a data tile"), width, what);
-  } else if (body.length !== width * 32) {
+  if (tile.data) {
+    checkDataTile(decode(body, what, "a data tile"), tile.width, what);
+  } else if (body.length !== tile.width * 32) {
     throw new SourceError(
-      `${what}: a tile of ${width} hashes is ${width * 32} bytes, not ${body.length}`,
+      `${what}: a tile of ${tile.width} hashes is ${tile.width * 32} bytes, not ${body.length}`,
     );
   }
   return body;

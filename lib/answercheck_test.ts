@@ -1,12 +1,14 @@
 import {
   checkGoMod,
+  checkGoModYielding,
   checkInfo,
   checkList,
   checkSumdb,
   checkZipStart,
   MAX_INFO,
 } from "./answercheck.ts";
-import { assertEquals, assertThrows } from "./testing.ts";
+import { parseRoute } from "./route.ts";
+import { assertEquals, assertRejects, assertThrows } from "./testing.ts";
 
 const enc = (text: string) => new TextEncoder().encode(text);
 const LOGIN = "<html><head><title>Sign in</title></head><body>Welcome</body></html>\n";
@@ -35,6 +37,20 @@ Deno.test("a .mod answer must be a go.mod with a module line, as the go command 
     assertThrows(() => checkGoMod(enc(text), "m .mod"), Error, reason);
   }
   assertThrows(() => checkGoMod(enc(LOGIN), "example.com/m@v1.0.0 .mod"), Error, "example.com/m");
+});
+
+Deno.test("a .mod answer with no length must parse whole, as the go command parses a go.mod", async () => {
+  const whole = "module example.com/m\n\nrequire (\n\texample.com/x v1.0.0\n)\n";
+  const cut = whole.slice(0, -3);
+  await checkGoModYielding(enc(whole), "m .mod", true);
+  // With a length (or chunks) its end is vouched for: only the module line is asked for.
+  await checkGoModYielding(enc(cut), "m .mod", false);
+  await assertRejects(() => checkGoModYielding(enc(cut), "m .mod", true), Error, "cut short?");
+  await assertRejects(
+    () => checkGoModYielding(enc(LOGIN), "m .mod", false),
+    Error,
+    "no module line",
+  );
 });
 
 Deno.test("a list answer is empty or names at least one valid version", () => {
@@ -123,10 +139,48 @@ Deno.test("checksum-database answers have the shape the go command parses", () =
     ["tile/8/data/000.p/2", enc(`${RECORD.slice(2)}\n`), "not a data tile of 2 records"],
     ["tile/8/data/000.p/1", enc(`${LOGIN}\n`), "not a go.sum line"],
     ["tile/31/0/000", new Uint8Array(32), "not a checksum-database path"],
+    // Spellings tlog never writes, which the router refuses: never kept either.
+    ["tile/8/0/000.p/0", new Uint8Array(), "not a checksum-database path"],
+    ["tile/8/0/000.p/256", new Uint8Array(256 * 32), "not a checksum-database path"],
+    ["tile/8/0/x000/001", new Uint8Array(256 * 32), "not a checksum-database path"],
+    ["tile/08/0/000", new Uint8Array(256 * 32), "not a checksum-database path"],
     ["other", new Uint8Array(), "not a checksum-database path"],
   ];
   for (const [key, body, reason] of refused) {
     assertThrows(() => checkSumdb(key, body, key), Error, reason);
+  }
+});
+
+Deno.test("the router and the answer check take the same tile paths", () => {
+  const keys = [
+    "tile/8/0/000",
+    "tile/8/1/x001/234.p/7",
+    "tile/30/data/x001/x000/000.p/5",
+    "tile/0/0/000",
+    "tile/31/0/000",
+    "tile/08/0/000",
+    "tile/8/00/000",
+    "tile/8/0/1000",
+    "tile/8/0/x000/001",
+    "tile/8/0/000.p/0",
+    "tile/8/0/000.p/256",
+    "tile/8/0/000.p/07",
+    "tile/8/hash/000",
+  ];
+  for (const key of keys) {
+    let routed = true;
+    try {
+      parseRoute(`/sumdb/sum.golang.org/${key}`);
+    } catch {
+      routed = false;
+    }
+    let checked = true;
+    try {
+      checkSumdb(key, new Uint8Array(), key);
+    } catch (error) {
+      checked = !String(error).includes("not a checksum-database path");
+    }
+    assertEquals(checked, routed, key);
   }
 });
 

@@ -25,9 +25,35 @@ const GO_SPACE = /^[\t\n\v\f\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F
 /** Go's `unicode.IsPrint`, less the ASCII space. */
 const GO_PRINT = /^[\p{L}\p{M}\p{N}\p{P}\p{S}]$/u;
 
+/**
+ * Bytes decoded at a time: a go.mod (up to 16 MiB from an upstream) is decoded
+ * as it is read, so no step decodes more than this (a token longer than it aside).
+ */
+const CHUNK_BYTES = 64 * 1024;
+
 /** Decodes as Go reads bytes: a byte order mark is a character, not skipped. */
-function decode(data: Uint8Array): string {
-  return new TextDecoder("utf-8", { ignoreBOM: true }).decode(data);
+const goDecoder = new TextDecoder("utf-8", { ignoreBOM: true });
+
+const isContinuation = (byte: number) => (byte & 0xc0) === 0x80;
+
+/**
+ * Where to end a chunk of `data` that starts at `start`, at `end` or a few
+ * bytes off but after `after`: where no UTF-8 sequence is under way (a byte
+ * that does not continue one, or one after three that do), so that chunks
+ * decoded one by one read as the whole decoded at once.
+ */
+function chunkEnd(data: Uint8Array, start: number, after: number, end: number): number {
+  const fresh = (at: number) => {
+    if (!isContinuation(data[at])) return true;
+    for (let before = Math.max(start, at - 3); before < at; before++) {
+      if (!isContinuation(data[before])) return false;
+    }
+    return true;
+  };
+  if (end >= data.length) return data.length;
+  for (let at = end; at > after && at >= end - 3; at--) if (fresh(at)) return at;
+  for (let at = end + 1; at < data.length; at++) if (fresh(at)) return at; // three bytes on at most
+  return data.length;
 }
 
 /** Go's `strings.TrimSpace` (its spaces are all single UTF-16 units, so no surrogate is one). */
@@ -50,13 +76,9 @@ function goTrimSpace(s: string): string {
  * ```
  */
 export function goModModulePath(data: Uint8Array): string {
-  const text = decode(data);
-  // Line by line without splitting the whole file: the module line is usually the first.
-  for (let start = 0; start <= text.length;) {
-    const newline = text.indexOf("\n", start);
-    const end = newline < 0 ? text.length : newline;
-    let line = text.slice(start, end);
-    start = end + 1;
+  // Line by line, decoded as reached: the module line is usually the first.
+  for (const raw of lines(data)) {
+    let line = raw;
     const comment = line.indexOf("//");
     if (comment >= 0) line = line.slice(0, comment);
     line = goTrimSpace(line);
@@ -69,6 +91,24 @@ export function goModModulePath(data: Uint8Array): string {
     return trimmed;
   }
   return "";
+}
+
+/** The lines of `data` without their newlines, decoded a chunk at a time as they are reached. */
+function* lines(data: Uint8Array): Generator<string> {
+  let head: string[] = []; // the start of a line longer than what is decoded
+  for (let at = 0; at < data.length;) {
+    const end = chunkEnd(data, at, at, at + CHUNK_BYTES);
+    const text = goDecoder.decode(data.subarray(at, end));
+    at = end;
+    let start = 0;
+    for (let newline = text.indexOf("\n"); newline >= 0; newline = text.indexOf("\n", start)) {
+      yield head.join("") + text.slice(start, newline);
+      head = [];
+      start = newline + 1;
+    }
+    head.push(text.slice(start));
+  }
+  yield head.join("");
 }
 
 /** A token of modfile's lexer. */
@@ -110,61 +150,127 @@ function identLength(text: string, i: number): number {
 class Malformed extends Error {}
 
 /**
- * modfile's lexer: a function that returns the next token each time it is
- * called (the end of file for ever after), or throws {@linkcode Malformed}.
- * One pass over the text, and no token kept: its cost is linear in the size
- * of the file, which may be 16 MiB from a hostile upstream.
+ * modfile's lexer: {@linkcode Lexer.next} returns the next token each time it
+ * is called (the end of file for ever after), or throws {@linkcode Malformed}.
+ * One pass over the bytes, decoded a chunk at a time into a window that keeps
+ * only the token being read: its cost is linear in the size of the file,
+ * which may be 16 MiB from a hostile upstream, and no step of it is long.
  */
-function lexer(text: string): () => Token {
-  let i = 0;
-  let lineHasToken = false;
-  const token = (kind: Token["kind"], start: number, end: number): Token => {
-    lineHasToken = kind !== "\n";
-    i = end;
-    return { kind, text: text.slice(start, end) };
-  };
-  return () => {
+class Lexer {
+  readonly #data: Uint8Array;
+  /** The window: `#text` is the decoding of these bytes. */
+  #start = 0;
+  #end = 0;
+  #text = "";
+  #i = 0;
+  #lineHasToken = false;
+
+  constructor(data: Uint8Array) {
+    this.#data = data;
+  }
+
+  next(): Token {
+    for (;;) {
+      const token = this.#scan(this.#end < this.#data.length);
+      if (token !== null) return token;
+      this.#decodeMore();
+    }
+  }
+
+  /**
+   * Drops the window's lines before the token being read (a newline byte
+   * starts a fresh decoding) and decodes it with at least one more chunk, in
+   * one piece: a line longer than a chunk doubles the window at each step.
+   */
+  #decodeMore(): void {
+    const text = this.#text;
+    const newline = this.#i > 0 ? text.lastIndexOf("\n", this.#i - 1) : -1;
+    if (newline >= 0) {
+      // That newline's byte: as many newline bytes back from the end as newlines after it, and one.
+      let at = this.#end;
+      for (let n = newline; n >= 0; n = text.indexOf("\n", n + 1)) {
+        at = this.#data.lastIndexOf(0x0a, at - 1);
+      }
+      this.#start = at + 1;
+      this.#i -= newline + 1;
+    }
+    const size = Math.max(CHUNK_BYTES, 2 * (this.#end - this.#start));
+    this.#end = chunkEnd(this.#data, this.#start, this.#end, this.#start + size);
+    this.#text = goDecoder.decode(this.#data.subarray(this.#start, this.#end));
+  }
+
+  #token(kind: Token["kind"], start: number, end: number): Token {
+    this.#lineHasToken = kind !== "\n";
+    this.#i = end;
+    return { kind, text: this.#text.slice(start, end) };
+  }
+
+  /** The next token, or null when it may run past the window and `more` text follows. */
+  #scan(more: boolean): Token | null {
+    const text = this.#text;
+    let i = this.#i;
     for (let c = text.charCodeAt(i); c === 0x20 || c === 0x09 || c === 0x0d;) {
       c = text.charCodeAt(++i);
     }
+    this.#i = i;
+    // Two characters tell a comment ("//") from an identifier.
+    if (more && i + 1 >= text.length) return null;
     if (i >= text.length) return { kind: "eof", text: "" };
-    const start = i;
     const c = text[i];
     if (c === "/" && text[i + 1] === "/") {
       // A comment runs through its newline.
       const newline = text.indexOf("\n", i + 2);
-      const kind = lineHasToken ? "eol-comment" : "comment";
-      const comment = token(kind, start, newline < 0 ? text.length : newline + 1);
-      lineHasToken = false;
+      if (newline < 0 && more) return null;
+      const kind = this.#lineHasToken ? "eol-comment" : "comment";
+      const comment = this.#token(kind, i, newline < 0 ? text.length : newline + 1);
+      this.#lineHasToken = false;
       return comment;
     }
     if (c === "/" && text[i + 1] === "*") throw new Malformed();
-    if (PUNCTUATION.includes(c)) return token(c as Token["kind"], start, i + 1);
-    if (c === '"' || c === "`") {
-      let end = i + 1;
-      for (;;) {
-        if (end >= text.length || text[end] === "\n") throw new Malformed();
-        const d = text[end++];
-        if (d === c) break;
-        if (d === "\\" && c === '"') {
-          if (end >= text.length) throw new Malformed();
-          end++;
-        }
-      }
-      return token("string", start, end);
+    if (PUNCTUATION.includes(c)) return this.#token(c as Token["kind"], i, i + 1);
+    const quoted = c === '"' || c === "`";
+    const end = quoted ? stringEnd(text, i, more) : identEnd(text, i, more);
+    return end < 0 ? null : this.#token(quoted ? "string" : "ident", i, end);
+  }
+}
+
+/** Where the string literal at `start` ends; -1 when it may run past `text` and `more` follows. */
+function stringEnd(text: string, start: number, more: boolean): number {
+  const quote = text[start];
+  let end = start + 1;
+  for (;;) {
+    if (end >= text.length) {
+      if (more) return -1;
+      throw new Malformed();
     }
-    let end = i;
-    for (let n = identLength(text, end); n > 0; n = identLength(text, end)) {
-      if (text.charCodeAt(end) === 0x2f) {
-        const after = text.charCodeAt(end + 1);
-        if (after === 0x2f) break; // "//"
-        if (after === 0x2a) throw new Malformed(); // "/*"
+    if (text[end] === "\n") throw new Malformed();
+    const d = text[end++];
+    if (d === quote) return end;
+    if (d === "\\" && quote === '"') {
+      if (end >= text.length) {
+        if (more) return -1;
+        throw new Malformed();
       }
-      end += n;
+      end++;
     }
-    if (end === start) throw new Malformed();
-    return token("ident", start, end);
-  };
+  }
+}
+
+/** Where the identifier at `start` ends; -1 when it may run past `text` and `more` follows. */
+function identEnd(text: string, start: number, more: boolean): number {
+  let end = start;
+  for (let n = identLength(text, end); n > 0; n = identLength(text, end)) {
+    if (text.charCodeAt(end) === 0x2f) {
+      if (more && end + 1 >= text.length) return -1;
+      const after = text.charCodeAt(end + 1);
+      if (after === 0x2f) break; // "//"
+      if (after === 0x2a) throw new Malformed(); // "/*"
+    }
+    end += n;
+  }
+  if (more && end >= text.length) return -1;
+  if (end === start) throw new Malformed();
+  return end;
 }
 
 /**
@@ -185,19 +291,31 @@ const BLOCK_VERBS = [
   "ignore",
 ];
 
-/** Tokens parsed between two pauses of {@linkcode goModParsesYielding}: some milliseconds' work. */
-const SLICE_TOKENS = 50_000;
+/**
+ * How long the parse runs between two pauses of {@linkcode goModParsesYielding}:
+ * a few milliseconds, so a big go.mod delays other requests by no more.
+ */
+const SLICE_MS = 4;
 
-/** {@linkcode lexer}'s tokens with one of lookahead, counted so the parser can pause. */
+/**
+ * Work between two looks at the clock, some microseconds' of it: a token
+ * counts one, and one more per 64 characters, so long tokens are counted too.
+ */
+const WORK_PER_LOOK = 256;
+
+/** {@linkcode Lexer}'s tokens with one of lookahead, timed so the parser can pause. */
 class Tokens {
-  readonly #next: () => Token;
+  readonly #lexer: Lexer;
   #ahead: Token;
-  #taken = 0;
-  #pauseAt = SLICE_TOKENS;
+  #untilLook = WORK_PER_LOOK;
+  /** When the current slice of work ends. */
+  #sliceEnd = performance.now() + SLICE_MS;
+  /** Whether the parser paused after {@linkcode due}: the next slice starts with its next token. */
+  #paused = false;
 
-  constructor(text: string) {
-    this.#next = lexer(text);
-    this.#ahead = this.#next();
+  constructor(data: Uint8Array) {
+    this.#lexer = new Lexer(data);
+    this.#ahead = this.#lexer.next();
   }
 
   peek(): Token["kind"] {
@@ -206,19 +324,24 @@ class Tokens {
 
   /** The next token; the end of file stays the current token however often it is taken. */
   take(): Token {
+    if (this.#paused) {
+      this.#paused = false;
+      this.#sliceEnd = performance.now() + SLICE_MS;
+    }
     const token = this.#ahead;
     if (token.kind !== "eof") {
-      this.#ahead = this.#next();
-      this.#taken++;
+      this.#ahead = this.#lexer.next();
+      this.#untilLook -= 1 + (this.#ahead.text.length >> 6);
     }
     return token;
   }
 
-  /** Whether a slice of work is done: true once every {@linkcode SLICE_TOKENS} tokens. */
+  /** Whether a slice of work is done ({@linkcode SLICE_MS} since it began): the parser pauses. */
   due(): boolean {
-    if (this.#taken < this.#pauseAt) return false;
-    this.#pauseAt = this.#taken + SLICE_TOKENS;
-    return true;
+    if (this.#untilLook > 0) return false;
+    this.#untilLook = WORK_PER_LOOK;
+    this.#paused = performance.now() >= this.#sliceEnd;
+    return this.#paused;
   }
 }
 
@@ -279,11 +402,11 @@ function* block(
  * every slice of work, so a caller may let other work run in between.
  */
 function* parse(
-  text: string,
+  data: Uint8Array,
   visit: (verb: string, args: string[], comment: string) => boolean,
 ): Generator<void, boolean> {
   try {
-    const tokens = new Tokens(text);
+    const tokens = new Tokens(data);
     for (;;) {
       if (tokens.due()) yield;
       const kind = tokens.peek();
@@ -423,7 +546,7 @@ function* parseLaxSteps(data: Uint8Array): Generator<void, LaxGoMod | null> {
         return true; // not read in a dependency's go.mod
     }
   };
-  return (yield* parse(decode(data), add)) ? result : null;
+  return (yield* parse(data, add)) ? result : null;
 }
 
 function parseLax(data: Uint8Array): LaxGoMod | null {
@@ -446,27 +569,17 @@ function unquote(s: string): string | null {
 
 /**
  * Whether the go command could read the file as a dependency's go.mod
- * (`modfile.ParseLax` succeeds): a go.mod cut short mostly cannot.
- *
- * @example
- * ```ts
- * import { goModParses } from "./gomod.ts";
- * goModParses(new TextEncoder().encode("module m\nrequire (\n\tx.example/y v1")); // false
- * ```
- */
-export function goModParses(data: Uint8Array): boolean {
-  return parseLax(data) !== null;
-}
-
-/**
- * {@linkcode goModParses} for a go.mod of up to 16 MiB from an upstream, on an
- * isolate that serves requests: the parse gives way to other work after every
- * slice of it, so a big file delays nobody else by more than a slice.
+ * (`modfile.ParseLax` succeeds): a go.mod cut short mostly cannot. For a
+ * go.mod of up to 16 MiB from an upstream, on an isolate that serves
+ * requests: the file is decoded as the parse reaches it, and the parse gives
+ * way to other work after every slice of some milliseconds, so a big file
+ * delays nobody else by more than that.
  *
  * @example
  * ```ts
  * import { goModParsesYielding } from "./gomod.ts";
  * console.log(await goModParsesYielding(new TextEncoder().encode("module m\n"))); // true
+ * console.log(await goModParsesYielding(new TextEncoder().encode("module m\nrequire (\n\tx.example/y v1"))); // false
  * ```
  */
 export async function goModParsesYielding(data: Uint8Array): Promise<boolean> {

@@ -13,6 +13,7 @@ import {
   unescapePath,
   unescapeVersion,
 } from "./modpath.ts";
+import { parseTilePath } from "./sumdbpath.ts";
 import { canonicalModuleVersion } from "./version.ts";
 
 /** What a request path asks for. */
@@ -99,7 +100,7 @@ function parseSumdb(path: string): Route {
   if (slash < 0 || !SUMDB_NAME.test(name)) throw notFound();
   if (key === "supported" || key === "latest") return { kind: "sumdb", name, key };
   if (key.startsWith("tile/")) {
-    if (!isTilePath(key)) throw notFound();
+    if (parseTilePath(key) === null) throw notFound();
     return { kind: "sumdb", name, key };
   }
   const lookup = /^lookup\/([^@]+)@([^@]+)$/.exec(key);
@@ -120,23 +121,6 @@ function parseSumdb(path: string): Route {
     key: `lookup/${escapePath(module)}@${escapeVersion(version)}`,
     module,
   };
-}
-
-/**
- * Whether `key` is a tile path exactly as `tlog.Tile.Path` writes one:
- * `tile/<H>/<L>/<N>[.p/<W>]` with 1 ≤ H ≤ 30, `L` a level or `data`, `N` in
- * three-digit elements (`x001/234`), and 0 < W < 2^H for a partial tile.
- */
-function isTilePath(key: string): boolean {
-  const match =
-    /^tile\/([1-9][0-9]?)\/(0|[1-9][0-9]{0,8}|data)\/((?:x[0-9]{3}\/)*[0-9]{3})(?:\.p\/([1-9][0-9]*))?$/
-      .exec(key);
-  if (!match) return false;
-  const height = Number(match[1]);
-  if (height > 30) return false;
-  // Path writes no leading zero element: N = 1000 is x001/000, never x000/001/000.
-  if (match[3].startsWith("x000/")) return false;
-  return match[4] === undefined || (match[4].length <= 10 && Number(match[4]) < 2 ** height);
 }
 
 function decodeModule(escaped: string): string {
