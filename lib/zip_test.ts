@@ -2,6 +2,7 @@ import { crc32, deflateRawSync } from "node:zlib";
 import {
   bytesAccess,
   checkModuleZip,
+  checkZipContent,
   fileAccess,
   MAX_GO_MOD,
   openZipEntry,
@@ -526,4 +527,67 @@ Deno.test("checkModuleZip rejects bad module paths, versions and oversize zips",
     const error = await assertRejects(() => checkModuleZip(src, path, version), ZipError);
     assertStringIncludes(error.message, reason, `${path}@${version}: ${error.message}`);
   }
+});
+
+Deno.test("checkZipContent checks small deflated entries as openZipEntry does, and lets timers run", async () => {
+  const content = enc.encode("package a\n".repeat(20));
+  const deflated = deflateRawSync(content);
+  const crc = crc32(content);
+  const cases: [string, RawEntry, string][] = [
+    ["shorter than declared", {
+      name: P + "a",
+      body: deflated,
+      method: 8,
+      size: content.length + 1,
+      crc,
+    }, `content of ${content.length} bytes, declared ${content.length + 1}`],
+    ["longer than declared", { name: P + "a", body: deflated, method: 8, size: 10, crc }, "larger"],
+    ["truncated", {
+      name: P + "a",
+      body: deflated.subarray(0, deflated.length - 4),
+      method: 8,
+      size: content.length,
+      crc,
+    }, "declared"],
+    [
+      "wrong CRC",
+      { name: P + "a", body: deflated, method: 8, size: content.length, crc: crc ^ 1 },
+      "CRC-32 mismatch",
+    ],
+    [
+      "corrupt",
+      { name: P + "a", body: new Uint8Array([0xff, 0xff, 0xff]), method: 8, size: 3 },
+      "bad deflate data",
+    ],
+    [
+      "encrypted",
+      { name: P + "a", body: deflated, method: 8, size: content.length, crc, flags: 1 },
+      "encrypted",
+    ],
+  ];
+  for (const [what, raw, reason] of cases) {
+    const src = bytesAccess(rawZip([raw]));
+    const entries = await readZipEntries(src);
+    const error = await assertRejects(() =>
+      checkZipContent(src, entries).catch((e) => {
+        throw e;
+      }).then(() => {
+        throw new Error(`${what}: accepted`);
+      }), ZipError);
+    assertStringIncludes(error.message, reason, `${what}: ${error.message}`);
+  }
+  // Many entries read from memory resolve as microtasks only: without letting go, no timer
+  // would run until the whole zip was checked.
+  const files = Array.from({ length: 200 }, (_, i) => ({ name: `${P}f${i}.go`, data: content }));
+  const src = bytesAccess(await written(files));
+  const entries = await readZipEntries(src);
+  let timerRan = false;
+  const timer = setTimeout(() => timerRan = true, 0);
+  let ranBeforeEnd = false;
+  await checkZipContent(src, entries, {
+    yieldAfterMs: 0,
+    released: () => ranBeforeEnd ||= timerRan,
+  });
+  clearTimeout(timer);
+  assert(ranBeforeEnd, "a timer ran while the zip was checked");
 });
