@@ -101,6 +101,18 @@ async function flipFile(fixture: Fixture, path: string, offset?: number): Promis
   assert(await flipStored(fixture.db, content, start) >= 1, `${path}: stored bytes found`);
 }
 
+/** Each path answers 200 with the upstream's file, byte for byte. */
+async function assertServedWhole(url: string, universe: string, paths: string[]): Promise<void> {
+  for (const path of paths) {
+    const response = await fetch(url + path);
+    assertEquals(response.status, 200, path);
+    assertEquals(
+      new Uint8Array(await response.arrayBuffer()),
+      await Deno.readFile(join(universe, path)),
+    );
+  }
+}
+
 Deno.test("bytes flipped in a stored .mod and stored zips are never served: go gets them again from the upstream", async () => {
   await withFixture("astera-damage-", async (fixture) => {
     const buildCache = join(fixture.work, "gocache");
@@ -183,14 +195,7 @@ Deno.test("offline, a damaged stored copy is a 502 that says so; a zip damaged p
       assertStringIncludes(await again.text(), "stored copy is damaged");
 
       fixture.upstream.failWith = null;
-      for (const path of [LIB_MOD, BIG]) {
-        const fetched = await fetch(astera.url + path);
-        assertEquals(fetched.status, 200, path);
-        assertEquals(
-          new Uint8Array(await fetched.arrayBuffer()),
-          await Deno.readFile(join(fixture.universe, path)),
-        );
-      }
+      await assertServedWhole(astera.url, fixture.universe, [LIB_MOD, BIG]);
     } finally {
       await astera.stop();
     }
@@ -251,14 +256,7 @@ Deno.test("deno task verify finds flipped bytes; with --repair, beside a running
       const after = await verify(fixture.db);
       assertEquals(after.code, 0, after.stderr);
       assertStringIncludes(after.stderr, "verify: intact: 1 artifacts");
-      for (const path of [LIB_MOD, DEP_MOD, BIG]) {
-        const response = await fetch(astera.url + path);
-        assertEquals(response.status, 200, path);
-        assertEquals(
-          new Uint8Array(await response.arrayBuffer()),
-          await Deno.readFile(join(fixture.universe, path)),
-        );
-      }
+      await assertServedWhole(astera.url, fixture.universe, [LIB_MOD, DEP_MOD, BIG]);
     } finally {
       await astera.stop();
     }
@@ -365,14 +363,7 @@ Deno.test("a page of garbage in the database: a clear log line and 503s or upstr
       fixture.upstream.url,
     ]);
     try {
-      for (const path of [LIB_MOD, DEP_MOD, BIG]) {
-        const response = await fetch(mended.url + path);
-        assertEquals(response.status, 200, path);
-        assertEquals(
-          new Uint8Array(await response.arrayBuffer()),
-          await Deno.readFile(join(fixture.universe, path)),
-        );
-      }
+      await assertServedWhole(mended.url, fixture.universe, [LIB_MOD, DEP_MOD, BIG]);
     } finally {
       await mended.stop();
     }

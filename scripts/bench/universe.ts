@@ -134,8 +134,13 @@ export function benchVersions(
   });
   versions.push(special("blob1m", 1_048_576 - 600, 7));
   versions.push(special("huge", options.hugeBytes, 11));
+  // Shaped like a Go toolchain zip: thousands of files of a few KB (one every 6 KB).
   for (const n of [1, 2, 3]) {
-    versions.push(special(`large${n}`, Math.round(options.hugeBytes * 0.75), 20 + n));
+    const name = `large${n}`;
+    const files: Record<string, string | Uint8Array> = { [`${name}.go`]: `package ${name}\n` };
+    const count = Math.max(1, Math.round(options.hugeBytes * 0.75 / 6_000));
+    for (let i = 0; i < count; i++) files[`src/d${i % 97}/f${i}.txt`] = noise(6_000, n * 1e6 + i);
+    versions.push({ ...special(name, 0, 20 + n), files });
   }
   // The project needs a dozen modules of the first quarter, at their newest, and blob1m.
   const roots: string[] = [];
