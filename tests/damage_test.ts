@@ -10,7 +10,7 @@
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { assert, assertEquals, assertStringIncludes } from "../lib/testing.ts";
-import { startAsteraProcess } from "./asteraprocess.ts";
+import { type AsteraProcess, startAsteraProcess } from "./asteraprocess.ts";
 import { type FileProxy, startFileProxy } from "./fileproxy.ts";
 import { removeTree } from "./gotool.ts";
 import { random, standardUniverse, writeUniverse } from "./universe.ts";
@@ -48,7 +48,7 @@ async function withFixture(prefix: string, fn: (fixture: Fixture) => Promise<voi
 
 /** Runs Astera over `db`, asks for `paths` (checking each against the universe), stops it. */
 async function storeThrough(fixture: Fixture, paths: string[]): Promise<void> {
-  const astera = await startAsteraProcess(["--db", fixture.db, "--upstream", fixture.upstream.url]);
+  const astera = await startOnFixture(fixture);
   try {
     for (const path of paths) {
       const response = await fetch(astera.url + path);
@@ -101,6 +101,11 @@ async function flipFile(fixture: Fixture, path: string, offset?: number): Promis
   assert(await flipStored(fixture.db, content, start) >= 1, `${path}: stored bytes found`);
 }
 
+/** Astera on the fixture's database and upstream, with `extra` flags. */
+function startOnFixture(fixture: Fixture, ...extra: string[]): Promise<AsteraProcess> {
+  return startAsteraProcess(["--db", fixture.db, "--upstream", fixture.upstream.url, ...extra]);
+}
+
 /** Each path answers 200 with the upstream's file, byte for byte. */
 async function assertServedWhole(url: string, universe: string, paths: string[]): Promise<void> {
   for (const path of paths) {
@@ -118,12 +123,7 @@ Deno.test("bytes flipped in a stored .mod and stored zips are never served: go g
     const buildCache = join(fixture.work, "gocache");
     const oracle = await workflow(fixture.upstream.url, buildCache);
     fixture.upstream.counts.clear();
-    const first = await startAsteraProcess([
-      "--db",
-      fixture.db,
-      "--upstream",
-      fixture.upstream.url,
-    ]);
+    const first = await startOnFixture(fixture);
     try {
       assertEquals(await workflow(first.url, buildCache), oracle);
     } finally {
@@ -134,12 +134,7 @@ Deno.test("bytes flipped in a stored .mod and stored zips are never served: go g
     await flipFile(fixture, BIG, 1000); // in its first chunk: checked before anyone hears 200
     await flipFile(fixture, LIB_LIST, 0);
 
-    const second = await startAsteraProcess([
-      "--db",
-      fixture.db,
-      "--upstream",
-      fixture.upstream.url,
-    ]);
+    const second = await startOnFixture(fixture);
     try {
       assertEquals(await workflow(second.url, buildCache), oracle);
     } finally {
@@ -173,12 +168,7 @@ Deno.test("offline, a damaged stored copy is a 502 that says so; a zip damaged p
     await flipFile(fixture, DEP_INFO);
 
     fixture.upstream.failWith = 503;
-    const astera = await startAsteraProcess([
-      "--db",
-      fixture.db,
-      "--upstream",
-      fixture.upstream.url,
-    ]);
+    const astera = await startOnFixture(fixture);
     try {
       const mod = await fetch(astera.url + LIB_MOD);
       assertEquals(mod.status, 502);
@@ -243,12 +233,7 @@ Deno.test("deno task verify finds flipped bytes; with --repair, beside a running
     assertStringIncludes(found.stderr, "damaged artifacts: 2");
     assertStringIncludes(found.stderr, "example.com/lib@v1.1.0.mod");
     assertStringIncludes(found.stderr, "example.com/big@v1.0.0.zip");
-    const astera = await startAsteraProcess([
-      "--db",
-      fixture.db,
-      "--upstream",
-      fixture.upstream.url,
-    ]);
+    const astera = await startOnFixture(fixture);
     try {
       const repaired = await verify(fixture.db, "--repair");
       assertEquals(repaired.code, 0, repaired.stderr);
@@ -316,12 +301,7 @@ Deno.test("a page of garbage in the database: a clear log line and 503s or upstr
     await storeThrough(fixture, [LIB_MOD, DEP_MOD, BIG]);
     await randomisePage(fixture.db, "artifacts");
 
-    const damaged = await startAsteraProcess([
-      "--db",
-      fixture.db,
-      "--upstream",
-      fixture.upstream.url,
-    ]);
+    const damaged = await startOnFixture(fixture);
     try {
       assert(
         damaged.log.some((line) => line.includes("store-damaged") && line.includes("malformed")),
@@ -356,12 +336,7 @@ Deno.test("a page of garbage in the database: a clear log line and 503s or upstr
     assertEquals(after.code, 0, after.stderr);
     assertStringIncludes(after.stderr, "verify: intact");
 
-    const mended = await startAsteraProcess([
-      "--db",
-      fixture.db,
-      "--upstream",
-      fixture.upstream.url,
-    ]);
+    const mended = await startOnFixture(fixture);
     try {
       await assertServedWhole(mended.url, fixture.universe, [LIB_MOD, DEP_MOD, BIG]);
     } finally {
@@ -377,12 +352,7 @@ Deno.test("with a page of garbage in the answers and artifacts indexes, what the
     // Their indexes, where every lookup by key goes.
     await randomisePage(fixture.db, "sqlite_autoindex_artifacts_1");
     await randomisePage(fixture.db, "sqlite_autoindex_answers_1");
-    const astera = await startAsteraProcess([
-      "--db",
-      fixture.db,
-      "--upstream",
-      fixture.upstream.url,
-    ]);
+    const astera = await startOnFixture(fixture);
     try {
       // The upstream's @latest, though its .info cannot be looked up to be stored.
       const latest = await fetch(astera.url + "/example.com/lib/@latest");
@@ -416,12 +386,7 @@ Deno.test("zips stored before chunks had digests are checked when read whole, be
     old.close();
     await flipFile(fixture, BIG, 2 * CHUNK + 1000);
 
-    const astera = await startAsteraProcess([
-      "--db",
-      fixture.db,
-      "--upstream",
-      fixture.upstream.url,
-    ]);
+    const astera = await startOnFixture(fixture);
     try {
       const dep = await fetch(astera.url + DEP_ZIP);
       assertEquals(
