@@ -6,16 +6,16 @@
  * @module
  */
 import type { Config } from "./config.ts";
-import { type HttpHandler, type HttpServer, serveHttp } from "./httpserver.ts";
+import { type HttpHandler, type HttpServer, serveHttp } from "./http/server.ts";
 import type { Logger } from "./log.ts";
-import { ModuleProxy, REPAIR_ADVICE } from "./proxy.ts";
-import { createHandler, type IsolateStats } from "./server.ts";
-import { answerZipQuestions } from "./sharedzip.ts";
-import { reclaimer } from "./reclaim.ts";
-import type { ModuleSource } from "./source.ts";
-import { Store } from "./store.ts";
-import type { ReplicaMessage, ReplicaSettings } from "./replica.ts";
-import { createUpstream, describeUpstreamList } from "./upstream.ts";
+import { ModuleProxy, REPAIR_ADVICE } from "./proxy/proxy.ts";
+import { createHandler, type IsolateStats } from "./http/handler.ts";
+import { answerZipQuestions } from "./isolates/shared_zip.ts";
+import { reclaimer } from "./proxy/reclaim.ts";
+import type { ModuleSource } from "./sources/source.ts";
+import { Store } from "./store/sqlite.ts";
+import type { ReplicaMessage, ReplicaSettings } from "./isolates/replica.ts";
+import { createUpstream, describeUpstreamList } from "./sources/upstream.ts";
 
 /** A pending blob untouched for this long is abandoned. */
 const SWEEP_IDLE_MS = 10 * 60 * 1000;
@@ -232,7 +232,7 @@ async function startReplicas(
   settings: ReplicaSettings,
   log: Logger,
 ): Promise<Replica[]> {
-  const module = new URL("./replica.ts", import.meta.url);
+  const module = new URL("./isolates/replica.ts", import.meta.url);
   if (count > 0 && module.protocol === "file:") {
     try {
       Deno.statSync(module);

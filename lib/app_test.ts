@@ -1,5 +1,5 @@
 import { serveForwards } from "./app.ts";
-import { assertEquals } from "./testing.ts";
+import { assertEquals } from "../tests/assert.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();

@@ -7,8 +7,8 @@
  */
 import { parseArgs } from "node:util";
 import { dirname, join } from "node:path";
-import { parseUpstreamList, UpstreamConfigError, type UpstreamEntry } from "./upstream.ts";
-import { DEFAULT_RECLAIM_STEP } from "./reclaim.ts";
+import { parseUpstreamList, UpstreamConfigError, type UpstreamEntry } from "./sources/upstream.ts";
+import { DEFAULT_RECLAIM_STEP } from "./proxy/reclaim.ts";
 
 /** The server's configuration. */
 export interface Config {

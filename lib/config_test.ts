@@ -1,4 +1,4 @@
-import { assertEquals, assertThrows } from "./testing.ts";
+import { assertEquals, assertThrows } from "../tests/assert.ts";
 import { ConfigError, parseBytes, parseConfig, parseDuration, parseListen } from "./config.ts";
 
 Deno.test("defaults serve on all interfaces, port 8080, ./astera.db, proxy.golang.org", () => {

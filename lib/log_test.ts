@@ -1,5 +1,5 @@
-import { assertEquals } from "./testing.ts";
-import { assert } from "./testing.ts";
+import { assertEquals } from "../tests/assert.ts";
+import { assert } from "../tests/assert.ts";
 import { createLogger, redactCredentials, redactUrl } from "./log.ts";
 
 Deno.test("credentials in URLs never reach a log line", () => {

@@ -16,8 +16,8 @@
 import { parseBytes, parseDuration } from "../lib/config.ts";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { startFileProxy } from "../tests/fileproxy.ts";
-import { GO, removeTree } from "../tests/gotool.ts";
+import { startFileProxy } from "../tests/file_proxy.ts";
+import { GO, removeTree } from "../tests/go_tool.ts";
 import {
   type ClientsResult,
   freshDir,
@@ -510,7 +510,7 @@ async function prepareFloor(ctx: Context, running: Running[]): Promise<SystemRes
   );
   running.push({ system, result });
   result.notes.push(
-    "a bare Deno.serve answering the hot-path files from memory, with the serve task's flags: Deno's built-in server, which Astera replaced with lib/httpserver.ts",
+    "a bare Deno.serve answering the hot-path files from memory, with the serve task's flags: Deno's built-in server, which Astera replaced with lib/http/server.ts",
   );
   return result;
 }

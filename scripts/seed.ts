@@ -1,6 +1,6 @@
 /**
  * `deno task seed [--db PATH] [--modcache DIR]`: imports a Go module cache
- * into Astera's database (see `lib/seed.ts`). A thin command line: flags,
+ * into Astera's database (see `lib/seed/seed.ts`). A thin command line: flags,
  * progress on stderr, Ctrl-C, the summary and the exit status.
  *
  * Exit status: 0 when done (skipped files are reported, not fatal), 1 when
@@ -10,7 +10,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { createProgress, formatBytes } from "../lib/progress.ts";
+import { createProgress, formatBytes } from "./progress.ts";
 import {
   findDownloadDir,
   goEnvModuleCache,
@@ -18,8 +18,8 @@ import {
   SeedError,
   seedModuleCache,
   type SeedSummary,
-} from "../lib/seed.ts";
-import { Store } from "../lib/store.ts";
+} from "../lib/seed/seed.ts";
+import { Store } from "../lib/store/sqlite.ts";
 
 const USAGE = `usage: deno task seed [--db PATH] [--modcache DIR]
 

@@ -1,6 +1,6 @@
 /**
  * `deno task verify [--db PATH] [--repair]`: checks Astera's database after
- * a power loss or on a worn SD card (see `lib/verify.ts`). A thin command
+ * a power loss or on a worn SD card (see `lib/store/verify.ts`). A thin command
  * line: flags, progress on stderr, the summary and the exit status.
  *
  * Exit status: 0 when everything is intact (or was repaired), 1 when damage
@@ -10,9 +10,9 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { createProgress, formatBytes } from "../lib/progress.ts";
-import { isDatabaseCorrupt } from "../lib/store.ts";
-import { verifyDatabase, type VerifySummary } from "../lib/verify.ts";
+import { createProgress, formatBytes } from "./progress.ts";
+import { isDatabaseCorrupt } from "../lib/store/sqlite.ts";
+import { verifyDatabase, type VerifySummary } from "../lib/store/verify.ts";
 
 const USAGE = `usage: deno task verify [--db PATH] [--repair]
 

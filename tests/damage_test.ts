@@ -9,10 +9,10 @@
  */
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
-import { assert, assertEquals, assertStringIncludes } from "../lib/testing.ts";
-import { type AsteraProcess, startAsteraProcess } from "./asteraprocess.ts";
-import { type FileProxy, startFileProxy } from "./fileproxy.ts";
-import { removeTree } from "./gotool.ts";
+import { assert, assertEquals, assertStringIncludes } from "./assert.ts";
+import { type AsteraProcess, startAsteraProcess } from "./astera_process.ts";
+import { type FileProxy, startFileProxy } from "./file_proxy.ts";
+import { removeTree } from "./go_tool.ts";
 import { random, standardUniverse, writeUniverse } from "./universe.ts";
 import { workflow } from "./workflow.ts";
 
@@ -22,7 +22,7 @@ const DEP_MOD = "/example.com/dep/@v/v1.0.0.mod";
 const DEP_INFO = "/example.com/dep/@v/v1.0.0.info";
 const LIB_MOD = "/example.com/lib/@v/v1.1.0.mod";
 const LIB_LIST = "/example.com/lib/@v/list";
-/** The store's chunk size (lib/store.ts). */
+/** The store's chunk size (lib/store/sqlite.ts). */
 const CHUNK = 256 * 1024;
 
 interface Fixture {

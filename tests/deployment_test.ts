@@ -6,7 +6,7 @@
  * @module
  */
 import { fileURLToPath } from "node:url";
-import { assert } from "../lib/testing.ts";
+import { assert } from "./assert.ts";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
 

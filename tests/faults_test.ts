@@ -9,13 +9,13 @@
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { silentLogger } from "../lib/log.ts";
-import { ModuleProxy, type Reply } from "../lib/proxy.ts";
-import { Store } from "../lib/store.ts";
-import { createUpstream, MAX_FRUITLESS_RESUMES } from "../lib/upstream.ts";
-import { assert, assertEquals, assertStringIncludes } from "../lib/testing.ts";
-import { type AsteraProcess, startAsteraProcess } from "./asteraprocess.ts";
-import { type FileProxy, type FileProxyOptions, startFileProxy } from "./fileproxy.ts";
-import { makeGoClient, removeTree } from "./gotool.ts";
+import { ModuleProxy, type Reply } from "../lib/proxy/proxy.ts";
+import { Store } from "../lib/store/sqlite.ts";
+import { createUpstream, MAX_FRUITLESS_RESUMES } from "../lib/sources/upstream.ts";
+import { assert, assertEquals, assertStringIncludes } from "./assert.ts";
+import { type AsteraProcess, startAsteraProcess } from "./astera_process.ts";
+import { type FileProxy, type FileProxyOptions, startFileProxy } from "./file_proxy.ts";
+import { makeGoClient, removeTree } from "./go_tool.ts";
 import { CONCURRENT_CLIENTS, workflow } from "./workflow.ts";
 import { standardUniverse, writeUniverse } from "./universe.ts";
 

@@ -13,15 +13,15 @@
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { startAstera } from "../lib/app.ts";
-import { createGitSource } from "../lib/gitsource.ts";
+import { createGitSource } from "../lib/sources/git/source.ts";
 import { parseConfig } from "../lib/config.ts";
 import type { Logger } from "../lib/log.ts";
-import { escapePath, escapeVersion } from "../lib/modpath.ts";
-import { assert, assertEquals } from "../lib/testing.ts";
-import { startFileProxy } from "./fileproxy.ts";
-import { FIXTURE_HOST, GitWorld } from "./gitfixtures.ts";
-import { startAsteraProcess } from "./asteraprocess.ts";
-import { removeTree } from "./gotool.ts";
+import { escapePath, escapeVersion } from "../lib/mod/module.ts";
+import { assert, assertEquals } from "./assert.ts";
+import { startFileProxy } from "./file_proxy.ts";
+import { FIXTURE_HOST, GitWorld } from "./git_fixtures.ts";
+import { startAsteraProcess } from "./astera_process.ts";
+import { removeTree } from "./go_tool.ts";
 import { random, standardUniverse, writeUniverse } from "./universe.ts";
 import { workflow } from "./workflow.ts";
 

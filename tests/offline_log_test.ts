@@ -7,10 +7,10 @@
  * @module
  */
 import { join } from "node:path";
-import { assert, assertEquals } from "../lib/testing.ts";
-import { type AsteraProcess, startAsteraProcess } from "./asteraprocess.ts";
-import { type FileProxy, startFileProxy } from "./fileproxy.ts";
-import { removeTree } from "./gotool.ts";
+import { assert, assertEquals } from "./assert.ts";
+import { type AsteraProcess, startAsteraProcess } from "./astera_process.ts";
+import { type FileProxy, startFileProxy } from "./file_proxy.ts";
+import { removeTree } from "./go_tool.ts";
 import { standardUniverse, writeUniverse } from "./universe.ts";
 import { workflow } from "./workflow.ts";
 

@@ -8,11 +8,11 @@
  * @module
  */
 import { join } from "node:path";
-import { assert, assertEquals } from "../lib/testing.ts";
-import { startAsteraProcess } from "./asteraprocess.ts";
-import { startFileProxy } from "./fileproxy.ts";
-import { FIXTURE_HOST, GitWorld } from "./gitfixtures.ts";
-import { copyProject, makeGoClient, readModFiles, removeTree } from "./gotool.ts";
+import { assert, assertEquals } from "./assert.ts";
+import { startAsteraProcess } from "./astera_process.ts";
+import { startFileProxy } from "./file_proxy.ts";
+import { FIXTURE_HOST, GitWorld } from "./git_fixtures.ts";
+import { copyProject, makeGoClient, readModFiles, removeTree } from "./go_tool.ts";
 import { standardUniverse, writeUniverse } from "./universe.ts";
 
 const PRIVATE = `${FIXTURE_HOST}/team/lib.git`;

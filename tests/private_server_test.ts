@@ -10,12 +10,12 @@
 import { join } from "node:path";
 import { startAstera } from "../lib/app.ts";
 import { parseConfig } from "../lib/config.ts";
-import { createGitSource } from "../lib/gitsource.ts";
+import { createGitSource } from "../lib/sources/git/source.ts";
 import { silentLogger } from "../lib/log.ts";
-import type { ArtifactRequest } from "../lib/source.ts";
-import { assert, assertEquals, assertStringIncludes } from "../lib/testing.ts";
-import { FIXTURE_HOST, GitWorld } from "./gitfixtures.ts";
-import { removeTree } from "./gotool.ts";
+import type { ArtifactRequest } from "../lib/sources/source.ts";
+import { assert, assertEquals, assertStringIncludes } from "./assert.ts";
+import { FIXTURE_HOST, GitWorld } from "./git_fixtures.ts";
+import { removeTree } from "./go_tool.ts";
 
 const MODULE = `${FIXTURE_HOST}/team/moving.git`;
 

@@ -9,10 +9,10 @@
 import { fileURLToPath } from "node:url";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
-import { assert, assertEquals, assertStringIncludes } from "../lib/testing.ts";
-import { startAsteraProcess } from "./asteraprocess.ts";
-import { startFileProxy } from "./fileproxy.ts";
-import { copyProject, type GoClient, makeGoClient, readModFiles, removeTree } from "./gotool.ts";
+import { assert, assertEquals, assertStringIncludes } from "./assert.ts";
+import { startAsteraProcess } from "./astera_process.ts";
+import { startFileProxy } from "./file_proxy.ts";
+import { copyProject, type GoClient, makeGoClient, readModFiles, removeTree } from "./go_tool.ts";
 import { PROJECT_FILES, standardUniverse, writeUniverse } from "./universe.ts";
 
 const SEED = fileURLToPath(new URL("../scripts/seed.ts", import.meta.url));

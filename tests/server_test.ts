@@ -9,11 +9,11 @@
 import { join } from "node:path";
 import { type Astera, type PrivateSourceFactory, startAstera } from "../lib/app.ts";
 import { parseConfig } from "../lib/config.ts";
-import { sumStats } from "../lib/server.ts";
+import { sumStats } from "../lib/http/handler.ts";
 import { createLogger, silentLogger } from "../lib/log.ts";
-import { assert, assertEquals, assertStringIncludes } from "../lib/testing.ts";
-import { type FileProxy, startFileProxy } from "./fileproxy.ts";
-import { makeGoClient, removeTree } from "./gotool.ts";
+import { assert, assertEquals, assertStringIncludes } from "./assert.ts";
+import { type FileProxy, startFileProxy } from "./file_proxy.ts";
+import { makeGoClient, removeTree } from "./go_tool.ts";
 import { noise, standardUniverse, writeUniverse } from "./universe.ts";
 
 interface Fixture {

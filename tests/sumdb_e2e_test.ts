@@ -7,11 +7,11 @@
  * @module
  */
 import { join } from "node:path";
-import { assertEquals } from "../lib/testing.ts";
-import { startAsteraProcess } from "./asteraprocess.ts";
-import { startFileProxy } from "./fileproxy.ts";
-import { makeGoClient, removeTree } from "./gotool.ts";
-import { startSumdbServer } from "./sumdbserver.ts";
+import { assertEquals } from "./assert.ts";
+import { startAsteraProcess } from "./astera_process.ts";
+import { startFileProxy } from "./file_proxy.ts";
+import { makeGoClient, removeTree } from "./go_tool.ts";
+import { startSumdbServer } from "./sumdb_server.ts";
 import { standardUniverse, writeUniverse } from "./universe.ts";
 
 /** Also the database's direct address (`https://<name>`): a port nobody answers on. */

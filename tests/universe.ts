@@ -8,9 +8,9 @@
  * @module
  */
 import { join } from "node:path";
-import { escapePath, escapeVersion } from "../lib/modpath.ts";
-import { isPseudoVersion, sortVersions } from "../lib/version.ts";
-import { writeZip } from "../lib/zipwrite.ts";
+import { escapePath, escapeVersion } from "../lib/mod/module.ts";
+import { isPseudoVersion, sortVersions } from "../lib/mod/semver.ts";
+import { writeZip } from "../lib/archive/zip_writer.ts";
 
 /** One version of a synthetic module. */
 export interface SyntheticVersion {

@@ -7,10 +7,10 @@
  * @module
  */
 import { join } from "node:path";
-import { assert, assertEquals } from "../lib/testing.ts";
-import { AsteraExitedError, startAsteraProcess } from "./asteraprocess.ts";
-import { startFileProxy } from "./fileproxy.ts";
-import { removeTree } from "./gotool.ts";
+import { assert, assertEquals } from "./assert.ts";
+import { AsteraExitedError, startAsteraProcess } from "./astera_process.ts";
+import { startFileProxy } from "./file_proxy.ts";
+import { removeTree } from "./go_tool.ts";
 import { standardUniverse, writeUniverse } from "./universe.ts";
 import { CONCURRENT_CLIENTS, workflow } from "./workflow.ts";
 

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { copyProject, makeGoClient, readModFiles, removeTree } from "./gotool.ts";
+import { copyProject, makeGoClient, readModFiles, removeTree } from "./go_tool.ts";
 import { PROJECT_FILES } from "./universe.ts";
 
 /** How many cold go clients run at once in the end-to-end tests. */

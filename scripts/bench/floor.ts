@@ -4,7 +4,7 @@
  * the same headers Astera sends, and does nothing else. Started with the same
  * Deno flags as `deno task serve`, it shows what Astera would reach if it
  * served through `Deno.serve` (it has its own HTTP/1.1 server,
- * `lib/httpserver.ts`, because this figure was too low).
+ * `lib/http/server.ts`, because this figure was too low).
  *
  * ```sh
  * deno run -P=serve scripts/bench/floor.ts --listen 127.0.0.1:9000 --root /tmp/universe /a/@v/list …

@@ -8,7 +8,7 @@
  * @module
  */
 import { join } from "node:path";
-import { copyProject, type GoClient, makeGoClient, removeTree } from "../../tests/gotool.ts";
+import { copyProject, type GoClient, makeGoClient, removeTree } from "../../tests/go_tool.ts";
 
 /** The `kB` value of a field of `/proc/<pid>/status`, in bytes (0 when gone). */
 function statusBytes(pid: number, field: "VmRSS" | "VmHWM"): number {

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { assert, assertEquals, assertThrows } from "../../lib/testing.ts";
+import { assert, assertEquals, assertThrows } from "../../tests/assert.ts";
 import { parseBenchArgs } from "../bench.ts";
 import { type SystemResult, table, targets } from "./report.ts";
 

@@ -10,7 +10,7 @@
  */
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { GO } from "../../tests/gotool.ts";
+import { GO } from "../../tests/go_tool.ts";
 
 /** The repository root (where `deno.json` and `main.ts` are). */
 export const REPO = fileURLToPath(new URL("../../", import.meta.url));

@@ -10,8 +10,8 @@
  * @module
  */
 import { join } from "node:path";
-import { escapePath, escapeVersion } from "../../lib/modpath.ts";
-import { copyProject, makeGoClient, removeTree } from "../../tests/gotool.ts";
+import { escapePath, escapeVersion } from "../../lib/mod/module.ts";
+import { copyProject, makeGoClient, removeTree } from "../../tests/go_tool.ts";
 import { noise, random, type SyntheticVersion, writeUniverse } from "../../tests/universe.ts";
 
 /** Shape of the universe. */

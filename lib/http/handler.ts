@@ -1,0 +1,262 @@
+/**
+ * The HTTP face of Astera: the handler {@linkcode serveHttp} calls for each
+ * request; it parses the path, asks the {@linkcode ModuleProxy} and answers in
+ * the protocol's terms.
+ *
+ * @module
+ */
+import { bytesResponse, IMMUTABLE, rangedResponse, SHORT_LIVED, textError } from "./response.ts";
+import type { HttpRequest, HttpResponse } from "./server.ts";
+import type { Logger } from "../log.ts";
+import { type Answer, type ModuleProxy, REPAIR_ADVICE, type Reply } from "../proxy/proxy.ts";
+import { isDatabaseCorrupt } from "../store/sqlite.ts";
+import { parseRoute, type Route, RouteError } from "../goproxy/route.ts";
+
+/** Parsed request paths kept at most; a hot path is parsed and validated once. */
+const ROUTE_CACHE_SIZE = 4096;
+/**
+ * Longer paths are parsed every time: real module paths are far shorter, and
+ * 4096 paths of up to a request head's 16 KiB would let one client fill
+ * about 150 MB per isolate.
+ */
+const ROUTE_CACHE_MAX_PATH = 512;
+
+/** Counters of the handler itself. */
+export interface HandlerStats {
+  requests: number;
+  /** Answers with a 5xx status (an upstream failure, a busy or damaged database, a bug). */
+  errors: number;
+  /** `404` and `410` answers: "not here, try the next proxy". */
+  notFound: number;
+  /** Other 4xx answers: malformed requests, and refusals passed on from the upstream. */
+  refused: number;
+}
+
+/** One isolate's counters: its handler's and its proxy's. */
+export type IsolateStats = Record<string, unknown>;
+
+/** The request handler, with its isolate's counters. */
+export type Handler = ((request: HttpRequest) => HttpResponse | Promise<HttpResponse>) & {
+  stats: HandlerStats;
+  isolateStats(): IsolateStats;
+};
+
+/**
+ * Adds counters of the same shape: numbers are summed, objects recursively,
+ * anything else is taken from the first.
+ *
+ * @example
+ * ```ts
+ * import { sumStats } from "./handler.ts";
+ * console.log(sumStats([{ store: { reads: 2, active: true } }, { store: { reads: 3, active: true } }]));
+ * // { store: { reads: 5, active: true } }
+ * ```
+ */
+export function sumStats(all: IsolateStats[]): IsolateStats {
+  const sum: IsolateStats = {};
+  for (const stats of all) {
+    for (const [key, value] of Object.entries(stats)) {
+      const seen = sum[key];
+      if (typeof value === "number") {
+        sum[key] = (typeof seen === "number" ? seen : 0) + value;
+      } else if (value !== null && typeof value === "object" && !Array.isArray(value)) {
+        sum[key] = seen !== null && typeof seen === "object"
+          ? sumStats([seen as IsolateStats, value as IsolateStats])
+          : sumStats([value as IsolateStats]);
+      } else if (!(key in sum)) {
+        sum[key] = value;
+      }
+    }
+  }
+  return sum;
+}
+
+/**
+ * Makes the request handler.
+ *
+ * @example
+ * ```ts ignore
+ * import { createHandler } from "./handler.ts";
+ * import { serveHttp } from "./server.ts";
+ * const handler = createHandler(proxy, log);
+ * serveHttp({ hostname: "0.0.0.0", port: 8080 }, handler);
+ * ```
+ */
+export function createHandler(
+  proxy: ModuleProxy,
+  log: Logger,
+  /** Where a replica sends what it has not stored, and `/_astera/stats` (see `replica.ts`). */
+  forward?: (request: HttpRequest) => Promise<HttpResponse>,
+  /** The primary's way to the replicas' counters, for `/_astera/stats`. */
+  replicaStats?: () => Promise<IsolateStats[]>,
+): Handler {
+  const stats: HandlerStats = { requests: 0, errors: 0, notFound: 0, refused: 0 };
+  const counted = (response: HttpResponse): HttpResponse => {
+    const status = response.status;
+    if (status >= 500) stats.errors++;
+    else if (status === 404 || status === 410) stats.notFound++;
+    else if (status >= 400) stats.refused++;
+    return response;
+  };
+  // Routes are pure functions of the path, so valid ones are remembered (cleared when full).
+  const routes = new Map<string, Route>();
+  const route = (pathname: string): Route => {
+    let parsed = routes.get(pathname);
+    if (!parsed) {
+      parsed = parseRoute(pathname);
+      if (pathname.length > ROUTE_CACHE_MAX_PATH) return parsed;
+      if (routes.size >= ROUTE_CACHE_SIZE) routes.clear();
+      routes.set(pathname, parsed);
+    }
+    return parsed;
+  };
+  // What memory alone answers is answered without a single await: most of a busy day.
+  const handler = (request: HttpRequest): HttpResponse | Promise<HttpResponse> => {
+    stats.requests++;
+    if (request.method === "GET" || request.method === "HEAD") {
+      const parsed = routes.get(request.target);
+      if (parsed) {
+        let reply: Answer | undefined;
+        switch (parsed.kind) {
+          case "info":
+          case "mod":
+            reply = proxy.cachedReply(parsed.kind, parsed.module, parsed.version);
+            break;
+          case "list":
+          case "latest":
+            reply = proxy.cachedReply(parsed.kind, parsed.module, "");
+            break;
+        }
+        if (reply) return counted(replyResponse(request, proxy, reply));
+      }
+    }
+    return answer(request).then(counted);
+  };
+  const answer = async (request: HttpRequest): Promise<HttpResponse> => {
+    if (request.method !== "GET" && request.method !== "HEAD") {
+      return withAllow(textError(405, `method ${request.method} not allowed: use GET or HEAD`));
+    }
+    const query = request.target.indexOf("?");
+    const pathname = query < 0 ? request.target : request.target.slice(0, query);
+    if (query >= 0 && query < request.target.length - 1) {
+      // The protocol has no query strings; refusing them keeps cache keys honest.
+      return textError(400, "bad request: query strings are not part of the module proxy protocol");
+    }
+    let reply: Reply;
+    try {
+      const parsed = route(pathname);
+      switch (parsed.kind) {
+        case "health":
+          return textResponse(request, "ok\n");
+        case "stats": {
+          // A replica's counters are only part of the picture: the primary sums them all.
+          if (forward) return await forward(request);
+          const all = [isolateStats(), ...(await replicaStats?.() ?? [])];
+          return textResponse(
+            request,
+            JSON.stringify(
+              {
+                ...sumStats(all),
+                isolates: all.length,
+                memory: Deno.memoryUsage(),
+                database: proxy.databaseSize(),
+              },
+              null,
+              2,
+            ) + "\n",
+            "application/json",
+          );
+        }
+        case "sumdb":
+          reply = await proxy.sumdb(parsed.name, parsed.key, parsed.module);
+          break;
+        case "list":
+          reply = await proxy.list(parsed.module);
+          break;
+        case "latest":
+          reply = await proxy.latest(parsed.module);
+          break;
+        case "info":
+          reply = await proxy.info(parsed.module, parsed.version);
+          break;
+        case "mod":
+          reply = await proxy.mod(parsed.module, parsed.version);
+          break;
+        case "zip":
+          reply = await proxy.zip(parsed.module, parsed.version);
+          break;
+      }
+    } catch (error) {
+      if (error instanceof RouteError) return textError(error.status, error.message);
+      if (isDatabaseCorrupt(error)) {
+        // A page of the file is garbage (an SD card, a power loss): say what to do, stay up.
+        const message = error instanceof Error ? error.message : String(error);
+        log.error("store-damaged", { path: pathname, error: message, advice: REPAIR_ADVICE });
+        return textError(503, `database damaged: ${message}; ${REPAIR_ADVICE}`);
+      }
+      log.error("internal-error", {
+        path: pathname,
+        error: error instanceof Error ? error.stack : String(error),
+      });
+      return textError(500, "internal error");
+    }
+    if (reply.type === "miss") {
+      if (forward) return await forward(request);
+      return textError(502, "internal error: nothing stored and no primary to ask");
+    }
+    return replyResponse(request, proxy, reply);
+  };
+  const isolateStats = (): IsolateStats => ({ handler: { ...stats }, ...proxy.stats() });
+  return Object.assign(handler, { stats, isolateStats });
+}
+
+function replyResponse(
+  request: HttpRequest,
+  proxy: ModuleProxy,
+  reply: Answer,
+): HttpResponse {
+  switch (reply.type) {
+    case "bytes":
+      return bytesResponse(request, reply.bytes, {
+        contentType: reply.contentType,
+        cacheControl: reply.immutable ? IMMUTABLE : SHORT_LIVED,
+        etag: reply.etag,
+      });
+    case "stored-zip":
+      return rangedResponse(
+        request,
+        reply.meta.size,
+        { contentType: "application/zip", cacheControl: IMMUTABLE, etag: reply.meta.etag },
+        (start, end) => proxy.openStoredZip(reply.meta, start, end),
+      );
+    case "live-zip": {
+      // While downloading there is no ETag yet, so no ranges: the whole zip, as it arrives.
+      const headers = {
+        "content-type": "application/zip",
+        "cache-control": IMMUTABLE,
+        "content-length": String(reply.download.size),
+      };
+      if (request.method === "HEAD") return { status: 200, headers };
+      return { status: 200, headers, body: reply.download.open() };
+    }
+    case "not-found":
+    case "error":
+      return textError(reply.status, reply.message);
+  }
+}
+
+function textResponse(
+  request: HttpRequest,
+  body: string,
+  contentType = "text/plain; charset=utf-8",
+): HttpResponse {
+  return bytesResponse(request, new TextEncoder().encode(body), {
+    contentType,
+    cacheControl: "no-store",
+  });
+}
+
+function withAllow(response: HttpResponse): HttpResponse {
+  response.headers["allow"] = "GET, HEAD";
+  return response;
+}

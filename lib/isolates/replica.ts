@@ -1,0 +1,180 @@
+/**
+ * Replica isolates: `--workers N` runs N-1 of them beside the main one, all
+ * listening on the same port (`SO_REUSEPORT`: the kernel spreads connections),
+ * so that serving uses more than one core. A replica opens its own connection
+ * to the database and serves whatever is stored (and fresh) from it and from
+ * its own memory cache. A zip not stored yet it streams from the database
+ * while the primary downloads it (`sharedzip.ts`); anything else it forwards
+ * to the primary isolate over loopback, which fetches, coalesces and stores as
+ * always, so every artifact still leaves the upstream once.
+ *
+ * @module
+ */
+import { textError } from "../http/response.ts";
+import { type HttpRequest, type HttpResponse, serveHttp } from "../http/server.ts";
+import { createLogger } from "../log.ts";
+import { ModuleProxy } from "../proxy/proxy.ts";
+import { askPrimaryForZips } from "./shared_zip.ts";
+import { reclaimer } from "../proxy/reclaim.ts";
+import { createHandler, type IsolateStats } from "../http/handler.ts";
+import { Store } from "../store/sqlite.ts";
+import { createUpstream } from "../sources/upstream.ts";
+
+/** What the primary tells a replica when it starts it. */
+export interface ReplicaSettings {
+  db: string;
+  hostname: string;
+  port: number;
+  /** The primary's loopback URL for what the replica has not stored. */
+  primary: string;
+  freshMs: number;
+  negativeMs: number;
+  cacheBytes: number;
+  cacheTtlMs: number;
+  gcStepBytes: number;
+  quiet: boolean;
+  /** This isolate's share of `--max-connections`. */
+  maxConnections: number;
+}
+
+/** Messages between the primary and a replica. */
+export type ReplicaMessage =
+  /** `zips`: where to ask the primary for zips not stored (see `sharedzip.ts`). */
+  | { type: "start"; settings: ReplicaSettings; zips?: MessagePort }
+  | { type: "stop" }
+  /** The primary asks for the replica's counters; the replica answers `stats` with the same id. */
+  | { type: "stats-request"; id: number }
+  | { type: "stats"; id: number; stats: IsolateStats }
+  | { type: "ready" }
+  | { type: "stopped" }
+  | { type: "failed"; error: string };
+
+/** Request headers that change what the primary answers; nothing else is passed on. */
+const FORWARDED_HEADERS = ["range", "if-range", "if-none-match"];
+/** Response headers that describe the connection, not the content; the replica's server sets its own. */
+const HOP_HEADERS = new Set(["connection", "keep-alive", "transfer-encoding", "date"]);
+
+/**
+ * Makes the function a replica's handler calls for what it has not stored:
+ * the same request to the primary, the answer streamed back as it comes.
+ *
+ * @example
+ * ```ts ignore
+ * import { createForwarder } from "./replica.ts";
+ * const forward = createForwarder("http://127.0.0.1:40123");
+ * const response = await forward({ method: "GET", target: "/golang.org/x/text/@v/list", headers: {} });
+ * ```
+ */
+export function createForwarder(
+  primary: string,
+): (request: HttpRequest) => Promise<HttpResponse> {
+  return async (request) => {
+    const headers: Record<string, string> = {};
+    for (const name of FORWARDED_HEADERS) {
+      const value = request.headers[name];
+      if (value !== undefined) headers[name] = value;
+    }
+    try {
+      const query = request.target.indexOf("?");
+      const path = query < 0 ? request.target : request.target.slice(0, query);
+      // A pooled loopback connection the primary just closed as idle fails at once: ask anew.
+      const ask = () => fetch(primary + path, { method: request.method, headers });
+      const response = await ask().catch(ask);
+      const copied: Record<string, string> = {};
+      for (const [name, value] of response.headers) {
+        if (!HOP_HEADERS.has(name)) copied[name] = value;
+      }
+      return { status: response.status, headers: copied, body: response.body };
+    } catch (error) {
+      return textError(
+        502,
+        `primary isolate unreachable: ${error instanceof Error ? error.message : String(error)}`,
+      );
+    }
+  };
+}
+
+/** A replica serving: its counters, and how to stop it. */
+export interface RunningReplica {
+  stats(): IsolateStats;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts serving as a replica.
+ *
+ * @example
+ * ```ts ignore
+ * import { startReplica } from "./replica.ts";
+ * const replica = await startReplica(settings);
+ * await replica.stop();
+ * ```
+ */
+export function startReplica(
+  settings: ReplicaSettings,
+  zips?: MessagePort,
+): Promise<RunningReplica> {
+  const log = createLogger({ quiet: settings.quiet });
+  reclaimer.stepBytes = settings.gcStepBytes;
+  const store = Store.open(settings.db);
+  const proxy = new ModuleProxy({
+    store,
+    // Never asked: a replica in stored-only mode forwards instead of fetching.
+    upstream: createUpstream([{ url: "off", fallThroughOnError: false }], { timeoutMs: 1 }),
+    freshMs: settings.freshMs,
+    negativeMs: settings.negativeMs,
+    cacheBytes: settings.cacheBytes,
+    cacheTtlMs: settings.cacheTtlMs,
+    log,
+    storedOnly: true,
+    primaryZip: zips ? askPrimaryForZips(zips) : undefined,
+  });
+  const handler = createHandler(proxy, log, createForwarder(settings.primary));
+  const server = serveHttp({
+    hostname: settings.hostname,
+    port: settings.port,
+    reusePort: true,
+    maxConnections: settings.maxConnections,
+    onError: (event, error) => log.error(event, { error: describe(error) }),
+  }, handler);
+  return Promise.resolve({
+    stats: handler.isolateStats,
+    async stop() {
+      await server.shutdown();
+      zips?.close();
+      store.close();
+    },
+  });
+}
+
+if (import.meta.main) {
+  // Running as a worker: the primary sends `start`, later `stop`.
+  const scope = globalThis as unknown as {
+    onmessage: ((event: MessageEvent<ReplicaMessage>) => void) | null;
+    postMessage(message: ReplicaMessage): void;
+  };
+  let running: RunningReplica | undefined;
+  scope.onmessage = async (event) => {
+    const message = event.data;
+    try {
+      if (message.type === "start") {
+        running = await startReplica(message.settings, message.zips);
+        scope.postMessage({ type: "ready" });
+      } else if (message.type === "stop") {
+        await running?.stop();
+        scope.postMessage({ type: "stopped" });
+      } else if (message.type === "stats-request" && running) {
+        scope.postMessage({ type: "stats", id: message.id, stats: running.stats() });
+      }
+    } catch (error) {
+      scope.postMessage({
+        type: "failed",
+        error: error instanceof Error ? error.message : String(error),
+      });
+    }
+  };
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,193 @@
+/**
+ * Which files of a module's source tree go into its module zip, by the rules
+ * of golang.org/x/mod/zip's `Create` (the go command builds zips from VCS
+ * trees with them): nested modules, vendored packages, `.hg_archival.txt`,
+ * symlinks and irregular files are left out silently; an invalid file name,
+ * a case-insensitive collision, a misspelled `go.mod` or a size beyond the
+ * limits makes the whole version unzippable.
+ *
+ * @module
+ */
+import { checkFilePath } from "./module.ts";
+import { fold, MAX_GO_MOD, MAX_LICENSE, MAX_ZIP_FILE } from "./zip.ts";
+
+export { MAX_GO_MOD, MAX_LICENSE, MAX_ZIP_FILE };
+
+/** An entry of the source tree as a listing gives it: path relative to the module root, size. */
+export interface TreeEntry {
+  path: string;
+  type: "file" | "symlink" | "other";
+  /** Content size in bytes (for a symlink, whatever; it is never zipped). */
+  size: number;
+}
+
+/** The reason the go command gives for a tree whose files add up to more than a zip may hold. */
+export const TREE_TOO_LARGE = `module source tree too large (max size is ${MAX_ZIP_FILE} bytes)`;
+
+/**
+ * The go command's reason for one file over its own limit (go.mod, LICENSE),
+ * or undefined. Like x/mod/zip's FileError, it starts with the file's path.
+ */
+export function fileSizeProblem(path: string, size: number): string | undefined {
+  if (path === "go.mod" && size > MAX_GO_MOD) {
+    return `go.mod: go.mod file too large (max size is ${MAX_GO_MOD} bytes)`;
+  }
+  if (path === "LICENSE" && size > MAX_LICENSE) {
+    return `LICENSE: LICENSE file too large (max size is ${MAX_LICENSE} bytes)`;
+  }
+  return undefined;
+}
+
+/**
+ * The tree cannot become a module zip; `message` says why (the server answers
+ * 410 with it).
+ *
+ * @example
+ * ```ts
+ * import { ZipRulesError } from "./zip_files.ts";
+ * console.log(new ZipRulesError(['malformed file path "aux.go"']).message);
+ * ```
+ */
+export class ZipRulesError extends Error {
+  override name = "ZipRulesError";
+  readonly problems: string[];
+  constructor(problems: string[]) {
+    super(
+      problems.length === 1
+        ? problems[0]
+        : `${problems.length} problems: ${problems.slice(0, 5).join("; ")}`,
+    );
+    this.problems = problems;
+  }
+}
+
+/** Whether a go version (`"1.24.1"`) is at least go1.24, where the vendor rules changed. */
+function atLeastGo124(goVersion: string): boolean {
+  const m = /^([0-9]+)\.([0-9]+)/.exec(goVersion);
+  if (!m) return false;
+  const [maj, min] = [Number(m[1]), Number(m[2])];
+  return maj > 1 || (maj === 1 && min >= 24);
+}
+
+/**
+ * Whether `name` is inside a vendored package. Modules declaring go < 1.24
+ * keep the historical offset bug (`p/vendor/x.go` counts as vendored) because
+ * fixing it would change their checksums.
+ */
+function isVendored(name: string, goVersion: string): boolean {
+  const modern = atLeastGo124(goVersion);
+  if (modern && name === "vendor/modules.txt") return true;
+  let rest: string;
+  if (name.startsWith("vendor/")) {
+    rest = name.slice("vendor/".length);
+  } else {
+    const j = name.indexOf("/vendor/");
+    if (j < 0) return false;
+    rest = modern ? name.slice(j + "/vendor/".length) : name.slice("/vendor/".length);
+  }
+  return rest.includes("/");
+}
+
+/**
+ * Selects the entries for a module zip from `files` (the tree in archive
+ * order, by names, types and sizes only) and returns those kept, in order.
+ * `goVersion` is the `go` line of the module's go.mod (vendor rules depend on
+ * it). Throws {@linkcode ZipRulesError} when the tree cannot be zipped, so a
+ * tree over the size limits is refused before any content is read.
+ *
+ * @example
+ * ```ts
+ * import { selectZipEntries } from "./zip_files.ts";
+ * const kept = selectZipEntries([
+ *   { path: "go.mod", type: "file", size: 9 },
+ *   { path: "vendor/x/x.go", type: "file", size: 10 },
+ * ], "1.24");
+ * console.log(kept.map((f) => f.path)); // ["go.mod"]
+ * ```
+ */
+export function selectZipEntries<T extends TreeEntry>(files: T[], goVersion: string): T[] {
+  // Directories with a go.mod (any case, regular file) start other modules.
+  const moduleDirs = new Set<string>();
+  for (const f of files) {
+    const slash = f.path.lastIndexOf("/");
+    const base = f.path.slice(slash + 1);
+    if (base.toLowerCase() === "go.mod" && f.type === "file") {
+      moduleDirs.add(f.path.slice(0, slash + 1));
+    }
+  }
+  const inNestedModule = (p: string): boolean => {
+    for (let i = p.lastIndexOf("/"); i > 0; i = p.lastIndexOf("/", i - 1)) {
+      if (moduleDirs.has(p.slice(0, i + 1))) return true;
+    }
+    return false;
+  };
+
+  const problems: string[] = [];
+  const reported = new Set<string>();
+  const problem = (p: string, why: string) => {
+    if (reported.has(p)) return;
+    reported.add(p);
+    problems.push(why);
+  };
+  const seen = new Map<string, { path: string; isDir: boolean }>();
+  const collision = (p: string, isDir: boolean): string | undefined => {
+    for (let cur = p, dir = isDir;; dir = true) {
+      const key = fold(cur);
+      const other = seen.get(key);
+      if (other) {
+        if (other.path !== cur) {
+          return `case-insensitive file name collision: "${other.path}" and "${cur}"`;
+        }
+        if (other.isDir !== dir) return `entry "${cur}" is both a file and a directory`;
+        if (!dir) return `multiple entries for file "${cur}"`;
+      } else {
+        seen.set(key, { path: cur, isDir: dir });
+      }
+      const i = cur.lastIndexOf("/");
+      if (i < 0) return undefined;
+      cur = cur.slice(0, i);
+    }
+  };
+
+  const kept: T[] = [];
+  let budget = MAX_ZIP_FILE;
+  let tooLarge = false;
+  for (const f of files) {
+    const p = f.path;
+    if (
+      p === "" || p.startsWith("/") || p.split("/").some((e) => e === "" || e === "." || e === "..")
+    ) {
+      problem(p, `file path ${JSON.stringify(p)} is not clean and relative`);
+      continue;
+    }
+    if (isVendored(p, goVersion) || inNestedModule(p) || p === ".hg_archival.txt") continue;
+    try {
+      checkFilePath(p);
+    } catch (err) {
+      problem(p, (err as Error).message);
+      continue;
+    }
+    if (p.toLowerCase() === "go.mod" && p !== "go.mod") {
+      problem(p, `found file named ${p}, want all lower-case go.mod`);
+      continue;
+    }
+    const clash = collision(p, false);
+    if (clash) {
+      problem(p, clash);
+      continue;
+    }
+    if (f.type !== "file") continue; // symlinks and irregular files are omitted
+    if (f.size <= budget) budget -= f.size;
+    else tooLarge = true;
+    const sizeProblem = fileSizeProblem(p, f.size);
+    if (sizeProblem) {
+      problem(p, sizeProblem);
+      continue;
+    }
+    kept.push(f);
+  }
+  // As in x/mod/zip, the tree's size is the reason given when there are others too.
+  if (tooLarge) throw new ZipRulesError([TREE_TOO_LARGE]);
+  if (problems.length > 0) throw new ZipRulesError(problems);
+  return kept;
+}
