@@ -1,6 +1,6 @@
 /**
  * `deno task seed [--db PATH] [--modcache DIR]`: imports a Go module cache
- * into Astera's database (see `lib/seed/seed.ts`). A thin command line: flags,
+ * into Astera's database (see `lib/seed/mod.ts`). A thin command line: flags,
  * progress on stderr, Ctrl-C, the summary and the exit status.
  *
  * Exit status: 0 when done (skipped files are reported, not fatal), 1 when
@@ -18,8 +18,9 @@ import {
   SeedError,
   seedModuleCache,
   type SeedSummary,
-} from "../lib/seed/seed.ts";
+} from "../lib/seed/mod.ts";
 import { Store } from "../lib/store/sqlite.ts";
+import { errorText } from "../lib/util/errors.ts";
 
 const USAGE = `usage: deno task seed [--db PATH] [--modcache DIR]
 
@@ -53,7 +54,7 @@ export async function seedCommand(args: string[]): Promise<number> {
       },
     }).values;
   } catch (error) {
-    console.error(`seed: ${error instanceof Error ? error.message : String(error)}`);
+    console.error(`seed: ${errorText(error)}`);
     return 2;
   }
   if (values.help) {

@@ -2,32 +2,11 @@ import { join } from "node:path";
 import { startAstera } from "../app.ts";
 import { parseConfig } from "../config.ts";
 import { silentLogger } from "../log.ts";
-import { locateModuleCache, seedModuleCache } from "./seed.ts";
+import { seedModuleCache } from "./mod.ts";
 import { DatabaseSync } from "node:sqlite";
 import { Store, StoreBusyError } from "../store/sqlite.ts";
 import { assert, assertEquals, assertRejects, assertStringIncludes } from "../../tests/assert.ts";
 import { hashGoMod } from "../mod/dirhash.ts";
-
-const noGo = () => Promise.resolve(null);
-
-Deno.test("the module cache is found by flag, GOMODCACHE, go env, GOPATH, then ~/go", async () => {
-  const go = () => Promise.resolve("/from/go\n");
-  const env = { GOMODCACHE: "/env/mod", GOPATH: "/gp1:/gp2", HOME: "/home/me" };
-  assertEquals((await locateModuleCache("/flag", env, go)).dir, "/flag");
-  assertEquals((await locateModuleCache(undefined, env, go)).dir, "/env/mod");
-  assertEquals(
-    (await locateModuleCache(undefined, { ...env, GOMODCACHE: "" }, go)).dir,
-    "/from/go",
-  );
-  assertEquals(
-    await locateModuleCache(undefined, { GOPATH: "/gp1:/gp2", HOME: "/home/me" }, noGo),
-    { dir: "/gp1/pkg/mod", from: "$GOPATH/pkg/mod" },
-  );
-  assertEquals(
-    await locateModuleCache(undefined, { HOME: "/home/me" }, noGo),
-    { dir: "/home/me/go/pkg/mod", from: "~/go/pkg/mod" },
-  );
-});
 
 Deno.test("checksum-database cache files are checked, stored under their cache path and served offline", async () => {
   const dir = await Deno.makeTempDir({ prefix: "astera-seed-sumdb-" });
