@@ -172,6 +172,34 @@ Deno.test("a module known by pseudo-versions only replaces a remembered not-foun
   }
 });
 
+Deno.test("a pseudo-version with an impossible time is skipped as a bad version, not a crash", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "astera-seed-month13-" });
+  const atV = join(dir, "mod", "cache", "download", "example.com", "u", "@v");
+  await Deno.mkdir(atV, { recursive: true });
+  await Deno.writeTextFile(
+    join(atV, "v0.0.0-20240102030405-0123456789ab.mod"),
+    "module example.com/u\n",
+  );
+  await Deno.writeTextFile(
+    join(atV, "v0.0.0-20241302030405-0123456789ab.mod"),
+    "module example.com/u\n",
+  );
+  const store = Store.open(join(dir, "astera.db"));
+  try {
+    const summary = await seedModuleCache({ store, modcache: join(dir, "mod") });
+    assertEquals(summary.skipped["bad version"], 1);
+    const latest = store.answer("latest", "example.com/u", "");
+    assertEquals(latest?.status, 200);
+    assertStringIncludes(
+      new TextDecoder().decode(latest?.body),
+      "v0.0.0-20240102030405-0123456789ab",
+    );
+  } finally {
+    store.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("symbolic links in the cache are followed; an oversized .ziphash is not read", async () => {
   const dir = await Deno.makeTempDir({ prefix: "astera-seed-links-" });
   const download = join(dir, "mod", "cache", "download");

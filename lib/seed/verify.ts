@@ -22,6 +22,7 @@ import { checkPathMajor, splitPathVersion, unescapeVersion } from "../mod/module
 import {
   canonicalModuleVersion,
   compare,
+  isPseudoVersion,
   isValid,
   pseudoVersionDate,
   pseudoVersionTime,
@@ -73,6 +74,7 @@ export const MAX_ZIPHASH = 256;
  * console.assert(versionOf("example.com/m", "v1.0.0").problem === "");
  * console.assert(versionOf("example.com/m", "v1.0").problem === "not a canonical version");
  * console.assert(versionOf("example.com/m", "v2.0.0").problem !== "");
+ * console.assert(versionOf("example.com/m", "v0.0.0-20191309021931-daa7c04131f5").problem !== "");
  * ```
  */
 export function versionOf(module: string, escaped: string): { version: string; problem: string } {
@@ -83,6 +85,9 @@ export function versionOf(module: string, escaped: string): { version: string; p
       return { version, problem: "not a canonical version" };
     }
     checkPathMajor(version, splitPathVersion(module).pathMajor);
+    // A pseudo-version's shape can hold an impossible time (month 13); it would
+    // fail later, when the seed makes up an `@latest` from it.
+    if (isPseudoVersion(version)) pseudoVersionTime(version);
     return { version, problem: "" };
   } catch (error) {
     return { version, problem: errorText(error) };
