@@ -6,7 +6,7 @@
  * @module
  */
 import { bytesResponse, IMMUTABLE, rangedResponse, SHORT_LIVED, textError } from "./response.ts";
-import type { HttpRequest, HttpResponse } from "./server.ts";
+import type { HttpRequest, HttpResponse } from "./types.ts";
 import type { Logger } from "../log.ts";
 import { type Answer, type ModuleProxy, REPAIR_ADVICE, type Reply } from "../proxy/proxy.ts";
 import { isDatabaseCorrupt } from "../store/sqlite.ts";
