@@ -14,7 +14,20 @@ import { closeQuietly } from "./slots.ts";
 /** After this many accept failures in a row the pause between tries stops growing. */
 const ACCEPT_BACKOFF_MAX_MS = 1000;
 
-/** What the accept loop needs besides the listener and the slots. */
+/**
+ * What the accept loop needs besides the listener and the slots.
+ *
+ * @example
+ * ```ts
+ * import type { AcceptOptions } from "./accept.ts";
+ * const options: AcceptOptions = {
+ *   firstByteTimeoutMs: 10_000,
+ *   serve: (connection) => connection.conn.close(),
+ *   onError: (event, error) => console.error(event, error),
+ * };
+ * console.assert(options.firstByteTimeoutMs === 10_000);
+ * ```
+ */
 export interface AcceptOptions {
   /** A new connection that sends no byte for this long is closed. */
   firstByteTimeoutMs: number;

@@ -22,7 +22,21 @@ const INITIAL_BUFFER = 4096;
 
 const decoder = new TextDecoder();
 
-/** The limits on reading requests. */
+/**
+ * The limits on reading requests.
+ *
+ * @example
+ * ```ts
+ * import type { ReadLimits } from "./request_loop.ts";
+ * const limits: ReadLimits = {
+ *   maxHeadBytes: 16 * 1024,
+ *   headTimeoutMs: 30_000,
+ *   idleTimeoutMs: 75_000,
+ *   firstByteTimeoutMs: 10_000,
+ * };
+ * console.assert(limits.firstByteTimeoutMs < limits.idleTimeoutMs);
+ * ```
+ */
 export interface ReadLimits {
   /** Largest request head in bytes (431 beyond). */
   maxHeadBytes: number;

@@ -24,9 +24,9 @@
  */
 import { acceptLoop } from "./accept.ts";
 import { CoarseClock } from "./clock.ts";
-import { RequestLoop } from "./request_loop.ts";
+import { type ReadLimits, RequestLoop } from "./request_loop.ts";
 import { ResponseWriter } from "./response_writer.ts";
-import { ConnectionSlots } from "./slots.ts";
+import { ConnectionSlots, type SlotLimits } from "./slots.ts";
 import type { HttpHandler } from "./types.ts";
 
 /**
@@ -123,28 +123,17 @@ const DEFAULT_MAX_HEAD = 16 * 1024;
  * ```
  */
 export function serveHttp(options: HttpServerOptions, handler: HttpHandler): HttpServer {
-  const maxConnections = options.maxConnections ?? 4096;
-  const onError = options.onError ?? (() => {});
+  const limits = resolveLimits(options);
   const listener = Deno.listen({
     hostname: options.hostname,
     port: options.port,
     transport: "tcp",
     reusePort: options.reusePort,
   });
-  const limits = {
-    maxHeadBytes: options.maxHeadBytes ?? DEFAULT_MAX_HEAD,
-    headTimeoutMs: options.headTimeoutMs ?? 30_000,
-    idleTimeoutMs: options.idleTimeoutMs ?? 75_000,
-    firstByteTimeoutMs: options.firstByteTimeoutMs ?? 10_000,
-    writeTimeoutMs: options.writeTimeoutMs ?? 60_000,
-  };
+  const onError = options.onError ?? (() => {});
   const clock = new CoarseClock();
   let drained: (() => void) | undefined;
-  const slots = new ConnectionSlots(clock, {
-    maxConnections,
-    maxWaiting: options.maxWaitingPerAddress ?? Math.max(8, Math.floor(maxConnections / 16)),
-    freshGraceMs: options.freshGraceMs ?? 1000,
-  }, () => {
+  const slots = new ConnectionSlots(clock, limits, () => {
     clearInterval(sweeper);
     drained?.();
   });
@@ -191,13 +180,25 @@ export function serveHttp(options: HttpServerOptions, handler: HttpHandler): Htt
   };
 }
 
+/** Every limit of a server, defaults filled in. */
+type Limits = ReadLimits & SlotLimits & { writeTimeoutMs: number };
+
+function resolveLimits(options: HttpServerOptions): Limits {
+  const maxConnections = options.maxConnections ?? 4096;
+  return {
+    maxHeadBytes: options.maxHeadBytes ?? DEFAULT_MAX_HEAD,
+    headTimeoutMs: options.headTimeoutMs ?? 30_000,
+    idleTimeoutMs: options.idleTimeoutMs ?? 75_000,
+    firstByteTimeoutMs: options.firstByteTimeoutMs ?? 10_000,
+    writeTimeoutMs: options.writeTimeoutMs ?? 60_000,
+    maxConnections,
+    maxWaiting: options.maxWaitingPerAddress ?? Math.max(8, Math.floor(maxConnections / 16)),
+    freshGraceMs: options.freshGraceMs ?? 1000,
+  };
+}
+
 /** How often the sweeper runs: a quarter of the shortest deadline, from 10 ms to 1 s. */
-function sweepTick(limits: {
-  headTimeoutMs: number;
-  idleTimeoutMs: number;
-  firstByteTimeoutMs: number;
-  writeTimeoutMs: number;
-}): number {
+function sweepTick(limits: Limits): number {
   const shortest = Math.min(
     limits.headTimeoutMs,
     limits.idleTimeoutMs,

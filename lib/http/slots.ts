@@ -28,7 +28,16 @@ export interface Connection extends Waiter {
   reading: boolean;
 }
 
-/** The limits {@linkcode ConnectionSlots} keeps. */
+/**
+ * The limits {@linkcode ConnectionSlots} keeps.
+ *
+ * @example
+ * ```ts
+ * import type { SlotLimits } from "./slots.ts";
+ * const limits: SlotLimits = { maxConnections: 4096, maxWaiting: 256, freshGraceMs: 1000 };
+ * console.assert(limits.maxWaiting < limits.maxConnections);
+ * ```
+ */
 export interface SlotLimits {
   /** Connections open at once. */
   maxConnections: number;
