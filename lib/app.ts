@@ -6,10 +6,15 @@
  * @module
  */
 import type { Config } from "./config.ts";
-import { type HttpHandler, type HttpServer, serveHttp } from "./http/server.ts";
+import {
+  createHandler,
+  type HttpHandler,
+  type HttpServer,
+  type IsolateStats,
+  serveHttp,
+} from "./http/mod.ts";
 import type { Logger } from "./log.ts";
 import { ModuleProxy, REPAIR_ADVICE } from "./proxy/proxy.ts";
-import { createHandler, type IsolateStats } from "./http/handler.ts";
 import { answerZipQuestions } from "./isolates/shared_zip.ts";
 import { reclaimer } from "./proxy/reclaim.ts";
 import type { ModuleSource } from "./sources/source.ts";

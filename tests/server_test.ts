@@ -9,7 +9,7 @@
 import { join } from "node:path";
 import { type Astera, type PrivateSourceFactory, startAstera } from "../lib/app.ts";
 import { parseConfig } from "../lib/config.ts";
-import { sumStats } from "../lib/http/handler.ts";
+import { sumStats } from "../lib/http/mod.ts";
 import { createLogger, silentLogger } from "../lib/log.ts";
 import { assert, assertEquals, assertStringIncludes } from "./assert.ts";
 import { type FileProxy, startFileProxy } from "./file_proxy.ts";

@@ -6,11 +6,13 @@
  * @module
  */
 import { bytesResponse, IMMUTABLE, rangedResponse, SHORT_LIVED, textError } from "./response.ts";
-import type { HttpRequest, HttpResponse } from "./server.ts";
+import type { HttpRequest, HttpResponse } from "./types.ts";
 import type { Logger } from "../log.ts";
 import { type Answer, type ModuleProxy, REPAIR_ADVICE, type Reply } from "../proxy/proxy.ts";
 import { isDatabaseCorrupt } from "../store/sqlite.ts";
 import { parseRoute, type Route, RouteError } from "../goproxy/route.ts";
+import { BoundedMap } from "../util/bounded_map.ts";
+import { errorText } from "../util/errors.ts";
 
 /** Parsed request paths kept at most; a hot path is parsed and validated once. */
 const ROUTE_CACHE_SIZE = 4096;
@@ -98,14 +100,13 @@ export function createHandler(
     else if (status >= 400) stats.refused++;
     return response;
   };
-  // Routes are pure functions of the path, so valid ones are remembered (cleared when full).
-  const routes = new Map<string, Route>();
+  // Routes are pure functions of the path, so valid ones are remembered (the oldest go when full).
+  const routes = new BoundedMap<string, Route>(ROUTE_CACHE_SIZE);
   const route = (pathname: string): Route => {
     let parsed = routes.get(pathname);
     if (!parsed) {
       parsed = parseRoute(pathname);
       if (pathname.length > ROUTE_CACHE_MAX_PATH) return parsed;
-      if (routes.size >= ROUTE_CACHE_SIZE) routes.clear();
       routes.set(pathname, parsed);
     }
     return parsed;
@@ -190,7 +191,7 @@ export function createHandler(
       if (error instanceof RouteError) return textError(error.status, error.message);
       if (isDatabaseCorrupt(error)) {
         // A page of the file is garbage (an SD card, a power loss): say what to do, stay up.
-        const message = error instanceof Error ? error.message : String(error);
+        const message = errorText(error);
         log.error("store-damaged", { path: pathname, error: message, advice: REPAIR_ADVICE });
         return textError(503, `database damaged: ${message}; ${REPAIR_ADVICE}`);
       }

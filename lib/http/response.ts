@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { HttpRequest, HttpResponse } from "./server.ts";
+import type { HttpRequest, HttpResponse } from "./types.ts";
 
 /** `Cache-Control` for content that never changes once served. */
 export const IMMUTABLE = "public, max-age=31536000, immutable";

@@ -1,6 +1,6 @@
 import { assertEquals } from "../../tests/assert.ts";
 import { bytesResponse, IMMUTABLE, parseRange } from "./response.ts";
-import type { HttpResponse } from "./server.ts";
+import type { HttpResponse } from "./types.ts";
 
 const content = { contentType: "application/zip", cacheControl: IMMUTABLE, etag: '"abc"' };
 const body = new TextEncoder().encode("0123456789");

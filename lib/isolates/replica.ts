@@ -10,13 +10,18 @@
  *
  * @module
  */
-import { textError } from "../http/response.ts";
-import { type HttpRequest, type HttpResponse, serveHttp } from "../http/server.ts";
+import {
+  createHandler,
+  type HttpRequest,
+  type HttpResponse,
+  type IsolateStats,
+  serveHttp,
+  textError,
+} from "../http/mod.ts";
 import { createLogger } from "../log.ts";
 import { ModuleProxy } from "../proxy/proxy.ts";
 import { askPrimaryForZips } from "./shared_zip.ts";
 import { reclaimer } from "../proxy/reclaim.ts";
-import { createHandler, type IsolateStats } from "../http/handler.ts";
 import { Store } from "../store/sqlite.ts";
 import { createUpstream } from "../sources/upstream.ts";
 
