@@ -68,8 +68,6 @@ export interface MemoryOptions {
   freshMs: number;
   /** How long a not-found answer is trusted (ms). */
   negativeMs: number;
-  /** A replica's: a stale answer is read again from the database (the primary refreshes). */
-  storedOnly?: boolean;
   now: () => number;
   /** Keeps a background promise until shutdown (see `ModuleProxy.settle`). */
   track: (promise: Promise<unknown>) => void;
@@ -253,16 +251,10 @@ export class ProxyMemory {
   }
 
   /**
-   * The stored answer, as cached in memory; in a replica, a stale one is read
-   * again from the database, where the primary may have refreshed it.
+   * A stored answer read again from the database, where another isolate may
+   * have refreshed it, and kept in memory.
    */
-  async freshestAnswer(
-    kind: string,
-    module: string,
-    key: string,
-  ): Promise<StoredAnswer | undefined> {
-    const answer = await this.answer(kind, module, key);
-    if (!answer || !this.#options.storedOnly || this.isFresh(answer)) return answer;
+  reread(kind: string, module: string, key: string): StoredAnswer | undefined {
     const reread = this.storedAnswer(kind, module, key);
     if (reread) this.#items.set(answerKey(kind, module, key), { type: "answer", answer: reread });
     return reread;

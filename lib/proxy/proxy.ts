@@ -39,6 +39,7 @@ import {
 import type { Upstream } from "../sources/upstream.ts";
 import { type ArtifactMeta, type Store, type StoredAnswer, strongEtag } from "../store/sqlite.ts";
 import { errorText } from "../util/errors.ts";
+import { type FetchStart, fetchStart } from "./fetch_start.ts";
 import { Fetcher, MAX_SMALL_BYTES, readAll } from "./fetcher.ts";
 import {
   type DownloadProgress,
@@ -58,7 +59,6 @@ import {
   encode,
   errorReply,
   JSON_TYPE,
-  MISS,
   nonCanonical,
   notFoundReply,
   type Reply,
@@ -156,6 +156,7 @@ export class ModuleProxy {
   #sumdb: SumdbPassThrough;
   #zipParts: ZipDownloadParts;
   #followParts: FollowParts;
+  #start: FetchStart;
   #fetches = new SingleFlight<Reply>();
   #refreshes = new SingleFlight<StoredAnswer>();
   #live = new Map<string, LiveDownload>();
@@ -181,10 +182,11 @@ export class ModuleProxy {
       cacheTtlMs: options.cacheTtlMs,
       freshMs: options.freshMs,
       negativeMs: options.negativeMs,
-      storedOnly,
       now,
       track: (promise) => this.#track(promise),
     });
+    // The one decision between a primary and a replica (see fetch_start.ts).
+    this.#start = fetchStart(storedOnly ?? false, this.#memory);
     this.#fetcher = new Fetcher({ upstream, privateModules, log, now, counts: this.#stats });
     this.#sumdb = new SumdbPassThrough({
       upstream,
@@ -192,7 +194,7 @@ export class ModuleProxy {
       memory: this.#memory,
       fetcher: this.#fetcher,
       refreshes: this.#refreshes,
-      storedOnly,
+      start: this.#start,
       now,
       counts: this.#stats,
     });
@@ -261,21 +263,30 @@ export class ModuleProxy {
   /** `GET <module>/@v/<version>.zip` */
   async zip(module: string, version: string): Promise<Reply> {
     if (canonicalModuleVersion(version) !== version) return nonCanonical(module, version);
-    const key = itemKey("zip", module, version);
     const notFound = this.#memory.rememberedNotFound("zip", module, version);
     if (notFound) return notFoundReply(notFound);
     // readSmall checked its first chunk: a stored zip is whole as far as anyone hears "200".
     const stored = await this.#memory.artifact("zip", module, version);
     if (stored) return { type: "stored-zip", meta: stored.meta };
-    const negative = await this.#memory.freshestAnswer("zip", module, version);
+    const negative = await this.#memory.answer("zip", module, version);
     if (negative && this.#memory.isFresh(negative)) return notFoundReply(negative);
-    if (this.#options.storedOnly) {
-      return await followPrimary(this.#followParts, module, version);
-    }
+    return this.#start(
+      { kind: "zip", module, key: version, stale: negative, serve: this.#freshNotFound },
+      () => this.#download(module, version, negative),
+      () => followPrimary(this.#followParts, module, version),
+    );
+  }
 
+  /** The zip from its source, or joining its download under way. */
+  async #download(
+    module: string,
+    version: string,
+    negative: StoredAnswer | undefined,
+  ): Promise<Reply> {
+    const key = itemKey("zip", module, version);
     let download = this.#live.get(key);
     if (!download) {
-      // A download that finished while we looked has stored the zip (see #small).
+      // A download that finished while we looked has stored the zip (see #fetchSmall).
       const meta = this.#store.artifact(module, version, "zip");
       if (meta) return { type: "stored-zip", meta };
       download = new LiveDownload((blobId, seq) => this.#memory.readChunk(blobId, seq));
@@ -347,27 +358,42 @@ export class ModuleProxy {
     key: string,
     request: ArtifactRequest,
   ): Promise<Reply> {
-    const stored = await this.#memory.freshestAnswer(kind, module, key);
-    if (this.#options.storedOnly) {
-      return stored && this.#memory.isFresh(stored) ? answerReply(stored) : MISS;
-    }
-    if (stored) {
-      if (!this.#memory.isFresh(stored)) {
-        this.#stats.backgroundRefreshes++;
-        this.#track(
-          this.#refresh(kind, module, key, request).catch((error) => {
-            this.#stats.refreshFailures++;
-            // Most failures were told where they happened (an unreachable upstream once per
-            // outage, a refused answer, a git failure); only the rest get a line here.
-            if (this.#fetcher.told(error)) return;
-            this.#options.log.warn("refresh-failed", {
-              request: describeRequest(request),
-              error: errorText(error),
-            });
-          }),
-        );
-      }
-      return answerReply(stored);
+    const stored = await this.#memory.answer(kind, module, key);
+    if (stored && this.#memory.isFresh(stored)) return answerReply(stored);
+    const serve = (answer: StoredAnswer) =>
+      this.#memory.isFresh(answer) ? answerReply(answer) : undefined;
+    return this.#start(
+      { kind, module, key, stale: stored, serve },
+      () => this.#refreshOrStale(kind, module, key, request, stored),
+    );
+  }
+
+  /**
+   * A stale stored answer serves while a background refresh runs; without
+   * one, the source answers now (or, when it fails, what is cached offline).
+   */
+  async #refreshOrStale(
+    kind: "list" | "latest" | "query",
+    module: string,
+    key: string,
+    request: ArtifactRequest,
+    stale: StoredAnswer | undefined,
+  ): Promise<Reply> {
+    if (stale) {
+      this.#stats.backgroundRefreshes++;
+      this.#track(
+        this.#refresh(kind, module, key, request).catch((error) => {
+          this.#stats.refreshFailures++;
+          // Most failures were told where they happened (an unreachable upstream once per
+          // outage, a refused answer, a git failure); only the rest get a line here.
+          if (this.#fetcher.told(error)) return;
+          this.#options.log.warn("refresh-failed", {
+            request: describeRequest(request),
+            error: errorText(error),
+          });
+        }),
+      );
+      return answerReply(stale);
     }
     try {
       return answerReply(await this.#refresh(kind, module, key, request));
@@ -453,9 +479,21 @@ export class ModuleProxy {
     if (notFound) return notFoundReply(notFound);
     const stored = await this.#memory.artifact(kind, module, version);
     if (stored?.data) return artifactReply(stored.meta, stored.data);
-    const negative = await this.#memory.freshestAnswer(kind, module, version);
+    const negative = await this.#memory.answer(kind, module, version);
     if (negative && this.#memory.isFresh(negative)) return notFoundReply(negative);
-    if (this.#options.storedOnly) return MISS;
+    return this.#start(
+      { kind, module, key: version, stale: negative, serve: this.#freshNotFound },
+      () => this.#fetchSmallOr(kind, module, version, negative),
+    );
+  }
+
+  /** Fetches an `.info` or `.mod`; when that fails, what can be served offline. */
+  async #fetchSmallOr(
+    kind: "info" | "mod",
+    module: string,
+    version: string,
+    negative: StoredAnswer | undefined,
+  ): Promise<Reply> {
     try {
       return await this.#fetches.do(
         itemKey(kind, module, version),
@@ -528,6 +566,10 @@ export class ModuleProxy {
   }
 
   // ---- zips ----
+
+  /** A stored not-found that is still fresh serves; a stale one does not. */
+  #freshNotFound = (answer: StoredAnswer): Reply | undefined =>
+    this.#memory.isFresh(answer) ? notFoundReply(answer) : undefined;
 
   /** A download failed: a remembered not-found (even stale) beats an error, not a refusal. */
   #failed(

@@ -18,7 +18,8 @@ import type { StoredAnswer } from "../store/sqlite.ts";
 import { errorText } from "../util/errors.ts";
 import { type Fetcher, MAX_SMALL_BYTES, readAll } from "./fetcher.ts";
 import { answerKey, type ProxyMemory } from "./memory.ts";
-import { encode, errorReply, MISS, type Reply, sumdbReply } from "./reply.ts";
+import { encode, errorReply, type Reply, sumdbReply } from "./reply.ts";
+import type { FetchStart } from "./fetch_start.ts";
 import type { SingleFlight } from "./single_flight.ts";
 
 /**
@@ -27,7 +28,7 @@ import type { SingleFlight } from "./single_flight.ts";
  * @example
  * ```ts ignore
  * import type { SumdbOptions } from "./sumdb.ts";
- * const options: SumdbOptions = { upstream, memory, fetcher, refreshes, now: Date.now,
+ * const options: SumdbOptions = { upstream, memory, fetcher, refreshes, start, now: Date.now,
  *   counts: { sourceFetches: 0, keptAnswers: 0 } };
  * ```
  */
@@ -38,8 +39,8 @@ export interface SumdbOptions {
   fetcher: Fetcher;
   /** Shared with the policy's other refreshes of stored answers. */
   refreshes: SingleFlight<StoredAnswer>;
-  /** A replica's: nothing is fetched, a miss is left to the primary. */
-  storedOnly?: boolean;
+  /** Where a fetch would start (see `fetch_start.ts`). */
+  start: FetchStart;
   now: () => number;
   /** The proxy's counters. */
   counts: { sourceFetches: number; keptAnswers: number };
@@ -75,11 +76,25 @@ export class SumdbPassThrough {
       };
     }
     const immutable = key.startsWith("lookup/") || key.startsWith("tile/");
-    const stored = await memory.freshestAnswer("sumdb", name, key);
-    if (stored && ((immutable && stored.status === 200) || memory.isFresh(stored))) {
-      return sumdbReply(stored);
-    }
-    if (this.#options.storedOnly) return MISS;
+    const serve = (answer: StoredAnswer) =>
+      (immutable && answer.status === 200) || memory.isFresh(answer)
+        ? sumdbReply(answer)
+        : undefined;
+    const stored = await memory.answer("sumdb", name, key);
+    const reply = stored && serve(stored);
+    if (reply) return reply;
+    return this.#options.start(
+      { kind: "sumdb", module: name, key, stale: stored, serve },
+      () => this.#fetchOrStored(name, key, stored),
+    );
+  }
+
+  /** Fetches an answer; when that fails, a stored one (even stale) serves. */
+  async #fetchOrStored(
+    name: string,
+    key: string,
+    stored: StoredAnswer | undefined,
+  ): Promise<Reply> {
     try {
       return sumdbReply(
         await this.#options.refreshes.do(
