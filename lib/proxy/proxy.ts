@@ -20,7 +20,14 @@
  *
  * @module
  */
-import { checkGoModYielding, checkInfo, checkList, MAX_INFO } from "../goproxy/answer_check.ts";
+import {
+  checkGoModYielding,
+  checkInfo,
+  checkList,
+  MAX_INFO,
+  MAX_SMALL_BYTES,
+} from "../goproxy/answer_check.ts";
+import { infoBody, listBody } from "../goproxy/answers.ts";
 import type { Logger } from "../log.ts";
 import { matchPathMajor, splitPathVersion } from "../mod/module.ts";
 import {
@@ -40,7 +47,7 @@ import type { Upstream } from "../sources/upstream.ts";
 import { type ArtifactMeta, type Store, type StoredAnswer, strongEtag } from "../store/sqlite.ts";
 import { errorText } from "../util/errors.ts";
 import { type FetchStart, fetchStart } from "./fetch_start.ts";
-import { Fetcher, MAX_SMALL_BYTES, readAll } from "./fetcher.ts";
+import { Fetcher, readAll } from "./fetcher.ts";
 import {
   type DownloadProgress,
   type FollowParts,
@@ -412,7 +419,7 @@ export class ModuleProxy {
       );
       if (versions.length > 0) {
         this.#stats.offlineAnswers++;
-        return bytesReply(encode(versions.map((v) => `${v}\n`).join("")), TEXT, false);
+        return bytesReply(listBody(versions), TEXT, false);
       }
     }
     if (kind !== "query") {
@@ -558,11 +565,9 @@ export class ModuleProxy {
   /** An `.info` made up from a stored `.mod` when the source is unreachable. */
   #offlineInfo(module: string, version: string): Reply | undefined {
     if (!this.#store.artifact(module, version, "mod")) return undefined;
-    const info: { Version: string; Time?: string } = { Version: version };
-    if (isPseudoVersion(version)) {
-      info.Time = pseudoVersionDate(version).toISOString().replace(/\.\d+Z$/, "Z");
-    }
-    return bytesReply(encode(JSON.stringify(info)), JSON_TYPE, false);
+    // A pseudo-version carries its commit time; a tag's time is not known offline.
+    const time = isPseudoVersion(version) ? pseudoVersionDate(version) : undefined;
+    return bytesReply(infoBody(version, time), JSON_TYPE, false);
   }
 
   // ---- zips ----

@@ -10,13 +10,13 @@
  *
  * @module
  */
-import { checkSumdb } from "../goproxy/answer_check.ts";
+import { checkSumdb, MAX_SMALL_BYTES } from "../goproxy/answer_check.ts";
 import { matchPrefixPatterns } from "../mod/module.ts";
 import type { ModuleSource } from "../sources/source.ts";
 import type { Upstream } from "../sources/upstream.ts";
 import type { StoredAnswer } from "../store/sqlite.ts";
 import { errorText } from "../util/errors.ts";
-import { type Fetcher, MAX_SMALL_BYTES, readAll } from "./fetcher.ts";
+import { type Fetcher, readAll } from "./fetcher.ts";
 import { answerKey, type ProxyMemory } from "./memory.ts";
 import { encode, errorReply, type Reply, sumdbReply } from "./reply.ts";
 import type { FetchStart } from "./fetch_start.ts";
