@@ -71,7 +71,7 @@ import {
   type Reply,
   TEXT,
 } from "./reply.ts";
-import { SingleFlight } from "./single_flight.ts";
+import { type FlightGroup, SingleFlight } from "./single_flight.ts";
 import { openStoredZip } from "./stored_zip.ts";
 import { SumdbPassThrough } from "./sumdb.ts";
 import { downloadZip, type ZipDownloadParts } from "./zip_download.ts";
@@ -120,6 +120,12 @@ export interface ModuleProxyOptions {
     onProgress: (progress: DownloadProgress) => void,
   ) => Promise<PrimaryZip>;
   now?: () => number;
+  /**
+   * Makes the policy's single-flights; by default {@linkcode SingleFlight},
+   * within this process. A backend shared by several processes can give ones
+   * that coordinate across them.
+   */
+  flightGroup?: <T>() => FlightGroup<T>;
 }
 
 /**
@@ -164,8 +170,10 @@ export class ModuleProxy {
   #zipParts: ZipDownloadParts;
   #followParts: FollowParts;
   #start: FetchStart;
-  #fetches = new SingleFlight<Reply>();
-  #refreshes = new SingleFlight<StoredAnswer>();
+  /** Fetches of `.info` and `.mod`. */
+  #fetches: FlightGroup<Reply>;
+  /** Refreshes of stored answers (`list`, `@latest`, queries, checksum database). */
+  #refreshes: FlightGroup<StoredAnswer>;
   #live = new Map<string, LiveDownload>();
   #background = new Set<Promise<unknown>>();
   #stats: ProxyStats = {
@@ -182,6 +190,9 @@ export class ModuleProxy {
     this.#store = options.store;
     const now = this.#now = options.now ?? Date.now;
     const { store, log, upstream, privateModules, storedOnly } = options;
+    const flightGroup = options.flightGroup ?? (<T>() => new SingleFlight<T>());
+    this.#fetches = flightGroup<Reply>();
+    this.#refreshes = flightGroup<StoredAnswer>();
     this.#memory = new ProxyMemory({
       store,
       log,
