@@ -14,7 +14,7 @@ import {
   serveHttp,
 } from "./http/mod.ts";
 import type { Logger } from "./log.ts";
-import { ModuleProxy, REPAIR_ADVICE } from "./proxy/proxy.ts";
+import { ModuleProxy, REPAIR_ADVICE } from "./proxy/mod.ts";
 import { answerZipQuestions } from "./isolates/shared_zip.ts";
 import { reclaimer } from "./proxy/reclaim.ts";
 import type { ModuleSource } from "./sources/source.ts";

@@ -19,7 +19,7 @@ import {
   textError,
 } from "../http/mod.ts";
 import { createLogger } from "../log.ts";
-import { ModuleProxy } from "../proxy/proxy.ts";
+import { ModuleProxy } from "../proxy/mod.ts";
 import { askPrimaryForZips } from "./shared_zip.ts";
 import { reclaimer } from "../proxy/reclaim.ts";
 import { Store } from "../store/sqlite.ts";
