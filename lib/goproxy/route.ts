@@ -6,15 +6,10 @@
  *
  * @module
  */
-import {
-  escapePath,
-  escapeVersion,
-  ModPathError,
-  unescapePath,
-  unescapeVersion,
-} from "../mod/module.ts";
+import { escapePath, escapeVersion, unescapePath, unescapeVersion } from "../mod/module.ts";
 import { parseTilePath } from "./sumdb_path.ts";
 import { canonicalModuleVersion } from "../mod/semver.ts";
+import { errorText } from "../util/errors.ts";
 
 /** What a request path asks for. */
 export type Route =
@@ -77,7 +72,7 @@ export function parseRoute(rawPath: string): Route {
   try {
     version = unescapeVersion(match[1]);
   } catch (error) {
-    throw new RouteError(400, `bad request: ${message(error)}`);
+    throw new RouteError(400, `bad request: ${errorText(error)}`);
   }
   return { kind: match[2] as "info" | "mod" | "zip", module, version };
 }
@@ -127,10 +122,6 @@ function decodeModule(escaped: string): string {
   try {
     return unescapePath(escaped);
   } catch (error) {
-    throw new RouteError(400, `bad request: ${message(error)}`);
+    throw new RouteError(400, `bad request: ${errorText(error)}`);
   }
-}
-
-function message(error: unknown): string {
-  return error instanceof ModPathError || error instanceof Error ? error.message : String(error);
 }

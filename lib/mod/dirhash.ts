@@ -8,7 +8,7 @@
  * @module
  */
 import { createHash } from "node:crypto";
-import { openZipEntry, type RandomAccess, readZipEntries, type ZipEntry } from "./zip.ts";
+import { openZipEntry, type RandomAccess, readZipEntries, type ZipEntry } from "../archive/mod.ts";
 
 /**
  * A file to hash: its name and the lowercase hex SHA-256 of its content.

@@ -8,8 +8,8 @@
  *
  * @module
  */
-import { splitPathVersion } from "./module.ts";
-import { build, canonicalModuleVersion, major } from "./semver.ts";
+import { matchPathMajorLax, splitPathVersion } from "./module.ts";
+import { canonicalModuleVersion } from "./semver.ts";
 
 /** An inclusive range of retracted versions (`low == high` for a single version). */
 export interface Retraction {
@@ -469,17 +469,6 @@ function parseVersion(token: string): string | null {
   return canonical === "" ? null : canonical;
 }
 
-/** x/mod's `module.CheckPathMajor`. */
-function fitsPathMajor(version: string, pathMajor: string): boolean {
-  if (pathMajor.startsWith(".v") && pathMajor.endsWith("-unstable")) {
-    pathMajor = pathMajor.slice(0, -"-unstable".length);
-  }
-  if (version.startsWith("v0.0.0-") && pathMajor === ".v1") return true;
-  const m = major(version);
-  if (pathMajor === "") return m === "v0" || m === "v1" || build(version) === "+incompatible";
-  return (pathMajor[0] === "/" || pathMajor[0] === ".") && m === pathMajor.slice(1);
-}
-
 /** modfile's `parseVersionInterval` for `retract` (bounds as written); null when malformed. */
 function retraction(args: string[], rationale: string): Retraction | null {
   if (args.length === 0 || args[0] === "(") return null;
@@ -532,7 +521,7 @@ function* parseLaxSteps(data: Uint8Array): Generator<void, LaxGoMod | null> {
         const version = parseVersion(args[1]);
         if (path === null || version === null) return false;
         const split = splitPathVersion(path);
-        return split.ok && fitsPathMajor(version, split.pathMajor);
+        return split.ok && matchPathMajorLax(version, split.pathMajor);
       }
       case "retract": {
         // A bad retract is skipped, not an error, in a dependency's go.mod.

@@ -242,16 +242,22 @@ function splitGopkgIn(path: string): { prefix: string; pathMajor: string; ok: bo
   return { prefix: path.slice(0, i - 2), pathMajor, ok: true };
 }
 
-function pathMajorProblem(version: string, pathMajor: string): Problem {
+/**
+ * Why `version` does not fit `pathMajor`, or undefined when it does. `lax` is
+ * x/mod's `CheckPathMajor`, which lets `+incompatible` through; strict is
+ * cmd/go's rule when it resolves a version.
+ */
+function pathMajorProblem(version: string, pathMajor: string, lax = false): Problem {
   let suffix = pathMajor;
   if (suffix.startsWith(".v") && suffix.endsWith("-unstable")) {
     suffix = suffix.slice(0, -"-unstable".length);
   }
   const m = major(version);
+  const incompatible = build(version) === "+incompatible";
   // x/mod's CheckPathMajor would accept v1.0.0+incompatible, or
   // v2.0.0+incompatible for /v2; cmd/go refuses both when resolving versions,
   // so a proxy must not serve them.
-  if (build(version) === "+incompatible") {
+  if (incompatible && !lax) {
     if (suffix !== "") {
       return `+incompatible suffix not allowed: module path has major version suffix ${pathMajor}`;
     }
@@ -264,7 +270,7 @@ function pathMajorProblem(version: string, pathMajor: string): Problem {
   // package got v0.0.0- pseudo-versions before .v1 meant v1.
   if (version.startsWith("v0.0.0-") && suffix === ".v1") return undefined;
   if (suffix === "") {
-    if (m === "v0" || m === "v1") return undefined;
+    if (m === "v0" || m === "v1" || incompatible) return undefined;
     return `should be v0 or v1, not ${m}`;
   }
   // A suffix without its separator is a caller bug; Go rejects it too.
@@ -287,6 +293,25 @@ function pathMajorProblem(version: string, pathMajor: string): Problem {
  */
 export function matchPathMajor(version: string, pathMajor: string): boolean {
   return pathMajorProblem(version, pathMajor) === undefined;
+}
+
+/**
+ * Reports whether `version` fits a path with major suffix `pathMajor` as
+ * x/mod's `CheckPathMajor` has it, which is what go.mod reading applies: like
+ * {@linkcode matchPathMajor}, except that `+incompatible` passes on any major
+ * without a suffix and on the suffix's own major.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { matchPathMajor, matchPathMajorLax } from "./module.ts";
+ * assert.ok(matchPathMajorLax("v1.0.0+incompatible", ""));
+ * assert.ok(!matchPathMajor("v1.0.0+incompatible", ""));
+ * assert.ok(!matchPathMajorLax("v2.0.0", ""));
+ * ```
+ */
+export function matchPathMajorLax(version: string, pathMajor: string): boolean {
+  return pathMajorProblem(version, pathMajor, true) === undefined;
 }
 
 /**

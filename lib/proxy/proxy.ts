@@ -59,16 +59,10 @@ import {
   isPseudoVersion,
   pseudoVersionDate,
   sortVersions,
-} from "../mod/semver.ts";
+} from "../mod/mod.ts";
 import { WeakCache } from "./weak_cache.ts";
-import {
-  checkModuleZip,
-  checkZipContent,
-  MAX_GO_MOD,
-  MAX_ZIP_FILE,
-  type RandomAccess,
-  ZipError,
-} from "../mod/zip.ts";
+import { checkModuleZip, MAX_GO_MOD, MAX_ZIP_FILE } from "../mod/mod.ts";
+import { checkZipContent, type RandomAccess, ZipError } from "../archive/mod.ts";
 
 /** The most a `list` or checksum-database answer may be (an `.info`: `MAX_INFO`). */
 export const MAX_SMALL_BYTES = 4 * 1024 * 1024;

@@ -54,8 +54,9 @@ import {
   isValid,
   pseudoVersionTime,
   sortVersions,
-} from "../mod/semver.ts";
-import { checkModuleZip, fileAccess, MAX_GO_MOD, openZipEntry, ZipError } from "../mod/zip.ts";
+} from "../mod/mod.ts";
+import { checkModuleZip, MAX_GO_MOD } from "../mod/mod.ts";
+import { fileAccess, openZipEntry, ZipError } from "../archive/mod.ts";
 
 /**
  * The directory does not exist or holds no module cache; the message is the
