@@ -49,8 +49,32 @@ function sample(text: string): string {
  * hundred bytes (`Version`, `Time`, an `Origin` of a few short strings); 64 KiB
  * leaves a hundred times that for fields yet to come, and keeps the parse of
  * a hostile answer short.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { checkInfo, MAX_INFO } from "./answer_check.ts";
+ * const padded = `{"Version":"v1.0.0","Pad":"${"x".repeat(MAX_INFO)}"}`;
+ * assert.throws(() => checkInfo(new TextEncoder().encode(padded), "m@v1.0.0.info", "v1.0.0"));
+ * ```
  */
 export const MAX_INFO = 64 * 1024;
+
+/**
+ * The largest `list` or checksum-database answer accepted: one limit for the
+ * small answers that are read whole before they are checked (an `.info` has
+ * its own, {@linkcode MAX_INFO}). A `list` of every version of a large module
+ * is tens of KiB and a checksum-database tile a few KiB, so 4 MiB is far from
+ * any real answer and still bounds what a hostile one costs.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { MAX_SMALL_ANSWER } from "./answer_check.ts";
+ * assert.equal(MAX_SMALL_ANSWER, 4 * 1024 * 1024);
+ * ```
+ */
+export const MAX_SMALL_ANSWER = 4 * 1024 * 1024;
 
 /** The deepest nesting the go command's JSON decoder (`encoding/json`) reads. */
 const MAX_JSON_DEPTH = 10_000;

@@ -37,9 +37,13 @@ export class RouteError extends Error {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseRoute } from "./route.ts";
- * console.log(parseRoute("/github.com/%21burnt%21sushi/toml/@v/v1.2.0.zip"));
- * // { kind: "zip", module: "github.com/BurntSushi/toml", version: "v1.2.0" }
+ * assert.deepEqual(parseRoute("/github.com/%21burnt%21sushi/toml/@v/v1.2.0.zip"), {
+ *   kind: "zip",
+ *   module: "github.com/BurntSushi/toml",
+ *   version: "v1.2.0",
+ * });
  * ```
  */
 export function parseRoute(rawPath: string): Route {
@@ -75,6 +79,41 @@ export function parseRoute(rawPath: string): Route {
     throw new RouteError(400, `bad request: ${errorText(error)}`);
   }
   return { kind: match[2] as "info" | "mod" | "zip", module, version };
+}
+
+/**
+ * A request for one module's endpoint: the routes {@linkcode requestPath}
+ * turns back into a path.
+ */
+export type ModuleRoute = Extract<Route, { kind: "list" | "latest" | "info" | "mod" | "zip" }>;
+
+/**
+ * The path of a module endpoint, escaped as the go command escapes it (for a
+ * request to an upstream proxy): the inverse of {@linkcode parseRoute}.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { parseRoute, requestPath } from "./route.ts";
+ * const path = requestPath({ kind: "zip", module: "github.com/BurntSushi/toml", version: "v1.0.0" });
+ * assert.equal(path, "/github.com/!burnt!sushi/toml/@v/v1.0.0.zip");
+ * assert.deepEqual(parseRoute(path), {
+ *   kind: "zip",
+ *   module: "github.com/BurntSushi/toml",
+ *   version: "v1.0.0",
+ * });
+ * ```
+ */
+export function requestPath(route: ModuleRoute): string {
+  const module = encodeURI(escapePath(route.module));
+  switch (route.kind) {
+    case "list":
+      return `/${module}/@v/list`;
+    case "latest":
+      return `/${module}/@latest`;
+    default:
+      return `/${module}/@v/${encodeURIComponent(escapeVersion(route.version))}.${route.kind}`;
+  }
 }
 
 /** A database name: a host name, perhaps with a port, as `GOSUMDB` names them. */

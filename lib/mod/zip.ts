@@ -161,10 +161,31 @@ function entryProblem(name: string, entry: ZipEntry, total: number): string | un
   if (total > MAX_ZIP_FILE) {
     return `total uncompressed size of module contents too large (max size is ${MAX_ZIP_FILE} bytes)`;
   }
-  if (name === "go.mod" && entry.uncompressedSize > MAX_GO_MOD) {
+  return oversizeProblem(name, entry.uncompressedSize);
+}
+
+/**
+ * The go command's reason for a root go.mod or LICENSE over its limit
+ * ({@linkcode MAX_GO_MOD}, {@linkcode MAX_LICENSE}), or undefined. `name` is
+ * relative to the module root; the limits are for the root files only.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { MAX_GO_MOD, oversizeProblem } from "./zip.ts";
+ * assert.equal(oversizeProblem("go.mod", MAX_GO_MOD), undefined);
+ * assert.equal(
+ *   oversizeProblem("go.mod", MAX_GO_MOD + 1),
+ *   "go.mod file too large (max size is 16777216 bytes)",
+ * );
+ * assert.equal(oversizeProblem("sub/go.mod", MAX_GO_MOD + 1), undefined);
+ * ```
+ */
+export function oversizeProblem(name: string, size: number): string | undefined {
+  if (name === "go.mod" && size > MAX_GO_MOD) {
     return `go.mod file too large (max size is ${MAX_GO_MOD} bytes)`;
   }
-  if (name === "LICENSE" && entry.uncompressedSize > MAX_LICENSE) {
+  if (name === "LICENSE" && size > MAX_LICENSE) {
     return `LICENSE file too large (max size is ${MAX_LICENSE} bytes)`;
   }
   return undefined;

@@ -9,9 +9,7 @@
  * @module
  */
 import { checkFilePath } from "./module.ts";
-import { fold, MAX_GO_MOD, MAX_LICENSE, MAX_ZIP_FILE } from "./zip.ts";
-
-export { MAX_GO_MOD, MAX_LICENSE, MAX_ZIP_FILE };
+import { fold, MAX_ZIP_FILE, oversizeProblem } from "./zip.ts";
 
 /** An entry of the source tree as a listing gives it: path relative to the module root, size. */
 export interface TreeEntry {
@@ -27,15 +25,21 @@ export const TREE_TOO_LARGE = `module source tree too large (max size is ${MAX_Z
 /**
  * The go command's reason for one file over its own limit (go.mod, LICENSE),
  * or undefined. Like x/mod/zip's FileError, it starts with the file's path.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { fileSizeProblem } from "./zip_files.ts";
+ * assert.equal(
+ *   fileSizeProblem("LICENSE", 17 << 20),
+ *   "LICENSE: LICENSE file too large (max size is 16777216 bytes)",
+ * );
+ * assert.equal(fileSizeProblem("README", 17 << 20), undefined);
+ * ```
  */
 export function fileSizeProblem(path: string, size: number): string | undefined {
-  if (path === "go.mod" && size > MAX_GO_MOD) {
-    return `go.mod: go.mod file too large (max size is ${MAX_GO_MOD} bytes)`;
-  }
-  if (path === "LICENSE" && size > MAX_LICENSE) {
-    return `LICENSE: LICENSE file too large (max size is ${MAX_LICENSE} bytes)`;
-  }
-  return undefined;
+  const problem = oversizeProblem(path, size);
+  return problem === undefined ? undefined : `${path}: ${problem}`;
 }
 
 /**

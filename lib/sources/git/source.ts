@@ -65,7 +65,7 @@ import {
   TREE_TOO_LARGE,
   type TreeEntry,
   ZipRulesError,
-} from "../../mod/zip_files.ts";
+} from "../../mod/mod.ts";
 
 /**
  * The request names something that does not exist or cannot be served
