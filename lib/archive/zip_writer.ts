@@ -19,12 +19,17 @@ import { crc32 } from "node:zlib";
  *
  * @example
  * ```ts
- * import type { ZipWriteEntry } from "./zip_writer.ts";
- * const entry: ZipWriteEntry = {
- *   name: "example.com/m@v1.0.0/go.mod",
- *   data: new TextEncoder().encode("module example.com/m\n"),
- * };
- * console.log(entry.name);
+ * import assert from "node:assert/strict";
+ * import { writeZip, type ZipWriteEntry } from "./zip_writer.ts";
+ * async function* pieces() {
+ *   yield new TextEncoder().encode("package ");
+ *   yield new TextEncoder().encode("m\n");
+ * }
+ * const entries: ZipWriteEntry[] = [
+ *   { name: "example.com/m@v1.0.0/go.mod", data: new TextEncoder().encode("module example.com/m\n") },
+ *   { name: "example.com/m@v1.0.0/m.go", data: pieces() }, // streamed, never whole in memory
+ * ];
+ * assert.ok((await new Response(writeZip(entries)).arrayBuffer()).byteLength > 0);
  * ```
  */
 export interface ZipWriteEntry {
@@ -37,9 +42,12 @@ export interface ZipWriteEntry {
  *
  * @example
  * ```ts
- * import type { WriteZipOptions } from "./zip_writer.ts";
+ * import assert from "node:assert/strict";
+ * import { type WriteZipOptions, writeZip } from "./zip_writer.ts";
  * const options: WriteZipOptions = { forceZip64: true };
- * console.log(options);
+ * const zip = new Uint8Array(await new Response(writeZip([], options)).arrayBuffer());
+ * // A ZIP64 end record (PK\x06\x06) comes before the classic one.
+ * assert.equal(new DataView(zip.buffer).getUint32(0, true), 0x06064b50);
  * ```
  */
 export interface WriteZipOptions {
@@ -83,6 +91,7 @@ const utf8 = new TextEncoder();
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { writeZip } from "./zip_writer.ts";
  * const enc = new TextEncoder();
  * const zip = writeZip([
@@ -90,7 +99,7 @@ const utf8 = new TextEncoder();
  *   { name: "example.com/m@v1.0.0/m.go", data: enc.encode("package m\n") },
  * ]);
  * const bytes = new Uint8Array(await new Response(zip).arrayBuffer());
- * console.log(bytes.length > 0); // true
+ * assert.equal(new DataView(bytes.buffer).getUint32(0, true), 0x04034b50); // a local header
  * ```
  */
 export function writeZip(

@@ -132,9 +132,13 @@ function revInfoProblem(info: Record<string, unknown>): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { checkInfo } from "./answer_check.ts";
- * const body = new TextEncoder().encode('{"Version":"v1.0.0"}');
- * console.log(checkInfo(body, "example.com/m@v1.0.0 .info", "v1.0.0")); // "v1.0.0"
+ * const enc = new TextEncoder();
+ * const body = enc.encode('{"Version":"v1.0.0"}');
+ * assert.equal(checkInfo(body, "example.com/m@v1.0.0 .info", "v1.0.0"), "v1.0.0");
+ * // A captive portal's page is not an answer to keep.
+ * assert.throws(() => checkInfo(enc.encode("<html>"), "example.com/m@v1.0.0 .info", "v1.0.0"));
  * ```
  */
 export function checkInfo(body: Uint8Array, what: string, expected: string | null): string {
@@ -170,8 +174,11 @@ export function checkInfo(body: Uint8Array, what: string, expected: string | nul
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { checkGoMod } from "./answer_check.ts";
- * checkGoMod(new TextEncoder().encode("module example.com/m\n"), "example.com/m@v1.0.0 .mod");
+ * const enc = new TextEncoder();
+ * checkGoMod(enc.encode("module example.com/m\n"), "example.com/m@v1.0.0 .mod"); // fine
+ * assert.throws(() => checkGoMod(enc.encode("go 1.21\n"), "example.com/m@v1.0.0 .mod"));
  * ```
  */
 export function checkGoMod(body: Uint8Array, what: string): void {
@@ -195,8 +202,11 @@ export function checkGoMod(body: Uint8Array, what: string): void {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { checkGoModYielding } from "./answer_check.ts";
- * await checkGoModYielding(new TextEncoder().encode("module m\n"), "m@v1.0.0 .mod", true);
+ * const enc = new TextEncoder();
+ * await checkGoModYielding(enc.encode("module m\n"), "m@v1.0.0 .mod", true); // fine
+ * await assert.rejects(checkGoModYielding(enc.encode("<html>"), "m@v1.0.0 .mod", true));
  * ```
  */
 export async function checkGoModYielding(
@@ -217,8 +227,11 @@ export async function checkGoModYielding(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { checkList } from "./answer_check.ts";
- * checkList(new TextEncoder().encode("v1.0.0\nv1.1.0\n"), "example.com/m @v/list");
+ * const enc = new TextEncoder();
+ * checkList(enc.encode("v1.0.0\nv1.1.0\n"), "example.com/m @v/list"); // fine
+ * assert.throws(() => checkList(enc.encode("<html>\n"), "example.com/m @v/list"));
  * ```
  */
 export function checkList(body: Uint8Array, what: string): void {
@@ -235,8 +248,10 @@ export function checkList(body: Uint8Array, what: string): void {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { checkZipStart } from "./answer_check.ts";
- * checkZipStart(new Uint8Array([0x50, 0x4b, 3, 4]), "example.com/m@v1.0.0 .zip");
+ * checkZipStart(new Uint8Array([0x50, 0x4b, 3, 4]), "example.com/m@v1.0.0 .zip"); // fine
+ * assert.throws(() => checkZipStart(new TextEncoder().encode("<html>"), "example.com/m@v1.0.0 .zip"));
  * ```
  */
 export function checkZipStart(head: Uint8Array, what: string): void {
@@ -273,8 +288,11 @@ function checkSignedNote(text: string, what: string): void {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { checkSumdb } from "./answer_check.ts";
- * checkSumdb("tile/8/0/000.p/1", new Uint8Array(32), "sumdb sum.golang.org/tile/8/0/000.p/1");
+ * const what = "sumdb sum.golang.org/tile/8/0/000.p/1";
+ * checkSumdb("tile/8/0/000.p/1", new Uint8Array(32), what); // one hash: fine
+ * assert.throws(() => checkSumdb("tile/8/0/000.p/1", new Uint8Array(31), what));
  * ```
  */
 export function checkSumdb(key: string, body: Uint8Array, what: string): Uint8Array {

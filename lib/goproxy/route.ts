@@ -11,7 +11,17 @@ import { parseTilePath } from "./sumdb_path.ts";
 import { canonicalModuleVersion } from "../mod/semver.ts";
 import { errorText } from "../util/errors.ts";
 
-/** What a request path asks for. */
+/**
+ * What a request path asks for.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { parseRoute, type Route } from "./route.ts";
+ * const route: Route = parseRoute("/sumdb/sum.golang.org/supported");
+ * assert.deepEqual(route, { kind: "sumdb", name: "sum.golang.org", key: "supported" });
+ * ```
+ */
 export type Route =
   | { kind: "health" }
   | { kind: "stats" }
@@ -24,7 +34,17 @@ export type Route =
    */
   | { kind: "sumdb"; name: string; key: string; module?: string };
 
-/** A path that cannot be a valid request, with the status to answer and why. */
+/**
+ * A path that cannot be a valid request, with the status to answer and why.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { parseRoute, RouteError } from "./route.ts";
+ * assert.throws(() => parseRoute("/example.com/m/@v/v1.0.0.tar"), RouteError);
+ * assert.throws(() => parseRoute("/example.com/m/@v/v1.0.0.tar"), { status: 404 });
+ * ```
+ */
 export class RouteError extends Error {
   override name = "RouteError";
   constructor(readonly status: 400 | 404, message: string) {
@@ -84,6 +104,14 @@ export function parseRoute(rawPath: string): Route {
 /**
  * A request for one module's endpoint: the routes {@linkcode requestPath}
  * turns back into a path.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { type ModuleRoute, requestPath } from "./route.ts";
+ * const route: ModuleRoute = { kind: "latest", module: "example.com/m" };
+ * assert.equal(requestPath(route), "/example.com/m/@latest");
+ * ```
  */
 export type ModuleRoute = Extract<Route, { kind: "list" | "latest" | "info" | "mod" | "zip" }>;
 

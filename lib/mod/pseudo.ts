@@ -19,9 +19,10 @@ const PSEUDO_RE =
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { isPseudoVersion } from "./pseudo.ts";
- * console.log(isPseudoVersion("v1.2.4-0.20200101000000-abcdefabcdef")); // true
- * console.log(isPseudoVersion("v1.2.4-rc.1")); // false
+ * assert.ok(isPseudoVersion("v1.2.4-0.20200101000000-abcdefabcdef"));
+ * assert.ok(!isPseudoVersion("v1.2.4-rc.1"));
  * ```
  */
 export function isPseudoVersion(v: string): boolean {
@@ -34,8 +35,9 @@ export function isPseudoVersion(v: string): boolean {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { zeroPseudoVersion } from "./pseudo.ts";
- * console.log(zeroPseudoVersion("v2")); // v2.0.0-00010101000000-000000000000
+ * assert.equal(zeroPseudoVersion("v2"), "v2.0.0-00010101000000-000000000000");
  * ```
  */
 export function zeroPseudoVersion(majorPrefix: string): string {
@@ -47,8 +49,10 @@ export function zeroPseudoVersion(majorPrefix: string): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { isZeroPseudoVersion } from "./pseudo.ts";
- * console.log(isZeroPseudoVersion("v0.0.0-00010101000000-000000000000")); // true
+ * assert.ok(isZeroPseudoVersion("v0.0.0-00010101000000-000000000000"));
+ * assert.ok(!isZeroPseudoVersion("v0.0.0-20200101000000-abcdefabcdef"));
  * ```
  */
 export function isZeroPseudoVersion(v: string): boolean {
@@ -90,8 +94,10 @@ function isLeap(year: number): boolean {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { pseudoVersionTime } from "./pseudo.ts";
- * console.log(pseudoVersionTime("v0.0.0-20191109021931-daa7c04131f5")); // 20191109021931
+ * assert.equal(pseudoVersionTime("v0.0.0-20191109021931-daa7c04131f5"), "20191109021931");
+ * assert.throws(() => pseudoVersionTime("v0.0.0-20190230000000-daa7c04131f5")); // February 30
  * ```
  */
 export function pseudoVersionTime(v: string): string {
@@ -114,8 +120,10 @@ export function pseudoVersionTime(v: string): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { pseudoVersionDate } from "./pseudo.ts";
- * console.log(pseudoVersionDate("v0.0.0-20191109021931-daa7c04131f5").toISOString()); // 2019-11-09T02:19:31.000Z
+ * const date = pseudoVersionDate("v0.0.0-20191109021931-daa7c04131f5");
+ * assert.equal(date.toISOString(), "2019-11-09T02:19:31.000Z");
  * ```
  */
 export function pseudoVersionDate(v: string): Date {
@@ -133,8 +141,9 @@ export function pseudoVersionDate(v: string): Date {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { pseudoVersionRev } from "./pseudo.ts";
- * console.log(pseudoVersionRev("v1.2.4-0.20200101000000-abcdefabcdef+incompatible")); // abcdefabcdef
+ * assert.equal(pseudoVersionRev("v1.2.4-0.20200101000000-abcdefabcdef+incompatible"), "abcdefabcdef");
  * ```
  */
 export function pseudoVersionRev(v: string): string {
@@ -151,9 +160,10 @@ export function pseudoVersionRev(v: string): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { pseudoVersionBase } from "./pseudo.ts";
- * console.log(pseudoVersionBase("v1.2.4-0.20200101000000-abcdefabcdef")); // v1.2.3
- * console.log(pseudoVersionBase("v0.0.0-20200101000000-abcdefabcdef")); // ""
+ * assert.equal(pseudoVersionBase("v1.2.4-0.20200101000000-abcdefabcdef"), "v1.2.3");
+ * assert.equal(pseudoVersionBase("v0.0.0-20200101000000-abcdefabcdef"), "");
  * ```
  */
 export function pseudoVersionBase(v: string): string {
@@ -188,8 +198,10 @@ export function pseudoVersionBase(v: string): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { incDecimal } from "./pseudo.ts";
- * console.log(incDecimal("199")); // 200
+ * assert.equal(incDecimal("199"), "200");
+ * assert.equal(incDecimal("99999999999999999999"), "100000000000000000000");
  * ```
  */
 export function incDecimal(s: string): string {
@@ -206,8 +218,10 @@ export function incDecimal(s: string): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { decDecimal } from "./pseudo.ts";
- * console.log(decDecimal("100"), decDecimal("0")); // 99 ""
+ * assert.equal(decDecimal("100"), "99");
+ * assert.equal(decDecimal("0"), "");
  * ```
  */
 export function decDecimal(s: string): string {
@@ -230,8 +244,9 @@ function pad(n: number, width: number): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { pseudoVersionTimestamp } from "./pseudo.ts";
- * console.log(pseudoVersionTimestamp(new Date("2019-11-09T02:19:31.900Z"))); // 20191109021931
+ * assert.equal(pseudoVersionTimestamp(new Date("2019-11-09T02:19:31.900Z")), "20191109021931");
  * ```
  */
 export function pseudoVersionTimestamp(time: Date): string {
@@ -254,11 +269,16 @@ export function pseudoVersionTimestamp(time: Date): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { makePseudoVersion } from "./pseudo.ts";
  * const t = new Date("2020-01-02T03:04:05Z");
- * console.log(makePseudoVersion("v2", "", t, "abcdefabcdef")); // v2.0.0-20200102030405-abcdefabcdef
- * console.log(makePseudoVersion("", "v1.2.3", t, "abcdefabcdef")); // v1.2.4-0.20200102030405-abcdefabcdef
- * console.log(makePseudoVersion("", "v1.3.0-rc.1", t, "abcdefabcdef")); // v1.3.0-rc.1.0.20200102030405-abcdefabcdef
+ * const rev = "abcdefabcdef";
+ * assert.equal(makePseudoVersion("v2", "", t, rev), "v2.0.0-20200102030405-abcdefabcdef");
+ * assert.equal(makePseudoVersion("", "v1.2.3", t, rev), "v1.2.4-0.20200102030405-abcdefabcdef");
+ * assert.equal(
+ *   makePseudoVersion("", "v1.3.0-rc.1", t, rev),
+ *   "v1.3.0-rc.1.0.20200102030405-abcdefabcdef",
+ * );
  * ```
  */
 export function makePseudoVersion(

@@ -12,12 +12,10 @@
  *
  * @example
  * ```ts
- * import { pseudoVersionRev, VersionError } from "./semver.ts";
- * try {
- *   pseudoVersionRev("v1.2.3");
- * } catch (error) {
- *   console.log(error instanceof VersionError); // true
- * }
+ * import assert from "node:assert/strict";
+ * import { pseudoVersionRev } from "./pseudo.ts";
+ * import { VersionError } from "./semver.ts";
+ * assert.throws(() => pseudoVersionRev("v1.2.3"), VersionError);
  * ```
  */
 export class VersionError extends Error {
@@ -29,9 +27,10 @@ export class VersionError extends Error {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { VersionError } from "./semver.ts";
    * const error = new VersionError("v1.x", "not a semantic version");
-   * console.log(error.message); // version "v1.x" invalid: not a semantic version
+   * assert.equal(error.message, 'version "v1.x" invalid: not a semantic version');
    * ```
    */
   constructor(version: string, reason: string, pseudo = false) {
@@ -58,9 +57,10 @@ const NAMED_ESCAPES: Record<string, string> = {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { goQuote } from "./semver.ts";
- * console.log(goQuote("a\tb\u00a0é")); // "a\tb\u00a0é"
- * console.log(goQuote("'", "'")); // '\''
+ * assert.equal(goQuote("a\tb\u00a0é"), String.raw`"a\tb\u00a0é"`);
+ * assert.equal(goQuote("'", "'"), String.raw`'\''`);
  * ```
  */
 export function goQuote(s: string, quote: '"' | "'" = '"'): string {
@@ -127,8 +127,11 @@ function parse(v: string): Parsed | undefined {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { isValid } from "./semver.ts";
- * console.log(isValid("v1.2.3-rc.1+meta"), isValid("1.2.3"), isValid("v1.02.3")); // true false false
+ * assert.ok(isValid("v1.2.3-rc.1+meta"));
+ * assert.ok(!isValid("1.2.3")); // no leading v
+ * assert.ok(!isValid("v1.02.3")); // a leading zero
  * ```
  */
 export function isValid(v: string): boolean {
@@ -142,8 +145,11 @@ export function isValid(v: string): boolean {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { canonical } from "./semver.ts";
- * console.log(canonical("v1.2"), canonical("v1.2.3+meta"), canonical("v1.2.x")); // v1.2.0 v1.2.3 ""
+ * assert.equal(canonical("v1.2"), "v1.2.0");
+ * assert.equal(canonical("v1.2.3+meta"), "v1.2.3");
+ * assert.equal(canonical("v1.2.x"), "");
  * ```
  */
 export function canonical(v: string): string {
@@ -159,9 +165,10 @@ export function canonical(v: string): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { canonicalModuleVersion } from "./semver.ts";
- * console.log(canonicalModuleVersion("v2.0.0+incompatible")); // v2.0.0+incompatible
- * console.log(canonicalModuleVersion("v2.0.0+meta")); // v2.0.0
+ * assert.equal(canonicalModuleVersion("v2.0.0+incompatible"), "v2.0.0+incompatible");
+ * assert.equal(canonicalModuleVersion("v2.0.0+meta"), "v2.0.0");
  * ```
  */
 export function canonicalModuleVersion(v: string): string {
@@ -174,8 +181,10 @@ export function canonicalModuleVersion(v: string): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { major } from "./semver.ts";
- * console.log(major("v2.1.0"), major("v0.0.0-20200101000000-abcdefabcdef")); // v2 v0
+ * assert.equal(major("v2.1.0"), "v2");
+ * assert.equal(major("v0.0.0-20200101000000-abcdefabcdef"), "v0");
  * ```
  */
 export function major(v: string): string {
@@ -188,8 +197,10 @@ export function major(v: string): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { majorMinor } from "./semver.ts";
- * console.log(majorMinor("v2.1.0"), majorMinor("v3")); // v2.1 v3.0
+ * assert.equal(majorMinor("v2.1.0"), "v2.1");
+ * assert.equal(majorMinor("v3"), "v3.0");
  * ```
  */
 export function majorMinor(v: string): string {
@@ -202,8 +213,9 @@ export function majorMinor(v: string): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { prerelease } from "./semver.ts";
- * console.log(prerelease("v1.0.0-rc.1+meta")); // -rc.1
+ * assert.equal(prerelease("v1.0.0-rc.1+meta"), "-rc.1");
  * ```
  */
 export function prerelease(v: string): string {
@@ -215,8 +227,9 @@ export function prerelease(v: string): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { build } from "./semver.ts";
- * console.log(build("v2.0.0+incompatible")); // +incompatible
+ * assert.equal(build("v2.0.0+incompatible"), "+incompatible");
  * ```
  */
 export function build(v: string): string {
@@ -260,8 +273,11 @@ function comparePrerelease(x: string, y: string): -1 | 0 | 1 {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { compare } from "./semver.ts";
- * console.log(compare("v1.2.3", "v1.10.0"), compare("v1.0.0", "v1.0.0-rc.1"), compare("x", "v0.0.1")); // -1 1 -1
+ * assert.equal(compare("v1.2.3", "v1.10.0"), -1);
+ * assert.equal(compare("v1.0.0", "v1.0.0-rc.1"), 1); // a release after its pre-releases
+ * assert.equal(compare("x", "v0.0.1"), -1); // invalid versions first
  * ```
  */
 export function compare(a: string, b: string): -1 | 0 | 1 {
@@ -280,8 +296,13 @@ export function compare(a: string, b: string): -1 | 0 | 1 {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { sortVersions } from "./semver.ts";
- * console.log(sortVersions(["v1.10.0", "v1.2.0", "v1.2.0-rc.1"])); // ["v1.2.0-rc.1", "v1.2.0", "v1.10.0"]
+ * assert.deepEqual(sortVersions(["v1.10.0", "v1.2.0", "v1.2.0-rc.1"]), [
+ *   "v1.2.0-rc.1",
+ *   "v1.2.0",
+ *   "v1.10.0",
+ * ]);
  * ```
  */
 export function sortVersions(list: readonly string[]): string[] {

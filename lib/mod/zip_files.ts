@@ -11,7 +11,20 @@
 import { checkFilePath } from "./module.ts";
 import { fold, MAX_ZIP_FILE, oversizeProblem } from "./zip.ts";
 
-/** An entry of the source tree as a listing gives it: path relative to the module root, size. */
+/**
+ * An entry of the source tree as a listing gives it: path relative to the module root, size.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { selectZipEntries, type TreeEntry } from "./zip_files.ts";
+ * const tree: TreeEntry[] = [
+ *   { path: "go.mod", type: "file", size: 9 },
+ *   { path: "link", type: "symlink", size: 0 }, // symlinks are left out
+ * ];
+ * assert.deepEqual(selectZipEntries(tree, "1.24").map((e) => e.path), ["go.mod"]);
+ * ```
+ */
 export interface TreeEntry {
   path: string;
   type: "file" | "symlink" | "other";
@@ -19,7 +32,18 @@ export interface TreeEntry {
   size: number;
 }
 
-/** The reason the go command gives for a tree whose files add up to more than a zip may hold. */
+/**
+ * The reason the go command gives for a tree whose files add up to more than a zip may hold.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { selectZipEntries, TREE_TOO_LARGE, ZipRulesError } from "./zip_files.ts";
+ * const big = { type: "file" as const, size: 300 << 20 };
+ * const tree = [{ path: "a", ...big }, { path: "b", ...big }];
+ * assert.throws(() => selectZipEntries(tree, "1.24"), ZipRulesError, TREE_TOO_LARGE);
+ * ```
+ */
 export const TREE_TOO_LARGE = `module source tree too large (max size is ${MAX_ZIP_FILE} bytes)`;
 
 /**
@@ -48,8 +72,11 @@ export function fileSizeProblem(path: string, size: number): string | undefined 
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { ZipRulesError } from "./zip_files.ts";
- * console.log(new ZipRulesError(['malformed file path "aux.go"']).message);
+ * const one = new ZipRulesError(['malformed file path "aux.go"']);
+ * assert.equal(one.message, 'malformed file path "aux.go"');
+ * assert.equal(new ZipRulesError(["a", "b"]).message, "2 problems: a; b");
  * ```
  */
 export class ZipRulesError extends Error {
@@ -101,12 +128,13 @@ function isVendored(name: string, goVersion: string): boolean {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { selectZipEntries } from "./zip_files.ts";
  * const kept = selectZipEntries([
  *   { path: "go.mod", type: "file", size: 9 },
  *   { path: "vendor/x/x.go", type: "file", size: 10 },
  * ], "1.24");
- * console.log(kept.map((f) => f.path)); // ["go.mod"]
+ * assert.deepEqual(kept.map((f) => f.path), ["go.mod"]);
  * ```
  */
 export function selectZipEntries<T extends TreeEntry>(files: T[], goVersion: string): T[] {
