@@ -167,23 +167,38 @@ async function* zipChunks(
     yield header;
     directorySize += header.length;
   }
-  const zip64 = forceZip64 || written.length >= U16_MAX || directoryOffset >= U32_MAX ||
+  yield* endRecords(written.length, directoryOffset, directorySize, forceZip64);
+}
+
+/**
+ * The end of central directory record, after a ZIP64 end record and its
+ * locator when the classic fields cannot hold the values (or `forceZip64`).
+ */
+function endRecords(
+  count: number,
+  directoryOffset: number,
+  directorySize: number,
+  forceZip64: boolean,
+): Uint8Array[] {
+  const records: Uint8Array[] = [];
+  const zip64 = forceZip64 || count >= U16_MAX || directoryOffset >= U32_MAX ||
     directorySize >= U32_MAX;
   if (zip64) {
     const end64Offset = directoryOffset + directorySize;
     const end64 = new Builder(56 + 20);
     end64.u32(0x06064b50).u64(56 - 12).u16(VERSION_MADE_BY & 0xff00 | VERSION_ZIP64)
-      .u16(VERSION_ZIP64).u32(0).u32(0).u64(written.length).u64(written.length)
+      .u16(VERSION_ZIP64).u32(0).u32(0).u64(count).u64(count)
       .u64(directorySize).u64(directoryOffset);
     end64.u32(0x07064b50).u32(0).u64(end64Offset).u32(1);
-    yield end64.bytes;
+    records.push(end64.bytes);
   }
   const end = new Builder(22);
   end.u32(0x06054b50).u16(0).u16(0)
-    .u16(zip64 ? U16_MAX : written.length).u16(zip64 ? U16_MAX : written.length)
+    .u16(zip64 ? U16_MAX : count).u16(zip64 ? U16_MAX : count)
     .u32(zip64 ? U32_MAX : directorySize).u32(zip64 ? U32_MAX : directoryOffset)
     .u16(0);
-  yield end.bytes;
+  records.push(end.bytes);
+  return records;
 }
 
 async function deflate(data: Uint8Array): Promise<Uint8Array> {

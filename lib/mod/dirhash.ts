@@ -103,7 +103,7 @@ export function hashGoMod(bytes: Uint8Array): Promise<string> {
  * every entry, directory entries included, under its stored name. Entries
  * are streamed through the hash one at a time, so a large zip is never held
  * in memory. Where a name occurs twice, go hashes the last entry's content for
- * both lines, and so does this. Rejects with `ZipError` (from `zip.ts`) for a
+ * both lines, and so does this. Rejects with `ZipError` (lib/archive/zip_reader.ts) for a
  * malformed zip or an entry whose content does not match its declared size or
  * CRC, and with a `TypeError` for a name containing a newline.
  *

@@ -112,7 +112,7 @@ export async function checkModuleZip(
     throw error;
   }
   const prefix = `${where}/`;
-  const names = new NameClaims();
+  const names = new CollisionChecker();
   const files: ZipEntry[] = [];
   let total = 0;
   for (const entry of entries) {
@@ -122,7 +122,7 @@ export async function checkModuleZip(
     if (name === "") continue;
     const isDir = name.endsWith("/");
     if (isDir) name = name.slice(0, -1);
-    const problem = nameProblem(name) ?? names.claim(name, isDir);
+    const problem = nameProblem(name) ?? names.check(name, isDir);
     if (problem !== undefined) bad(problem);
     if (isDir) continue;
     total += entry.uncompressedSize;
@@ -192,15 +192,41 @@ export function oversizeProblem(name: string, size: number): string | undefined 
 }
 
 /**
- * The names of a zip seen so far, under case folding. Every parent directory
- * is registered too, which catches a file that is also used as a directory
- * whichever comes first.
+ * The file and directory names of a module seen so far, under case folding
+ * (x/mod/zip's `collisionChecker`): says when a name collides with one seen
+ * before. Every parent directory is registered too, which catches a file that
+ * is also used as a directory whichever comes first.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { CollisionChecker } from "./zip.ts";
+ * const names = new CollisionChecker();
+ * assert.equal(names.check("README", false), undefined);
+ * assert.equal(names.check("docs/a.md", false), undefined);
+ * assert.equal(
+ *   names.check("readme", false),
+ *   'case-insensitive file name collision: "README" and "readme"',
+ * );
+ * assert.equal(names.check("docs", false), 'entry "docs" is both a file and a directory');
+ * ```
  */
-class NameClaims {
+export class CollisionChecker {
   readonly #seen = new Map<string, { path: string; isDir: boolean }>();
+  /** No check has failed, so every known directory's parents are known too. */
+  #whole = true;
 
-  /** Registers `path` and its parents; says what clashes, if anything does. */
-  claim(path: string, isDir: boolean): string | undefined {
+  /**
+   * Registers `path` (a file, or a directory when `isDir`) and its parent
+   * directories; says what it collides with, if anything.
+   */
+  check(path: string, isDir: boolean): string | undefined {
+    const problem = this.#claim(path, isDir);
+    if (problem !== undefined) this.#whole = false;
+    return problem;
+  }
+
+  #claim(path: string, isDir: boolean): string | undefined {
     for (let p = path, dir = isDir;; dir = true) {
       const key = fold(p);
       const other = this.#seen.get(key);
@@ -214,7 +240,7 @@ class NameClaims {
         return `entry ${JSON.stringify(p)} is both a file and a directory`;
       } else if (!dir) {
         return `multiple entries for file ${JSON.stringify(p)}`;
-      } else {
+      } else if (this.#whole) {
         return undefined; // this directory and its parents are known already
       }
       const slash = p.lastIndexOf("/");
