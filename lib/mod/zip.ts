@@ -135,7 +135,7 @@ export async function checkModuleZip(
 
 /** What is wrong with the file or directory name `name` of a module zip, if anything. */
 function nameProblem(name: string): string | undefined {
-  if (!isClean(name)) return "file path is not clean";
+  if (!isCleanPath(name)) return "file path is not clean";
   try {
     checkFilePath(name);
   } catch (error) {
@@ -250,8 +250,22 @@ export class CollisionChecker {
   }
 }
 
-/** Whether `path` equals Go's `path.Clean(path)` for a non-empty relative path. */
-function isClean(path: string): boolean {
+/**
+ * Whether `path` is relative and equals Go's `path.Clean(path)`: not empty,
+ * no leading or doubled slash, no `.` or `..` element. A module zip's and a
+ * module tree's file names must be.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { isCleanPath } from "./zip.ts";
+ * assert.ok(isCleanPath("sub/a.go"));
+ * assert.ok(!isCleanPath("/a.go"));
+ * assert.ok(!isCleanPath("sub/../a.go"));
+ * assert.ok(!isCleanPath("a//b.go"));
+ * ```
+ */
+export function isCleanPath(path: string): boolean {
   return path.split("/").every((e) => e !== "" && e !== "." && e !== "..");
 }
 

@@ -9,7 +9,7 @@
  * @module
  */
 import { checkFilePath } from "./module.ts";
-import { CollisionChecker, MAX_ZIP_FILE, oversizeProblem } from "./zip.ts";
+import { CollisionChecker, isCleanPath, MAX_ZIP_FILE, oversizeProblem } from "./zip.ts";
 import { errorText } from "../util/errors.ts";
 
 /**
@@ -187,11 +187,7 @@ function pathVerdict(
   inNestedModule: (p: string) => boolean,
   names: CollisionChecker,
 ): string | typeof OMIT | undefined {
-  if (
-    p === "" || p.startsWith("/") || p.split("/").some((e) => e === "" || e === "." || e === "..")
-  ) {
-    return `file path ${JSON.stringify(p)} is not clean and relative`;
-  }
+  if (!isCleanPath(p)) return `file path ${JSON.stringify(p)} is not clean and relative`;
   if (isVendored(p, goVersion) || inNestedModule(p) || p === ".hg_archival.txt") return OMIT;
   try {
     checkFilePath(p);
