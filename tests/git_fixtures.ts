@@ -12,7 +12,7 @@
  */
 
 import { hashZip } from "../lib/mod/dirhash.ts";
-import { bytesAccess } from "../lib/mod/zip.ts";
+import { bytesAccess } from "../lib/archive/mod.ts";
 
 /** The host every fixture repository appears under. */
 export const FIXTURE_HOST = "git.corp.example";

@@ -9,7 +9,7 @@
  */
 import { join } from "node:path";
 import { escapePath, escapeVersion } from "../lib/mod/module.ts";
-import { isPseudoVersion, sortVersions } from "../lib/mod/semver.ts";
+import { isPseudoVersion, sortVersions } from "../lib/mod/mod.ts";
 import { writeZip } from "../lib/archive/zip_writer.ts";
 
 /** One version of a synthetic module. */

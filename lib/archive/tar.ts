@@ -8,7 +8,17 @@
  * @module
  */
 
-/** What a member is; git writes only these. */
+/**
+ * What a member is; git writes only these.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { TarEntryType } from "./tar.ts";
+ * const zipped: TarEntryType[] = ["file"]; // a module zip holds regular files only
+ * assert.ok(!zipped.includes("symlink"));
+ * ```
+ */
 export type TarEntryType = "file" | "symlink" | "directory" | "other";
 
 /**
@@ -16,8 +26,16 @@ export type TarEntryType = "file" | "symlink" | "directory" | "other";
  *
  * @example
  * ```ts
- * import { TarError } from "./tar.ts";
- * console.log(new TarError("truncated").message);
+ * import assert from "node:assert/strict";
+ * import { readTarStream, TarError } from "./tar.ts";
+ * async function* chunks() {
+ *   yield new Uint8Array(100); // less than one 512-byte header
+ * }
+ * await assert.rejects(async () => {
+ *   for await (const _ of readTarStream(chunks())) {
+ *     // nothing to read
+ *   }
+ * }, TarError);
  * ```
  */
 export class TarError extends Error {
@@ -96,6 +114,19 @@ function entryType(flag: string): TarEntryType {
  * One member of a tar read as a stream: its header now, its content through
  * {@linkcode TarStreamEntry.body} (read it, or not, before asking for the
  * next member).
+ *
+ * @example Reading the files of what `git archive` writes (run in a git repository)
+ * ```ts ignore
+ * import { readTarStream, type TarStreamEntry } from "./tar.ts";
+ * const git = new Deno.Command("git", { args: ["archive", "--format=tar", "HEAD"], stdout: "piped" });
+ * const entries: AsyncIterable<TarStreamEntry> = readTarStream(git.spawn().stdout);
+ * for await (const entry of entries) {
+ *   if (entry.type !== "file") continue; // its body is skipped when the next member is asked for
+ *   let bytes = 0;
+ *   for await (const piece of entry.body()) bytes += piece.length;
+ *   if (bytes !== entry.size) throw new Error(`${entry.name}: short`);
+ * }
+ * ```
  */
 export interface TarStreamEntry {
   /** The member's path, `/`-separated, without a trailing slash for directories. */
@@ -155,8 +186,8 @@ class ChunkReader {
  * holding more than one input chunk (and one header) in memory. Stopping
  * early, or an error, stops the input.
  *
- * @example
- * ```ts
+ * @example Listing what `git archive` writes (run in a git repository)
+ * ```ts ignore
  * import { streamGit } from "../sources/git/run.ts";
  * import { readTarStream } from "./tar.ts";
  * for await (const e of readTarStream(streamGit(["archive", "--format=tar", "HEAD"]))) {

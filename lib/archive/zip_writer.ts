@@ -19,12 +19,17 @@ import { crc32 } from "node:zlib";
  *
  * @example
  * ```ts
- * import type { ZipWriteEntry } from "./zip_writer.ts";
- * const entry: ZipWriteEntry = {
- *   name: "example.com/m@v1.0.0/go.mod",
- *   data: new TextEncoder().encode("module example.com/m\n"),
- * };
- * console.log(entry.name);
+ * import assert from "node:assert/strict";
+ * import { writeZip, type ZipWriteEntry } from "./zip_writer.ts";
+ * async function* pieces() {
+ *   yield new TextEncoder().encode("package ");
+ *   yield new TextEncoder().encode("m\n");
+ * }
+ * const entries: ZipWriteEntry[] = [
+ *   { name: "example.com/m@v1.0.0/go.mod", data: new TextEncoder().encode("module example.com/m\n") },
+ *   { name: "example.com/m@v1.0.0/m.go", data: pieces() }, // streamed, never whole in memory
+ * ];
+ * assert.ok((await new Response(writeZip(entries)).arrayBuffer()).byteLength > 0);
  * ```
  */
 export interface ZipWriteEntry {
@@ -37,9 +42,12 @@ export interface ZipWriteEntry {
  *
  * @example
  * ```ts
- * import type { WriteZipOptions } from "./zip_writer.ts";
+ * import assert from "node:assert/strict";
+ * import { type WriteZipOptions, writeZip } from "./zip_writer.ts";
  * const options: WriteZipOptions = { forceZip64: true };
- * console.log(options);
+ * const zip = new Uint8Array(await new Response(writeZip([], options)).arrayBuffer());
+ * // A ZIP64 end record (PK\x06\x06) comes before the classic one.
+ * assert.equal(new DataView(zip.buffer).getUint32(0, true), 0x06064b50);
  * ```
  */
 export interface WriteZipOptions {
@@ -83,6 +91,7 @@ const utf8 = new TextEncoder();
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { writeZip } from "./zip_writer.ts";
  * const enc = new TextEncoder();
  * const zip = writeZip([
@@ -90,7 +99,7 @@ const utf8 = new TextEncoder();
  *   { name: "example.com/m@v1.0.0/m.go", data: enc.encode("package m\n") },
  * ]);
  * const bytes = new Uint8Array(await new Response(zip).arrayBuffer());
- * console.log(bytes.length > 0); // true
+ * assert.equal(new DataView(bytes.buffer).getUint32(0, true), 0x04034b50); // a local header
  * ```
  */
 export function writeZip(
@@ -158,23 +167,38 @@ async function* zipChunks(
     yield header;
     directorySize += header.length;
   }
-  const zip64 = forceZip64 || written.length >= U16_MAX || directoryOffset >= U32_MAX ||
+  yield* endRecords(written.length, directoryOffset, directorySize, forceZip64);
+}
+
+/**
+ * The end of central directory record, after a ZIP64 end record and its
+ * locator when the classic fields cannot hold the values (or `forceZip64`).
+ */
+function endRecords(
+  count: number,
+  directoryOffset: number,
+  directorySize: number,
+  forceZip64: boolean,
+): Uint8Array[] {
+  const records: Uint8Array[] = [];
+  const zip64 = forceZip64 || count >= U16_MAX || directoryOffset >= U32_MAX ||
     directorySize >= U32_MAX;
   if (zip64) {
     const end64Offset = directoryOffset + directorySize;
     const end64 = new Builder(56 + 20);
     end64.u32(0x06064b50).u64(56 - 12).u16(VERSION_MADE_BY & 0xff00 | VERSION_ZIP64)
-      .u16(VERSION_ZIP64).u32(0).u32(0).u64(written.length).u64(written.length)
+      .u16(VERSION_ZIP64).u32(0).u32(0).u64(count).u64(count)
       .u64(directorySize).u64(directoryOffset);
     end64.u32(0x07064b50).u32(0).u64(end64Offset).u32(1);
-    yield end64.bytes;
+    records.push(end64.bytes);
   }
   const end = new Builder(22);
   end.u32(0x06054b50).u16(0).u16(0)
-    .u16(zip64 ? U16_MAX : written.length).u16(zip64 ? U16_MAX : written.length)
+    .u16(zip64 ? U16_MAX : count).u16(zip64 ? U16_MAX : count)
     .u32(zip64 ? U32_MAX : directorySize).u32(zip64 ? U32_MAX : directoryOffset)
     .u16(0);
-  yield end.bytes;
+  records.push(end.bytes);
+  return records;
 }
 
 async function deflate(data: Uint8Array): Promise<Uint8Array> {

@@ -1,8 +1,8 @@
 import { crc32 } from "node:zlib";
 import { writeZip, type ZipWriteEntry } from "./zip_writer.ts";
-import { bytesAccess, checkModuleZip, openZipEntry, readZipEntries, ZipError } from "../mod/zip.ts";
-import { hashGoMod, hashZip } from "../mod/dirhash.ts";
-import { escapePath, escapeVersion } from "../mod/module.ts";
+import { bytesAccess } from "./random_access.ts";
+import { openZipEntry, readZipEntries, ZipError } from "./zip_reader.ts";
+import { checkModuleZip, escapePath, escapeVersion, hashGoMod, hashZip } from "../mod/mod.ts";
 import { assert, assertEquals, assertRejects, assertStringIncludes } from "../../tests/assert.ts";
 
 const enc = new TextEncoder();

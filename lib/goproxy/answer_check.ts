@@ -49,22 +49,32 @@ function sample(text: string): string {
  * hundred bytes (`Version`, `Time`, an `Origin` of a few short strings); 64 KiB
  * leaves a hundred times that for fields yet to come, and keeps the parse of
  * a hostile answer short.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { checkInfo, MAX_INFO } from "./answer_check.ts";
+ * const padded = `{"Version":"v1.0.0","Pad":"${"x".repeat(MAX_INFO)}"}`;
+ * assert.throws(() => checkInfo(new TextEncoder().encode(padded), "m@v1.0.0.info", "v1.0.0"));
+ * ```
  */
 export const MAX_INFO = 64 * 1024;
 
 /**
- * The largest `list` or checksum-database answer accepted (an `.info`:
- * {@linkcode MAX_INFO}), and so the largest such file the seed imports. A
- * `list` of every version of a busy module, or a full data tile, is far
- * smaller; 4 MiB bounds what one answer may hold in memory.
+ * The largest `list` or checksum-database answer accepted: one limit for the
+ * small answers that are read whole before they are checked (an `.info` has
+ * its own, {@linkcode MAX_INFO}). A `list` of every version of a large module
+ * is tens of KiB and a checksum-database tile a few KiB, so 4 MiB is far from
+ * any real answer and still bounds what a hostile one costs.
  *
  * @example
  * ```ts
- * import { MAX_SMALL_BYTES } from "./answer_check.ts";
- * console.assert(MAX_SMALL_BYTES === 4 * 1024 * 1024);
+ * import assert from "node:assert/strict";
+ * import { MAX_SMALL_ANSWER } from "./answer_check.ts";
+ * assert.equal(MAX_SMALL_ANSWER, 4 * 1024 * 1024);
  * ```
  */
-export const MAX_SMALL_BYTES = 4 * 1024 * 1024;
+export const MAX_SMALL_ANSWER = 4 * 1024 * 1024;
 
 /** The deepest nesting the go command's JSON decoder (`encoding/json`) reads. */
 const MAX_JSON_DEPTH = 10_000;
@@ -122,9 +132,13 @@ function revInfoProblem(info: Record<string, unknown>): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { checkInfo } from "./answer_check.ts";
- * const body = new TextEncoder().encode('{"Version":"v1.0.0"}');
- * console.log(checkInfo(body, "example.com/m@v1.0.0 .info", "v1.0.0")); // "v1.0.0"
+ * const enc = new TextEncoder();
+ * const body = enc.encode('{"Version":"v1.0.0"}');
+ * assert.equal(checkInfo(body, "example.com/m@v1.0.0 .info", "v1.0.0"), "v1.0.0");
+ * // A captive portal's page is not an answer to keep.
+ * assert.throws(() => checkInfo(enc.encode("<html>"), "example.com/m@v1.0.0 .info", "v1.0.0"));
  * ```
  */
 export function checkInfo(body: Uint8Array, what: string, expected: string | null): string {
@@ -160,8 +174,11 @@ export function checkInfo(body: Uint8Array, what: string, expected: string | nul
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { checkGoMod } from "./answer_check.ts";
- * checkGoMod(new TextEncoder().encode("module example.com/m\n"), "example.com/m@v1.0.0 .mod");
+ * const enc = new TextEncoder();
+ * checkGoMod(enc.encode("module example.com/m\n"), "example.com/m@v1.0.0 .mod"); // fine
+ * assert.throws(() => checkGoMod(enc.encode("go 1.21\n"), "example.com/m@v1.0.0 .mod"));
  * ```
  */
 export function checkGoMod(body: Uint8Array, what: string): void {
@@ -185,8 +202,11 @@ export function checkGoMod(body: Uint8Array, what: string): void {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { checkGoModYielding } from "./answer_check.ts";
- * await checkGoModYielding(new TextEncoder().encode("module m\n"), "m@v1.0.0 .mod", true);
+ * const enc = new TextEncoder();
+ * await checkGoModYielding(enc.encode("module m\n"), "m@v1.0.0 .mod", true); // fine
+ * await assert.rejects(checkGoModYielding(enc.encode("<html>"), "m@v1.0.0 .mod", true));
  * ```
  */
 export async function checkGoModYielding(
@@ -207,8 +227,11 @@ export async function checkGoModYielding(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { checkList } from "./answer_check.ts";
- * checkList(new TextEncoder().encode("v1.0.0\nv1.1.0\n"), "example.com/m @v/list");
+ * const enc = new TextEncoder();
+ * checkList(enc.encode("v1.0.0\nv1.1.0\n"), "example.com/m @v/list"); // fine
+ * assert.throws(() => checkList(enc.encode("<html>\n"), "example.com/m @v/list"));
  * ```
  */
 export function checkList(body: Uint8Array, what: string): void {
@@ -225,8 +248,10 @@ export function checkList(body: Uint8Array, what: string): void {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { checkZipStart } from "./answer_check.ts";
- * checkZipStart(new Uint8Array([0x50, 0x4b, 3, 4]), "example.com/m@v1.0.0 .zip");
+ * checkZipStart(new Uint8Array([0x50, 0x4b, 3, 4]), "example.com/m@v1.0.0 .zip"); // fine
+ * assert.throws(() => checkZipStart(new TextEncoder().encode("<html>"), "example.com/m@v1.0.0 .zip"));
  * ```
  */
 export function checkZipStart(head: Uint8Array, what: string): void {
@@ -263,8 +288,11 @@ function checkSignedNote(text: string, what: string): void {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { checkSumdb } from "./answer_check.ts";
- * checkSumdb("tile/8/0/000.p/1", new Uint8Array(32), "sumdb sum.golang.org/tile/8/0/000.p/1");
+ * const what = "sumdb sum.golang.org/tile/8/0/000.p/1";
+ * checkSumdb("tile/8/0/000.p/1", new Uint8Array(32), what); // one hash: fine
+ * assert.throws(() => checkSumdb("tile/8/0/000.p/1", new Uint8Array(31), what));
  * ```
  */
 export function checkSumdb(key: string, body: Uint8Array, what: string): Uint8Array {

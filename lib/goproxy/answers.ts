@@ -7,7 +7,18 @@
  * @module
  */
 
-/** Where a version came from, as the go command's `.info` `Origin` says. */
+/**
+ * Where a version came from, as the go command's `.info` `Origin` says.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { infoBody, type InfoOrigin } from "./answers.ts";
+ * const origin: InfoOrigin = { VCS: "git", URL: "https://example.com/m", Hash: "abc123" };
+ * const info = JSON.parse(new TextDecoder().decode(infoBody("v1.0.0", undefined, origin)));
+ * assert.deepEqual(info.Origin, origin);
+ * ```
+ */
 export interface InfoOrigin {
   VCS: string;
   URL: string;
@@ -21,9 +32,10 @@ export interface InfoOrigin {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { goTime } from "./answers.ts";
- * console.assert(goTime(new Date(Date.UTC(2019, 10, 9, 2, 19, 31))) === "2019-11-09T02:19:31Z");
- * console.assert(goTime(new Date(Date.UTC(2019, 10, 9, 2, 19, 31, 500))) === "2019-11-09T02:19:31.5Z");
+ * assert.equal(goTime(new Date(Date.UTC(2019, 10, 9, 2, 19, 31))), "2019-11-09T02:19:31Z");
+ * assert.equal(goTime(new Date(Date.UTC(2019, 10, 9, 2, 19, 31, 500))), "2019-11-09T02:19:31.5Z");
  * ```
  */
 export function goTime(date: Date): string {
@@ -36,9 +48,10 @@ export function goTime(date: Date): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { infoBody } from "./answers.ts";
  * const body = new TextDecoder().decode(infoBody("v1.0.0", new Date(0)));
- * console.assert(body === '{"Version":"v1.0.0","Time":"1970-01-01T00:00:00Z"}');
+ * assert.equal(body, '{"Version":"v1.0.0","Time":"1970-01-01T00:00:00Z"}');
  * ```
  */
 export function infoBody(version: string, time?: Date, origin?: InfoOrigin): Uint8Array {
@@ -53,8 +66,9 @@ export function infoBody(version: string, time?: Date, origin?: InfoOrigin): Uin
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { listBody } from "./answers.ts";
- * console.assert(new TextDecoder().decode(listBody(["v1.0.0", "v1.1.0"])) === "v1.0.0\nv1.1.0\n");
+ * assert.equal(new TextDecoder().decode(listBody(["v1.0.0", "v1.1.0"])), "v1.0.0\nv1.1.0\n");
  * ```
  */
 export function listBody(versions: readonly string[]): Uint8Array {

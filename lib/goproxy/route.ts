@@ -6,17 +6,22 @@
  *
  * @module
  */
-import {
-  escapePath,
-  escapeVersion,
-  ModPathError,
-  unescapePath,
-  unescapeVersion,
-} from "../mod/module.ts";
+import { escapePath, escapeVersion, unescapePath, unescapeVersion } from "../mod/module.ts";
 import { parseTilePath } from "./sumdb_path.ts";
 import { canonicalModuleVersion } from "../mod/semver.ts";
+import { errorText } from "../util/errors.ts";
 
-/** What a request path asks for. */
+/**
+ * What a request path asks for.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { parseRoute, type Route } from "./route.ts";
+ * const route: Route = parseRoute("/sumdb/sum.golang.org/supported");
+ * assert.deepEqual(route, { kind: "sumdb", name: "sum.golang.org", key: "supported" });
+ * ```
+ */
 export type Route =
   | { kind: "health" }
   | { kind: "stats" }
@@ -29,7 +34,17 @@ export type Route =
    */
   | { kind: "sumdb"; name: string; key: string; module?: string };
 
-/** A path that cannot be a valid request, with the status to answer and why. */
+/**
+ * A path that cannot be a valid request, with the status to answer and why.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { parseRoute, RouteError } from "./route.ts";
+ * assert.throws(() => parseRoute("/example.com/m/@v/v1.0.0.tar"), RouteError);
+ * assert.throws(() => parseRoute("/example.com/m/@v/v1.0.0.tar"), { status: 404 });
+ * ```
+ */
 export class RouteError extends Error {
   override name = "RouteError";
   constructor(readonly status: 400 | 404, message: string) {
@@ -42,9 +57,13 @@ export class RouteError extends Error {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseRoute } from "./route.ts";
- * console.log(parseRoute("/github.com/%21burnt%21sushi/toml/@v/v1.2.0.zip"));
- * // { kind: "zip", module: "github.com/BurntSushi/toml", version: "v1.2.0" }
+ * assert.deepEqual(parseRoute("/github.com/%21burnt%21sushi/toml/@v/v1.2.0.zip"), {
+ *   kind: "zip",
+ *   module: "github.com/BurntSushi/toml",
+ *   version: "v1.2.0",
+ * });
  * ```
  */
 export function parseRoute(rawPath: string): Route {
@@ -77,9 +96,52 @@ export function parseRoute(rawPath: string): Route {
   try {
     version = unescapeVersion(match[1]);
   } catch (error) {
-    throw new RouteError(400, `bad request: ${message(error)}`);
+    throw new RouteError(400, `bad request: ${errorText(error)}`);
   }
   return { kind: match[2] as "info" | "mod" | "zip", module, version };
+}
+
+/**
+ * A request for one module's endpoint: the routes {@linkcode requestPath}
+ * turns back into a path.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { type ModuleRoute, requestPath } from "./route.ts";
+ * const route: ModuleRoute = { kind: "latest", module: "example.com/m" };
+ * assert.equal(requestPath(route), "/example.com/m/@latest");
+ * ```
+ */
+export type ModuleRoute = Extract<Route, { kind: "list" | "latest" | "info" | "mod" | "zip" }>;
+
+/**
+ * The path of a module endpoint, escaped as the go command escapes it (for a
+ * request to an upstream proxy): the inverse of {@linkcode parseRoute}.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { parseRoute, requestPath } from "./route.ts";
+ * const path = requestPath({ kind: "zip", module: "github.com/BurntSushi/toml", version: "v1.0.0" });
+ * assert.equal(path, "/github.com/!burnt!sushi/toml/@v/v1.0.0.zip");
+ * assert.deepEqual(parseRoute(path), {
+ *   kind: "zip",
+ *   module: "github.com/BurntSushi/toml",
+ *   version: "v1.0.0",
+ * });
+ * ```
+ */
+export function requestPath(route: ModuleRoute): string {
+  const module = encodeURI(escapePath(route.module));
+  switch (route.kind) {
+    case "list":
+      return `/${module}/@v/list`;
+    case "latest":
+      return `/${module}/@latest`;
+    default:
+      return `/${module}/@v/${encodeURIComponent(escapeVersion(route.version))}.${route.kind}`;
+  }
 }
 
 /** A database name: a host name, perhaps with a port, as `GOSUMDB` names them. */
@@ -127,10 +189,6 @@ function decodeModule(escaped: string): string {
   try {
     return unescapePath(escaped);
   } catch (error) {
-    throw new RouteError(400, `bad request: ${message(error)}`);
+    throw new RouteError(400, `bad request: ${errorText(error)}`);
   }
-}
-
-function message(error: unknown): string {
-  return error instanceof ModPathError || error instanceof Error ? error.message : String(error);
 }

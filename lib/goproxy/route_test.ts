@@ -1,5 +1,5 @@
 import { assertEquals, assertThrows } from "../../tests/assert.ts";
-import { parseRoute, type Route, RouteError } from "./route.ts";
+import { type ModuleRoute, parseRoute, requestPath, type Route, RouteError } from "./route.ts";
 
 Deno.test("proxy paths decode to module, version and endpoint", () => {
   const cases: [string, Route][] = [
@@ -125,5 +125,31 @@ Deno.test("checksum-database paths outside the go command's grammar are 404 with
   for (const path of paths) {
     const error = assertThrows(() => parseRoute(path), RouteError) as RouteError;
     assertEquals(error.status, 404, path);
+  }
+});
+
+Deno.test("requestPath escapes as the go command does and parseRoute reads it back", () => {
+  const cases: [ModuleRoute, string][] = [
+    [
+      { kind: "list", module: "github.com/BurntSushi/toml" },
+      "/github.com/!burnt!sushi/toml/@v/list",
+    ],
+    [{ kind: "latest", module: "example.com/m" }, "/example.com/m/@latest"],
+    [
+      { kind: "info", module: "example.com/m", version: "v1.0.0-RC1" },
+      "/example.com/m/@v/v1.0.0-!r!c1.info",
+    ],
+    [
+      { kind: "zip", module: "example.com/m", version: "v2.0.0+incompatible" },
+      "/example.com/m/@v/v2.0.0%2Bincompatible.zip",
+    ],
+    [
+      { kind: "mod", module: "gopkg.in/yaml.v2", version: "v2.4.0" },
+      "/gopkg.in/yaml.v2/@v/v2.4.0.mod",
+    ],
+  ];
+  for (const [route, path] of cases) {
+    assertEquals(requestPath(route), path);
+    assertEquals(parseRoute(path), route);
   }
 });

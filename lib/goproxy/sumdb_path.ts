@@ -7,7 +7,17 @@
  * @module
  */
 
-/** A tile of the checksum database's tree (x/mod's `tlog.Tile`), as its path says. */
+/**
+ * A tile of the checksum database's tree (x/mod's `tlog.Tile`), as its path says.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { parseTilePath, type Tile } from "./sumdb_path.ts";
+ * const tile: Tile | null = parseTilePath("tile/8/data/000");
+ * assert.deepEqual(tile, { height: 8, data: true, width: 256 });
+ * ```
+ */
 export interface Tile {
   /** H, the tile's height: it holds up to 2^H hashes (records, for a data tile). */
   height: number;
@@ -28,9 +38,10 @@ const TILE_PATH =
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseTilePath } from "./sumdb_path.ts";
- * parseTilePath("tile/8/0/x001/234.p/7"); // { height: 8, data: false, width: 7 }
- * parseTilePath("tile/8/0/000.p/256"); // null: a full tile is written without .p
+ * assert.deepEqual(parseTilePath("tile/8/0/x001/234.p/7"), { height: 8, data: false, width: 7 });
+ * assert.equal(parseTilePath("tile/8/0/000.p/256"), null); // a full tile is written without .p
  * ```
  */
 export function parseTilePath(key: string): Tile | null {

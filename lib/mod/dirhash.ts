@@ -8,19 +8,21 @@
  * @module
  */
 import { createHash } from "node:crypto";
-import { openZipEntry, type RandomAccess, readZipEntries, type ZipEntry } from "./zip.ts";
+import { openZipEntry, type RandomAccess, readZipEntries, type ZipEntry } from "../archive/mod.ts";
 
 /**
  * A file to hash: its name and the lowercase hex SHA-256 of its content.
  *
  * @example
  * ```ts
- * import type { HashedFile } from "./dirhash.ts";
+ * import assert from "node:assert/strict";
+ * import { type HashedFile, hashFiles, hashGoMod } from "./dirhash.ts";
+ * // The SHA-256 of an empty file.
  * const file: HashedFile = {
  *   name: "go.mod",
  *   sha256: "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
  * };
- * console.log(file.name);
+ * assert.equal(await hashFiles([file]), await hashGoMod(new Uint8Array()));
  * ```
  */
 export interface HashedFile {
@@ -39,12 +41,13 @@ const SHA256_HEX = /^[0-9a-f]{64}$/;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { hashFiles } from "./dirhash.ts";
  * const h1 = await hashFiles([{
  *   name: "go.mod",
  *   sha256: "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
  * }]);
- * console.log(h1); // h1:G7mAYYxgmS0lVkHyy2hEOLQCFB0DlQFTMLWggykrydY=
+ * assert.equal(h1, "h1:G7mAYYxgmS0lVkHyy2hEOLQCFB0DlQFTMLWggykrydY=");
  * ```
  */
 export function hashFiles(files: Iterable<HashedFile>): Promise<string> {
@@ -85,9 +88,10 @@ function compareBytes(a: Uint8Array, b: Uint8Array): number {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { hashGoMod } from "./dirhash.ts";
  * const h1 = await hashGoMod(new TextEncoder().encode("module golang.org/x/text\n"));
- * console.log(h1); // h1:NqM8EUOU14njkJ3fqMW+pc6Ldnwhi/IjpwHt7yyuwOQ=
+ * assert.equal(h1, "h1:NqM8EUOU14njkJ3fqMW+pc6Ldnwhi/IjpwHt7yyuwOQ=");
  * ```
  */
 export function hashGoMod(bytes: Uint8Array): Promise<string> {
@@ -99,15 +103,15 @@ export function hashGoMod(bytes: Uint8Array): Promise<string> {
  * every entry, directory entries included, under its stored name. Entries
  * are streamed through the hash one at a time, so a large zip is never held
  * in memory. Where a name occurs twice, go hashes the last entry's content for
- * both lines, and so does this. Rejects with `ZipError` (from `zip.ts`) for a
+ * both lines, and so does this. Rejects with `ZipError` (lib/archive/zip_reader.ts) for a
  * malformed zip or an entry whose content does not match its declared size or
  * CRC, and with a `TypeError` for a name containing a newline.
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
+ * import { bytesAccess, writeZip } from "../archive/mod.ts";
  * import { hashZip } from "./dirhash.ts";
- * import { bytesAccess } from "./zip.ts";
- * import { writeZip } from "../archive/zip_writer.ts";
  * const enc = new TextEncoder();
  * const zip = new Uint8Array(
  *   await new Response(writeZip([
@@ -115,7 +119,7 @@ export function hashGoMod(bytes: Uint8Array): Promise<string> {
  *     { name: "example.com/m@v1.0.0/m.go", data: enc.encode("package m\n") },
  *   ])).arrayBuffer(),
  * );
- * console.log(await hashZip(bytesAccess(zip))); // h1:fMmDKxylWHrLDMBXPo7zB62VLWneCU9/dHwc0CJrWDU=
+ * assert.equal(await hashZip(bytesAccess(zip)), "h1:fMmDKxylWHrLDMBXPo7zB62VLWneCU9/dHwc0CJrWDU=");
  * ```
  */
 export async function hashZip(src: RandomAccess): Promise<string> {

@@ -1,8 +1,7 @@
 import { createHash } from "node:crypto";
 import { crc32 } from "node:zlib";
 import { hashFiles, hashGoMod, hashZip } from "./dirhash.ts";
-import { bytesAccess, fileAccess, ZipError } from "./zip.ts";
-import { writeZip, type ZipWriteEntry } from "../archive/zip_writer.ts";
+import { bytesAccess, fileAccess, writeZip, ZipError, type ZipWriteEntry } from "../archive/mod.ts";
 import { assert, assertEquals, assertRejects } from "../../tests/assert.ts";
 
 const enc = new TextEncoder();

@@ -8,10 +8,21 @@
  *
  * @module
  */
-import { splitPathVersion } from "./module.ts";
-import { build, canonicalModuleVersion, major } from "./semver.ts";
+import { matchPathMajorLax, splitPathVersion } from "./module.ts";
+import { canonicalModuleVersion } from "./semver.ts";
 
-/** An inclusive range of retracted versions (`low == high` for a single version). */
+/**
+ * An inclusive range of retracted versions (`low == high` for a single version).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { goModRetractions, type Retraction } from "./modfile.ts";
+ * const text = "module m\nretract [v1.0.0, v1.1] // broken\n";
+ * const [range]: Retraction[] = goModRetractions(new TextEncoder().encode(text)) ?? [];
+ * assert.deepEqual(range, { low: "v1.0.0", high: "v1.1", rationale: "broken" });
+ * ```
+ */
 export interface Retraction {
   /** As written: the go command compares bounds such as `v1.1` by semver precedence. */
   low: string;
@@ -71,8 +82,9 @@ function goTrimSpace(s: string): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { goModModulePath } from "./modfile.ts";
- * goModModulePath(new TextEncoder().encode("module example.com/m // c\n")); // "example.com/m"
+ * assert.equal(goModModulePath(new TextEncoder().encode("module example.com/m // c\n")), "example.com/m");
  * ```
  */
 export function goModModulePath(data: Uint8Array): string {
@@ -469,17 +481,6 @@ function parseVersion(token: string): string | null {
   return canonical === "" ? null : canonical;
 }
 
-/** x/mod's `module.CheckPathMajor`. */
-function fitsPathMajor(version: string, pathMajor: string): boolean {
-  if (pathMajor.startsWith(".v") && pathMajor.endsWith("-unstable")) {
-    pathMajor = pathMajor.slice(0, -"-unstable".length);
-  }
-  if (version.startsWith("v0.0.0-") && pathMajor === ".v1") return true;
-  const m = major(version);
-  if (pathMajor === "") return m === "v0" || m === "v1" || build(version) === "+incompatible";
-  return (pathMajor[0] === "/" || pathMajor[0] === ".") && m === pathMajor.slice(1);
-}
-
 /** modfile's `parseVersionInterval` for `retract` (bounds as written); null when malformed. */
 function retraction(args: string[], rationale: string): Retraction | null {
   if (args.length === 0 || args[0] === "(") return null;
@@ -532,7 +533,7 @@ function* parseLaxSteps(data: Uint8Array): Generator<void, LaxGoMod | null> {
         const version = parseVersion(args[1]);
         if (path === null || version === null) return false;
         const split = splitPathVersion(path);
-        return split.ok && fitsPathMajor(version, split.pathMajor);
+        return split.ok && matchPathMajorLax(version, split.pathMajor);
       }
       case "retract": {
         // A bad retract is skipped, not an error, in a dependency's go.mod.
@@ -577,9 +578,11 @@ function unquote(s: string): string | null {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { goModParsesYielding } from "./modfile.ts";
- * console.log(await goModParsesYielding(new TextEncoder().encode("module m\n"))); // true
- * console.log(await goModParsesYielding(new TextEncoder().encode("module m\nrequire (\n\tx.example/y v1"))); // false
+ * const enc = new TextEncoder();
+ * assert.ok(await goModParsesYielding(enc.encode("module m\n")));
+ * assert.ok(!(await goModParsesYielding(enc.encode("module m\nrequire (\n\tx.example/y v1"))));
  * ```
  */
 export async function goModParsesYielding(data: Uint8Array): Promise<boolean> {
@@ -598,8 +601,9 @@ export async function goModParsesYielding(data: Uint8Array): Promise<boolean> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { goModGoVersion } from "./modfile.ts";
- * goModGoVersion(new TextEncoder().encode("module m\n\ngo 1.24.1\n")); // "1.24.1"
+ * assert.equal(goModGoVersion(new TextEncoder().encode("module m\n\ngo 1.24.1\n")), "1.24.1");
  * ```
  */
 export function goModGoVersion(data: Uint8Array): string {
@@ -613,10 +617,13 @@ export function goModGoVersion(data: Uint8Array): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { goModRetractions } from "./modfile.ts";
  * const text = "module m\nretract (\n  v1.0.1 // broken\n  [v1.2.0, v1.2.3]\n)\n";
- * goModRetractions(new TextEncoder().encode(text));
- * // [{low:"v1.0.1",high:"v1.0.1",rationale:"broken"}, {low:"v1.2.0",high:"v1.2.3",rationale:""}]
+ * assert.deepEqual(goModRetractions(new TextEncoder().encode(text)), [
+ *   { low: "v1.0.1", high: "v1.0.1", rationale: "broken" },
+ *   { low: "v1.2.0", high: "v1.2.3", rationale: "" },
+ * ]);
  * ```
  */
 export function goModRetractions(data: Uint8Array): Retraction[] | null {

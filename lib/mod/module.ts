@@ -16,12 +16,9 @@ import { build, goQuote, major } from "./semver.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { checkPath, ModPathError } from "./module.ts";
- * try {
- *   checkPath("example.com/m/v1");
- * } catch (error) {
- *   console.log(error instanceof ModPathError); // true
- * }
+ * assert.throws(() => checkPath("example.com/m/v1"), ModPathError);
  * ```
  */
 export class ModPathError extends Error {
@@ -33,9 +30,10 @@ export class ModPathError extends Error {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { ModPathError } from "./module.ts";
    * const error = new ModPathError("a//b", 'malformed module path "a//b": double slash');
-   * console.log(error.input); // a//b
+   * assert.equal(error.input, "a//b");
    * ```
    */
   constructor(input: string, message: string) {
@@ -141,13 +139,12 @@ function malformed(kind: PathKind, path: string, problem: string): ModPathError 
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { checkPath } from "./module.ts";
  * checkPath("github.com/BurntSushi/toml"); // fine
- * try {
- *   checkPath("github.com/user/repo/v1");
- * } catch (error) {
- *   console.log((error as Error).message); // malformed module path "github.com/user/repo/v1": invalid version
- * }
+ * assert.throws(() => checkPath("github.com/user/repo/v1"), {
+ *   message: 'malformed module path "github.com/user/repo/v1": invalid version',
+ * });
  * ```
  */
 export function checkPath(path: string): void {
@@ -162,8 +159,10 @@ export function checkPath(path: string): void {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { checkImportPath } from "./module.ts";
  * checkImportPath("example.com/m/internal/c++"); // fine
+ * assert.throws(() => checkImportPath("example.com/m/a:b"));
  * ```
  */
 export function checkImportPath(path: string): void {
@@ -180,13 +179,13 @@ export function checkImportPath(path: string): void {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { checkFilePath } from "./module.ts";
  * checkFilePath(".github/ünïcode (1).go"); // fine
- * try {
- *   checkFilePath("internal/aux.go");
- * } catch (error) {
- *   console.log((error as Error).message); // malformed file path "internal/aux.go": "aux" disallowed as path element component on Windows
- * }
+ * assert.throws(() => checkFilePath("internal/aux.go"), {
+ *   message:
+ *     'malformed file path "internal/aux.go": "aux" disallowed as path element component on Windows',
+ * });
  * ```
  */
 export function checkFilePath(path: string): void {
@@ -204,8 +203,13 @@ export function checkFilePath(path: string): void {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { splitPathVersion } from "./module.ts";
- * console.log(splitPathVersion("example.com/m/v2")); // { prefix: "example.com/m", pathMajor: "/v2", ok: true }
+ * assert.deepEqual(splitPathVersion("example.com/m/v2"), {
+ *   prefix: "example.com/m",
+ *   pathMajor: "/v2",
+ *   ok: true,
+ * });
  * ```
  */
 export function splitPathVersion(
@@ -242,16 +246,22 @@ function splitGopkgIn(path: string): { prefix: string; pathMajor: string; ok: bo
   return { prefix: path.slice(0, i - 2), pathMajor, ok: true };
 }
 
-function pathMajorProblem(version: string, pathMajor: string): Problem {
+/**
+ * Why `version` does not fit `pathMajor`, or undefined when it does. `lax` is
+ * x/mod's `CheckPathMajor`, which lets `+incompatible` through; strict is
+ * cmd/go's rule when it resolves a version.
+ */
+function pathMajorProblem(version: string, pathMajor: string, lax = false): Problem {
   let suffix = pathMajor;
   if (suffix.startsWith(".v") && suffix.endsWith("-unstable")) {
     suffix = suffix.slice(0, -"-unstable".length);
   }
   const m = major(version);
+  const incompatible = build(version) === "+incompatible";
   // x/mod's CheckPathMajor would accept v1.0.0+incompatible, or
   // v2.0.0+incompatible for /v2; cmd/go refuses both when resolving versions,
   // so a proxy must not serve them.
-  if (build(version) === "+incompatible") {
+  if (incompatible && !lax) {
     if (suffix !== "") {
       return `+incompatible suffix not allowed: module path has major version suffix ${pathMajor}`;
     }
@@ -264,7 +274,7 @@ function pathMajorProblem(version: string, pathMajor: string): Problem {
   // package got v0.0.0- pseudo-versions before .v1 meant v1.
   if (version.startsWith("v0.0.0-") && suffix === ".v1") return undefined;
   if (suffix === "") {
-    if (m === "v0" || m === "v1") return undefined;
+    if (m === "v0" || m === "v1" || incompatible) return undefined;
     return `should be v0 or v1, not ${m}`;
   }
   // A suffix without its separator is a caller bug; Go rejects it too.
@@ -280,13 +290,34 @@ function pathMajorProblem(version: string, pathMajor: string): Problem {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { matchPathMajor } from "./module.ts";
- * console.log(matchPathMajor("v2.0.0", "/v2"), matchPathMajor("v2.0.0", "")); // true false
- * console.log(matchPathMajor("v2.0.0+incompatible", "")); // true
+ * assert.ok(matchPathMajor("v2.0.0", "/v2"));
+ * assert.ok(!matchPathMajor("v2.0.0", ""));
+ * assert.ok(matchPathMajor("v2.0.0+incompatible", ""));
  * ```
  */
 export function matchPathMajor(version: string, pathMajor: string): boolean {
   return pathMajorProblem(version, pathMajor) === undefined;
+}
+
+/**
+ * Reports whether `version` fits a path with major suffix `pathMajor` as
+ * x/mod's `CheckPathMajor` has it, which is what go.mod reading applies: like
+ * {@linkcode matchPathMajor}, except that `+incompatible` passes on any major
+ * without a suffix and on the suffix's own major.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { matchPathMajor, matchPathMajorLax } from "./module.ts";
+ * assert.ok(matchPathMajorLax("v1.0.0+incompatible", ""));
+ * assert.ok(!matchPathMajor("v1.0.0+incompatible", ""));
+ * assert.ok(!matchPathMajorLax("v2.0.0", ""));
+ * ```
+ */
+export function matchPathMajorLax(version: string, pathMajor: string): boolean {
+  return pathMajorProblem(version, pathMajor, true) === undefined;
 }
 
 /**
@@ -299,12 +330,11 @@ export function matchPathMajor(version: string, pathMajor: string): boolean {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { checkPathMajor } from "./module.ts";
- * try {
- *   checkPathMajor("v1.2.3", "/v2");
- * } catch (error) {
- *   console.log((error as Error).message); // version "v1.2.3" invalid: should be v2, not v1
- * }
+ * assert.throws(() => checkPathMajor("v1.2.3", "/v2"), {
+ *   message: 'version "v1.2.3" invalid: should be v2, not v1',
+ * });
  * ```
  */
 export function checkPathMajor(version: string, pathMajor: string): void {
@@ -321,8 +351,10 @@ export function checkPathMajor(version: string, pathMajor: string): void {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { pathMajorPrefix } from "./module.ts";
- * console.log(pathMajorPrefix("/v2"), pathMajorPrefix(".v1-unstable")); // v2 v1
+ * assert.equal(pathMajorPrefix("/v2"), "v2");
+ * assert.equal(pathMajorPrefix(".v1-unstable"), "v1");
  * ```
  */
 export function pathMajorPrefix(pathMajor: string): string {
@@ -373,8 +405,9 @@ function unescapeString(escaped: string): string | undefined {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { escapePath } from "./module.ts";
- * console.log(escapePath("github.com/BurntSushi/toml")); // github.com/!burnt!sushi/toml
+ * assert.equal(escapePath("github.com/BurntSushi/toml"), "github.com/!burnt!sushi/toml");
  * ```
  */
 export function escapePath(path: string): string {
@@ -389,8 +422,9 @@ export function escapePath(path: string): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { escapeVersion } from "./module.ts";
- * console.log(escapeVersion("v1.0.0-RC1")); // v1.0.0-!r!c1
+ * assert.equal(escapeVersion("v1.0.0-RC1"), "v1.0.0-!r!c1");
  * ```
  */
 export function escapeVersion(v: string): string {
@@ -409,8 +443,9 @@ export function escapeVersion(v: string): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { unescapePath } from "./module.ts";
- * console.log(unescapePath("github.com/!burnt!sushi/toml")); // github.com/BurntSushi/toml
+ * assert.equal(unescapePath("github.com/!burnt!sushi/toml"), "github.com/BurntSushi/toml");
  * ```
  */
 export function unescapePath(escaped: string): string {
@@ -438,8 +473,9 @@ export function unescapePath(escaped: string): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { unescapeVersion } from "./module.ts";
- * console.log(unescapeVersion("v1.0.0-!r!c1")); // v1.0.0-RC1
+ * assert.equal(unescapeVersion("v1.0.0-!r!c1"), "v1.0.0-RC1");
  * ```
  */
 export function unescapeVersion(escaped: string): string {
@@ -560,8 +596,10 @@ function matchTokens(tokens: GlobToken[], name: string[], at: number): number {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { pathMatch } from "./module.ts";
- * console.log(pathMatch("*.corp.com", "git.corp.com"), pathMatch("a/*", "a/b/c")); // true false
+ * assert.ok(pathMatch("*.corp.com", "git.corp.com"));
+ * assert.ok(!pathMatch("a/*", "a/b/c")); // * does not cross a slash
  * ```
  */
 export function pathMatch(pattern: string, target: string): boolean {
@@ -604,9 +642,10 @@ export function pathMatch(pattern: string, target: string): boolean {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { matchPrefixPatterns } from "./module.ts";
- * console.log(matchPrefixPatterns("*.corp.com,rsc.io/private", "git.corp.com/x/y")); // true
- * console.log(matchPrefixPatterns("corp.com/a", "corp.com/ab")); // false
+ * assert.ok(matchPrefixPatterns("*.corp.com,rsc.io/private", "git.corp.com/x/y"));
+ * assert.ok(!matchPrefixPatterns("corp.com/a", "corp.com/ab"));
  * ```
  */
 export function matchPrefixPatterns(globs: string, target: string): boolean {

@@ -9,6 +9,7 @@ import {
   escapePath,
   escapeVersion,
   matchPathMajor,
+  matchPathMajorLax,
   matchPrefixPatterns,
   ModPathError,
   pathMajorPrefix,
@@ -297,6 +298,40 @@ Deno.test("matchPathMajor and checkPathMajor fit versions to path suffixes", () 
     ModPathError,
     "+incompatible suffix not allowed",
   );
+});
+
+Deno.test("matchPathMajorLax differs from matchPathMajor only in letting +incompatible through", () => {
+  // [version, pathMajor, fits as x/mod's CheckPathMajor has it]
+  const incompatible: [string, string, boolean][] = [
+    ["v1.0.0+incompatible", "", true],
+    ["v0.1.0+incompatible", "", true],
+    ["v2.0.0+incompatible", "", true],
+    ["v2.0.0+incompatible", "/v2", true],
+    ["v2.0.0+incompatible", ".v2", true],
+    ["v3.0.0+incompatible", "/v2", false],
+    ["v1.0.0+incompatible", "/v2", false],
+  ];
+  for (const [v, pathMajor, fits] of incompatible) {
+    assertEquals(matchPathMajorLax(v, pathMajor), fits, `${v} ${pathMajor}`);
+  }
+  const others = [
+    ["v0.1.0", ""],
+    ["v2.0.0", ""],
+    ["v2.0.0+meta", ""],
+    ["v2.0.0", "/v2"],
+    ["v1.2.3", "/v2"],
+    ["v0.0.0-20200101000000-abcdefabcdef", ".v1-unstable"],
+    ["v2.1.0", ".v2-unstable"],
+    ["v2.0.0", "v2"],
+    ["junk", ""],
+  ];
+  for (const [v, pathMajor] of others) {
+    assertEquals(
+      matchPathMajorLax(v, pathMajor),
+      matchPathMajor(v, pathMajor),
+      `${v} ${pathMajor}`,
+    );
+  }
 });
 
 Deno.test("pathMajorPrefix names the major of a suffix and rejects malformed ones", () => {

@@ -9,11 +9,23 @@
  * @module
  */
 import { checkFilePath } from "./module.ts";
-import { fold, MAX_GO_MOD, MAX_LICENSE, MAX_ZIP_FILE } from "./zip.ts";
+import { CollisionChecker, isCleanPath, MAX_ZIP_FILE, oversizeProblem } from "./zip.ts";
+import { errorText } from "../util/errors.ts";
 
-export { MAX_GO_MOD, MAX_LICENSE, MAX_ZIP_FILE };
-
-/** An entry of the source tree as a listing gives it: path relative to the module root, size. */
+/**
+ * An entry of the source tree as a listing gives it: path relative to the module root, size.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { selectZipEntries, type TreeEntry } from "./zip_files.ts";
+ * const tree: TreeEntry[] = [
+ *   { path: "go.mod", type: "file", size: 9 },
+ *   { path: "link", type: "symlink", size: 0 }, // symlinks are left out
+ * ];
+ * assert.deepEqual(selectZipEntries(tree, "1.24").map((e) => e.path), ["go.mod"]);
+ * ```
+ */
 export interface TreeEntry {
   path: string;
   type: "file" | "symlink" | "other";
@@ -21,21 +33,38 @@ export interface TreeEntry {
   size: number;
 }
 
-/** The reason the go command gives for a tree whose files add up to more than a zip may hold. */
+/**
+ * The reason the go command gives for a tree whose files add up to more than a zip may hold.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { selectZipEntries, TREE_TOO_LARGE, ZipRulesError } from "./zip_files.ts";
+ * const big = { type: "file" as const, size: 300 << 20 };
+ * const tree = [{ path: "a", ...big }, { path: "b", ...big }];
+ * assert.throws(() => selectZipEntries(tree, "1.24"), ZipRulesError, TREE_TOO_LARGE);
+ * ```
+ */
 export const TREE_TOO_LARGE = `module source tree too large (max size is ${MAX_ZIP_FILE} bytes)`;
 
 /**
  * The go command's reason for one file over its own limit (go.mod, LICENSE),
  * or undefined. Like x/mod/zip's FileError, it starts with the file's path.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { fileSizeProblem } from "./zip_files.ts";
+ * assert.equal(
+ *   fileSizeProblem("LICENSE", 17 << 20),
+ *   "LICENSE: LICENSE file too large (max size is 16777216 bytes)",
+ * );
+ * assert.equal(fileSizeProblem("README", 17 << 20), undefined);
+ * ```
  */
 export function fileSizeProblem(path: string, size: number): string | undefined {
-  if (path === "go.mod" && size > MAX_GO_MOD) {
-    return `go.mod: go.mod file too large (max size is ${MAX_GO_MOD} bytes)`;
-  }
-  if (path === "LICENSE" && size > MAX_LICENSE) {
-    return `LICENSE: LICENSE file too large (max size is ${MAX_LICENSE} bytes)`;
-  }
-  return undefined;
+  const problem = oversizeProblem(path, size);
+  return problem === undefined ? undefined : `${path}: ${problem}`;
 }
 
 /**
@@ -44,8 +73,11 @@ export function fileSizeProblem(path: string, size: number): string | undefined 
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { ZipRulesError } from "./zip_files.ts";
- * console.log(new ZipRulesError(['malformed file path "aux.go"']).message);
+ * const one = new ZipRulesError(['malformed file path "aux.go"']);
+ * assert.equal(one.message, 'malformed file path "aux.go"');
+ * assert.equal(new ZipRulesError(["a", "b"]).message, "2 problems: a; b");
  * ```
  */
 export class ZipRulesError extends Error {
@@ -97,83 +129,32 @@ function isVendored(name: string, goVersion: string): boolean {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { selectZipEntries } from "./zip_files.ts";
  * const kept = selectZipEntries([
  *   { path: "go.mod", type: "file", size: 9 },
  *   { path: "vendor/x/x.go", type: "file", size: 10 },
  * ], "1.24");
- * console.log(kept.map((f) => f.path)); // ["go.mod"]
+ * assert.deepEqual(kept.map((f) => f.path), ["go.mod"]);
  * ```
  */
 export function selectZipEntries<T extends TreeEntry>(files: T[], goVersion: string): T[] {
-  // Directories with a go.mod (any case, regular file) start other modules.
-  const moduleDirs = new Set<string>();
-  for (const f of files) {
-    const slash = f.path.lastIndexOf("/");
-    const base = f.path.slice(slash + 1);
-    if (base.toLowerCase() === "go.mod" && f.type === "file") {
-      moduleDirs.add(f.path.slice(0, slash + 1));
-    }
-  }
-  const inNestedModule = (p: string): boolean => {
-    for (let i = p.lastIndexOf("/"); i > 0; i = p.lastIndexOf("/", i - 1)) {
-      if (moduleDirs.has(p.slice(0, i + 1))) return true;
-    }
-    return false;
-  };
-
-  const problems: string[] = [];
-  const reported = new Set<string>();
+  const inNestedModule = nestedModuleTest(files);
+  // The first problem of each path, in the order they were found.
+  const problems = new Map<string, string>();
   const problem = (p: string, why: string) => {
-    if (reported.has(p)) return;
-    reported.add(p);
-    problems.push(why);
+    if (!problems.has(p)) problems.set(p, why);
   };
-  const seen = new Map<string, { path: string; isDir: boolean }>();
-  const collision = (p: string, isDir: boolean): string | undefined => {
-    for (let cur = p, dir = isDir;; dir = true) {
-      const key = fold(cur);
-      const other = seen.get(key);
-      if (other) {
-        if (other.path !== cur) {
-          return `case-insensitive file name collision: "${other.path}" and "${cur}"`;
-        }
-        if (other.isDir !== dir) return `entry "${cur}" is both a file and a directory`;
-        if (!dir) return `multiple entries for file "${cur}"`;
-      } else {
-        seen.set(key, { path: cur, isDir: dir });
-      }
-      const i = cur.lastIndexOf("/");
-      if (i < 0) return undefined;
-      cur = cur.slice(0, i);
-    }
-  };
-
+  const names = new CollisionChecker();
   const kept: T[] = [];
   let budget = MAX_ZIP_FILE;
   let tooLarge = false;
   for (const f of files) {
     const p = f.path;
-    if (
-      p === "" || p.startsWith("/") || p.split("/").some((e) => e === "" || e === "." || e === "..")
-    ) {
-      problem(p, `file path ${JSON.stringify(p)} is not clean and relative`);
-      continue;
-    }
-    if (isVendored(p, goVersion) || inNestedModule(p) || p === ".hg_archival.txt") continue;
-    try {
-      checkFilePath(p);
-    } catch (err) {
-      problem(p, (err as Error).message);
-      continue;
-    }
-    if (p.toLowerCase() === "go.mod" && p !== "go.mod") {
-      problem(p, `found file named ${p}, want all lower-case go.mod`);
-      continue;
-    }
-    const clash = collision(p, false);
-    if (clash) {
-      problem(p, clash);
+    const verdict = pathVerdict(p, goVersion, inNestedModule, names);
+    if (verdict === OMIT) continue;
+    if (verdict !== undefined) {
+      problem(p, verdict);
       continue;
     }
     if (f.type !== "file") continue; // symlinks and irregular files are omitted
@@ -188,6 +169,51 @@ export function selectZipEntries<T extends TreeEntry>(files: T[], goVersion: str
   }
   // As in x/mod/zip, the tree's size is the reason given when there are others too.
   if (tooLarge) throw new ZipRulesError([TREE_TOO_LARGE]);
-  if (problems.length > 0) throw new ZipRulesError(problems);
+  if (problems.size > 0) throw new ZipRulesError([...problems.values()]);
   return kept;
+}
+
+/** A path left out of the zip silently. */
+const OMIT = Symbol("omit");
+
+/**
+ * Whether path `p` of the tree goes into the zip: {@linkcode OMIT} when it is
+ * left out silently (vendored, in a nested module, `.hg_archival.txt`), the
+ * reason when it makes the version unzippable, undefined when its name is fine.
+ */
+function pathVerdict(
+  p: string,
+  goVersion: string,
+  inNestedModule: (p: string) => boolean,
+  names: CollisionChecker,
+): string | typeof OMIT | undefined {
+  if (!isCleanPath(p)) return `file path ${JSON.stringify(p)} is not clean and relative`;
+  if (isVendored(p, goVersion) || inNestedModule(p) || p === ".hg_archival.txt") return OMIT;
+  try {
+    checkFilePath(p);
+  } catch (error) {
+    return errorText(error);
+  }
+  if (p.toLowerCase() === "go.mod" && p !== "go.mod") {
+    return `found file named ${p}, want all lower-case go.mod`;
+  }
+  return names.check(p, false);
+}
+
+/** Whether a path is inside a nested module: a directory below the root with a go.mod (any case, regular file). */
+function nestedModuleTest(files: TreeEntry[]): (p: string) => boolean {
+  const moduleDirs = new Set<string>();
+  for (const f of files) {
+    const slash = f.path.lastIndexOf("/");
+    const base = f.path.slice(slash + 1);
+    if (base.toLowerCase() === "go.mod" && f.type === "file") {
+      moduleDirs.add(f.path.slice(0, slash + 1));
+    }
+  }
+  return (p: string): boolean => {
+    for (let i = p.lastIndexOf("/"); i > 0; i = p.lastIndexOf("/", i - 1)) {
+      if (moduleDirs.has(p.slice(0, i + 1))) return true;
+    }
+    return false;
+  };
 }

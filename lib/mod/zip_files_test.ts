@@ -84,3 +84,14 @@ Deno.test("a tree over 500 MiB is refused from sizes alone, with x/mod/zip's rea
   );
   assertEquals(err.message, "module source tree too large (max size is 524288000 bytes)");
 });
+
+Deno.test("every path under a colliding directory is reported, not only the first", () => {
+  const error = assertThrows(
+    () => selectZipEntries([file("a"), file("A/b/c"), file("A/b/d"), file("e")], ""),
+    ZipRulesError,
+  );
+  assertEquals((error as ZipRulesError).problems, [
+    'case-insensitive file name collision: "a" and "A"',
+    'case-insensitive file name collision: "a" and "A"',
+  ]);
+});

@@ -6,7 +6,8 @@
  * @module
  */
 import type { Store } from "../store/sqlite.ts";
-import { type RandomAccess, ZipError } from "../mod/zip.ts";
+import { type RandomAccess } from "../archive/random_access.ts";
+import { ZipError } from "../archive/zip_reader.ts";
 import { reclaimer } from "./reclaim.ts";
 
 /**

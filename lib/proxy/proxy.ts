@@ -25,17 +25,13 @@ import {
   checkInfo,
   checkList,
   MAX_INFO,
-  MAX_SMALL_BYTES,
+  MAX_SMALL_ANSWER,
 } from "../goproxy/answer_check.ts";
 import { infoBody, listBody } from "../goproxy/answers.ts";
 import type { Logger } from "../log.ts";
 import { matchPathMajor, splitPathVersion } from "../mod/module.ts";
-import {
-  canonicalModuleVersion,
-  isPseudoVersion,
-  pseudoVersionDate,
-  sortVersions,
-} from "../mod/semver.ts";
+import { canonicalModuleVersion, sortVersions } from "../mod/semver.ts";
+import { isPseudoVersion, pseudoVersionDate } from "../mod/pseudo.ts";
 import { MAX_GO_MOD } from "../mod/zip.ts";
 import {
   type ArtifactRequest,
@@ -462,7 +458,11 @@ export class ModuleProxy {
         const what = describeRequest(request);
         let version = "";
         body = await this.#fetcher.accept(what, async () => {
-          const read = await readAll(answer, kind === "list" ? MAX_SMALL_BYTES : MAX_INFO, request);
+          const read = await readAll(
+            answer,
+            kind === "list" ? MAX_SMALL_ANSWER : MAX_INFO,
+            request,
+          );
           if (kind === "list") checkList(read, what);
           else version = checkInfo(read, what, null);
           return read;

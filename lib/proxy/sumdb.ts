@@ -10,7 +10,7 @@
  *
  * @module
  */
-import { checkSumdb, MAX_SMALL_BYTES } from "../goproxy/answer_check.ts";
+import { checkSumdb, MAX_SMALL_ANSWER } from "../goproxy/answer_check.ts";
 import { matchPrefixPatterns } from "../mod/module.ts";
 import type { ModuleSource } from "../sources/source.ts";
 import type { Upstream } from "../sources/upstream.ts";
@@ -131,7 +131,7 @@ export class SumdbPassThrough {
     if (answer.found) {
       const body = await fetcher.accept(
         what,
-        async () => checkSumdb(key, await readAll(answer, MAX_SMALL_BYTES, what), what),
+        async () => checkSumdb(key, await readAll(answer, MAX_SMALL_ANSWER, what), what),
       );
       fetched = { kind: "sumdb", module: name, key, status: 200, body, fetchedAt: now };
     } else {

@@ -11,7 +11,8 @@
 import { createHash } from "node:crypto";
 import type { Logger } from "../log.ts";
 import { checkZipStart } from "../goproxy/answer_check.ts";
-import { checkModuleZip, checkZipContent, MAX_ZIP_FILE, ZipError } from "../mod/zip.ts";
+import { checkModuleZip, MAX_ZIP_FILE } from "../mod/zip.ts";
+import { checkZipContent, ZipError } from "../archive/zip_reader.ts";
 import { describeRequest, type SourceAnswer, SourceError } from "../sources/source.ts";
 import { etagFromDigest, type Store } from "../store/sqlite.ts";
 import { concatBytes } from "../util/bytes.ts";

@@ -22,7 +22,7 @@
  */
 import { errorText } from "../util/errors.ts";
 import { checkPath, unescapePath } from "../mod/module.ts";
-import { isPseudoVersion } from "../mod/semver.ts";
+import { isPseudoVersion } from "../mod/pseudo.ts";
 import { MAX_GO_MOD } from "../mod/zip.ts";
 import { type ImportCounts, isStoreFailure, type SeedStore, SeedWriter } from "./import.ts";
 import { findDownloadDir } from "./locate.ts";

@@ -19,15 +19,11 @@ import { checkGoMod, checkInfo, checkSumdb } from "../goproxy/answer_check.ts";
 import { infoBody } from "../goproxy/answers.ts";
 import { hashGoMod, hashZip } from "../mod/dirhash.ts";
 import { checkPathMajor, splitPathVersion, unescapeVersion } from "../mod/module.ts";
-import {
-  canonicalModuleVersion,
-  compare,
-  isPseudoVersion,
-  isValid,
-  pseudoVersionDate,
-  pseudoVersionTime,
-} from "../mod/semver.ts";
-import { checkModuleZip, fileAccess, openZipEntry, ZipError } from "../mod/zip.ts";
+import { canonicalModuleVersion, compare, isValid } from "../mod/semver.ts";
+import { isPseudoVersion, pseudoVersionDate, pseudoVersionTime } from "../mod/pseudo.ts";
+import { checkModuleZip } from "../mod/zip.ts";
+import { fileAccess } from "../archive/random_access.ts";
+import { openZipEntry, ZipError } from "../archive/zip_reader.ts";
 import type { CacheFile, SumdbFile } from "./scan.ts";
 
 /**

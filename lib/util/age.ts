@@ -14,9 +14,10 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { isYoung } from "./age.ts";
- * console.log(isYoung(1_000, 60_000, 2_000)); // true
- * console.log(isYoung(90_000, 60_000, 2_000)); // false: stamped after "now"
+ * assert.ok(isYoung(1_000, 60_000, 2_000));
+ * assert.ok(!isYoung(90_000, 60_000, 2_000)); // stamped after "now"
  * ```
  */
 export function isYoung(at: number, ttlMs: number, now: number): boolean {

@@ -12,10 +12,13 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { BoundedMap } from "./bounded_map.ts";
  * const m = new BoundedMap<string, number>(2);
  * m.set("a", 1); m.set("b", 2); m.set("c", 3);
- * console.assert(!m.has("a") && m.get("c") === 3 && m.size === 2);
+ * assert.equal(m.size, 2);
+ * assert.ok(!m.has("a"));
+ * assert.equal(m.get("c"), 3);
  * ```
  */
 export class BoundedMap<K, V> {

@@ -10,9 +10,10 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { concatBytes } from "./bytes.ts";
  * const joined = concatBytes([new Uint8Array([1, 2]), new Uint8Array([3])]);
- * console.log(joined); // Uint8Array(3) [ 1, 2, 3 ]
+ * assert.deepEqual(joined, new Uint8Array([1, 2, 3]));
  * ```
  */
 export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
@@ -32,8 +33,10 @@ export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { bytesEqual } from "./bytes.ts";
- * console.log(bytesEqual(new Uint8Array([1, 2]), new Uint8Array([1, 2]))); // true
+ * assert.ok(bytesEqual(new Uint8Array([1, 2]), new Uint8Array([1, 2])));
+ * assert.ok(!bytesEqual(new Uint8Array([1, 2]), new Uint8Array([1])));
  * ```
  */
 export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
@@ -47,9 +50,10 @@ export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { readPrefix } from "./bytes.ts";
  * const body = new Response("hello, world").body;
- * console.log(new TextDecoder().decode(await readPrefix(body, 5))); // hello
+ * assert.equal(new TextDecoder().decode(await readPrefix(body, 5)), "hello");
  * ```
  */
 export async function readPrefix(

@@ -11,9 +11,10 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { errorText } from "./errors.ts";
- * console.assert(errorText(new Error("disk full")) === "disk full");
- * console.assert(errorText("plain") === "plain");
+ * assert.equal(errorText(new Error("disk full")), "disk full");
+ * assert.equal(errorText("plain"), "plain");
  * ```
  */
 export function errorText(error: unknown): string {

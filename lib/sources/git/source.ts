@@ -38,7 +38,7 @@ import {
 } from "../source.ts";
 import { reclaimer } from "../../proxy/reclaim.ts";
 import { readTarStream, TarError } from "../../archive/tar.ts";
-import { ZipError } from "../../mod/zip.ts";
+import { ZipError } from "../../archive/mod.ts";
 import { writeZip, type ZipWriteEntry } from "../../archive/zip_writer.ts";
 import {
   build,
@@ -55,7 +55,7 @@ import {
   pseudoVersionTime,
   sortVersions,
   VersionError,
-} from "../../mod/semver.ts";
+} from "../../mod/mod.ts";
 import {
   fileSizeProblem,
   MAX_GO_MOD,
@@ -65,7 +65,7 @@ import {
   TREE_TOO_LARGE,
   type TreeEntry,
   ZipRulesError,
-} from "../../mod/zip_files.ts";
+} from "../../mod/mod.ts";
 
 /**
  * The request names something that does not exist or cannot be served
