@@ -23,6 +23,7 @@
 import { errorText } from "../util/errors.ts";
 import { checkPath, unescapePath } from "../mod/module.ts";
 import { isPseudoVersion } from "../mod/pseudo.ts";
+import { MAX_SMALL_ANSWER } from "../goproxy/answer_check.ts";
 import { MAX_GO_MOD } from "../mod/zip.ts";
 import { type ImportCounts, isStoreFailure, type SeedStore, SeedWriter } from "./import.ts";
 import { findDownloadDir } from "./locate.ts";
@@ -38,8 +39,6 @@ import {
 import {
   badSumdbKey,
   goModProblem,
-  MAX_INFO,
-  MAX_SUMDB_FILE,
   MAX_ZIPHASH,
   smallProblem,
   sumdbProblem,
@@ -275,7 +274,7 @@ class Seeder {
         this.summary.alreadyStored++;
         return true;
       }
-      const limit = kind === "mod" ? MAX_GO_MOD : MAX_INFO;
+      const limit = kind === "mod" ? MAX_GO_MOD : MAX_SMALL_ANSWER;
       if (file.size > limit) {
         this.#skip(what, "too large", `${file.size} bytes; the limit is ${limit}`);
         return false;
@@ -359,7 +358,7 @@ class Seeder {
         this.summary.alreadyStored++;
         return true;
       }
-      if (file.size > MAX_SUMDB_FILE) {
+      if (file.size > MAX_SMALL_ANSWER) {
         this.#skip(what, "too large", `${file.size} bytes`);
         return false;
       }

@@ -15,7 +15,7 @@
  */
 import { bytesEqual } from "../util/bytes.ts";
 import { errorText } from "../util/errors.ts";
-import { checkGoMod, checkInfo, checkSumdb } from "../goproxy/answer_check.ts";
+import { checkGoMod, checkInfo, checkSumdb, MAX_SMALL_ANSWER } from "../goproxy/answer_check.ts";
 import { infoBody } from "../goproxy/answers.ts";
 import { hashGoMod, hashZip } from "../mod/dirhash.ts";
 import { checkPathMajor, splitPathVersion, unescapeVersion } from "../mod/module.ts";
@@ -25,28 +25,6 @@ import { checkModuleZip } from "../mod/zip.ts";
 import { fileAccess } from "../archive/random_access.ts";
 import { openZipEntry, ZipError } from "../archive/zip_reader.ts";
 import type { CacheFile, SumdbFile } from "./scan.ts";
-
-/**
- * Largest `.info` accepted: the server accepts small answers up to this.
- *
- * @example
- * ```ts
- * import { MAX_INFO } from "./verify.ts";
- * console.assert(MAX_INFO === 4 * 1024 * 1024);
- * ```
- */
-export const MAX_INFO = 4 * 1024 * 1024; // TODO(i13): import the shared small-answer limit
-
-/**
- * Largest checksum-database file accepted (a full data tile is far smaller).
- *
- * @example
- * ```ts
- * import { MAX_SUMDB_FILE } from "./verify.ts";
- * console.assert(MAX_SUMDB_FILE > 256 * 32);
- * ```
- */
-export const MAX_SUMDB_FILE = 4 * 1024 * 1024;
 
 /**
  * Largest `.ziphash` read: it holds one `h1:` hash, under 60 bytes; anything
@@ -202,7 +180,7 @@ export async function goModProblem(
   if (zipGoMod && !bytesEqual(zipGoMod, data)) {
     return "differs from the go.mod in the verified zip";
   }
-  if (!lookup || lookup.size > MAX_SUMDB_FILE) return "";
+  if (!lookup || lookup.size > MAX_SMALL_ANSWER) return "";
   const record = await Deno.readTextFile(lookup.path).catch(() => "");
   const line = record.split("\n").find((l) => l.startsWith(`${module} ${version}/go.mod h1:`));
   if (!line) return "";
@@ -276,7 +254,7 @@ export async function untaggedLatest(
       ? b
       : a
   );
-  if (newest.info && newest.info.size <= MAX_INFO) {
+  if (newest.info && newest.info.size <= MAX_SMALL_ANSWER) {
     const data = await Deno.readFile(newest.info.path).catch(() => undefined);
     if (data && !smallProblem("info", data, newest.version, module)) return data;
   }
