@@ -12,10 +12,9 @@ import { ModuleProxy, REPAIR_ADVICE } from "./proxy/proxy.ts";
 import { createHandler, type IsolateStats } from "./http/handler.ts";
 import { answerZipQuestions } from "./isolates/shared_zip.ts";
 import { reclaimer } from "./proxy/reclaim.ts";
-import type { ModuleSource } from "./sources/source.ts";
 import { Store } from "./store/sqlite.ts";
 import type { ReplicaMessage, ReplicaSettings } from "./isolates/replica.ts";
-import { createUpstream, describeUpstreamList } from "./sources/upstream.ts";
+import { createUpstream, describeUpstreamList, type ModuleSource } from "./sources/mod.ts";
 
 /** A pending blob untouched for this long is abandoned. */
 const SWEEP_IDLE_MS = 10 * 60 * 1000;

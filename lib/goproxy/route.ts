@@ -1,18 +1,14 @@
 /**
  * Turns a request path into what it asks for: a GOPROXY endpoint with its
- * decoded module path and version, or one of Astera's own endpoints. Every
- * rule of the path format (GOPROXY-SPEC §1.2) is applied here, so the rest of
- * the server only ever sees valid module paths.
+ * decoded module path and version (read by `paths.ts`), a checksum-database
+ * path, or one of Astera's own endpoints. Every rule of the path format
+ * (GOPROXY-SPEC §1.2) is applied on the way, so the rest of the server only
+ * ever sees valid module paths.
  *
  * @module
  */
-import {
-  escapePath,
-  escapeVersion,
-  ModPathError,
-  unescapePath,
-  unescapeVersion,
-} from "../mod/module.ts";
+import { escapePath, escapeVersion, unescapePath, unescapeVersion } from "../mod/module.ts";
+import { parseProxyPath, type ProxyRequest, RouteError } from "./paths.ts";
 import { parseTilePath } from "./sumdb_path.ts";
 import { canonicalModuleVersion } from "../mod/semver.ts";
 
@@ -20,8 +16,7 @@ import { canonicalModuleVersion } from "../mod/semver.ts";
 export type Route =
   | { kind: "health" }
   | { kind: "stats" }
-  | { kind: "list" | "latest"; module: string }
-  | { kind: "info" | "mod" | "zip"; module: string; version: string }
+  | ProxyRequest
   /**
    * A checksum-database path `/sumdb/<name>/<key>`, `key` as the go command
    * writes it (`supported`, `latest`, `lookup/<escaped module>@<escaped
@@ -29,13 +24,7 @@ export type Route =
    */
   | { kind: "sumdb"; name: string; key: string; module?: string };
 
-/** A path that cannot be a valid request, with the status to answer and why. */
-export class RouteError extends Error {
-  override name = "RouteError";
-  constructor(readonly status: 400 | 404, message: string) {
-    super(message);
-  }
-}
+export { RouteError };
 
 /**
  * Parses the (still percent-encoded) path of a request URL.
@@ -57,29 +46,7 @@ export function parseRoute(rawPath: string): Route {
   if (path === "/healthz") return { kind: "health" };
   if (path === "/_astera/stats") return { kind: "stats" };
   if (path.startsWith("/sumdb/")) return parseSumdb(path.slice("/sumdb/".length));
-
-  const at = path.indexOf("/@");
-  if (!path.startsWith("/") || at < 0) {
-    throw new RouteError(404, `not found: ${path.slice(0, 200)} is not a module proxy path`);
-  }
-  const escapedModule = path.slice(1, at);
-  const rest = path.slice(at + 1);
-  if (rest === "@latest") return { kind: "latest", module: decodeModule(escapedModule) };
-  if (!rest.startsWith("@v/")) {
-    throw new RouteError(404, `not found: unknown endpoint ${rest.slice(0, 100)}`);
-  }
-  const file = rest.slice("@v/".length);
-  if (file === "list") return { kind: "list", module: decodeModule(escapedModule) };
-  const match = /^(.+)\.(info|mod|zip)$/.exec(file);
-  if (!match) throw new RouteError(404, `not found: unknown endpoint @v/${file.slice(0, 100)}`);
-  const module = decodeModule(escapedModule);
-  let version: string;
-  try {
-    version = unescapeVersion(match[1]);
-  } catch (error) {
-    throw new RouteError(400, `bad request: ${message(error)}`);
-  }
-  return { kind: match[2] as "info" | "mod" | "zip", module, version };
+  return parseProxyPath(path);
 }
 
 /** A database name: a host name, perhaps with a port, as `GOSUMDB` names them. */
@@ -121,16 +88,4 @@ function parseSumdb(path: string): Route {
     key: `lookup/${escapePath(module)}@${escapeVersion(version)}`,
     module,
   };
-}
-
-function decodeModule(escaped: string): string {
-  try {
-    return unescapePath(escaped);
-  } catch (error) {
-    throw new RouteError(400, `bad request: ${message(error)}`);
-  }
-}
-
-function message(error: unknown): string {
-  return error instanceof ModPathError || error instanceof Error ? error.message : String(error);
 }

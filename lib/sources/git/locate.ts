@@ -11,6 +11,8 @@
  * @module
  */
 import { readPrefix } from "../../util/bytes.ts";
+import { BoundedMap } from "../../util/bounded_map.ts";
+import { errorText } from "../../util/errors.ts";
 import { redactUrl } from "../../log.ts";
 
 /** A located repository. */
@@ -242,7 +244,7 @@ export function createRepoLocator(
   const cacheMs = options.cacheMs ?? 5 * 60_000;
   const timeoutMs = options.timeoutMs ?? 30_000;
   const doFetch = options.fetch ?? ((url: string, init: RequestInit) => fetch(url, init));
-  const cache = new Map<string, { at: number; answer: Promise<GoImport[]> }>();
+  const cache = new BoundedMap<string, { at: number; answer: Promise<GoImport[]> }>(10_000);
 
   const metaImports = (prefix: string): Promise<GoImport[]> => {
     // The cache lives in memory only: its ages are on the monotonic clock, whatever NTP does.
@@ -255,7 +257,7 @@ export function createRepoLocator(
       try {
         res = await fetchFollowing(doFetch, url, AbortSignal.timeout(timeoutMs));
       } catch (err) {
-        throw new RepoNotFoundError(`discovering ${prefix}: ${(err as Error).message}`);
+        throw new RepoNotFoundError(`discovering ${prefix}: ${errorText(err)}`);
       }
       // The go command reads meta tags from error pages too (some hosts
       // answer 404 with valid tags for private repositories).
@@ -270,7 +272,6 @@ export function createRepoLocator(
         entry.at = Math.min(entry.at, performance.now() - cacheMs + 30_000);
       }
     });
-    if (cache.size > 10_000) cache.delete(cache.keys().next().value as string);
     return answer;
   };
 
