@@ -155,71 +155,96 @@ export function resuming(
   reopen: (offset: number) => Promise<ReadableStream<Uint8Array>>,
   options: ResumingOptions = {},
 ): ReadableStream<Uint8Array> {
-  const pauseMs = options.pauseMs ?? 1000;
-  let reader = first.getReader();
-  let delivered = 0;
-  let fruitless = 0;
-  let resumes = 0;
-  let cancelled = false;
+  return new ReadableStream<Uint8Array>(new Resumption(first, size, reopen, options));
+}
 
-  const reconnect = async (failure: unknown): Promise<Reconnected> => {
+/** The source of a {@linkcode resuming} stream: where it is, and how often it resumed. */
+class Resumption implements UnderlyingDefaultSource<Uint8Array> {
+  readonly #size: number;
+  readonly #reopen: (offset: number) => Promise<ReadableStream<Uint8Array>>;
+  readonly #options: ResumingOptions;
+  #reader: ReadableStreamDefaultReader<Uint8Array>;
+  #delivered = 0;
+  #fruitless = 0;
+  #resumes = 0;
+  #cancelled = false;
+
+  constructor(
+    first: ReadableStream<Uint8Array>,
+    size: number,
+    reopen: (offset: number) => Promise<ReadableStream<Uint8Array>>,
+    options: ResumingOptions,
+  ) {
+    this.#reader = first.getReader();
+    this.#size = size;
+    this.#reopen = reopen;
+    this.#options = options;
+  }
+
+  async pull(controller: ReadableStreamDefaultController<Uint8Array>): Promise<void> {
     for (;;) {
-      if (delivered >= size || fruitless >= MAX_FRUITLESS_RESUMES || resumes >= MAX_RESUMES) {
+      let failure: unknown;
+      try {
+        const { done, value } = await this.#reader.read();
+        if (done) {
+          controller.close();
+          return;
+        }
+        if (value.byteLength === 0) continue;
+        this.#delivered += value.byteLength;
+        this.#fruitless = 0;
+        controller.enqueue(value);
+        return;
+      } catch (error) {
+        failure = error;
+      }
+      this.#reader.cancel(failure).catch(() => {});
+      const next = await this.#reconnect(failure);
+      if ("error" in next) {
+        controller.error(next.error);
+        return;
+      }
+      if (this.#cancelled) {
+        // The reader went away while we were reconnecting.
+        await next.stream.cancel().catch(() => {});
+        return;
+      }
+      this.#reader = next.stream.getReader();
+      this.#options.onResume?.(this.#delivered, errorTextWithCauses(next.failure));
+    }
+  }
+
+  cancel(reason: unknown): Promise<void> {
+    this.#cancelled = true;
+    // The current reader may be the one that failed: nothing left to cancel then.
+    return this.#reader.cancel(reason).catch(() => {});
+  }
+
+  /** The rest from where it broke, for as long as resumptions are worth it. */
+  async #reconnect(failure: unknown): Promise<Reconnected> {
+    const pauseMs = this.#options.pauseMs ?? 1000;
+    for (;;) {
+      if (
+        this.#delivered >= this.#size || this.#fruitless >= MAX_FRUITLESS_RESUMES ||
+        this.#resumes >= MAX_RESUMES
+      ) {
         return { error: failure };
       }
       // At once the first time (a dropped connection), then with a pause (a link gone flaky).
-      if (fruitless > 0) await new Promise((resolve) => setTimeout(resolve, pauseMs * fruitless));
-      fruitless++;
-      resumes++;
+      if (this.#fruitless > 0) {
+        await new Promise((resolve) => setTimeout(resolve, pauseMs * this.#fruitless));
+      }
+      this.#fruitless++;
+      this.#resumes++;
       try {
-        return { stream: await reopen(delivered), failure };
+        return { stream: await this.#reopen(this.#delivered), failure };
       } catch (error) {
         const why = `${errorTextWithCauses(error)} (after: ${errorTextWithCauses(failure)})`;
         if (error instanceof CannotResumeError) return { error: new SourceError(why) };
         failure = new SourceError(why);
       }
     }
-  };
-
-  return new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      for (;;) {
-        let failure: unknown;
-        try {
-          const { done, value } = await reader.read();
-          if (done) {
-            controller.close();
-            return;
-          }
-          if (value.byteLength === 0) continue;
-          delivered += value.byteLength;
-          fruitless = 0;
-          controller.enqueue(value);
-          return;
-        } catch (error) {
-          failure = error;
-        }
-        reader.cancel(failure).catch(() => {});
-        const next = await reconnect(failure);
-        if ("error" in next) {
-          controller.error(next.error);
-          return;
-        }
-        if (cancelled) {
-          // The reader went away while we were reconnecting.
-          await next.stream.cancel().catch(() => {});
-          return;
-        }
-        reader = next.stream.getReader();
-        options.onResume?.(delivered, errorTextWithCauses(next.failure));
-      }
-    },
-    cancel(reason) {
-      cancelled = true;
-      // The current reader may be the one that failed: nothing left to cancel then.
-      return reader.cancel(reason).catch(() => {});
-    },
-  });
+  }
 }
 
 /** `body` without its first `count` bytes. */

@@ -154,31 +154,76 @@ export interface Upstream extends ModuleSource {
  * ```
  */
 export function createUpstream(entries: UpstreamEntry[], options: UpstreamOptions): Upstream {
-  const doFetch = options.fetch ?? fetch;
-  const idleTimeoutMs = options.idleTimeoutMs ?? Math.max(options.timeoutMs, 30_000);
-  const smallDeadlineMs = options.smallDeadlineMs ?? options.timeoutMs;
+  const client = new UpstreamClient(entries, options);
+  return {
+    fetch: (request, signal) =>
+      client.askAll(proxyPath(request), describeRequest(request), signal, request.kind === "zip"),
+    fetchPath: (path, what, signal) => client.askAll(encodeURI(path), what, signal),
+  };
+}
+
+/** The requests to an upstream list, and what their answers are worth. */
+class UpstreamClient {
+  readonly #entries: UpstreamEntry[];
+  readonly #options: UpstreamOptions;
+  readonly #fetch: typeof fetch;
+  readonly #idleTimeoutMs: number;
+  readonly #smallDeadlineMs: number;
+
+  constructor(entries: UpstreamEntry[], options: UpstreamOptions) {
+    this.#entries = entries;
+    this.#options = options;
+    this.#fetch = options.fetch ?? fetch;
+    this.#idleTimeoutMs = options.idleTimeoutMs ?? Math.max(options.timeoutMs, 30_000);
+    this.#smallDeadlineMs = options.smallDeadlineMs ?? options.timeoutMs;
+  }
+
+  /** Asks the entries in order, falling through as the go command does. */
+  async askAll(
+    path: string,
+    description: string,
+    signal?: AbortSignal,
+    resumable = false,
+  ): Promise<SourceAnswer> {
+    let notFound: SourceAnswer | undefined;
+    let failure: unknown;
+    for (const entry of this.#entries) {
+      try {
+        const answer = await this.#ask(entry, path, description, signal, resumable);
+        if (answer.found) return answer;
+        notFound = answer;
+      } catch (error) {
+        if (!entry.fallThroughOnError) throw error;
+        failure = error;
+      }
+    }
+    // As the go command ranks them: the last failure wins over any not-found.
+    if (failure) throw failure;
+    return notFound!;
+  }
 
   /**
    * GETs `url`, waiting at most `timeoutMs` for the response headers. The
    * body is not bound by it (a slow link may take longer): a body that stalls
    * is {@linkcode withIdleTimeout}'s to end.
    */
-  async function get(
+  async #get(
     url: string,
     what: string,
     signal?: AbortSignal,
     headers: Record<string, string> = {},
   ): Promise<Response> {
+    const timeoutMs = this.#options.timeoutMs;
     const headerWait = new AbortController();
-    const timer = setTimeout(() => headerWait.abort(), options.timeoutMs);
+    const timer = setTimeout(() => headerWait.abort(), timeoutMs);
     try {
-      return await doFetch(url, {
+      return await this.#fetch(url, {
         signal: signal ? AbortSignal.any([signal, headerWait.signal]) : headerWait.signal,
         headers: { "user-agent": "astera", ...headers },
       });
     } catch (error) {
       const reason = headerWait.signal.aborted
-        ? `no answer within ${options.timeoutMs} ms`
+        ? `no answer within ${timeoutMs} ms`
         : errorTextWithCauses(error);
       throw new SourceError(`${what}: ${reason}`);
     } finally {
@@ -186,7 +231,7 @@ export function createUpstream(entries: UpstreamEntry[], options: UpstreamOption
     }
   }
 
-  async function ask(
+  async #ask(
     entry: UpstreamEntry,
     path: string,
     description: string,
@@ -200,18 +245,18 @@ export function createUpstream(entries: UpstreamEntry[], options: UpstreamOption
     const what = `upstream ${redactUrl(entry.url)}: ${description}`;
     if (url.startsWith("file:")) return await askFile(url, what);
     // A zip is sent as it is: its length is then known, and a broken one can be resumed.
-    const response = await get(
+    const response = await this.#get(
       url,
       what,
       signal,
       resumable ? { "accept-encoding": "identity" } : {},
     );
-    if (response.status === 200) return found(response, url, what, resumable, signal);
-    return await notFound(response, what);
+    if (response.status === 200) return this.#found(response, url, what, resumable, signal);
+    return await this.#notFound(response, what);
   }
 
   /** A 200: its body bounded in time, and a zip's resumed should it break. */
-  function found(
+  #found(
     response: Response,
     url: string,
     what: string,
@@ -224,26 +269,30 @@ export function createUpstream(entries: UpstreamEntry[], options: UpstreamOption
         !response.headers.has("content-encoding")
       ? Number(length)
       : null;
-    let body = withIdleTimeout(response.body ?? emptyStream(), idleTimeoutMs, what);
+    let body = withIdleTimeout(response.body ?? emptyStream(), this.#idleTimeoutMs, what);
     // A small answer trickled a byte at a time would hold its clients for as long as it lasts.
-    if (!resumable) body = withDeadline(body, smallDeadlineMs, what);
+    if (!resumable) body = withDeadline(body, this.#smallDeadlineMs, what);
     if (!resumable || size === null) {
       const unframed = size === null && !response.headers.has("content-encoding") &&
         !/chunked/i.test(response.headers.get("transfer-encoding") ?? "");
       return { found: true, size, body, unframed };
     }
-    const reopen = (offset: number) => askRange(url, offset, size, what, signal);
+    const reopen = (offset: number) => this.#askRange(url, offset, size, what, signal);
     const onResume = (offset: number, reason: string) =>
-      options.onResume?.(what, offset, size, reason.replace(`${what}: `, ""));
+      this.#options.onResume?.(what, offset, size, reason.replace(`${what}: `, ""));
     return { found: true, size, body: resuming(body, size, reopen, { onResume }) };
   }
 
   /** Any other status: a not-found answer for 404 and 410, else a failure or refusal. */
-  async function notFound(response: Response, what: string): Promise<SourceAnswer> {
+  async #notFound(response: Response, what: string): Promise<SourceAnswer> {
     // The text of a refusal or failure is bounded in time as a small answer is: an
     // upstream that sends the headers and then stalls must not hold the request.
     const text = response.body &&
-      withDeadline(withIdleTimeout(response.body, idleTimeoutMs, what), smallDeadlineMs, what);
+      withDeadline(
+        withIdleTimeout(response.body, this.#idleTimeoutMs, what),
+        this.#smallDeadlineMs,
+        what,
+      );
     const prefix = await readPrefix(text, 1024);
     const message = new TextDecoder().decode(prefix).trim();
     if (response.status === 404 || response.status === 410) {
@@ -257,7 +306,7 @@ export function createUpstream(entries: UpstreamEntry[], options: UpstreamOption
   }
 
   /** The rest of a zip from `offset` (see {@linkcode restOfZip}). */
-  async function askRange(
+  async #askRange(
     url: string,
     offset: number,
     size: number,
@@ -265,44 +314,15 @@ export function createUpstream(entries: UpstreamEntry[], options: UpstreamOption
     signal?: AbortSignal,
   ): Promise<ReadableStream<Uint8Array>> {
     const asking = `${what}: resuming at byte ${offset}`;
-    const response = await get(url, asking, signal, rangeHeaders(offset));
+    const response = await this.#get(url, asking, signal, rangeHeaders(offset));
     return await restOfZip(
       response,
       offset,
       size,
       what,
-      (body) => withIdleTimeout(body ?? emptyStream(), idleTimeoutMs, what),
+      (body) => withIdleTimeout(body ?? emptyStream(), this.#idleTimeoutMs, what),
     );
   }
-
-  async function askAll(
-    path: string,
-    description: string,
-    signal?: AbortSignal,
-    resumable = false,
-  ): Promise<SourceAnswer> {
-    let notFound: SourceAnswer | undefined;
-    let failure: unknown;
-    for (const entry of entries) {
-      try {
-        const answer = await ask(entry, path, description, signal, resumable);
-        if (answer.found) return answer;
-        notFound = answer;
-      } catch (error) {
-        if (!entry.fallThroughOnError) throw error;
-        failure = error;
-      }
-    }
-    // As the go command ranks them: the last failure wins over any not-found.
-    if (failure) throw failure;
-    return notFound!;
-  }
-
-  return {
-    fetch: (request, signal) =>
-      askAll(proxyPath(request), describeRequest(request), signal, request.kind === "zip"),
-    fetchPath: (path, what, signal) => askAll(encodeURI(path), what, signal),
-  };
 }
 
 /**
