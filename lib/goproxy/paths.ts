@@ -23,7 +23,8 @@ import { errorText } from "../util/errors.ts";
  * ```
  */
 export type ProxyRequest =
-  | { kind: "list" | "latest"; module: string }
+  | { kind: "list"; module: string }
+  | { kind: "latest"; module: string }
   | { kind: "info" | "mod" | "zip"; module: string; version: string };
 
 /**
