@@ -226,27 +226,18 @@ async function fetchFollowing(
 }
 
 /**
- * Makes a locator that resolves module paths to repositories, doing meta-tag
- * discovery when the path alone does not tell and remembering the answers
- * briefly (so a burst of requests makes one discovery request).
- *
- * @example
- * ```ts
- * import { createRepoLocator } from "./locate.ts";
- * const locate = createRepoLocator();
- * const loc = await locate("github.com/acme/lib/sub");
- * console.log(loc.url, loc.root);
- * ```
+ * The go-import meta tags of `https://<prefix>?go-get=1`, each page asked
+ * once per `cacheMs` (a failure sooner again), for at most 10 000 prefixes.
  */
-export function createRepoLocator(
-  options: RepoLocatorOptions = {},
-): (path: string) => Promise<RepoLocation> {
+function metaImportsRemembered(
+  options: RepoLocatorOptions,
+): (prefix: string) => Promise<GoImport[]> {
   const cacheMs = options.cacheMs ?? 5 * 60_000;
   const timeoutMs = options.timeoutMs ?? 30_000;
   const doFetch = options.fetch ?? ((url: string, init: RequestInit) => fetch(url, init));
   const cache = new BoundedMap<string, { at: number; answer: Promise<GoImport[]> }>(10_000);
 
-  const metaImports = (prefix: string): Promise<GoImport[]> => {
+  return (prefix: string): Promise<GoImport[]> => {
     // The cache lives in memory only: its ages are on the monotonic clock, whatever NTP does.
     const now = performance.now();
     const hit = cache.get(prefix);
@@ -274,7 +265,25 @@ export function createRepoLocator(
     });
     return answer;
   };
+}
 
+/**
+ * Makes a locator that resolves module paths to repositories, doing meta-tag
+ * discovery when the path alone does not tell and remembering the answers
+ * briefly (so a burst of requests makes one discovery request).
+ *
+ * @example
+ * ```ts
+ * import { createRepoLocator } from "./locate.ts";
+ * const locate = createRepoLocator();
+ * const loc = await locate("github.com/acme/lib/sub");
+ * console.log(loc.url, loc.root);
+ * ```
+ */
+export function createRepoLocator(
+  options: RepoLocatorOptions = {},
+): (path: string) => Promise<RepoLocation> {
+  const metaImports = metaImportsRemembered(options);
   return async (path: string): Promise<RepoLocation> => {
     const known = locateStatic(path);
     if (known) return known;
