@@ -6,7 +6,7 @@
  */
 import { ListenError, startAstera } from "./lib/app.ts";
 import { ConfigError, parseConfig, usage } from "./lib/config.ts";
-import { createGitSource } from "./lib/sources/git/source.ts";
+import { createGitSource } from "./lib/sources/git/mod.ts";
 import { createLogger } from "./lib/log.ts";
 import { warnOnLargePages } from "./lib/platform.ts";
 

@@ -17,10 +17,9 @@ import type { Logger } from "./log.ts";
 import { ModuleProxy, REPAIR_ADVICE } from "./proxy/mod.ts";
 import { answerZipQuestions } from "./isolates/shared_zip.ts";
 import { reclaimer } from "./proxy/reclaim.ts";
-import type { ModuleSource } from "./sources/source.ts";
 import { Store } from "./store/sqlite.ts";
 import type { ReplicaMessage, ReplicaSettings } from "./isolates/replica.ts";
-import { createUpstream, describeUpstreamList } from "./sources/upstream.ts";
+import { createUpstream, describeUpstreamList, type ModuleSource } from "./sources/mod.ts";
 
 /** A pending blob untouched for this long is abandoned. */
 const SWEEP_IDLE_MS = 10 * 60 * 1000;

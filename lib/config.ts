@@ -7,7 +7,7 @@
  */
 import { parseArgs } from "node:util";
 import { dirname, join } from "node:path";
-import { parseUpstreamList, UpstreamConfigError, type UpstreamEntry } from "./sources/upstream.ts";
+import { parseUpstreamList, UpstreamConfigError, type UpstreamEntry } from "./sources/mod.ts";
 import { DEFAULT_RECLAIM_STEP } from "./proxy/reclaim.ts";
 
 /** The server's configuration. */

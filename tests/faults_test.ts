@@ -11,7 +11,7 @@ import { DatabaseSync } from "node:sqlite";
 import { silentLogger } from "../lib/log.ts";
 import { ModuleProxy, type Reply } from "../lib/proxy/mod.ts";
 import { Store } from "../lib/store/sqlite.ts";
-import { createUpstream, MAX_FRUITLESS_RESUMES } from "../lib/sources/upstream.ts";
+import { createUpstream, MAX_FRUITLESS_RESUMES } from "../lib/sources/mod.ts";
 import { assert, assertEquals, assertStringIncludes } from "./assert.ts";
 import { type AsteraProcess, startAsteraProcess } from "./astera_process.ts";
 import { type FileProxy, type FileProxyOptions, startFileProxy } from "./file_proxy.ts";

@@ -5,8 +5,8 @@
  * from the same repositories with `GOPROXY=direct`.
  */
 import { assert, assertEquals } from "./assert.ts";
-import { createGitSource } from "../lib/sources/git/source.ts";
-import type { SourceAnswer } from "../lib/sources/source.ts";
+import { createGitSource } from "../lib/sources/git/mod.ts";
+import type { SourceAnswer } from "../lib/sources/mod.ts";
 import { buildStandardRepos, FIXTURE_HOST, GitWorld, zipH1 } from "./git_fixtures.ts";
 import { unescapePath, unescapeVersion } from "../lib/mod/module.ts";
 

@@ -13,7 +13,7 @@
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { startAstera } from "../lib/app.ts";
-import { createGitSource } from "../lib/sources/git/source.ts";
+import { createGitSource } from "../lib/sources/git/mod.ts";
 import { parseConfig } from "../lib/config.ts";
 import type { Logger } from "../lib/log.ts";
 import { escapePath, escapeVersion } from "../lib/mod/module.ts";

@@ -10,9 +10,9 @@
 import { join } from "node:path";
 import { startAstera } from "../lib/app.ts";
 import { parseConfig } from "../lib/config.ts";
-import { createGitSource } from "../lib/sources/git/source.ts";
+import { createGitSource } from "../lib/sources/git/mod.ts";
 import { silentLogger } from "../lib/log.ts";
-import type { ArtifactRequest } from "../lib/sources/source.ts";
+import type { ArtifactRequest } from "../lib/sources/mod.ts";
 import { assert, assertEquals, assertStringIncludes } from "./assert.ts";
 import { FIXTURE_HOST, GitWorld } from "./git_fixtures.ts";
 import { removeTree } from "./go_tool.ts";

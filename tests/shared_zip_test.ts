@@ -12,7 +12,7 @@ import { silentLogger } from "../lib/log.ts";
 import { ModuleProxy, type Reply } from "../lib/proxy/mod.ts";
 import { answerZipQuestions, askPrimaryForZips } from "../lib/isolates/shared_zip.ts";
 import { Store } from "../lib/store/sqlite.ts";
-import { createUpstream, MAX_FRUITLESS_RESUMES } from "../lib/sources/upstream.ts";
+import { createUpstream, MAX_FRUITLESS_RESUMES } from "../lib/sources/mod.ts";
 import { type FileProxy, startFileProxy } from "./file_proxy.ts";
 import { removeTree } from "./go_tool.ts";
 import { standardUniverse, writeUniverse } from "./universe.ts";

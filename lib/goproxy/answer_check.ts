@@ -24,7 +24,7 @@
  * @module
  */
 import { goModModulePath, goModParsesYielding } from "../mod/modfile.ts";
-import { SourceError } from "../sources/source.ts";
+import { SourceError } from "../sources/mod.ts";
 import { parseTilePath } from "./sumdb_path.ts";
 import { isValid } from "../mod/semver.ts";
 

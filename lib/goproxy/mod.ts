@@ -19,5 +19,6 @@
  */
 export * from "./answer_check.ts";
 export * from "./answers.ts";
+export * from "./paths.ts";
 export * from "./route.ts";
 export * from "./sumdb_path.ts";

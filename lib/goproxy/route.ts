@@ -1,32 +1,22 @@
 /**
  * Turns a request path into what it asks for: a GOPROXY endpoint with its
- * decoded module path and version, or one of Astera's own endpoints. Every
- * rule of the path format (GOPROXY-SPEC §1.2) is applied here, so the rest of
- * the server only ever sees valid module paths.
+ * decoded module path and version (read by `paths.ts`), a checksum-database
+ * path, or one of Astera's own endpoints. Every rule of the path format
+ * (GOPROXY-SPEC §1.2) is applied on the way, so the rest of the server only
+ * ever sees valid module paths.
  *
  * @module
  */
 import { escapePath, escapeVersion, unescapePath, unescapeVersion } from "../mod/module.ts";
+import { parseProxyPath, type ProxyRequest, RouteError } from "./paths.ts";
 import { parseTilePath } from "./sumdb_path.ts";
 import { canonicalModuleVersion } from "../mod/semver.ts";
-import { errorText } from "../util/errors.ts";
 
-/**
- * What a request path asks for.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { parseRoute, type Route } from "./route.ts";
- * const route: Route = parseRoute("/sumdb/sum.golang.org/supported");
- * assert.deepEqual(route, { kind: "sumdb", name: "sum.golang.org", key: "supported" });
- * ```
- */
+/** What a request path asks for. */
 export type Route =
   | { kind: "health" }
   | { kind: "stats" }
-  | { kind: "list" | "latest"; module: string }
-  | { kind: "info" | "mod" | "zip"; module: string; version: string }
+  | ProxyRequest
   /**
    * A checksum-database path `/sumdb/<name>/<key>`, `key` as the go command
    * writes it (`supported`, `latest`, `lookup/<escaped module>@<escaped
@@ -34,36 +24,16 @@ export type Route =
    */
   | { kind: "sumdb"; name: string; key: string; module?: string };
 
-/**
- * A path that cannot be a valid request, with the status to answer and why.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { parseRoute, RouteError } from "./route.ts";
- * assert.throws(() => parseRoute("/example.com/m/@v/v1.0.0.tar"), RouteError);
- * assert.throws(() => parseRoute("/example.com/m/@v/v1.0.0.tar"), { status: 404 });
- * ```
- */
-export class RouteError extends Error {
-  override name = "RouteError";
-  constructor(readonly status: 400 | 404, message: string) {
-    super(message);
-  }
-}
+export { RouteError };
 
 /**
  * Parses the (still percent-encoded) path of a request URL.
  *
  * @example
  * ```ts
- * import assert from "node:assert/strict";
  * import { parseRoute } from "./route.ts";
- * assert.deepEqual(parseRoute("/github.com/%21burnt%21sushi/toml/@v/v1.2.0.zip"), {
- *   kind: "zip",
- *   module: "github.com/BurntSushi/toml",
- *   version: "v1.2.0",
- * });
+ * console.log(parseRoute("/github.com/%21burnt%21sushi/toml/@v/v1.2.0.zip"));
+ * // { kind: "zip", module: "github.com/BurntSushi/toml", version: "v1.2.0" }
  * ```
  */
 export function parseRoute(rawPath: string): Route {
@@ -76,72 +46,7 @@ export function parseRoute(rawPath: string): Route {
   if (path === "/healthz") return { kind: "health" };
   if (path === "/_astera/stats") return { kind: "stats" };
   if (path.startsWith("/sumdb/")) return parseSumdb(path.slice("/sumdb/".length));
-
-  const at = path.indexOf("/@");
-  if (!path.startsWith("/") || at < 0) {
-    throw new RouteError(404, `not found: ${path.slice(0, 200)} is not a module proxy path`);
-  }
-  const escapedModule = path.slice(1, at);
-  const rest = path.slice(at + 1);
-  if (rest === "@latest") return { kind: "latest", module: decodeModule(escapedModule) };
-  if (!rest.startsWith("@v/")) {
-    throw new RouteError(404, `not found: unknown endpoint ${rest.slice(0, 100)}`);
-  }
-  const file = rest.slice("@v/".length);
-  if (file === "list") return { kind: "list", module: decodeModule(escapedModule) };
-  const match = /^(.+)\.(info|mod|zip)$/.exec(file);
-  if (!match) throw new RouteError(404, `not found: unknown endpoint @v/${file.slice(0, 100)}`);
-  const module = decodeModule(escapedModule);
-  let version: string;
-  try {
-    version = unescapeVersion(match[1]);
-  } catch (error) {
-    throw new RouteError(400, `bad request: ${errorText(error)}`);
-  }
-  return { kind: match[2] as "info" | "mod" | "zip", module, version };
-}
-
-/**
- * A request for one module's endpoint: the routes {@linkcode requestPath}
- * turns back into a path.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { type ModuleRoute, requestPath } from "./route.ts";
- * const route: ModuleRoute = { kind: "latest", module: "example.com/m" };
- * assert.equal(requestPath(route), "/example.com/m/@latest");
- * ```
- */
-export type ModuleRoute = Extract<Route, { kind: "list" | "latest" | "info" | "mod" | "zip" }>;
-
-/**
- * The path of a module endpoint, escaped as the go command escapes it (for a
- * request to an upstream proxy): the inverse of {@linkcode parseRoute}.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { parseRoute, requestPath } from "./route.ts";
- * const path = requestPath({ kind: "zip", module: "github.com/BurntSushi/toml", version: "v1.0.0" });
- * assert.equal(path, "/github.com/!burnt!sushi/toml/@v/v1.0.0.zip");
- * assert.deepEqual(parseRoute(path), {
- *   kind: "zip",
- *   module: "github.com/BurntSushi/toml",
- *   version: "v1.0.0",
- * });
- * ```
- */
-export function requestPath(route: ModuleRoute): string {
-  const module = encodeURI(escapePath(route.module));
-  switch (route.kind) {
-    case "list":
-      return `/${module}/@v/list`;
-    case "latest":
-      return `/${module}/@latest`;
-    default:
-      return `/${module}/@v/${encodeURIComponent(escapeVersion(route.version))}.${route.kind}`;
-  }
+  return parseProxyPath(path);
 }
 
 /** A database name: a host name, perhaps with a port, as `GOSUMDB` names them. */
@@ -183,12 +88,4 @@ function parseSumdb(path: string): Route {
     key: `lookup/${escapePath(module)}@${escapeVersion(version)}`,
     module,
   };
-}
-
-function decodeModule(escaped: string): string {
-  try {
-    return unescapePath(escaped);
-  } catch (error) {
-    throw new RouteError(400, `bad request: ${errorText(error)}`);
-  }
 }

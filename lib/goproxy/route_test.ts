@@ -1,5 +1,6 @@
 import { assertEquals, assertThrows } from "../../tests/assert.ts";
-import { type ModuleRoute, parseRoute, requestPath, type Route, RouteError } from "./route.ts";
+import { proxyPath, type ProxyRequest } from "./paths.ts";
+import { parseRoute, type Route, RouteError } from "./route.ts";
 
 Deno.test("proxy paths decode to module, version and endpoint", () => {
   const cases: [string, Route][] = [
@@ -128,8 +129,8 @@ Deno.test("checksum-database paths outside the go command's grammar are 404 with
   }
 });
 
-Deno.test("requestPath escapes as the go command does and parseRoute reads it back", () => {
-  const cases: [ModuleRoute, string][] = [
+Deno.test("proxyPath escapes as the go command does and parseRoute reads it back", () => {
+  const cases: [ProxyRequest, string][] = [
     [
       { kind: "list", module: "github.com/BurntSushi/toml" },
       "/github.com/!burnt!sushi/toml/@v/list",
@@ -149,7 +150,7 @@ Deno.test("requestPath escapes as the go command does and parseRoute reads it ba
     ],
   ];
   for (const [route, path] of cases) {
-    assertEquals(requestPath(route), path);
+    assertEquals(proxyPath(route), path);
     assertEquals(parseRoute(path), route);
   }
 });

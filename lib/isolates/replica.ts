@@ -23,7 +23,7 @@ import { ModuleProxy } from "../proxy/mod.ts";
 import { askPrimaryForZips } from "./shared_zip.ts";
 import { reclaimer } from "../proxy/reclaim.ts";
 import { Store } from "../store/sqlite.ts";
-import { createUpstream } from "../sources/upstream.ts";
+import { createUpstream } from "../sources/mod.ts";
 
 /** What the primary tells a replica when it starts it. */
 export interface ReplicaSettings {

@@ -6,12 +6,20 @@
  * @module
  */
 import { redactCredentials } from "../log.ts";
+import type { ProxyRequest } from "../goproxy/paths.ts";
 
-/** What the server asks a source for: one GOPROXY endpoint for one module. */
-export type ArtifactRequest =
-  | { kind: "list"; module: string }
-  | { kind: "latest"; module: string }
-  | { kind: "info" | "mod" | "zip"; module: string; version: string };
+/**
+ * What the server asks a source for: one GOPROXY endpoint for one module,
+ * as a request path names it (see `lib/goproxy/paths.ts`).
+ *
+ * @example
+ * ```ts
+ * import type { ArtifactRequest } from "./source.ts";
+ * const request: ArtifactRequest = { kind: "info", module: "golang.org/x/text", version: "v0.3.0" };
+ * console.assert(request.module === "golang.org/x/text");
+ * ```
+ */
+export type ArtifactRequest = ProxyRequest;
 
 /** A source's answer: the body of a 200, or a 404/410 with its reason. */
 export type SourceAnswer =

@@ -11,6 +11,8 @@
  * @module
  */
 import { readPrefix } from "../../util/bytes.ts";
+import { BoundedMap } from "../../util/bounded_map.ts";
+import { errorText } from "../../util/errors.ts";
 import { redactUrl } from "../../log.ts";
 
 /** A located repository. */
@@ -224,6 +226,48 @@ async function fetchFollowing(
 }
 
 /**
+ * The go-import meta tags of `https://<prefix>?go-get=1`, each page asked
+ * once per `cacheMs` (a failure sooner again), for at most 10 000 prefixes.
+ */
+function metaImportsRemembered(
+  options: RepoLocatorOptions,
+): (prefix: string) => Promise<GoImport[]> {
+  const cacheMs = options.cacheMs ?? 5 * 60_000;
+  const timeoutMs = options.timeoutMs ?? 30_000;
+  const doFetch = options.fetch ?? ((url: string, init: RequestInit) => fetch(url, init));
+  const cache = new BoundedMap<string, { at: number; answer: Promise<GoImport[]> }>(10_000);
+
+  return (prefix: string): Promise<GoImport[]> => {
+    // The cache lives in memory only: its ages are on the monotonic clock, whatever NTP does.
+    const now = performance.now();
+    const hit = cache.get(prefix);
+    if (hit && now - hit.at < cacheMs) return hit.answer;
+    const answer = (async () => {
+      const url = `https://${prefix}?go-get=1`;
+      let res: Response;
+      try {
+        res = await fetchFollowing(doFetch, url, AbortSignal.timeout(timeoutMs));
+      } catch (err) {
+        throw new RepoNotFoundError(`discovering ${prefix}: ${errorText(err)}`);
+      }
+      // The go command reads meta tags from error pages too (some hosts
+      // answer 404 with valid tags for private repositories).
+      // The go command stops reading at <body>; a page that never ends must not fill memory.
+      return parseGoImports(new TextDecoder().decode(await readPrefix(res.body, 1 << 20)));
+    })();
+    cache.set(prefix, { at: now, answer });
+    // A failed discovery (network trouble) is retried sooner than an answer is.
+    answer.catch(() => {
+      const entry = cache.get(prefix);
+      if (entry?.answer === answer) {
+        entry.at = Math.min(entry.at, performance.now() - cacheMs + 30_000);
+      }
+    });
+    return answer;
+  };
+}
+
+/**
  * Makes a locator that resolves module paths to repositories, doing meta-tag
  * discovery when the path alone does not tell and remembering the answers
  * briefly (so a burst of requests makes one discovery request).
@@ -239,41 +283,7 @@ async function fetchFollowing(
 export function createRepoLocator(
   options: RepoLocatorOptions = {},
 ): (path: string) => Promise<RepoLocation> {
-  const cacheMs = options.cacheMs ?? 5 * 60_000;
-  const timeoutMs = options.timeoutMs ?? 30_000;
-  const doFetch = options.fetch ?? ((url: string, init: RequestInit) => fetch(url, init));
-  const cache = new Map<string, { at: number; answer: Promise<GoImport[]> }>();
-
-  const metaImports = (prefix: string): Promise<GoImport[]> => {
-    // The cache lives in memory only: its ages are on the monotonic clock, whatever NTP does.
-    const now = performance.now();
-    const hit = cache.get(prefix);
-    if (hit && now - hit.at < cacheMs) return hit.answer;
-    const answer = (async () => {
-      const url = `https://${prefix}?go-get=1`;
-      let res: Response;
-      try {
-        res = await fetchFollowing(doFetch, url, AbortSignal.timeout(timeoutMs));
-      } catch (err) {
-        throw new RepoNotFoundError(`discovering ${prefix}: ${(err as Error).message}`);
-      }
-      // The go command reads meta tags from error pages too (some hosts
-      // answer 404 with valid tags for private repositories).
-      // The go command stops reading at <body>; a page that never ends must not fill memory.
-      return parseGoImports(new TextDecoder().decode(await readPrefix(res.body, 1 << 20)));
-    })();
-    cache.set(prefix, { at: now, answer });
-    // A failed discovery (network trouble) is retried sooner than an answer is.
-    answer.catch(() => {
-      const entry = cache.get(prefix);
-      if (entry?.answer === answer) {
-        entry.at = Math.min(entry.at, performance.now() - cacheMs + 30_000);
-      }
-    });
-    if (cache.size > 10_000) cache.delete(cache.keys().next().value as string);
-    return answer;
-  };
-
+  const metaImports = metaImportsRemembered(options);
   return async (path: string): Promise<RepoLocation> => {
     const known = locateStatic(path);
     if (known) return known;

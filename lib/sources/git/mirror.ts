@@ -11,6 +11,7 @@
  * @module
  */
 import { isYoung } from "../../util/age.ts";
+import { BoundedMap } from "../../util/bounded_map.ts";
 import { SingleFlight } from "../../proxy/single_flight.ts";
 import {
   checkGitArg,
@@ -151,10 +152,12 @@ export class GitMirror {
   #generation = 0;
   #refs: Promise<Map<string, string>> | null = null;
   // Per-generation caches: answers about names (refs, tag lists) may change
-  // with a fetch; answers about hashes never do.
-  #commits = new Map<string, Promise<CommitInfo | null>>();
-  #merged = new Map<string, Promise<string[]>>();
-  readonly #blobs = new Map<string, Uint8Array | null>();
+  // with a fetch; answers about hashes never do. Requests can name arbitrary
+  // hash prefixes: the bounds keep them from growing these without end.
+  readonly #commits = new BoundedMap<string, Promise<CommitInfo | null>>(10_000);
+  readonly #merged = new BoundedMap<string, Promise<string[]>>(10_000);
+  // Only small blobs (go.mod files, answers of "no such file") are kept: about 64 MiB at most.
+  readonly #blobs = new BoundedMap<string, Uint8Array | null>(1024);
 
   constructor(
     url: string,
@@ -216,8 +219,8 @@ export class GitMirror {
   #invalidate(): void {
     this.#generation++;
     this.#refs = null;
-    this.#commits = new Map();
-    this.#merged = new Map();
+    this.#commits.clear();
+    this.#merged.clear();
   }
 
   async #ensureRepo(): Promise<void> {
@@ -346,8 +349,6 @@ export class GitMirror {
     checkGitArg(rev, "revision");
     let hit = this.#commits.get(rev);
     if (!hit) {
-      // Requests can name arbitrary hash prefixes; do not let them grow this without bound.
-      if (this.#commits.size >= 10_000) this.#commits = new Map();
       hit = (async () => {
         const out = await this.#git([
           "-c",
@@ -384,12 +385,7 @@ export class GitMirror {
       maxOutput: maxSize,
     });
     const data = out.exitCode === 0 ? out.stdout : null;
-    // Only small blobs (go.mod files, answers of "no such file") are worth
-    // keeping; the bound keeps the cache under about 64 MiB.
-    if (data === null || data.byteLength <= 64 * 1024) {
-      if (this.#blobs.size >= 1024) this.#blobs.delete(this.#blobs.keys().next().value as string);
-      this.#blobs.set(key, data);
-    }
+    if (data === null || data.byteLength <= 64 * 1024) this.#blobs.set(key, data);
     return data;
   }
 
@@ -398,7 +394,6 @@ export class GitMirror {
     checkGitArg(hash, "revision");
     let hit = this.#merged.get(hash);
     if (!hit) {
-      if (this.#merged.size >= 10_000) this.#merged = new Map();
       hit = (async () => {
         const out = await this.#git([
           "for-each-ref",

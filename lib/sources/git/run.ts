@@ -11,6 +11,7 @@
  * @module
  */
 import { concatBytes } from "../../util/bytes.ts";
+import { errorText } from "../../util/errors.ts";
 import { redactCredentials, redactUrl } from "../../log.ts";
 
 /** Re-exported so git callers need one import; the rules themselves live in `log.ts`. */
@@ -346,7 +347,7 @@ function startGit(args: string[], options: GitRunOptions): SpawnedGit {
     }).spawn();
   } catch (err) {
     done();
-    throw new GitError(`${label}: cannot start git: ${(err as Error).message}`);
+    throw new GitError(`${label}: cannot start git: ${errorText(err)}`);
   }
   const stdout = child.stdout.getReader();
   const stderrReader = child.stderr.getReader();
