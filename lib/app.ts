@@ -97,10 +97,11 @@ export async function startAstera(
   Deno.unrefTimer(sweeper);
 
   let replicas: Replica[] = [];
+  let listening: string | undefined;
   const observer = new Observer({
     collect: async () => [handler.isolateStats(), ...await replicaStats(replicas)],
     databaseSize: () => proxy.databaseSize(),
-    configuration: configurationOf(config),
+    configuration: () => configurationOf(config, listening),
     sampleMs: options.statusSampleMs,
   });
   const handler = createHandler(
@@ -155,6 +156,7 @@ export async function startAstera(
     maxConnections,
   }, log);
   const host = addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname;
+  listening = `${host}:${addr.port}`;
   log.info("listening", {
     address: `${host}:${addr.port}`,
     db: config.db,

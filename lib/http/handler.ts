@@ -54,7 +54,8 @@ export type Handler = ((request: HttpRequest) => HttpResponse | Promise<HttpResp
   isolateStats(): IsolateStats;
   /**
    * The handler for requests a replica forwards: answered the same, but not
-   * counted again in `/metrics` (the replica counted them as they arrived).
+   * counted again in `/metrics` (the replica counted them as they arrived;
+   * only a failure is kept here, with its message, for the status page).
    */
   forwarded(request: HttpRequest): HttpResponse | Promise<HttpResponse>;
 };
@@ -124,7 +125,7 @@ export function createHandler(
         }
         if (reply) {
           const response = counted(replyResponse(request, proxy, reply));
-          if (count) metrics.record(parsed, request, response, started);
+          metrics.record(parsed, request, response, started, count);
           return response;
         }
       }
@@ -142,7 +143,7 @@ export function createHandler(
     const pending = respond(request);
     const parsed = routed;
     const response = counted(await pending);
-    if (count) metrics.record(parsed, request, response, started);
+    metrics.record(parsed, request, response, started, count);
     return response;
   };
   const respond = async (request: HttpRequest): Promise<HttpResponse> => {

@@ -9,7 +9,8 @@ import type { Config } from "../config.ts";
 import { describeUpstreamList } from "../sources/upstream.ts";
 
 /**
- * The shown settings, in the order the page lists them, as text.
+ * The shown settings, in the order the page lists them, as text; `listening`
+ * is the address bound (the port chosen for port 0), when known.
  *
  * @example
  * ```ts
@@ -19,11 +20,10 @@ import { describeUpstreamList } from "../sources/upstream.ts";
  * console.log(shown.upstream); // https://proxy.lan
  * ```
  */
-export function configurationOf(config: Config): Record<string, string> {
+export function configurationOf(config: Config, listening?: string): Record<string, string> {
+  const host = config.hostname.includes(":") ? `[${config.hostname}]` : config.hostname;
   return {
-    listen: `${
-      config.hostname.includes(":") ? `[${config.hostname}]` : config.hostname
-    }:${config.port}`,
+    listen: listening ?? `${host}:${config.port}`,
     upstream: describeUpstreamList(config.upstream),
     private: config.private || "(none)",
     database: config.db,

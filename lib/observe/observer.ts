@@ -22,7 +22,7 @@ export interface ObserverOptions {
   /** The database file's size and its free pages. */
   databaseSize(): { bytes: number; freeBytes: number };
   /** The settings the page shows (see `configurationOf`): never a credential. */
-  configuration: Record<string, string>;
+  configuration(): Record<string, string>;
   /** The store's budget in bytes, when it has one. */
   budgetBytes?: number | null;
   /** How often totals are sampled for the charts. Default 10 s. */
@@ -80,7 +80,7 @@ const SHOWN_ERRORS = 20;
  * const observer = new Observer({
  *   collect: () => Promise.resolve([{}]),
  *   databaseSize: () => ({ bytes: 4096, freeBytes: 0 }),
- *   configuration: { upstream: "https://proxy.golang.org" },
+ *   configuration: () => ({ upstream: "https://proxy.golang.org" }),
  * });
  * const status = await observer.status();
  * console.log(status.requests, status.disk.storeBytes); // 0 4096
@@ -149,8 +149,10 @@ export class Observer {
     const { observation: o, errors } = await this.#observe();
     const observe = objectAt(o.summed, "observe");
     const requestsByKind: Record<string, number> = {};
-    for (const [kind, classes] of Object.entries(objectAt(observe, "requests"))) {
-      requestsByKind[kind] = Object.values(objectAt(classes)).reduce<number>(
+    const byKind = objectAt(observe, "requests");
+    for (const kind of ROUTE_KINDS) {
+      if (!Object.hasOwn(byKind, kind)) continue;
+      requestsByKind[kind] = Object.values(objectAt(byKind, kind)).reduce<number>(
         (sum, n) => sum + (typeof n === "number" ? n : 0),
         0,
       );
@@ -190,7 +192,7 @@ export class Observer {
       modules: largest(objectAt(observe, "modules"), SHOWN_MODULES)
         .map(([module, requests]) => ({ module, requests })),
       errors: errors.map((error) => ({ ...error, time: new Date(error.time).toISOString() })),
-      configuration: this.#options.configuration,
+      configuration: this.#options.configuration(),
       sampleSeconds: (this.#options.sampleMs ?? 10_000) / 1000,
       history: this.#history.columns(now),
     };

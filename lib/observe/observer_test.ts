@@ -23,7 +23,7 @@ Deno.test("the status sums every isolate, merges their errors newest first and h
         isolate(4, 0, [error(now - 3, "/b")], { "example.com/a": 1, "example.com/b": 3 }),
       ]),
     databaseSize: () => ({ bytes: 10_000, freeBytes: 1000 }),
-    configuration: { upstream: "https://proxy.lan" },
+    configuration: () => ({ upstream: "https://proxy.lan" }),
     budgetBytes: 50_000,
     now: () => now,
   });

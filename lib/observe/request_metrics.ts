@@ -117,16 +117,23 @@ export class RequestMetrics {
 
   /**
    * Counts one answer: `route` as parsed (undefined: no valid route), the
-   * response as given, `started` from {@linkcode now} when it arrived.
+   * response as given, `started` from {@linkcode now} when it arrived. An
+   * answer to a replica's forward is not `counted` (the replica counts it),
+   * but a failure is kept here, where its message is whole: the replica gets
+   * it as a stream.
    */
   record(
     route: RouteLike | undefined,
     request: HttpRequest,
     response: HttpResponse,
     started: number,
+    counted = true,
   ): void {
-    const kind = route ? kindIndex(route.kind) : OTHER;
     const status = response.status;
+    const body = response.body;
+    if (status >= 500 && body instanceof Uint8Array) this.#addError(request, status, body);
+    if (!counted) return;
+    const kind = route ? kindIndex(route.kind) : OTHER;
     const statusClass = Math.min(CLASSES - 1, Math.max(0, ((status / 100) | 0) - 1));
     this.#requests[kind * CLASSES + statusClass]++;
     const seconds = (this.#now() - started) / 1000;
@@ -134,12 +141,9 @@ export class RequestMetrics {
     while (slot < DURATION_BUCKETS.length && seconds > DURATION_BUCKETS[slot]) slot++;
     this.#buckets[kind * SLOTS + slot]++;
     this.#seconds[kind] += seconds;
-    // Bytes of the protocol only: a scraper or a status page left open must not count as traffic.
-    const body = kind === ASTERA ? undefined : response.body;
-    if (body instanceof Uint8Array) this.#servedBytes += body.byteLength;
-    else if (body) this.#servedBytes += Number(response.headers["content-length"]) || 0;
+    // Bytes of the protocol only: a scraper or a status page left open is not traffic.
+    if (kind !== ASTERA) this.#servedBytes += bodyBytes(response);
     if (kind < OTHER && kind !== SUMDB && route?.module) this.#modules.add(route.module);
-    if (status >= 500) this.#addError(request, response);
   }
 
   /** The counters, as plain objects (sent between isolates, then summed). */
@@ -178,16 +182,20 @@ export class RequestMetrics {
     return this.#errors.list();
   }
 
-  #addError(request: HttpRequest, response: HttpResponse): void {
-    const body = response.body;
-    const message = body instanceof Uint8Array
-      ? new TextDecoder().decode(body.subarray(0, 2000)).trim()
-      : "";
-    this.#errors.add({ time: Date.now(), status: response.status, path: request.target, message });
+  #addError(request: HttpRequest, status: number, body: Uint8Array): void {
+    const message = new TextDecoder().decode(body.subarray(0, 2000)).trim();
+    this.#errors.add({ time: Date.now(), status, path: request.target, message });
   }
 }
 
 const SUMDB = ROUTE_KINDS.indexOf("sumdb");
+
+/** Bytes a response's body holds or declares (a stream's `content-length`; none for a HEAD). */
+function bodyBytes(response: HttpResponse): number {
+  const body = response.body;
+  if (body instanceof Uint8Array) return body.byteLength;
+  return body ? Number(response.headers["content-length"]) || 0 : 0;
+}
 
 /**
  * The index of a parsed route's kind in {@linkcode ROUTE_KINDS}: the protocol's

@@ -88,12 +88,12 @@
         : "big";
     }
     setText("upstreamSuccess", `last answer: ${when(upstream.lastSuccess)}`);
-    setText(
-      "upstreamFailure",
-      upstream.lastFailure
-        ? `last failure: ${when(upstream.lastFailure)}: ${upstream.lastError ?? ""}`
-        : "no failure since start",
-    );
+    const failure = upstream.lastFailure
+      ? `last failure: ${when(upstream.lastFailure)}: ${upstream.lastError ?? ""}`
+      : "no failure since start";
+    setText("upstreamFailure", failure);
+    // Cut to a few lines by the style sheet; the whole text on hover.
+    field("upstreamFailure")?.setAttribute("title", failure);
   }
 
   function renderFigures(status) {
@@ -140,7 +140,9 @@
     fillTable("modules", status.modules.map((m) => [[m.module], [count(m.requests), "num"]]));
     fillTable(
       "errors",
-      status.errors.map((e) => [[when(e.time)], [String(e.status)], [e.path], [e.message]]),
+      status.errors.map((
+        e,
+      ) => [[when(e.time), "nowrap"], [String(e.status)], [e.path], [e.message]]),
     );
     fillTable(
       "kinds",
@@ -195,6 +197,7 @@
         width: width("chart-requests"),
         height: 220,
         scales: { "%": { range: [0, 100] } },
+        legend: { live: false },
         series: [
           {},
           {
@@ -227,6 +230,7 @@
       {
         width: width("chart-bytes"),
         height: 220,
+        legend: { live: false },
         series: [
           {},
           {
@@ -245,7 +249,7 @@
             value: (_, v) => v === null ? "–" : bytes(v),
           },
         ],
-        axes: [axis({}), axis({ size: 70, values: (_, ticks) => ticks.map(bytes) })],
+        axes: [axis({}), axis({ size: 80, values: (_, ticks) => ticks.map(bytes) })],
       },
       data.bytes,
       document.getElementById("chart-bytes"),
