@@ -97,11 +97,11 @@ export async function startAstera(
   Deno.unrefTimer(sweeper);
 
   let replicas: Replica[] = [];
-  let listening: string | undefined;
   const observer = new Observer({
     collect: async () => [handler.isolateStats(), ...await replicaStats(replicas)],
     databaseSize: () => proxy.databaseSize(),
-    configuration: () => configurationOf(config, listening),
+    // Asked only once serving, so the server and its port (chosen for port 0) are known.
+    configuration: () => configurationOf(config, server.addr),
     sampleMs: options.statusSampleMs,
   });
   const handler = createHandler(
@@ -156,7 +156,6 @@ export async function startAstera(
     maxConnections,
   }, log);
   const host = addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname;
-  listening = `${host}:${addr.port}`;
   log.info("listening", {
     address: `${host}:${addr.port}`,
     db: config.db,

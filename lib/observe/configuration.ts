@@ -9,8 +9,8 @@ import type { Config } from "../config.ts";
 import { describeUpstreamList } from "../sources/upstream.ts";
 
 /**
- * The shown settings, in the order the page lists them, as text; `listening`
- * is the address bound (the port chosen for port 0), when known.
+ * The shown settings, in the order the page lists them, as text; `bound` is
+ * the address listened on (with the port chosen for port 0), when known.
  *
  * @example
  * ```ts
@@ -20,10 +20,10 @@ import { describeUpstreamList } from "../sources/upstream.ts";
  * console.log(shown.upstream); // https://proxy.lan
  * ```
  */
-export function configurationOf(config: Config, listening?: string): Record<string, string> {
-  const host = config.hostname.includes(":") ? `[${config.hostname}]` : config.hostname;
+export function configurationOf(config: Config, bound?: Deno.NetAddr): Record<string, string> {
+  const hostname = bound?.hostname ?? config.hostname;
   return {
-    listen: listening ?? `${host}:${config.port}`,
+    listen: `${hostname.includes(":") ? `[${hostname}]` : hostname}:${bound?.port ?? config.port}`,
     upstream: describeUpstreamList(config.upstream),
     private: config.private || "(none)",
     database: config.db,
