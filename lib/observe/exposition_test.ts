@@ -71,7 +71,7 @@ Deno.test("histograms of several isolates add up bucket by bucket", () => {
     clock = 1000;
     const started = metrics.now();
     clock += ms;
-    metrics.record({ kind, module: "example.com/m" }, request, ok, started);
+    metrics.record({ kind, module: "example.com/m" }, request, ok, true, started);
   };
   observe(first, 0.05); // 50 µs: the first bucket
   observe(first, 3); // 3 ms: the 5 ms bucket

@@ -215,7 +215,8 @@ function durationFamily(seconds: IsolateStats): MetricFamily {
   }
   return {
     name: "astera_request_duration_seconds",
-    help: "Time from a request's arrival until its answer's head is ready (a zip streams after).",
+    help:
+      "Time from a request's arrival until its answer's head is ready (a zip streams after); answers from memory given at once are in the first bucket, unmeasured.",
     type: "histogram",
     samples: histogramSamples(DURATION_BUCKETS, series),
   };

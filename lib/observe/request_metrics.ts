@@ -92,7 +92,7 @@ export interface RouteLike {
  * const request = { method: "GET", target: "/example.com/m/@v/list", headers: {} };
  * const started = performance.now();
  * const response = { status: 200, headers: {}, body: new Uint8Array(12) };
- * metrics.record({ kind: "list", module: "example.com/m" }, request, response, started);
+ * metrics.record({ kind: "list", module: "example.com/m" }, request, response, true, started);
  * console.log(metrics.snapshot().requests.list["2xx"], metrics.snapshot().servedBytes); // 1 12
  * ```
  */
@@ -120,14 +120,17 @@ export class RequestMetrics {
    * response as given, `started` from {@linkcode now} when it arrived. An
    * answer to a replica's forward is not `counted` (the replica counts it),
    * but a failure is kept here, where its message is whole: the replica gets
-   * it as a stream.
+   * it as a stream. An answer given at once, from memory, comes without
+   * `started` and is counted in the first bucket unmeasured: reading the
+   * clock twice (about 170 ns each in Deno 2.9) would cost more than
+   * everything else counted here together.
    */
   record(
     route: RouteLike | undefined,
     request: HttpRequest,
     response: HttpResponse,
-    started: number,
-    counted = true,
+    counted: boolean,
+    started?: number,
   ): void {
     const status = response.status;
     const body = response.body;
@@ -136,7 +139,7 @@ export class RequestMetrics {
     const kind = route ? kindIndex(route.kind) : OTHER;
     const statusClass = Math.min(CLASSES - 1, Math.max(0, ((status / 100) | 0) - 1));
     this.#requests[kind * CLASSES + statusClass]++;
-    const seconds = (this.#now() - started) / 1000;
+    const seconds = started === undefined ? 0 : (this.#now() - started) / 1000;
     let slot = 0;
     while (slot < DURATION_BUCKETS.length && seconds > DURATION_BUCKETS[slot]) slot++;
     this.#buckets[kind * SLOTS + slot]++;
