@@ -84,6 +84,17 @@ Deno.test("/metrics after known traffic passes promtool and its counters match t
         add(`astera_request_duration_seconds_count{kind="${kindOf(path)}"}`, 1);
       }
     }
+    // Astera's own pages are no module traffic: counted apart, their bytes not counted.
+    const notForGo = await fetch(`${astera.url}/`, { client });
+    assertEquals(notForGo.status, 404, "/ without Accept: text/html");
+    await notForGo.body?.cancel();
+    const page = await fetch(`${astera.url}/`, { client, headers: { accept: "text/html" } });
+    assertEquals(page.status, 200);
+    await page.body?.cancel();
+    add('astera_requests_total{kind="astera",code="2xx"}', 1);
+    add('astera_requests_total{kind="astera",code="4xx"}', 1);
+    add('astera_request_duration_seconds_count{kind="astera"}', 2);
+
     const response = await fetch(`${astera.url}/metrics`, { client });
     assertEquals(response.status, 200);
     assertEquals(response.headers.get("content-type"), "text/plain; version=0.0.4; charset=utf-8");

@@ -57,133 +57,188 @@ export function metricsText(observation: Observation): string {
  * ```
  */
 export function metricFamilies(o: Observation): MetricFamily[] {
-  const s = o.summed;
-  const observe = objectAt(s, "observe");
-  const counters = objectAt(observe, "counters");
-  const c = (path: string[]) => numberAt(s, ...path);
-  const families: MetricFamily[] = [
+  return [
+    ...processFamilies(o),
+    ...requestFamilies(objectAt(o.summed, "observe")),
+    ...cacheFamilies(o.summed),
+    ...upstreamFamilies(o.summed),
+    ...storeFamilies(o),
+  ];
+}
+
+function processFamilies(o: Observation): MetricFamily[] {
+  return [
     gauge("astera_info", "Astera's version (the value is always 1).", [
       { labels: { version: o.version, deno: Deno.version.deno }, value: 1 },
     ]),
-    gauge("process_start_time_seconds", "When the server started, in seconds since the epoch.", [
-      { value: Math.floor(o.startedAt / 1000) },
-    ]),
-    gauge("process_resident_memory_bytes", "Resident memory of the process (all isolates).", [
-      { value: o.residentBytes },
-    ]),
-    gauge("astera_isolates", "Isolates serving the port (the primary and its replicas).", [
-      { value: o.isolates },
-    ]),
+    gauge(
+      "process_start_time_seconds",
+      "When the server started, in seconds since the epoch.",
+      one(Math.floor(o.startedAt / 1000)),
+    ),
+    gauge(
+      "process_resident_memory_bytes",
+      "Resident memory of the process (all isolates).",
+      one(o.residentBytes),
+    ),
+    gauge(
+      "astera_isolates",
+      "Isolates serving the port (the primary and its replicas).",
+      one(o.isolates),
+    ),
+  ];
+}
+
+function requestFamilies(observe: IsolateStats): MetricFamily[] {
+  return [
     requestFamily(objectAt(observe, "requests")),
     durationFamily(objectAt(observe, "seconds")),
     counter(
       "astera_served_bytes_total",
       "Body bytes of module-protocol answers (a stream's as declared).",
-      [
-        { value: numberAt(observe, "servedBytes") },
-      ],
+      one(numberAt(observe, "servedBytes")),
     ),
-    counter("astera_cache_hits_total", "Memory-cache lookups that found the value.", [
-      { labels: { cache: "items" }, value: c(["cache", "items", "hits"]) },
-      { labels: { cache: "chunks" }, value: c(["cache", "chunks", "hits"]) },
-    ]),
-    counter("astera_cache_misses_total", "Memory-cache lookups that went to the store.", [
-      { labels: { cache: "items" }, value: c(["cache", "items", "misses"]) },
-      { labels: { cache: "chunks" }, value: c(["cache", "chunks", "misses"]) },
-    ]),
+  ];
+}
+
+function cacheFamilies(s: IsolateStats): MetricFamily[] {
+  const byCache = (field: string) =>
+    ["items", "chunks"].map((cache) => ({
+      labels: { cache },
+      value: numberAt(s, "cache", cache, field),
+    }));
+  return [
+    counter(
+      "astera_cache_hits_total",
+      "Memory-cache lookups that found the value.",
+      byCache("hits"),
+    ),
+    counter(
+      "astera_cache_misses_total",
+      "Memory-cache lookups that went to the store.",
+      byCache("misses"),
+    ),
     counter(
       "astera_cache_coalesced_loads_total",
       "Memory-cache loads that joined one already under way for the same key.",
-      [
-        { labels: { cache: "items" }, value: c(["cache", "items", "coalesced"]) },
-        { labels: { cache: "chunks" }, value: c(["cache", "chunks", "coalesced"]) },
-      ],
+      byCache("coalesced"),
     ),
     counter(
       "astera_fetches_coalesced_total",
       "Requests that joined a source fetch already under way instead of asking again.",
-      [{ value: c(["proxy", "fetchCoalesced"]) }],
+      one(numberAt(s, "proxy", "fetchCoalesced")),
     ),
     counter(
       "astera_source_fetches_total",
       "Answers asked of a source (the upstream or git), background refreshes included.",
-      [{ value: c(["proxy", "sourceFetches"]) }],
+      one(numberAt(s, "proxy", "sourceFetches")),
     ),
     counter(
       "astera_background_refreshes_total",
       "Stale answers served at once and refreshed behind.",
-      [{ value: c(["proxy", "backgroundRefreshes"]) }],
+      one(numberAt(s, "proxy", "backgroundRefreshes")),
     ),
     counter(
       "astera_offline_answers_total",
       "Answers made up from what is stored while the source failed.",
-      [{ value: c(["proxy", "offlineAnswers"]) }],
+      one(numberAt(s, "proxy", "offlineAnswers")),
     ),
-    counter("astera_store_reads_total", "Reads from the database.", [
-      { value: c(["store", "reads"]) },
-    ]),
-    counter("astera_store_writes_total", "Write transactions committed to the database.", [
-      { value: c(["store", "writes"]) },
-    ]),
-    counter("astera_store_busy_retries_total", "Writes retried because the database was locked.", [
-      { value: c(["store", "busyRetries"]) },
-    ]),
+  ];
+}
+
+function upstreamFamilies(s: IsolateStats): MetricFamily[] {
+  const counters = objectAt(s, "observe", "counters");
+  const outcome = (label: string, field: string) => ({
+    labels: { outcome: label },
+    value: numberAt(counters, "upstream", field),
+  });
+  const reachable = valueAt(s, "upstream", "reachable");
+  return [
     counter("astera_upstream_requests_total", "HTTP requests to the upstream, by outcome.", [
-      { labels: { outcome: "ok" }, value: numberAt(counters, "upstream", "ok") },
-      { labels: { outcome: "not_found" }, value: numberAt(counters, "upstream", "notFound") },
-      { labels: { outcome: "refused" }, value: numberAt(counters, "upstream", "refused") },
-      {
-        labels: { outcome: "server_error" },
-        value: numberAt(counters, "upstream", "serverError"),
-      },
-      {
-        labels: { outcome: "unreachable" },
-        value: numberAt(counters, "upstream", "unreachable"),
-      },
+      outcome("ok", "ok"),
+      outcome("not_found", "notFound"),
+      outcome("refused", "refused"),
+      outcome("server_error", "serverError"),
+      outcome("unreachable", "unreachable"),
     ]),
-    counter("astera_upstream_received_bytes_total", "Body bytes received from the upstream.", [
-      { value: numberAt(counters, "upstream", "receivedBytes") },
-    ]),
+    counter(
+      "astera_upstream_received_bytes_total",
+      "Body bytes received from the upstream.",
+      one(numberAt(counters, "upstream", "receivedBytes")),
+    ),
     counter(
       "astera_upstream_outages_total",
       "Times the upstream went from answering to failing.",
-      [{ value: c(["upstream", "outages"]) }],
+      one(numberAt(s, "upstream", "outages")),
     ),
-    gauge("astera_upstream_up", "1 when the upstream's last outcome was an answer, else 0.", [
-      ...(typeof valueAt(s, "upstream", "reachable") === "boolean"
-        ? [{ value: valueAt(s, "upstream", "reachable") ? 1 : 0 }]
-        : []),
-    ]),
-    counter("astera_zip_downloads_total", "Zip downloads from a source started.", [
-      { value: c(["proxy", "liveDownloads"]) },
-    ]),
-    gauge("astera_zip_downloads_in_progress", "Zips being downloaded from a source now.", [
-      { value: numberAt(counters, "zipsDownloading") },
-    ]),
+    gauge(
+      "astera_upstream_up",
+      "1 when the upstream's last outcome was an answer, else 0; absent before it was asked.",
+      typeof reachable === "boolean" ? one(reachable ? 1 : 0) : [],
+    ),
+    counter(
+      "astera_zip_downloads_total",
+      "Zip downloads from a source started.",
+      one(numberAt(s, "proxy", "liveDownloads")),
+    ),
+    gauge(
+      "astera_zip_downloads_in_progress",
+      "Zips being downloaded from a source now.",
+      one(numberAt(counters, "zipsDownloading")),
+    ),
     counter("astera_git_fetches_total", "git fetches of private mirrors, by outcome.", [
       { labels: { outcome: "ok" }, value: numberAt(counters, "git", "fetchesOk") },
       { labels: { outcome: "failed" }, value: numberAt(counters, "git", "fetchesFailed") },
     ]),
-    counter("astera_evictions_total", "Zips removed to stay within the store's budget.", [
-      { value: numberAt(counters, "evictions") },
-    ]),
-    counter("astera_evicted_bytes_total", "Bytes of the zips removed for the budget.", [
-      { value: numberAt(counters, "evictedBytes") },
-    ]),
-    gauge("astera_store_bytes", "Bytes of the database in use (its file less free pages).", [
-      { value: o.database.bytes - o.database.freeBytes },
-    ]),
-    gauge("astera_database_file_bytes", "Size of the database file.", [
-      { value: o.database.bytes },
-    ]),
-    gauge("astera_store_budget_bytes", "The store's budget (--max-bytes); absent without one.", [
-      ...(o.budgetBytes === null ? [] : [{ value: o.budgetBytes }]),
-    ]),
-    counter("astera_gc_collections_total", "Garbage collections asked for to return zip buffers.", [
-      { value: c(["reclaim", "collections"]) },
-    ]),
   ];
-  return families;
+}
+
+function storeFamilies(o: Observation): MetricFamily[] {
+  const s = o.summed;
+  const counters = objectAt(s, "observe", "counters");
+  return [
+    counter(
+      "astera_store_reads_total",
+      "Reads from the database.",
+      one(numberAt(s, "store", "reads")),
+    ),
+    counter(
+      "astera_store_writes_total",
+      "Write transactions committed to the database.",
+      one(numberAt(s, "store", "writes")),
+    ),
+    counter(
+      "astera_store_busy_retries_total",
+      "Writes retried because the database was locked.",
+      one(numberAt(s, "store", "busyRetries")),
+    ),
+    counter(
+      "astera_evictions_total",
+      "Zips removed to stay within the store's budget.",
+      one(numberAt(counters, "evictions")),
+    ),
+    counter(
+      "astera_evicted_bytes_total",
+      "Bytes of the zips removed for the budget.",
+      one(numberAt(counters, "evictedBytes")),
+    ),
+    gauge(
+      "astera_store_bytes",
+      "Bytes of the database in use (its file less free pages).",
+      one(o.database.bytes - o.database.freeBytes),
+    ),
+    gauge("astera_database_file_bytes", "Size of the database file.", one(o.database.bytes)),
+    gauge(
+      "astera_store_budget_bytes",
+      "The store's budget (--max-bytes); absent without one.",
+      o.budgetBytes === null ? [] : one(o.budgetBytes),
+    ),
+    counter(
+      "astera_gc_collections_total",
+      "Garbage collections asked for to return zip buffers.",
+      one(numberAt(s, "reclaim", "collections")),
+    ),
+  ];
 }
 
 function requestFamily(requests: IsolateStats): MetricFamily {
@@ -220,6 +275,11 @@ function durationFamily(seconds: IsolateStats): MetricFamily {
     type: "histogram",
     samples: histogramSamples(DURATION_BUCKETS, series),
   };
+}
+
+/** One unlabelled sample. */
+function one(value: number): Sample[] {
+  return [{ value }];
 }
 
 function counter(name: string, help: string, samples: Sample[]): MetricFamily {
