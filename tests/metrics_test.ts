@@ -135,6 +135,10 @@ Deno.test("/metrics after known traffic passes promtool and its counters match t
     const zipsFetched = [...upstream.counts.keys()].filter((path) => path.endsWith(".zip")).length;
     assertEquals(samples.get("astera_zip_downloads_total"), zipsFetched);
     assertEquals(samples.get("astera_upstream_up"), 1);
+    // Taken from the proxy's own stats: a renamed field would show as a silent 0.
+    assertEquals(samples.get("astera_source_fetches_total"), ok + notFound);
+    assert(samples.get('astera_cache_hits_total{cache="items"}')! > 0, "repeats came from memory");
+    assert(samples.get('astera_cache_misses_total{cache="items"}')! > 0);
 
     // Every answer went through a histogram bucket; +Inf holds them all.
     const zipCount = samples.get('astera_request_duration_seconds_count{kind="zip"}');

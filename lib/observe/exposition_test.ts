@@ -84,6 +84,7 @@ Deno.test("histograms of several isolates add up bucket by bucket", () => {
     isolates: 2,
     residentBytes: 0,
     database: { bytes: 0, freeBytes: 0 },
+    storedBytes: 0,
     budgetBytes: null,
     startedAt: 0,
     version: "0.0.0",

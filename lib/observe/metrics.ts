@@ -23,6 +23,8 @@ export interface Observation {
   /** The whole process's resident memory (every isolate lives in it). */
   residentBytes: number;
   database: { bytes: number; freeBytes: number };
+  /** Bytes stored, as the budget counts them. */
+  storedBytes: number;
   /** The store's budget (`--max-bytes`), or null for none. */
   budgetBytes: number | null;
   /** When the server started, in milliseconds since the epoch. */
@@ -37,7 +39,8 @@ export interface Observation {
  * ```ts
  * import { metricsText } from "./metrics.ts";
  * const text = metricsText({ summed: {}, isolates: 1, residentBytes: 1 << 20,
- *   database: { bytes: 8192, freeBytes: 0 }, budgetBytes: null, startedAt: 0, version: "0.1.0" });
+ *   database: { bytes: 8192, freeBytes: 0 }, storedBytes: 8192, budgetBytes: null, startedAt: 0,
+ *   version: "0.1.0" });
  * console.log(text.includes("astera_isolates 1")); // true
  * ```
  */
@@ -52,7 +55,8 @@ export function metricsText(observation: Observation): string {
  * ```ts
  * import { metricFamilies } from "./metrics.ts";
  * const families = metricFamilies({ summed: {}, isolates: 2, residentBytes: 0,
- *   database: { bytes: 0, freeBytes: 0 }, budgetBytes: null, startedAt: 0, version: "0.1.0" });
+ *   database: { bytes: 0, freeBytes: 0 }, storedBytes: 0, budgetBytes: null, startedAt: 0,
+ *   version: "0.1.0" });
  * console.log(families.some((f) => f.name === "astera_requests_total")); // true
  * ```
  */
@@ -224,8 +228,8 @@ function storeFamilies(o: Observation): MetricFamily[] {
     ),
     gauge(
       "astera_store_bytes",
-      "Bytes of the database in use (its file less free pages).",
-      one(o.database.bytes - o.database.freeBytes),
+      "Bytes stored, as the budget counts them (without a budget: the database's pages in use).",
+      one(o.storedBytes),
     ),
     gauge("astera_database_file_bytes", "Size of the database file.", one(o.database.bytes)),
     gauge(

@@ -21,6 +21,11 @@ export interface ObserverOptions {
   collect(): Promise<IsolateStats[]>;
   /** The database file's size and its free pages. */
   databaseSize(): { bytes: number; freeBytes: number };
+  /**
+   * Bytes stored, as the budget counts them; the database's pages in use
+   * (its size less free pages) when not given.
+   */
+  storedBytes?: () => number;
   /** The settings the page shows (see `configurationOf`): never a credential. */
   configuration(): Record<string, string>;
   /** The store's budget in bytes, when it has one. */
@@ -184,7 +189,7 @@ export class Observer {
       servedBytes: now.servedBytes,
       fetchedBytes: now.fetchedBytes,
       disk: {
-        storeBytes: o.database.bytes - o.database.freeBytes,
+        storeBytes: o.storedBytes,
         fileBytes: o.database.bytes,
         freeBytes: o.database.freeBytes,
         budgetBytes: o.budgetBytes,
@@ -201,6 +206,7 @@ export class Observer {
   /** Every isolate's counters, summed, with the process-wide figures. */
   async #observe(): Promise<{ observation: Observation; errors: ErrorEntry[] }> {
     const all = await this.#options.collect();
+    const database = this.#options.databaseSize();
     const errors: ErrorEntry[] = [];
     for (const stats of all) {
       const kept = valueAt(stats, "observe", "errors");
@@ -211,7 +217,8 @@ export class Observer {
         summed: sumStats(all),
         isolates: all.length,
         residentBytes: Deno.memoryUsage().rss,
-        database: this.#options.databaseSize(),
+        database,
+        storedBytes: this.#options.storedBytes?.() ?? database.bytes - database.freeBytes,
         budgetBytes: this.#options.budgetBytes ?? null,
         startedAt: this.startedAt,
         version: VERSION,
