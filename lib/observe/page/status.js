@@ -8,7 +8,8 @@
   const REFRESH_MS = 5000;
   const KIB = 1024;
   let renders = 0;
-  /** @type {{ requests: any, bytes: any } | null} */
+  /** @typedef {{ setData(data: unknown[]): void }} Chart */
+  /** @type {{ requests: Chart, bytes: Chart } | null} */
   let charts = null;
 
   /** @param {string} name */
