@@ -20,6 +20,7 @@ import { reclaimer } from "./proxy/reclaim.ts";
 import { Store } from "./store/sqlite.ts";
 import type { ReplicaMessage, ReplicaSettings } from "./isolates/replica.ts";
 import { createUpstream, describeUpstreamList, type ModuleSource } from "./sources/mod.ts";
+import { configurationOf, countingFetch, Observer } from "./observe/mod.ts";
 
 /** A pending blob untouched for this long is abandoned. */
 const SWEEP_IDLE_MS = 10 * 60 * 1000;
@@ -37,6 +38,12 @@ export interface Astera {
 
 /** Builds the private-module source; given by `main.ts` so the core does not depend on git. */
 export type PrivateSourceFactory = (config: Config, log: Logger) => ModuleSource;
+
+/** Settings of {@linkcode startAstera} that are not flags. */
+export interface StartOptions {
+  /** How often the status page's charts sample the counters (ms). Default 10 s. */
+  statusSampleMs?: number;
+}
 
 /**
  * Opens the database and starts serving. Throws (before listening) when the
@@ -56,6 +63,7 @@ export async function startAstera(
   config: Config,
   log: Logger,
   privateSource?: PrivateSourceFactory,
+  options: StartOptions = {},
 ): Promise<Astera> {
   reclaimer.stepBytes = config.gcStepBytes;
   const store = Store.open(config.db);
@@ -65,6 +73,8 @@ export async function startAstera(
   if (damage) log.error("store-damaged", { db: config.db, error: damage, advice: REPAIR_ADVICE });
   const upstream = createUpstream(config.upstream, {
     timeoutMs: config.upstreamTimeoutMs,
+    // Requests by outcome and bytes received, for /metrics and the status page.
+    fetch: countingFetch(),
     onResume: (what, offset, size, reason) =>
       log.warn("upstream-resumed", { what, offset, size, reason }),
   });
@@ -91,7 +101,20 @@ export async function startAstera(
   Deno.unrefTimer(sweeper);
 
   let replicas: Replica[] = [];
-  const handler = createHandler(proxy, log, undefined, () => replicaStats(replicas));
+  const observer = new Observer({
+    collect: async () => [handler.isolateStats(), ...await replicaStats(replicas)],
+    databaseSize: () => proxy.databaseSize(),
+    // Asked only once serving, so the server and its port (chosen for port 0) are known.
+    configuration: () => configurationOf(config, server.addr),
+    sampleMs: options.statusSampleMs,
+  });
+  const handler = createHandler(
+    proxy,
+    log,
+    undefined,
+    () => replicaStats(replicas),
+    observer,
+  );
   const replicaCount = config.workers - 1;
   // The kernel spreads connections evenly over the isolates' sockets; so is the limit.
   const maxConnections = Math.ceil(config.maxConnections / config.workers);
@@ -100,7 +123,7 @@ export async function startAstera(
     log.error(event, {
       error: error instanceof Error ? error.stack ?? error.message : String(error),
     });
-  const internal = replicaCount > 0 ? serveForwards(handler, onError) : undefined;
+  const internal = replicaCount > 0 ? serveForwards(handler.forwarded, onError) : undefined;
   let server: HttpServer;
   try {
     // With SO_REUSEPORT a second Astera would share the port silently: bind it alone first.
@@ -121,6 +144,7 @@ export async function startAstera(
     throw error;
   }
   const addr = server.addr;
+  observer.start();
   replicas = await startReplicas(replicaCount, proxy, {
     db: config.db,
     hostname: config.hostname,
@@ -169,6 +193,7 @@ export async function startAstera(
       ]);
       clearTimeout(timer);
       clearInterval(sweeper);
+      observer.stop();
       store.close();
     },
   };

@@ -16,6 +16,15 @@ import { canonicalModuleVersion } from "../mod/semver.ts";
 export type Route =
   | { kind: "health" }
   | { kind: "stats" }
+  /** `/metrics`: Prometheus text format. */
+  | { kind: "metrics" }
+  /**
+   * `/_astera/status.json`: what the status page shows (the page itself, at
+   * `/`, is the handler's: a path outside the protocol for all but browsers).
+   */
+  | { kind: "status" }
+  /** `/_astera/assets/<name>`: what the status page loads. */
+  | { kind: "asset"; name: string }
   | ProxyRequest
   /**
    * A checksum-database path `/sumdb/<name>/<key>`, `key` as the go command
@@ -45,6 +54,12 @@ export function parseRoute(rawPath: string): Route {
   }
   if (path === "/healthz") return { kind: "health" };
   if (path === "/_astera/stats") return { kind: "stats" };
+  if (path === "/metrics") return { kind: "metrics" };
+  if (path === "/_astera/status.json") return { kind: "status" };
+  if (path.startsWith("/_astera/assets/")) {
+    const name = path.slice("/_astera/assets/".length);
+    if (/^[a-z0-9][a-z0-9.-]*$/.test(name)) return { kind: "asset", name };
+  }
   if (path.startsWith("/sumdb/")) return parseSumdb(path.slice("/sumdb/".length));
   return parseProxyPath(path);
 }

@@ -34,6 +34,9 @@ Deno.test("proxy paths decode to module, version and endpoint", () => {
     ["/example.com/m/@v/main.info", { kind: "info", module: "example.com/m", version: "main" }],
     ["/example.com/m/v2/@v/list", { kind: "list", module: "example.com/m/v2" }],
     ["/healthz", { kind: "health" }],
+    ["/metrics", { kind: "metrics" }],
+    ["/_astera/status.json", { kind: "status" }],
+    ["/_astera/assets/uplot.js", { kind: "asset", name: "uplot.js" }],
     ["/sumdb/sum.golang.org/supported", {
       kind: "sumdb",
       name: "sum.golang.org",
@@ -81,6 +84,8 @@ Deno.test("malformed paths are refused with a 4xx and a reason", () => {
     ["/example.com/m/@v/", 404],
     ["/example.com/m", 404],
     ["/", 404],
+    ["/_astera/assets/../stats", 404],
+    ["/_astera/assets/", 404],
     ["/example.com/m/@other", 404],
   ];
   for (const [path, status] of cases) {

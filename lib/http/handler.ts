@@ -13,6 +13,18 @@ import { isDatabaseCorrupt } from "../store/sqlite.ts";
 import { parseRoute, type Route, RouteError } from "../goproxy/route.ts";
 import { BoundedMap } from "../util/bounded_map.ts";
 import { errorText } from "../util/errors.ts";
+import {
+  assetResponse,
+  countersSnapshot,
+  type IsolateStats,
+  type Observer,
+  RequestMetrics,
+  type RouteLike,
+  statusPageResponse,
+  sumStats,
+} from "../observe/mod.ts";
+
+export { type IsolateStats, sumStats };
 
 /** Parsed request paths kept at most; a hot path is parsed and validated once. */
 const ROUTE_CACHE_SIZE = 4096;
@@ -34,44 +46,24 @@ export interface HandlerStats {
   refused: number;
 }
 
-/** One isolate's counters: its handler's and its proxy's. */
-export type IsolateStats = Record<string, unknown>;
-
 /** The request handler, with its isolate's counters. */
 export type Handler = ((request: HttpRequest) => HttpResponse | Promise<HttpResponse>) & {
   stats: HandlerStats;
+  /**
+   * This isolate's counters: its handler's and its proxy's, and under
+   * `observe` what `/metrics` and the status page are made of.
+   */
   isolateStats(): IsolateStats;
+  /**
+   * The handler for requests a replica forwards: answered the same, but not
+   * counted again in `/metrics` (the replica counted them as they arrived;
+   * only a failure is kept here, with its message, for the status page).
+   */
+  forwarded(request: HttpRequest): HttpResponse | Promise<HttpResponse>;
 };
 
-/**
- * Adds counters of the same shape: numbers are summed, objects recursively,
- * anything else is taken from the first.
- *
- * @example
- * ```ts
- * import { sumStats } from "./handler.ts";
- * console.log(sumStats([{ store: { reads: 2, active: true } }, { store: { reads: 3, active: true } }]));
- * // { store: { reads: 5, active: true } }
- * ```
- */
-export function sumStats(all: IsolateStats[]): IsolateStats {
-  const sum: IsolateStats = {};
-  for (const stats of all) {
-    for (const [key, value] of Object.entries(stats)) {
-      const seen = sum[key];
-      if (typeof value === "number") {
-        sum[key] = (typeof seen === "number" ? seen : 0) + value;
-      } else if (value !== null && typeof value === "object" && !Array.isArray(value)) {
-        sum[key] = seen !== null && typeof seen === "object"
-          ? sumStats([seen as IsolateStats, value as IsolateStats])
-          : sumStats([value as IsolateStats]);
-      } else if (!(key in sum)) {
-        sum[key] = value;
-      }
-    }
-  }
-  return sum;
-}
+/** The route of the status page, which is no protocol path (see `statusPageResponse`). */
+const PAGE_ROUTE: RouteLike = { kind: "page" };
 
 /**
  * Makes the request handler.
@@ -91,7 +83,10 @@ export function createHandler(
   forward?: (request: HttpRequest) => Promise<HttpResponse>,
   /** The primary's way to the replicas' counters, for `/_astera/stats`. */
   replicaStats?: () => Promise<IsolateStats[]>,
+  /** The primary's observer, for `/metrics` and `/_astera/status.json` (replicas forward them). */
+  observer?: Observer,
 ): Handler {
+  const metrics = new RequestMetrics();
   const stats: HandlerStats = { requests: 0, errors: 0, notFound: 0, refused: 0 };
   const counted = (response: HttpResponse): HttpResponse => {
     const status = response.status;
@@ -112,7 +107,7 @@ export function createHandler(
     return parsed;
   };
   // What memory alone answers is answered without a single await: most of a busy day.
-  const handler = (request: HttpRequest): HttpResponse | Promise<HttpResponse> => {
+  const serve = (request: HttpRequest, count: boolean): HttpResponse | Promise<HttpResponse> => {
     stats.requests++;
     if (request.method === "GET" || request.method === "HEAD") {
       const parsed = routes.get(request.target);
@@ -128,12 +123,31 @@ export function createHandler(
             reply = proxy.cachedReply(parsed.kind, parsed.module, "");
             break;
         }
-        if (reply) return counted(replyResponse(request, proxy, reply));
+        if (reply) {
+          const response = counted(replyResponse(request, proxy, reply));
+          // Answered at once: no clock read (see RequestMetrics.record).
+          metrics.record(parsed, request, response, count);
+          return response;
+        }
       }
     }
-    return answer(request).then(counted);
+    return answer(request, count, metrics.now());
   };
-  const answer = async (request: HttpRequest): Promise<HttpResponse> => {
+  // The route `respond` parsed: set before its first await, so read right after calling it.
+  let routed: RouteLike | undefined;
+  const answer = async (
+    request: HttpRequest,
+    count: boolean,
+    started: number,
+  ): Promise<HttpResponse> => {
+    routed = undefined;
+    const pending = respond(request);
+    const parsed = routed;
+    const response = counted(await pending);
+    metrics.record(parsed, request, response, count, started);
+    return response;
+  };
+  const respond = async (request: HttpRequest): Promise<HttpResponse> => {
     if (request.method !== "GET" && request.method !== "HEAD") {
       return withAllow(textError(405, `method ${request.method} not allowed: use GET or HEAD`));
     }
@@ -143,9 +157,14 @@ export function createHandler(
       // The protocol has no query strings; refusing them keeps cache keys honest.
       return textError(400, "bad request: query strings are not part of the module proxy protocol");
     }
+    if (pathname === "/") {
+      routed = PAGE_ROUTE;
+      return statusPageResponse(request);
+    }
     let reply: Reply;
     try {
       const parsed = route(pathname);
+      routed = parsed;
       switch (parsed.kind) {
         case "health":
           return textResponse(request, "ok\n");
@@ -153,11 +172,13 @@ export function createHandler(
           // A replica's counters are only part of the picture: the primary sums them all.
           if (forward) return await forward(request);
           const all = [isolateStats(), ...(await replicaStats?.() ?? [])];
+          // What /metrics and the status page show is theirs to show.
+          const { observe: _, ...summed } = sumStats(all);
           return textResponse(
             request,
             JSON.stringify(
               {
-                ...sumStats(all),
+                ...summed,
                 isolates: all.length,
                 memory: Deno.memoryUsage(),
                 database: proxy.databaseSize(),
@@ -168,6 +189,16 @@ export function createHandler(
             "application/json",
           );
         }
+        case "metrics":
+        case "status":
+          // Only the primary sees every isolate's counters.
+          if (forward) return await forward(request);
+          if (!observer) return textError(404, `not found: ${pathname} is not served here`);
+          return parsed.kind === "metrics"
+            ? await observer.metricsResponse(request)
+            : await observer.statusResponse(request);
+        case "asset":
+          return assetResponse(request, parsed.name);
         case "sumdb":
           reply = await proxy.sumdb(parsed.name, parsed.key, parsed.module);
           break;
@@ -207,8 +238,14 @@ export function createHandler(
     }
     return replyResponse(request, proxy, reply);
   };
-  const isolateStats = (): IsolateStats => ({ handler: { ...stats }, ...proxy.stats() });
-  return Object.assign(handler, { stats, isolateStats });
+  const isolateStats = (): IsolateStats => ({
+    handler: { ...stats },
+    ...proxy.stats(),
+    observe: { ...metrics.snapshot(), counters: countersSnapshot(), errors: metrics.errors() },
+  });
+  const handler = (request: HttpRequest) => serve(request, true);
+  const forwarded = (request: HttpRequest) => serve(request, false);
+  return Object.assign(handler, { stats, isolateStats, forwarded });
 }
 
 function replyResponse(
