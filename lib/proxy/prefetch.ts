@@ -143,6 +143,9 @@ export class Prefetcher {
   /** Artifacts prefetched and not yet asked for: key → when, and bytes. */
   #prefetched = new BoundedMap<string, { at: number; bytes: number }>(REMEMBERED);
   #running = 0;
+  /** Prefetches under way, and those of them a client asked for meanwhile (joining it). */
+  #runningKeys = new Set<string>();
+  #joined = new Set<string>();
   #retry: ReturnType<typeof setTimeout> | undefined;
   #stopped = false;
   #stats: PrefetchStats = {
@@ -167,6 +170,7 @@ export class Prefetcher {
     if (this.#stopped || isPrefetching()) return;
     const key = taskKey({ kind, module, version });
     if (this.#prefetched.delete(key)) this.#stats.hits++;
+    else if (this.#runningKeys.has(key)) this.#joined.add(key);
     this.#enqueue(this.#policy.clientAsked(kind, module, version));
   }
 
@@ -213,7 +217,9 @@ export class Prefetcher {
   #count(key: string, bytes: number): void {
     this.#stats.prefetches++;
     this.#stats.prefetchedBytes += bytes;
-    this.#prefetched.set(key, { at: this.#options.now(), bytes });
+    // A client that joined the prefetch under way has asked for it already.
+    if (this.#joined.delete(key)) this.#stats.hits++;
+    else this.#prefetched.set(key, { at: this.#options.now(), bytes });
     this.#sweepWaste();
   }
 
@@ -278,6 +284,8 @@ export class Prefetcher {
 
   async #run(task: PrefetchTask): Promise<void> {
     const { target } = this.#options;
+    const key = taskKey(task);
+    this.#runningKeys.add(key);
     try {
       const reply = await target[task.kind](task.module, task.version);
       // The slot is held until the zip is stored: a pool of 8 is 8 downloads, not 8 starts.
@@ -289,6 +297,9 @@ export class Prefetcher {
         request: `${task.kind} ${task.module}@${task.version}`,
         error: errorText(error),
       });
+    } finally {
+      this.#runningKeys.delete(key);
+      this.#joined.delete(key);
     }
   }
 }
