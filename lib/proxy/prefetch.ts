@@ -115,6 +115,9 @@ export interface PrefetchStats {
   /** Prefetched artifacts no client asked for within an hour. */
   waste: number;
   wastedBytes: number;
+  /** Prefetched artifacts no client has asked for yet (less than an hour ago). */
+  unasked: number;
+  unaskedBytes: number;
   /** Queued prefetches dropped because the upstream was failing. */
   dropped: number;
   /** Prefetches that failed (the upstream's error; nothing is stored). */
@@ -156,6 +159,8 @@ export class Prefetcher {
     hits: 0,
     waste: 0,
     wastedBytes: 0,
+    unasked: 0,
+    unaskedBytes: 0,
     dropped: 0,
     failures: 0,
   };
@@ -207,10 +212,14 @@ export class Prefetcher {
   /** Counters for `/_astera/stats`. */
   stats(): PrefetchStats {
     this.#sweepWaste();
+    let unaskedBytes = 0;
+    for (const [, { bytes }] of this.#prefetched.entries()) unaskedBytes += bytes;
     return {
       ...this.#stats,
       queued: this.#small.length + this.#zips.length,
       running: this.#running,
+      unasked: this.#prefetched.size,
+      unaskedBytes,
     };
   }
 
