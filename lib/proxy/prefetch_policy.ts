@@ -9,20 +9,20 @@
  * - **go.mod of requirements.** Minimum version selection reads the go.mod
  *   of every version in the graph, but a module at `go 1.17` or later is
  *   *pruned*: the go command does not load its requirements' go.mod files
- *   (only the main module's own requirements, which a tidy go.mod lists in
- *   full). So the requirements of an unpruned go.mod (older `go`, or none)
- *   are prefetched at once, all of them; those of a pruned go.mod only once
- *   a client has been seen following such an edge in this walk (a `go mod
- *   tidy` or `go get` adding roots), and then only at a version that could
- *   be selected (the highest of that module seen in the walk).
+ *   (it reads those of the main module's own requirements, which a tidy
+ *   go.mod lists in full, and Astera cannot see). So the requirements of an
+ *   unpruned go.mod (older `go`, or none) are prefetched at once, every one,
+ *   superseded versions too: the go command will read them, one level after
+ *   the other. Those of a pruned go.mod are left alone.
  * - **Zips and `.info`.** The go command downloads zips only of selected
  *   versions of modules that provide packages, so a `.mod` alone says
  *   little. But a client that asks a canonical `.info` is about to ask its
  *   zip (`go mod download`, `go get`), so the zip follows the `.info`. And
- *   once a client asks the `.info` (or the zip) of a version whose `.mod` it
- *   asked in this walk, it is downloading the graph it just read: the
- *   `.info` and zip (or the zip alone) of every module whose `.mod` a client
- *   asked in the walk, at its highest version, follow.
+ *   once a client asks the `.info` (or the zip) of a version whose `.mod`
+ *   was read in this walk, it is downloading the graph it just read: the
+ *   `.info` and zip of every module whose `.mod` was read in the walk, at
+ *   its highest version, follow (`go mod download`); after a zip (a build),
+ *   the zips of those whose `.mod` a client asked itself.
  *
  * A walk is what happened in the last {@linkcode WALK_MS}: Astera does not
  * tell clients apart, and needs not to (concurrent builds of one project
@@ -93,13 +93,10 @@ export class PrefetchPolicy {
   #now: () => number;
   /** The highest version of each module named in the walk (asked by a client, or required). */
   #highest = new BoundedMap<string, Seen>(CAPACITY);
-  /** The highest version of each module whose `.mod` a client asked in the walk. */
-  #clientMods = new BoundedMap<string, Seen>(CAPACITY);
-  /** Requirements of pruned go.mods left alone: `module@version` → when seen. */
-  #prunedEdges = new BoundedMap<string, number>(CAPACITY);
+  /** The highest version of each module whose `.mod` was read in the walk, and whether by a client. */
+  #walkMods = new BoundedMap<string, Seen & { byClient: boolean }>(CAPACITY);
   #infoAt = -Infinity;
   #zipAt = -Infinity;
-  #prunedFollowedAt = -Infinity;
 
   constructor(now: () => number) {
     this.#now = now;
@@ -107,31 +104,25 @@ export class PrefetchPolicy {
 
   /** A `.mod` came from a source (for a client or a prefetch): the go.mods to fetch next. */
   modFetched(module: string, version: string, goMod: Uint8Array): PrefetchTask[] {
+    const tasks = this.#read(module, version, false);
     const requires = goModRequires(goMod);
-    if (!requires) return [];
-    this.#raise(module, version);
-    const pruned = isPrunedGoVersion(goModGoVersion(goMod));
-    const followPruned = this.#recent(this.#prunedFollowedAt);
-    const tasks: PrefetchTask[] = [];
+    // Graph pruning: the go command does not read the go.mods a `go 1.17`+ go.mod requires.
+    if (!requires || isPrunedGoVersion(goModGoVersion(goMod))) return tasks;
     for (const required of requires) {
-      const highest = this.#raise(required.module, required.version);
-      if (!pruned || (followPruned && highest)) {
-        tasks.push({ kind: "mod", ...required });
-      } else {
-        this.#prunedEdges.set(`${required.module}@${required.version}`, this.#now());
-      }
+      this.#raise(required.module, required.version);
+      tasks.push({ kind: "mod", ...required });
     }
     return tasks;
   }
 
   /** A client asked for an artifact of a canonical version: what it will ask next. */
   clientAsked(kind: "mod" | "info" | "zip", module: string, version: string): PrefetchTask[] {
-    if (kind === "mod") return this.#clientMod(module, version);
+    if (kind === "mod") return this.#read(module, version, true);
     const now = this.#now();
     const tasks: PrefetchTask[] = [];
     // go mod download and go get ask a version's .info right before its zip.
     if (kind === "info") tasks.push({ kind: "zip", module, version });
-    const read = this.#clientMods.get(module);
+    const read = this.#walkMods.get(module);
     const walked = read !== undefined && read.version === version && this.#recent(read.at);
     if (!walked) return tasks;
     const starting = !this.#recent(kind === "info" ? this.#infoAt : this.#zipAt);
@@ -139,9 +130,9 @@ export class PrefetchPolicy {
     else this.#zipAt = now;
     if (!starting) return tasks;
     // The client is downloading the graph it has read: every module's selected version follows.
-    for (const [other, seen] of this.#clientMods.entries()) {
+    for (const [other, seen] of this.#walkMods.entries()) {
       if (!this.#recent(seen.at) || this.#highest.get(other)?.version !== seen.version) continue;
-      tasks.push(...this.#downloads(other, seen.version));
+      tasks.push(...this.#downloads(other, seen.version, seen.byClient));
     }
     // What the client is asking for now is its own fetch, not a prefetch; each task once.
     const keys = new Set([`${kind} ${module}@${version}`]);
@@ -151,25 +142,30 @@ export class PrefetchPolicy {
     });
   }
 
-  #clientMod(module: string, version: string): PrefetchTask[] {
+  /** A go.mod read in the walk (by a client, or fetched for one): its downloads may follow. */
+  #read(module: string, version: string, byClient: boolean): PrefetchTask[] {
     const now = this.#now();
-    if (this.#prunedEdges.delete(`${module}@${version}`)) this.#prunedFollowedAt = now;
     const highest = this.#raise(module, version);
-    const read = this.#clientMods.get(module);
-    if (!read || !this.#recent(read.at) || compare(version, read.version) >= 0) {
-      this.#clientMods.set(module, { version, at: now });
+    const read = this.#walkMods.get(module);
+    if (!read || !this.#recent(read.at) || compare(version, read.version) > 0) {
+      this.#walkMods.set(module, { version, at: now, byClient });
+    } else if (read.version === version) {
+      this.#walkMods.set(module, { version, at: now, byClient: byClient || read.byClient });
     }
-    return highest ? this.#downloads(module, version) : [];
+    return highest ? this.#downloads(module, version, byClient) : [];
   }
 
-  /** What a client downloading the graph will ask of `module@version`, by what it asked so far. */
-  #downloads(module: string, version: string): PrefetchTask[] {
-    const tasks: PrefetchTask[] = [];
-    if (this.#recent(this.#infoAt)) tasks.push({ kind: "info", module, version });
-    if (this.#recent(this.#infoAt) || this.#recent(this.#zipAt)) {
-      tasks.push({ kind: "zip", module, version });
+  /**
+   * What a client downloading the graph will ask of `module@version`: `go mod
+   * download` (it asked an `.info`) the `.info` and zip of every module in the
+   * graph; a build (it asked a zip) the zips of modules whose go.mod it asked
+   * itself (a module named only deep in an unpruned graph may provide no package).
+   */
+  #downloads(module: string, version: string, byClient: boolean): PrefetchTask[] {
+    if (this.#recent(this.#infoAt)) {
+      return [{ kind: "info", module, version }, { kind: "zip", module, version }];
     }
-    return tasks;
+    return this.#recent(this.#zipAt) && byClient ? [{ kind: "zip", module, version }] : [];
   }
 
   /** Notes `version` of `module` as seen; whether it is the highest seen in the walk. */

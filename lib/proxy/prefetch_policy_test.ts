@@ -53,20 +53,11 @@ Deno.test("an unpruned go.mod's requirements are all prefetched, as the go comma
   );
 });
 
-Deno.test("a pruned go.mod's requirements wait until a client follows such an edge", () => {
-  const { now, advance } = clock();
-  const policy = new PrefetchPolicy(now);
+Deno.test("a pruned go.mod's requirements are left alone: the go command does not read them", () => {
+  const policy = new PrefetchPolicy(clock().now);
   const a = goMod("a.example/a", "1.21", ["b.example/b@v1.0.0", "c.example/c@v1.0.0"]);
   assertEquals(policy.modFetched("a.example/a", "v1.0.0", a), []);
-  // A client asks b@v1.0.0's go.mod, which only a pruned go.mod named: tidy adding roots.
   assertEquals(policy.clientAsked("mod", "b.example/b", "v1.0.0"), []);
-  const e = goMod("e.example/e", "1.21", ["c.example/c@v1.1.0", "b.example/b@v0.9.0"]);
-  // c@v1.1.0 could be selected; b@v0.9.0 is below the b@v1.0.0 already seen.
-  assertEquals(names(policy.modFetched("e.example/e", "v1.0.0", e)), ["mod c.example/c@v1.1.0"]);
-  // The lesson is forgotten with the walk.
-  advance(WALK_MS);
-  const f = goMod("f.example/f", "1.21", ["g.example/g@v1.0.0"]);
-  assertEquals(policy.modFetched("f.example/f", "v1.0.0", f), []);
 });
 
 Deno.test("a canonical .info brings its zip", () => {
@@ -84,9 +75,10 @@ Deno.test("go mod download: the first .info of a walked version brings .info and
   for (const [m, v] of [["a", "v1.0.0"], ["b", "v1.2.0"], ["b", "v1.1.0"], ["c", "v0.1.0"]]) {
     assertEquals(policy.clientAsked("mod", `${m}.example/${m}`, v), [], `${m}@${v}`);
   }
-  // a superseded requirement named by a go.mod: not selected, so never downloaded
+  // A superseded requirement named by a go.mod: not selected, so never downloaded.
   policy.modFetched("c.example/c", "v0.1.0", goMod("c.example/c", "1.16", ["d.example/d@v1.0.0"]));
   assertEquals(policy.clientAsked("mod", "d.example/d", "v1.0.0"), []);
+  // A go.mod read for the graph (prefetched, say), not by a client: it is in the graph all the same.
   policy.modFetched("e.example/e", "v1.0.0", goMod("e", "1.16", ["d.example/d@v1.3.0"]));
   assertEquals(names(policy.clientAsked("info", "a.example/a", "v1.0.0")), [
     "zip a.example/a@v1.0.0",
@@ -94,6 +86,8 @@ Deno.test("go mod download: the first .info of a walked version brings .info and
     "zip b.example/b@v1.2.0",
     "info c.example/c@v0.1.0",
     "zip c.example/c@v0.1.0",
+    "info e.example/e@v1.0.0",
+    "zip e.example/e@v1.0.0",
   ]);
   // Later .info asks bring their own zip only; a go.mod asked now brings both.
   assertEquals(names(policy.clientAsked("info", "b.example/b", "v1.2.0")), [
@@ -102,6 +96,10 @@ Deno.test("go mod download: the first .info of a walked version brings .info and
   assertEquals(names(policy.clientAsked("mod", "f.example/f", "v2.0.0")), [
     "info f.example/f@v2.0.0",
     "zip f.example/f@v2.0.0",
+  ]);
+  assertEquals(names(policy.modFetched("d.example/d", "v1.3.0", goMod("d", "1.21", []))), [
+    "info d.example/d@v1.3.0",
+    "zip d.example/d@v1.3.0",
   ]);
   advance(WALK_MS);
   assertEquals(policy.clientAsked("mod", "g.example/g", "v1.0.0"), []);
@@ -117,4 +115,6 @@ Deno.test("go build: the first zip of a walked version brings the zips of the wa
   assertEquals(names(policy.clientAsked("mod", "c.example/c", "v1.0.0")), [
     "zip c.example/c@v1.0.0",
   ]);
+  // A go.mod only the graph needed (no client asked it): maybe no package, so no zip.
+  assertEquals(policy.modFetched("d.example/d", "v1.0.0", goMod("d", "1.21", [])), []);
 });
