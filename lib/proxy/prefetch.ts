@@ -146,6 +146,13 @@ export class Prefetcher {
   /** Artifacts prefetched and not yet asked for: key → when, and bytes. */
   #prefetched = new BoundedMap<string, { at: number; bytes: number }>(REMEMBERED);
   #running = 0;
+  /**
+   * When a source last gave an artifact. A walk with none for a while (warm,
+   * hot) needs no prefetch: its tasks wait here, and are queued only if a
+   * source gives something after all (a cold part of the walk).
+   */
+  #lastFetchAt = -Infinity;
+  #deferred = new BoundedMap<string, { task: PrefetchTask; at: number }>(REMEMBERED);
   /** Prefetches under way, and those of them a client asked for meanwhile (joining it). */
   #runningKeys = new Set<string>();
   #joined = new Set<string>();
@@ -176,7 +183,11 @@ export class Prefetcher {
     const key = taskKey({ kind, module, version });
     if (this.#prefetched.delete(key)) this.#stats.hits++;
     else if (this.#runningKeys.has(key)) this.#joined.add(key);
-    this.#enqueue(this.#policy.clientAsked(kind, module, version));
+    const tasks = this.#policy.clientAsked(kind, module, version);
+    if (this.#cold()) this.#enqueue(tasks);
+    else {for (const task of tasks) {
+        this.#deferred.set(taskKey(task), { task, at: this.#options.now() });
+      }}
   }
 
   /**
@@ -186,6 +197,7 @@ export class Prefetcher {
    */
   fetched(kind: "info" | "mod", module: string, version: string, body: Uint8Array): void {
     if (this.#stopped) return;
+    this.#fromSource();
     if (isPrefetching()) this.#count(taskKey({ kind, module, version }), body.byteLength);
     if (kind === "mod") this.#enqueue(this.#policy.modFetched(module, version, body));
   }
@@ -196,6 +208,7 @@ export class Prefetcher {
     version: string,
     stored: Promise<{ size: number } | undefined>,
   ): void {
+    this.#fromSource();
     if (!isPrefetching()) return;
     const key = taskKey({ kind: "zip", module, version });
     stored.then((meta) => meta && this.#count(key, meta.size));
@@ -221,6 +234,25 @@ export class Prefetcher {
       unasked: this.#prefetched.size,
       unaskedBytes,
     };
+  }
+
+  /** Whether a source gave something within the walk (else prefetching waits). */
+  #cold(): boolean {
+    return this.#options.now() - this.#lastFetchAt < WALK_MS;
+  }
+
+  /** A source gives an artifact: the walk is cold, and what waited for that is queued. */
+  #fromSource(): void {
+    const now = this.#options.now();
+    const wasCold = this.#cold();
+    this.#lastFetchAt = now;
+    if (wasCold || this.#deferred.size === 0) return;
+    const tasks: PrefetchTask[] = [];
+    for (const [, { task, at }] of this.#deferred.entries()) {
+      if (now - at < WALK_MS) tasks.push(task);
+    }
+    this.#deferred.clear();
+    this.#enqueue(tasks);
   }
 
   #count(key: string, bytes: number): void {

@@ -124,6 +124,8 @@ Deno.test("prefetches, hits and waste are counted; a client's own fetch is no pr
     upstreamDown: () => false,
   });
   let now = 0;
+  // A cold walk: something came from a source (else the policy is not even asked).
+  p2.fetched("mod", "a.example/a", "v1.0.0", enc("module a.example/a\n"));
   // go mod download: the walk's .mods, then a first .info brings the others' .info and zip.
   for (const m of ["a", "b", "c"]) p2.clientAsked("mod", `${m}.example/${m}`, "v1.0.0");
   p2.clientAsked("info", "a.example/a", "v1.0.0");
@@ -134,4 +136,20 @@ Deno.test("prefetches, hits and waste are counted; a client's own fetch is no pr
   assertEquals(p2.stats().hits, 1, "each prefetched artifact is hit once");
   now += WASTE_MS;
   assertEquals([p2.stats().waste, p2.stats().wastedBytes], [1, 5], "c's .info was never asked");
+});
+
+Deno.test("a warm walk prefetches nothing, until a source gives something after all", async () => {
+  const { prefetcher: p, target } = prefetcher({ concurrency: 8 });
+  // go mod download over stored go.mods: the first .info would bring the rest.
+  for (const m of ["a", "b"]) p.clientAsked("mod", `${m}.example/${m}`, "v1.0.0");
+  p.clientAsked("info", "a.example/a", "v1.0.0");
+  assertEquals([target.asked.length, p.stats().queued], [0, 0], "everything may be stored");
+  // a.info came from the upstream: the walk is cold after all.
+  p.fetched("info", "a.example/a", "v1.0.0", enc("{}"));
+  assertEquals(target.asked.sort(), [
+    "info b.example/b@v1.0.0",
+    "zip a.example/a@v1.0.0",
+    "zip b.example/b@v1.0.0",
+  ]);
+  await target.release();
 });
