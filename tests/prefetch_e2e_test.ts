@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { startAstera } from "../lib/app.ts";
 import { parseConfig } from "../lib/config.ts";
 import { silentLogger } from "../lib/log.ts";
-import type { PrefetchStats } from "../lib/proxy/prefetch.ts";
+import type { PrefetchStats } from "../lib/proxy/mod.ts";
 import { assert, assertEquals } from "./assert.ts";
 import { type FileProxy, type FileProxyOptions, startFileProxy } from "./file_proxy.ts";
 import { copyProject, makeGoClient, readModFiles, removeTree } from "./go_tool.ts";
