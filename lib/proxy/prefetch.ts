@@ -25,7 +25,15 @@ import { errorText } from "../util/errors.ts";
 import { PrefetchPolicy, type PrefetchTask, WALK_MS } from "./prefetch_policy.ts";
 import type { Reply } from "./reply.ts";
 
-/** A prefetched artifact no client asked for within this long is waste (ms). */
+/**
+ * A prefetched artifact no client asked for within this long is waste (ms).
+ *
+ * @example
+ * ```ts
+ * import { WASTE_MS } from "./prefetch.ts";
+ * console.log(WASTE_MS / 3_600_000); // 1
+ * ```
+ */
 export const WASTE_MS = 60 * 60_000;
 
 /** Prefetched artifacts remembered at most, for hits and waste. */

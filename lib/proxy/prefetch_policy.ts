@@ -34,7 +34,15 @@ import { goModGoVersion, goModRequires } from "../mod/modfile.ts";
 import { compare } from "../mod/semver.ts";
 import { BoundedMap } from "../util/bounded_map.ts";
 
-/** How long what a walk showed is remembered (ms). */
+/**
+ * How long what a walk showed is remembered (ms).
+ *
+ * @example
+ * ```ts
+ * import { WALK_MS } from "./prefetch_policy.ts";
+ * console.log(WALK_MS / 60_000); // 10
+ * ```
+ */
 export const WALK_MS = 10 * 60_000;
 
 /** Modules (or edges) remembered at most: a hostile client must not grow memory without end. */

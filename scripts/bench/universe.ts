@@ -29,7 +29,15 @@ export interface UniverseOptions {
   deepLevels?: number;
 }
 
-/** Levels of the deep graph by default. */
+/**
+ * Levels of the deep graph by default.
+ *
+ * @example
+ * ```ts
+ * import { DEEP_LEVELS } from "./universe.ts";
+ * console.log(DEEP_LEVELS > 1); // true
+ * ```
+ */
 export const DEEP_LEVELS = 6;
 
 /**
