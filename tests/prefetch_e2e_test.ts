@@ -45,6 +45,14 @@ function deepGraph(): SyntheticVersion[] {
       });
     }
   }
+  // Outside the project's graph: a go.mod naming a version the upstream does not have.
+  versions.push({
+    module: `${HOST}/orphan`,
+    version: "v1.0.0",
+    goMod: `module ${HOST}/orphan\n\ngo 1.16\n\nrequire ${HOST}/missing v1.0.0\n`,
+    files: { "orphan.go": "package orphan\n" },
+    time: "2024-01-01T00:00:00Z",
+  });
   return versions;
 }
 
@@ -201,6 +209,20 @@ Deno.test("prefetching along a deep module graph", async (t) => {
         }
       },
     );
+
+    await t.step("a prefetched not-found is remembered as a client's is", async () => {
+      upstream.counts.clear();
+      const missing = `/${HOST}/missing/@v/v1.0.0.mod`;
+      await withAstera(work, upstream, [], async (url, prefetch) => {
+        assertEquals((await fetch(url + `/${HOST}/orphan/@v/v1.0.0.mod`)).status, 200);
+        await until("the prefetch queue drains", () => idle(prefetch()));
+        assertEquals(upstream.counts.get(missing), 1, "prefetched");
+        const response = await fetch(url + missing);
+        assertEquals(response.status, 404);
+        await response.body?.cancel();
+        assertEquals(upstream.counts.get(missing), 1, "the client got the remembered not-found");
+      });
+    });
   } finally {
     await direct.close();
     await upstream.close();
