@@ -89,6 +89,7 @@ export async function startAstera(
     cacheBytes: Math.floor(config.cacheBytes / config.workers),
     cacheTtlMs: config.cacheTtlMs,
     log,
+    prefetch: config.prefetch ? { concurrency: config.prefetchConcurrency } : undefined,
   });
   // Blobs left by a crash or an abandoned download are invisible; reclaim their space now and
   // then. One written to in the last ten minutes may belong to a download under way (ours or a seed's).
@@ -187,6 +188,7 @@ export async function startAstera(
       }
       server.close();
       internal?.close();
+      proxy.stopPrefetching();
       await Promise.race([
         proxy.settle(),
         new Promise((done) => timer = setTimeout(done, 1000)),

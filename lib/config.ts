@@ -30,6 +30,10 @@ export interface Config {
   workers: number;
   /** Client connections open at once, over all isolates. */
   maxConnections: number;
+  /** Prefetch along the module graph what the go command will ask next. */
+  prefetch: boolean;
+  /** Prefetches at once at most (below client fetches). */
+  prefetchConcurrency: number;
 }
 
 /** A bad flag or environment value; the message is the one line to print. */
@@ -118,6 +122,18 @@ export const FLAGS: Record<string, FlagSpec> = {
     help:
       "client connections open at once, shared out among the isolates; when all are taken the longest-idle one is closed",
   },
+  prefetch: {
+    env: "ASTERA_PREFETCH",
+    default: "on",
+    help:
+      "on: fetch in the background what the go command will ask next (required go.mods, then the zips of the graph being downloaded); off: only what clients ask",
+  },
+  "prefetch-concurrency": {
+    env: "ASTERA_PREFETCH_CONCURRENCY",
+    default: "8",
+    help:
+      "prefetches at once at most; a prefetch starts only while prefetches plus client fetches waiting for a source stay below it",
+  },
 };
 
 /**
@@ -189,6 +205,8 @@ export function parseConfig(args: string[], env: Record<string, string | undefin
     quiet: quiet === "true",
     workers: parseWorkers(get("workers")),
     maxConnections: parseMaxConnections(get("max-connections")),
+    prefetch: parseOnOff("prefetch", get("prefetch")),
+    prefetchConcurrency: parsePrefetchConcurrency(get("prefetch-concurrency")),
   };
 }
 
@@ -210,6 +228,22 @@ function parseMaxConnections(text: string): number {
   if (!/^\d{1,7}$/.test(text) || Number(text) < 16 || Number(text) > 1_000_000) {
     throw new ConfigError(
       `--max-connections ${JSON.stringify(text)}: expected a number from 16 to 1000000`,
+    );
+  }
+  return Number(text);
+}
+
+function parseOnOff(flag: string, text: string): boolean {
+  if (text !== "on" && text !== "off") {
+    throw new ConfigError(`--${flag} ${JSON.stringify(text)}: expected on or off`);
+  }
+  return text === "on";
+}
+
+function parsePrefetchConcurrency(text: string): number {
+  if (!/^\d{1,3}$/.test(text) || Number(text) < 1 || Number(text) > 256) {
+    throw new ConfigError(
+      `--prefetch-concurrency ${JSON.stringify(text)}: expected a number from 1 to 256`,
     );
   }
   return Number(text);

@@ -16,6 +16,10 @@ Deno.test("defaults serve on all interfaces, port 8080, ./astera.db, proxy.golan
   assertEquals(parseConfig(["--gc-step", "0"], {}).gcStepBytes, 0, "0: V8 decides");
   assertEquals(config.maxConnections, 4096);
   assertEquals(parseConfig([], { ASTERA_MAX_CONNECTIONS: "64" }).maxConnections, 64);
+  assertEquals([config.prefetch, config.prefetchConcurrency], [true, 8], "prefetch on, 8 at once");
+  assertEquals(parseConfig(["--prefetch", "off"], {}).prefetch, false);
+  assertEquals(parseConfig([], { ASTERA_PREFETCH: "off" }).prefetch, false);
+  assertEquals(parseConfig(["--prefetch-concurrency", "2"], {}).prefetchConcurrency, 2);
 });
 
 Deno.test("flags win over environment variables, which win over defaults", () => {
@@ -55,6 +59,8 @@ Deno.test("bad flags and values are refused with one clear line", () => {
     [["--workers", "two"], "--workers"],
     [["--max-connections", "8"], "--max-connections"],
     [["--max-connections", "many"], "--max-connections"],
+    [["--prefetch", "yes"], "--prefetch"],
+    [["--prefetch-concurrency", "0"], "--prefetch-concurrency"],
   ];
   for (const [args, part] of cases) {
     const error = assertThrows(() => parseConfig(args, {}), ConfigError);

@@ -39,10 +39,10 @@ import {
   startNginx,
   type System,
 } from "./bench/systems.ts";
-import { loadUniverse, type Universe, writeBenchUniverse } from "./bench/universe.ts";
+import { DEEP_LEVELS, loadUniverse, type Universe, writeBenchUniverse } from "./bench/universe.ts";
 
 const USAGE = `usage: deno task bench [--quick] [--clients N] [--delay DURATION] [--bandwidth SIZE]
-  [--modules N] [--huge-mb N] [--universe DIR --project DIR] [--seconds N] [--systems direct,astera,nginx,floor,athens] [--out FILE] [--keep] [--cpu-prof DIR] [--astera-args="FLAGS"]`;
+  [--modules N] [--deep-levels N] [--huge-mb N] [--universe DIR --project DIR] [--seconds N] [--systems direct,astera,nginx,floor,athens] [--out FILE] [--keep] [--cpu-prof DIR] [--astera-args="FLAGS"]`;
 
 /** Flags of the benchmark. */
 export interface BenchOptions {
@@ -51,6 +51,8 @@ export interface BenchOptions {
   delayMs: number;
   bytesPerSecond: number;
   modules: number;
+  /** Levels of the deep module graph added to the synthetic universe; 0 for none. */
+  deepLevels: number;
   hugeBytes: number;
   wrkSeconds: number;
   systems: Set<string>;
@@ -87,6 +89,7 @@ export function parseBenchArgs(args: string[]): BenchOptions {
       delay: { type: "string", default: "150ms" },
       bandwidth: { type: "string", default: "2MB/s" },
       modules: { type: "string" },
+      "deep-levels": { type: "string" },
       "huge-mb": { type: "string" },
       seconds: { type: "string" },
       systems: { type: "string", default: "direct,astera,nginx,floor,athens" },
@@ -128,6 +131,9 @@ export function parseBenchArgs(args: string[]): BenchOptions {
     delayMs: parseDuration("delay", values.delay),
     bytesPerSecond: parseRate(values.bandwidth),
     modules: int(values.modules, quick ? 30 : 80, "modules"),
+    deepLevels: values["deep-levels"] === "0"
+      ? 0
+      : int(values["deep-levels"], DEEP_LEVELS, "deep-levels"),
     hugeBytes: int(values["huge-mb"], quick ? 20 : 100, "huge-mb") * 1_000_000,
     wrkSeconds: int(values.seconds, quick ? 2 : 5, "seconds"),
     systems,
@@ -402,6 +408,7 @@ async function benchDirect(ctx: Context): Promise<SystemResult> {
   const one = await runGoClients(ctx.upstream.url, 1, ctx.universe.project, ctx.buildCache);
   result.cold1Ms = one.wallMs;
   result.clientCpu.cold1 = one.clientCpu;
+  result.upstream1 = upstreamFigures(ctx.upstream.counts);
   checkFailures(result, "cold 1", one.failures);
   ctx.upstream.counts.clear();
   log(`direct: ${n} clients`);
@@ -431,6 +438,17 @@ function asteraStarter(ctx: Context, dir: string): (name: string) => Promise<Sys
     });
 }
 
+/** Astera's prefetch counters once its queue is empty (at most a minute later). */
+async function prefetchSettled(url: string): Promise<SystemResult["prefetch"]> {
+  for (let turn = 0; turn < 600; turn++) {
+    const { prefetch } = await asteraStats(url);
+    if (!prefetch) return undefined;
+    if (prefetch.queued === 0 && prefetch.running === 0) return prefetch;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return (await asteraStats(url)).prefetch;
+}
+
 /** Astera: one cold client on its own database, then a fresh one for cold and warm. */
 async function prepareAstera(ctx: Context, running: Running[]): Promise<SystemResult> {
   const result = newResult("Astera");
@@ -438,10 +456,14 @@ async function prepareAstera(ctx: Context, running: Running[]): Promise<SystemRe
   log("Astera: cold, 1 client");
   const single = await start("single");
   try {
+    ctx.upstream.counts.clear();
     const one = await runGoClients(single.url, 1, ctx.universe.project, ctx.buildCache);
     result.cold1Ms = one.wallMs;
     result.clientCpu.cold1 = one.clientCpu;
     checkFailures(result, "cold 1", one.failures);
+    // Prefetches the client never asked for may still run: they count too.
+    result.prefetch = await prefetchSettled(single.url);
+    result.upstream1 = upstreamFigures(ctx.upstream.counts);
   } finally {
     await single.stop();
   }
@@ -573,6 +595,7 @@ async function main(): Promise<void> {
       universe = await writeBenchUniverse(join(work, "universe"), {
         modules: options.modules,
         hugeBytes: options.hugeBytes,
+        deepLevels: options.deepLevels,
       });
     }
     log(

@@ -323,7 +323,8 @@ Deno.test("an exact version beyond the path's major resolves to +incompatible, a
 });
 
 Deno.test("garbage from the upstream is refused and never stored", async () => {
-  await withFixture([], async ({ get, universe, upstream }) => {
+  // Counts each upstream request of a zip a client asks: no prefetch may add one.
+  await withFixture(["--prefetch", "off"], async ({ get, universe, upstream }) => {
     const dir = join(universe, "example.com/lib/@v");
     await Deno.writeTextFile(join(dir, "v1.0.0.info"), "<html>captive portal</html>");
     await Deno.writeTextFile(join(dir, "v1.1.0.info"), JSON.stringify({ Version: "v1.0.0" }));

@@ -12,6 +12,22 @@ import { matchPathMajorLax, splitPathVersion } from "./module.ts";
 import { canonicalModuleVersion } from "./semver.ts";
 
 /**
+ * One `require` directive: a module path and the (canonical) version required.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { goModRequires, type Requirement } from "./modfile.ts";
+ * const [first]: Requirement[] = goModRequires(new TextEncoder().encode("module m\nrequire x.example/y v1.2.0\n")) ?? [];
+ * assert.deepEqual(first, { module: "x.example/y", version: "v1.2.0" });
+ * ```
+ */
+export interface Requirement {
+  module: string;
+  version: string;
+}
+
+/**
  * An inclusive range of retracted versions (`low == high` for a single version).
  *
  * @example
@@ -501,10 +517,11 @@ const LAX_GO_VERSION = /^v?(([1-9][0-9]*)\.(0|[1-9][0-9]*))([^0-9].*)$/s;
 interface LaxGoMod {
   goVersion: string;
   retractions: Retraction[];
+  requires: Requirement[];
 }
 
 function* parseLaxSteps(data: Uint8Array): Generator<void, LaxGoMod | null> {
-  const result: LaxGoMod = { goVersion: "", retractions: [] };
+  const result: LaxGoMod = { goVersion: "", retractions: [], requires: [] };
   let seenGo = false;
   let seenModule = false;
   /** modfile's `add` in lax mode: false for an error. */
@@ -533,7 +550,9 @@ function* parseLaxSteps(data: Uint8Array): Generator<void, LaxGoMod | null> {
         const version = parseVersion(args[1]);
         if (path === null || version === null) return false;
         const split = splitPathVersion(path);
-        return split.ok && matchPathMajorLax(version, split.pathMajor);
+        if (!split.ok || !matchPathMajorLax(version, split.pathMajor)) return false;
+        result.requires.push({ module: path, version });
+        return true;
       }
       case "retract": {
         // A bad retract is skipped, not an error, in a dependency's go.mod.
@@ -628,4 +647,26 @@ export function goModGoVersion(data: Uint8Array): string {
  */
 export function goModRetractions(data: Uint8Array): Retraction[] | null {
   return parseLax(data)?.retractions ?? null;
+}
+
+/**
+ * The `require` directives of a go.mod file as the go command reads a
+ * dependency's go.mod (`modfile.ParseLax`), versions made canonical
+ * (`v1.2` reads as `v1.2.0`). Returns `[]` when there are none and `null`
+ * when the file does not parse (the go command then fails to load it, so
+ * there is nothing it would ask for next).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { goModRequires } from "./modfile.ts";
+ * const text = "module m\n\nrequire (\n\tx.example/a v1.2.0 // indirect\n\tx.example/b/v2 v2.0.1\n)\n";
+ * assert.deepEqual(goModRequires(new TextEncoder().encode(text)), [
+ *   { module: "x.example/a", version: "v1.2.0" },
+ *   { module: "x.example/b/v2", version: "v2.0.1" },
+ * ]);
+ * ```
+ */
+export function goModRequires(data: Uint8Array): Requirement[] | null {
+  return parseLax(data)?.requires ?? null;
 }

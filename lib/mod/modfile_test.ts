@@ -3,6 +3,7 @@ import {
   goModGoVersion,
   goModModulePath,
   goModParsesYielding,
+  goModRequires,
   goModRetractions,
 } from "./modfile.ts";
 
@@ -231,5 +232,61 @@ Deno.test("a big go.mod is parsed in slices that let other work run in between",
 Deno.test("the parse that gives way answers as the parse in one go", async () => {
   for (const { name, text, retract } of CASES) {
     assertEquals(await goModParsesYielding(enc(text)), retract !== null, name);
+  }
+});
+
+Deno.test("require directives are read as modfile.ParseLax reads them, versions canonical", () => {
+  const cases: { name: string; text: string; want: [string, string][] | null }[] = [
+    { name: "none", text: "module m\ngo 1.21\n", want: [] },
+    {
+      name: "line",
+      text: "module m\nrequire x.example/a v1.2.3\n",
+      want: [["x.example/a", "v1.2.3"]],
+    },
+    {
+      name: "block with comments",
+      text: "module m\nrequire (\n\tx.example/a v1.0.0 // indirect\n\n\tx.example/b v0.1.0\n)\n",
+      want: [["x.example/a", "v1.0.0"], ["x.example/b", "v0.1.0"]],
+    },
+    {
+      name: "quoted",
+      text: 'module m\nrequire "x.example/q" "v1.0.0"\n',
+      want: [["x.example/q", "v1.0.0"]],
+    },
+    {
+      name: "short version",
+      text: "module m\nrequire x.example/a v1.2\n",
+      want: [["x.example/a", "v1.2.0"]],
+    },
+    {
+      name: "major suffix and incompatible",
+      text: "module m\nrequire (\n\tx.example/c/v2 v2.1.0\n\tx.example/d v3.0.0+incompatible\n)\n",
+      want: [["x.example/c/v2", "v2.1.0"], ["x.example/d", "v3.0.0+incompatible"]],
+    },
+    {
+      name: "pseudo-version",
+      text: "module m\nrequire x.example/p v0.0.0-20240101000000-0123456789ab\n",
+      want: [["x.example/p", "v0.0.0-20240101000000-0123456789ab"]],
+    },
+    {
+      name: "replace and exclude not requirements",
+      text: "module m\nexclude x.example/a v1.0.0\nreplace x.example/a => ../a\n",
+      want: [],
+    },
+    {
+      name: "major mismatch fails the file",
+      text: "module m\nrequire x.example/c/v2 v1.0.0\n",
+      want: null,
+    },
+    {
+      name: "bad version fails the file",
+      text: "module m\nrequire x.example/a latest\n",
+      want: null,
+    },
+    { name: "cut short", text: "module m\nrequire (\n\tx.example/a v1.0.0\n", want: null },
+  ];
+  for (const { name, text, want } of cases) {
+    const requires = goModRequires(enc(text));
+    assertEquals(requires && requires.map((r) => [r.module, r.version]), want, name);
   }
 });

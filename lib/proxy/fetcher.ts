@@ -19,6 +19,7 @@ import {
 import type { Upstream } from "../sources/upstream.ts";
 import { concatBytes } from "../util/bytes.ts";
 import { errorText } from "../util/errors.ts";
+import { isPrefetching } from "./prefetch.ts";
 import { UpstreamWatch, type UpstreamWatchStats } from "./upstream_watch.ts";
 
 /**
@@ -55,6 +56,7 @@ export class Fetcher {
   #upstreamWatch: UpstreamWatch;
   /** Errors a log line has already told (so a refresh that failed with one adds none). */
   #told = new WeakSet<object>();
+  #clientAsks = 0;
 
   constructor(options: FetcherOptions) {
     this.#options = options;
@@ -64,6 +66,16 @@ export class Fetcher {
   /** Whether a log line already told `error` (so the caller need not). */
   told(error: unknown): boolean {
     return isObject(error) && this.#told.has(error);
+  }
+
+  /** Asks for clients (not prefetches) waiting for a source's answer now. */
+  get clientAsks(): number {
+    return this.#clientAsks;
+  }
+
+  /** Whether the upstream's last outcome was a failure. */
+  get upstreamDown(): boolean {
+    return this.#upstreamWatch.down;
   }
 
   /** The upstream's outage counters, for `/_astera/stats`. */
@@ -111,6 +123,17 @@ export class Fetcher {
 
   /** Asks the module's source for an artifact or answer, and logs what came back. */
   async ask(request: ArtifactRequest): Promise<SourceAnswer> {
+    // Prefetches wait while clients wait for sources (see prefetch.ts).
+    const client = !isPrefetching();
+    if (client) this.#clientAsks++;
+    try {
+      return await this.#ask(request);
+    } finally {
+      if (client) this.#clientAsks--;
+    }
+  }
+
+  async #ask(request: ArtifactRequest): Promise<SourceAnswer> {
     this.#options.counts.sourceFetches++;
     const started = this.#options.now();
     const source = this.#source(request.module);

@@ -11,6 +11,9 @@
  * - `zip_download.ts`: a zip from its source into the store; `live_download.ts`:
  *   downloads shared by clients and replicas; `stored_zip.ts`, `chunks.ts`:
  *   stored zips and chunk arithmetic
+ * - `prefetch_policy.ts`: what the go command will ask next, from the go.mods
+ *   fetched and what clients ask; `prefetch.ts`: the queue that fetches it below
+ *   client requests, and its counters
  * - `single_flight.ts`, `weak_cache.ts`, `reclaim.ts`, `upstream_watch.ts`: the parts
  *
  * @example
@@ -27,3 +30,5 @@ export { ModuleProxy, type ModuleProxyOptions, type ProxyStats } from "./proxy.t
 export { type Answer, REPAIR_ADVICE, type Reply } from "./reply.ts";
 export { type DownloadProgress, LiveDownload, type PrimaryZip } from "./live_download.ts";
 export { type FlightGroup, SingleFlight } from "./single_flight.ts";
+export { type PrefetchStats, WASTE_MS } from "./prefetch.ts";
+export { type PrefetchTask, WALK_MS } from "./prefetch_policy.ts";

@@ -43,6 +43,7 @@ import type { Upstream } from "../sources/upstream.ts";
 import { type ArtifactMeta, type Store, type StoredAnswer, strongEtag } from "../store/sqlite.ts";
 import { errorText } from "../util/errors.ts";
 import { type FetchStart, fetchStart } from "./fetch_start.ts";
+import { Prefetcher, type PrefetchStats } from "./prefetch.ts";
 import { Fetcher, readAll } from "./fetcher.ts";
 import {
   type DownloadProgress,
@@ -122,6 +123,17 @@ export interface ModuleProxyOptions {
    * that coordinate across them.
    */
   flightGroup?: <T>() => FlightGroup<T>;
+  /**
+   * Prefetch along the module graph (see `prefetch.ts`), at most `concurrency`
+   * at once below client fetches. Only where fetching happens: ignored with
+   * `storedOnly`.
+   */
+  prefetch?: { concurrency: number };
+  /**
+   * The disk budget's hook: while it returns true, no prefetch starts (the
+   * queue is kept). Clients are never held back by it.
+   */
+  shouldPausePrefetch?: () => boolean;
 }
 
 /**
@@ -171,6 +183,8 @@ export class ModuleProxy {
   /** Refreshes of stored answers (`list`, `@latest`, queries, checksum database). */
   #refreshes: FlightGroup<StoredAnswer>;
   #live = new Map<string, LiveDownload>();
+  /** Prefetching along the module graph; hooks marked `prefetch:` below. */
+  #prefetch: Prefetcher | undefined;
   #background = new Set<Promise<unknown>>();
   #stats: ProxyStats = {
     sourceFetches: 0,
@@ -213,6 +227,20 @@ export class ModuleProxy {
       counts: this.#stats,
     });
     this.#zipParts = { store, memory: this.#memory, fetcher: this.#fetcher, log };
+    // prefetch: only where fetching happens (a replica forwards what it has not stored).
+    if (options.prefetch && !storedOnly) {
+      const fetcher = this.#fetcher;
+      this.#prefetch = new Prefetcher({
+        target: this,
+        concurrency: options.prefetch.concurrency,
+        now,
+        log,
+        clientFetches: () => fetcher.clientAsks,
+        upstreamDown: () => fetcher.upstreamDown,
+        shouldPausePrefetch: options.shouldPausePrefetch,
+        track: (promise) => this.#track(promise),
+      });
+    }
     this.#followParts = {
       store,
       memory: this.#memory,
@@ -238,7 +266,10 @@ export class ModuleProxy {
     }
     // Only canonical versions are ever cached under an item key.
     const stored = this.#memory.peekArtifact(kind, module, version);
-    if (stored?.data) return artifactReply(stored.meta, stored.data);
+    if (stored?.data) {
+      this.#prefetch?.clientAsked(kind, module, version); // prefetch: a hit, or the walk goes on
+      return artifactReply(stored.meta, stored.data);
+    }
     const notFound = this.#memory.rememberedNotFound(kind, module, version);
     return notFound ? notFoundReply(notFound) : undefined;
   }
@@ -263,6 +294,7 @@ export class ModuleProxy {
     if (canonicalModuleVersion(version) !== version || !fitsPath(module, version)) {
       return this.#changeable("query", module, version, { kind: "info", module, version });
     }
+    this.#prefetch?.clientAsked("info", module, version); // prefetch: the zip follows
     return this.#small("info", module, version);
   }
 
@@ -271,12 +303,14 @@ export class ModuleProxy {
     if (canonicalModuleVersion(version) !== version) {
       return Promise.resolve(nonCanonical(module, version));
     }
+    this.#prefetch?.clientAsked("mod", module, version); // prefetch: the walk goes on
     return this.#small("mod", module, version);
   }
 
   /** `GET <module>/@v/<version>.zip` */
   async zip(module: string, version: string): Promise<Reply> {
     if (canonicalModuleVersion(version) !== version) return nonCanonical(module, version);
+    this.#prefetch?.clientAsked("zip", module, version); // prefetch: the build has begun
     const notFound = this.#memory.rememberedNotFound("zip", module, version);
     if (notFound) return notFoundReply(notFound);
     // readSmall checked its first chunk: a stored zip is whole as far as anyone hears "200".
@@ -309,6 +343,7 @@ export class ModuleProxy {
       const run = downloadZip(this.#zipParts, download, module, version)
         .finally(() => this.#live.delete(key));
       this.#track(run);
+      this.#prefetch?.zipDownload(module, version, download.finished); // prefetch: counted
     }
     const started = await download.started;
     if (started.type === "found") {
@@ -341,8 +376,10 @@ export class ModuleProxy {
 
   /** Counters, for `/_astera/stats`. */
   stats(): Record<string, unknown> {
+    const prefetch: PrefetchStats | undefined = this.#prefetch?.stats();
     return {
       proxy: { ...this.#stats, fetchCoalesced: this.#fetches.stats().coalesced },
+      ...(prefetch ? { prefetch } : {}),
       upstream: this.#fetcher.upstreamStats(),
       store: this.#store.stats(),
       cache: this.#memory.stats(),
@@ -359,7 +396,12 @@ export class ModuleProxy {
     return this.#store.size();
   }
 
-  /** Waits for background work (refreshes, downloads) to settle, for shutdown. */
+  /** Stops prefetching for good (shutdown): what is queued is dropped. */
+  stopPrefetching(): void {
+    this.#prefetch?.stop();
+  }
+
+  /** Waits for background work (refreshes, downloads, prefetches) to settle, for shutdown. */
   async settle(): Promise<void> {
     while (this.#background.size > 0) await Promise.allSettled([...this.#background]);
   }
@@ -569,6 +611,7 @@ export class ModuleProxy {
     // The bytes just checked: the stored copy is the same content (or one stored meanwhile).
     const data = meta.etag === etag ? body : this.#store.inlineData(module, version, kind)!;
     this.#memory.keepArtifact(kind, module, version, { meta, data });
+    this.#prefetch?.fetched(kind, module, version, body); // prefetch: counted; requirements follow
     if (negative) await this.#memory.forgetAnswer(kind, module, version);
     return artifactReply(meta, data);
   }

@@ -64,4 +64,9 @@ export class BoundedMap<K, V> {
   clear(): void {
     this.#entries.clear();
   }
+
+  /** The entries, oldest inserted first. */
+  entries(): IterableIterator<[K, V]> {
+    return this.#entries.entries();
+  }
 }

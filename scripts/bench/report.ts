@@ -22,6 +22,10 @@ export interface SystemResult {
   coldMs?: number;
   /** Upstream requests during the cold run, and distinct paths among them. */
   upstream?: { requests: number; unique: number; max: number; maxPath: string };
+  /** Upstream requests during the cold run of one client (Astera: prefetches included). */
+  upstream1?: { requests: number; unique: number; max: number; maxPath: string };
+  /** Astera's prefetch counters after the cold run of one client, its queue empty. */
+  prefetch?: { prefetches: number; prefetchedBytes: number; unasked: number; unaskedBytes: number };
   warmMs?: number;
   hot: Partial<Record<HotKind, LoadResult>>;
   /** CPU seconds of the go clients: cold with one client, cold, warm. */
@@ -147,10 +151,31 @@ function peakRss(system: SystemResult): number | undefined {
  */
 export function table(systems: SystemResult[]): string {
   const nginx = systems.find((system) => system.name === "nginx");
+  const direct = systems.find((system) => system.name === "direct" && !system.skipped);
   const rows: [string, (system: SystemResult) => string][] = [
     ["cold, 1 client", (r) => s(r.cold1Ms)],
     ["cold, N clients", (r) => s(r.coldMs)],
     ["cold N ÷ cold 1", (r) => x(ratio(r.coldMs, r.cold1Ms))],
+    ["cold 1 client ÷ direct", (r) => x(ratio(r.cold1Ms, direct?.cold1Ms))],
+    ["cold N ÷ direct N", (r) => x(ratio(r.coldMs, direct?.coldMs))],
+    [
+      "upstream requests, cold 1 client (÷ direct's)",
+      (r) =>
+        r.upstream1
+          ? `${r.upstream1.requests} (${
+            x(ratio(r.upstream1.requests, direct?.upstream1?.requests))
+          })`
+          : "—",
+    ],
+    [
+      "prefetched, cold 1 client: requests / bytes; never asked",
+      (r) =>
+        r.prefetch
+          ? `${r.prefetch.prefetches} / ${
+            mb(r.prefetch.prefetchedBytes)
+          }; ${r.prefetch.unasked} / ${mb(r.prefetch.unaskedBytes)}`
+          : "—",
+    ],
     [
       "upstream requests per unique artifact (cold; max for one)",
       (r) =>
@@ -203,6 +228,29 @@ export function table(systems: SystemResult[]): string {
   return lines.join("\n");
 }
 
+/** Issue 16's targets: faster than direct on a slow link, with few upstream requests more. */
+function prefetchTargets(
+  astera: SystemResult,
+  direct: SystemResult | undefined,
+  add: (target: string, pass: boolean | null, detail: string) => void,
+): void {
+  const within = (target: string, value: number | undefined, limit: number) => {
+    if (value === undefined) add(target, null, "not measured");
+    else {add(
+        target,
+        value <= limit,
+        `${x(value)}${value <= limit ? "" : `, ${over(value, limit)}`}`,
+      );}
+  };
+  within("cold 1 client ≤ 0.5 × direct", ratio(astera.cold1Ms, direct?.cold1Ms), 0.5);
+  within("cold N ≤ 0.5 × direct N", ratio(astera.coldMs, direct?.coldMs), 0.5);
+  within(
+    "upstream requests (cold 1) ≤ 1.3 × one direct client's",
+    ratio(astera.upstream1?.requests, direct?.upstream1?.requests),
+    1.3,
+  );
+}
+
 function over(value: number, limit: number, higherIsBetter = false): string {
   const pct = higherIsBetter ? (1 - value / limit) * 100 : (value / limit - 1) * 100;
   return `${pct.toFixed(1)}% ${higherIsBetter ? "short" : "over"}`;
@@ -248,6 +296,7 @@ export function targets(
       `${requests} requests for ${unique} artifacts${max > 1 ? `; ${maxPath} ${max} times` : ""}`,
     );
   }
+  prefetchTargets(astera, systems.find((system) => system.name === "direct"), add);
   const warm = ratio(astera.warmMs, nginx?.warmMs);
   if (warm === undefined) add("warm ≤ 1.25 × nginx", null, "not measured");
   else {add(

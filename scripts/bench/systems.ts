@@ -112,6 +112,16 @@ export interface AsteraStats {
   store: { reads: number; writes: number; busyRetries: number };
   proxy: { sourceFetches: number; liveDownloads: number; fetchCoalesced: number };
   reclaim: { active: boolean; collections: number; ms: number };
+  /** Absent with `--prefetch off`. */
+  prefetch?: {
+    queued: number;
+    running: number;
+    prefetches: number;
+    prefetchedBytes: number;
+    hits: number;
+    unasked: number;
+    unaskedBytes: number;
+  };
 }
 
 /**

@@ -22,6 +22,101 @@ export interface UniverseOptions {
   hugeBytes: number;
   /** Seed of the generator: the same seed writes the same bytes. */
   seed?: number;
+  /**
+   * Levels of the deep graph the project also needs ({@linkcode deepGraph}); 0 for none.
+   * Default {@linkcode DEEP_LEVELS}.
+   */
+  deepLevels?: number;
+}
+
+/**
+ * Levels of the deep graph by default.
+ *
+ * @example
+ * ```ts
+ * import { DEEP_LEVELS } from "./universe.ts";
+ * console.log(DEEP_LEVELS > 1); // true
+ * ```
+ */
+export const DEEP_LEVELS = 6;
+
+/**
+ * A deep module graph: `levels` levels of three modules with three versions
+ * each, all at `go 1.16` (unpruned, so the go command reads the go.mod of
+ * every version named anywhere in it), each version requiring every module
+ * of the next level, some at older versions. The go command learns it one
+ * level at a time: a round trip per level before it knows what to ask next.
+ * Returns the versions and the import paths of the first level.
+ *
+ * @example
+ * ```ts
+ * import { deepGraph } from "./universe.ts";
+ * const { versions, roots } = deepGraph(3, () => 0.5);
+ * console.log(versions.length, roots.length); // 27 3
+ * ```
+ */
+export function deepGraph(
+  levels: number,
+  rand: () => number,
+): { versions: SyntheticVersion[]; roots: string[] } {
+  const WIDTH = 3;
+  const HISTORY = 3;
+  const name = (level: number, w: number) => `${HOST}/deep/l${level}w${w}`;
+  const versions: SyntheticVersion[] = [];
+  for (let level = 0; level < levels; level++) {
+    for (let w = 0; w < WIDTH; w++) {
+      const module = name(level, w);
+      for (let k = 0; k < HISTORY; k++) {
+        // Half the edges name an older version than the newest: superseded go.mods to read.
+        const requires = level + 1 < levels
+          ? Array.from({ length: WIDTH }, (_, w2) => ({
+            module: name(level + 1, w2),
+            version: `v1.${Math.max(0, k - ((w + w2) % 2))}.0`,
+          }))
+          : [];
+        const goMod = `module ${module}
+
+go 1.16
+` +
+          (requires.length
+            ? `
+require (
+${
+              requires.map((r) =>
+                `	${r.module} ${r.version}
+`
+              ).join("")
+            })
+`
+            : "");
+        const pkg = `l${level}w${w}`;
+        versions.push({
+          module,
+          version: `v1.${k}.0`,
+          goMod,
+          files: {
+            [`${pkg}.go`]: `package ${pkg}
+
+` +
+              requires.map((r) =>
+                `import _ "${r.module}"
+`
+              ).join(""),
+            "testdata/payload.bin": noise(
+              Math.round(2_000 + rand() * 20_000),
+              level * 31 + w * 7 + k,
+            ),
+          },
+          time: new Date(TIME0 + (level * 10 + k) * 86_400_000).toISOString().replace(
+            /\.\d+Z$/,
+            "Z",
+          ),
+        });
+      }
+    }
+  }
+  const roots = levels > 0 ? Array.from({ length: WIDTH }, (_, w) => name(0, w)) : [];
+  return { versions, roots };
 }
 
 /** A written universe and the project that resolves against it. */
@@ -148,6 +243,9 @@ export function benchVersions(
     roots.push(moduleName(i));
   }
   roots.push(`${HOST}/blob1m`);
+  const deep = deepGraph(options.deepLevels ?? DEEP_LEVELS, rand);
+  versions.push(...deep.versions);
+  roots.push(...deep.roots);
   return { versions, roots };
 }
 

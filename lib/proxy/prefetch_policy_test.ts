@@ -1,0 +1,120 @@
+import { assertEquals } from "../../tests/assert.ts";
+import {
+  isPrunedGoVersion,
+  PrefetchPolicy,
+  type PrefetchTask,
+  WALK_MS,
+} from "./prefetch_policy.ts";
+
+const enc = (s: string) => new TextEncoder().encode(s);
+
+function goMod(module: string, go: string, requires: string[]): Uint8Array {
+  const lines = requires.map((r) => `\t${r.replace("@", " ")}\n`).join("");
+  return enc(`module ${module}\n${go ? `\ngo ${go}\n` : ""}\nrequire (\n${lines})\n`);
+}
+
+const names = (tasks: PrefetchTask[]) => tasks.map((t) => `${t.kind} ${t.module}@${t.version}`);
+
+function clock() {
+  let now = 1_000_000;
+  return { now: () => now, advance: (ms: number) => now += ms };
+}
+
+Deno.test("pruned go versions are 1.17 and later", () => {
+  const cases: [string, boolean][] = [
+    ["", false],
+    ["1.16", false],
+    ["1.17", true],
+    ["1.21.3", true],
+    ["1.9", false],
+    ["2.0", true],
+    ["x", false],
+  ];
+  for (const [go, pruned] of cases) assertEquals(isPrunedGoVersion(go), pruned, go);
+});
+
+Deno.test("an unpruned go.mod's requirements are all prefetched, as the go command reads them all", () => {
+  const policy = new PrefetchPolicy(clock().now);
+  for (const go of ["", "1.16"]) {
+    const tasks = policy.modFetched(
+      "a.example/a",
+      "v1.0.0",
+      goMod("a.example/a", go, [`b.example/b@v1.${go ? 1 : 0}.0`, "c.example/c@v0.1.0"]),
+    );
+    assertEquals(names(tasks), [
+      `mod b.example/b@v1.${go ? 1 : 0}.0`,
+      "mod c.example/c@v0.1.0",
+    ], go);
+  }
+  // Superseded versions too: minimum version selection reads every go.mod in an unpruned graph.
+  assertEquals(
+    names(policy.modFetched("d.example/d", "v1.0.0", goMod("d", "1.16", ["b.example/b@v1.0.0"]))),
+    ["mod b.example/b@v1.0.0"],
+  );
+});
+
+Deno.test("a pruned go.mod's requirements are left alone: the go command does not read them", () => {
+  const policy = new PrefetchPolicy(clock().now);
+  const a = goMod("a.example/a", "1.21", ["b.example/b@v1.0.0", "c.example/c@v1.0.0"]);
+  assertEquals(policy.modFetched("a.example/a", "v1.0.0", a), []);
+  assertEquals(policy.clientAsked("mod", "b.example/b", "v1.0.0"), []);
+});
+
+Deno.test("a canonical .info brings its zip", () => {
+  const policy = new PrefetchPolicy(clock().now);
+  assertEquals(names(policy.clientAsked("info", "a.example/a", "v1.0.0")), [
+    "zip a.example/a@v1.0.0",
+  ]);
+  // A zip asked alone, of a module whose go.mod no client read, brings nothing.
+  assertEquals(policy.clientAsked("zip", "b.example/b", "v1.0.0"), []);
+});
+
+Deno.test("go mod download: the first .info of a walked version brings .info and zip of the walk's selected versions", () => {
+  const { now, advance } = clock();
+  const policy = new PrefetchPolicy(now);
+  for (const [m, v] of [["a", "v1.0.0"], ["b", "v1.2.0"], ["b", "v1.1.0"], ["c", "v0.1.0"]]) {
+    assertEquals(policy.clientAsked("mod", `${m}.example/${m}`, v), [], `${m}@${v}`);
+  }
+  // A superseded requirement named by a go.mod: not selected, so never downloaded.
+  policy.modFetched("c.example/c", "v0.1.0", goMod("c.example/c", "1.16", ["d.example/d@v1.0.0"]));
+  assertEquals(policy.clientAsked("mod", "d.example/d", "v1.0.0"), []);
+  // A go.mod read for the graph (prefetched, say), not by a client: it is in the graph all the same.
+  policy.modFetched("e.example/e", "v1.0.0", goMod("e", "1.16", ["d.example/d@v1.3.0"]));
+  assertEquals(names(policy.clientAsked("info", "a.example/a", "v1.0.0")), [
+    "zip a.example/a@v1.0.0",
+    "info b.example/b@v1.2.0",
+    "zip b.example/b@v1.2.0",
+    "info c.example/c@v0.1.0",
+    "zip c.example/c@v0.1.0",
+    "info e.example/e@v1.0.0",
+    "zip e.example/e@v1.0.0",
+  ]);
+  // Later .info asks bring their own zip only; a go.mod asked now brings both.
+  assertEquals(names(policy.clientAsked("info", "b.example/b", "v1.2.0")), [
+    "zip b.example/b@v1.2.0",
+  ]);
+  assertEquals(names(policy.clientAsked("mod", "f.example/f", "v2.0.0")), [
+    "info f.example/f@v2.0.0",
+    "zip f.example/f@v2.0.0",
+  ]);
+  assertEquals(names(policy.modFetched("d.example/d", "v1.3.0", goMod("d", "1.21", []))), [
+    "info d.example/d@v1.3.0",
+    "zip d.example/d@v1.3.0",
+  ]);
+  advance(WALK_MS);
+  assertEquals(policy.clientAsked("mod", "g.example/g", "v1.0.0"), []);
+});
+
+Deno.test("go build: the first zip of a walked version brings the zips of the walk's selected versions, no .info", () => {
+  const policy = new PrefetchPolicy(clock().now);
+  policy.clientAsked("mod", "a.example/a", "v1.0.0");
+  policy.clientAsked("mod", "b.example/b", "v1.0.0");
+  assertEquals(names(policy.clientAsked("zip", "a.example/a", "v1.0.0")), [
+    "zip b.example/b@v1.0.0",
+  ]);
+  assertEquals(names(policy.clientAsked("mod", "c.example/c", "v1.0.0")), [
+    "zip c.example/c@v1.0.0",
+  ]);
+  // A go.mod only the graph needed (no client asked it): maybe no package, so no zip.
+  assertEquals(policy.modFetched("d.example/d", "v1.0.0", goMod("d", "1.21", [])), []);
+});
