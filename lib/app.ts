@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { type Access, openAccess } from "./access/mod.ts";
 import type { Config } from "./config.ts";
 import {
   createHandler,
@@ -30,8 +31,14 @@ export interface Astera {
   server: HttpServer;
   proxy: ModuleProxy;
   store: Store;
-  /** The base URL clients use, e.g. `http://127.0.0.1:8080`. */
+  /** The base URL clients use, e.g. `http://127.0.0.1:8080` (`https://` with TLS). */
   url: string;
+  /**
+   * Reads the TLS pair and the auth file again (SIGHUP): new connections get
+   * the new certificate, open ones keep theirs. A bad file keeps the old one
+   * and is logged.
+   */
+  reload(): Promise<void>;
   /** Stops accepting, drains requests for up to `deadlineMs`, then closes the database. */
   close(deadlineMs?: number): Promise<void>;
 }
@@ -41,7 +48,8 @@ export type PrivateSourceFactory = (config: Config, log: Logger) => ModuleSource
 
 /**
  * Opens the database and starts serving. Throws (before listening) when the
- * database cannot be opened.
+ * database cannot be opened, and a `ConfigError` when the TLS pair or the
+ * auth file cannot be used.
  *
  * @example
  * ```ts ignore
@@ -58,8 +66,16 @@ export async function startAstera(
   log: Logger,
   privateSource?: PrivateSourceFactory,
 ): Promise<Astera> {
+  // Before anything is created or bound: a bad certificate or auth file is a bad flag.
+  const access = await openAccess(config, log);
   reclaimer.stepBytes = config.gcStepBytes;
-  const store = Store.open(config.db);
+  let store: Store;
+  try {
+    store = Store.open(config.db);
+  } catch (error) {
+    access.close();
+    throw error;
+  }
   // A page of garbage where every lookup starts says so now, not at the first 500 (a full
   // check reads every page: minutes on an SD card, so `deno task verify` does that).
   const damage = store.probe();
@@ -103,22 +119,26 @@ export async function startAstera(
     });
   const internal = replicaCount > 0 ? serveForwards(handler, onError) : undefined;
   let server: HttpServer;
+  // Replicas share the port, and a new certificate comes with a new listener beside the old.
+  const reusePort = replicaCount > 0 || access.tls !== undefined;
   try {
     // With SO_REUSEPORT a second Astera would share the port silently: bind it alone first.
-    const port = replicaCount > 0 ? claimPort(config.hostname, config.port) : config.port;
+    const port = reusePort ? claimPort(config.hostname, config.port) : config.port;
     // serveHttp binds before it returns (and throws if it cannot), so addr is known here.
     server = listenOrExplain(config.hostname, port, () =>
       serveHttp({
         hostname: config.hostname,
         port,
-        reusePort: replicaCount > 0,
+        reusePort,
+        tls: access.tls,
         maxConnections,
         onError,
-      }, handler));
+      }, access.guard(handler)));
   } catch (error) {
     internal?.close();
     clearInterval(sweeper);
     store.close();
+    access.close();
     throw error;
   }
   const addr = server.addr;
@@ -135,19 +155,32 @@ export async function startAstera(
     gcStepBytes: config.gcStepBytes,
     quiet: config.quiet,
     maxConnections,
+    tls: access.tls && { cert: access.tls.cert, key: access.tls.key },
+    auth: access.auth && {
+      users: [...access.auth.users()],
+      scope: config.authScope,
+      private: config.private,
+    },
   }, log);
+  if (access.auth) {
+    access.auth.onUsers = (users) => tellReplicas(replicas, { type: "users", users: [...users] });
+  }
   const host = addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname;
   log.info("listening", {
     address: `${host}:${addr.port}`,
     db: config.db,
     upstream: describeUpstreamList(config.upstream),
     workers: replicas.length + 1,
+    tls: access.tls && `certificate valid until ${access.tls.validTo}`,
+    auth: access.auth && `${config.authFile} (scope ${config.authScope})`,
   });
+  const scheme = access.tls ? "https" : "http";
   return {
     server,
     proxy,
     store,
-    url: `http://${host === "0.0.0.0" ? "127.0.0.1" : host}:${addr.port}`,
+    url: `${scheme}://${host === "0.0.0.0" ? "127.0.0.1" : host}:${addr.port}`,
+    reload: () => reload(access, server, replicas, log),
     async close(deadlineMs = 10_000) {
       let timer: ReturnType<typeof setTimeout> | undefined;
       // Every isolate drains at once, under one deadline; the replicas may still ask this one
@@ -170,9 +203,38 @@ export async function startAstera(
       ]);
       clearTimeout(timer);
       clearInterval(sweeper);
+      access.close();
       store.close();
     },
   };
+}
+
+/** SIGHUP: the TLS pair and the auth file again, for this isolate and the replicas. */
+async function reload(
+  access: Access,
+  server: HttpServer,
+  replicas: Replica[],
+  log: Logger,
+): Promise<void> {
+  await access.auth?.reload();
+  if (!access.tls) return;
+  try {
+    const pair = await access.readTls();
+    if (!pair) return;
+    const tls = { cert: pair.cert, key: pair.key };
+    server.replaceCertificate(tls);
+    tellReplicas(replicas, { type: "tls", tls });
+    log.info("tls-reloaded", { valid: `until ${pair.validTo}` });
+  } catch (error) {
+    log.error("tls-reload-failed", {
+      error: error instanceof Error ? error.message : String(error),
+      kept: "the certificate in use",
+    });
+  }
+}
+
+function tellReplicas(replicas: Replica[], message: ReplicaMessage): void {
+  for (const { worker } of replicas) worker.postMessage(message);
 }
 
 /**

@@ -10,6 +10,7 @@
  *
  * @module
  */
+import { type AuthScope, CredentialChecker, guardHandler } from "../access/mod.ts";
 import {
   createHandler,
   type HttpRequest,
@@ -17,6 +18,7 @@ import {
   type IsolateStats,
   serveHttp,
   textError,
+  type TlsKeyPair,
 } from "../http/mod.ts";
 import { createLogger } from "../log.ts";
 import { ModuleProxy } from "../proxy/mod.ts";
@@ -40,6 +42,10 @@ export interface ReplicaSettings {
   quiet: boolean;
   /** This isolate's share of `--max-connections`. */
   maxConnections: number;
+  /** The primary's certificate and key, when it serves TLS. */
+  tls?: TlsKeyPair;
+  /** The users of `--auth-file` (the primary reads and watches it) and what they guard. */
+  auth?: { users: [string, string][]; scope: AuthScope; private: string };
 }
 
 /** Messages between the primary and a replica. */
@@ -50,6 +56,10 @@ export type ReplicaMessage =
   /** The primary asks for the replica's counters; the replica answers `stats` with the same id. */
   | { type: "stats-request"; id: number }
   | { type: "stats"; id: number; stats: IsolateStats }
+  /** SIGHUP: a new certificate for new connections. */
+  | { type: "tls"; tls: TlsKeyPair }
+  /** The auth file changed: these users from now on. */
+  | { type: "users"; users: [string, string][] }
   | { type: "ready" }
   | { type: "stopped" }
   | { type: "failed"; error: string };
@@ -102,6 +112,10 @@ export function createForwarder(
 /** A replica serving: its counters, and how to stop it. */
 export interface RunningReplica {
   stats(): IsolateStats;
+  /** Serves new connections with this pair. */
+  replaceCertificate(tls: TlsKeyPair): void;
+  /** The users of a changed auth file. */
+  setUsers(users: [string, string][]): void;
   stop(): Promise<void>;
 }
 
@@ -135,15 +149,26 @@ export function startReplica(
     primaryZip: zips ? askPrimaryForZips(zips) : undefined,
   });
   const handler = createHandler(proxy, log, createForwarder(settings.primary));
-  const server = serveHttp({
-    hostname: settings.hostname,
-    port: settings.port,
-    reusePort: true,
-    maxConnections: settings.maxConnections,
-    onError: (event, error) => log.error(event, { error: describe(error) }),
-  }, handler);
+  const { auth } = settings;
+  const checker = auth && new CredentialChecker(new Map(auth.users));
+  const server = serveHttp(
+    {
+      hostname: settings.hostname,
+      port: settings.port,
+      reusePort: true,
+      tls: settings.tls,
+      maxConnections: settings.maxConnections,
+      onError: (event, error) => log.error(event, { error: describe(error) }),
+    },
+    // The replica checks credentials itself: what it forwards, the primary answers unchecked.
+    auth && checker
+      ? guardHandler(handler, { checker, scope: auth.scope, privatePatterns: auth.private, log })
+      : handler,
+  );
   return Promise.resolve({
     stats: handler.isolateStats,
+    replaceCertificate: (tls) => server.replaceCertificate(tls),
+    setUsers: (users) => checker?.setUsers(new Map(users)),
     async stop() {
       await server.shutdown();
       zips?.close();
@@ -168,6 +193,10 @@ if (import.meta.main) {
       } else if (message.type === "stop") {
         await running?.stop();
         scope.postMessage({ type: "stopped" });
+      } else if (message.type === "tls") {
+        running?.replaceCertificate(message.tls);
+      } else if (message.type === "users") {
+        running?.setUsers(message.users);
       } else if (message.type === "stats-request" && running) {
         scope.postMessage({ type: "stats", id: message.id, stats: running.stats() });
       }
