@@ -167,7 +167,14 @@ export function startReplica(
   );
   return Promise.resolve({
     stats: handler.isolateStats,
-    replaceCertificate: (tls) => server.replaceCertificate(tls),
+    replaceCertificate(tls) {
+      try {
+        server.replaceCertificate(tls);
+        log.info("tls-reloaded", { isolate: "replica" });
+      } catch (error) {
+        log.error("tls-reload-failed", { isolate: "replica", error: describe(error) });
+      }
+    },
     setUsers: (users) => checker?.setUsers(new Map(users)),
     async stop() {
       await server.shutdown();
