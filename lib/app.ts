@@ -13,6 +13,7 @@ import {
   type HttpServer,
   type IsolateStats,
   serveHttp,
+  textError,
 } from "./http/mod.ts";
 import type { Logger } from "./log.ts";
 import { ModuleProxy, REPAIR_ADVICE } from "./proxy/mod.ts";
@@ -20,7 +21,12 @@ import { answerZipQuestions } from "./isolates/shared_zip.ts";
 import { reclaimer } from "./proxy/reclaim.ts";
 import type { ModuleSource } from "./sources/source.ts";
 import { Store } from "./store/sqlite.ts";
-import type { ReplicaMessage, ReplicaSettings } from "./isolates/replica.ts";
+import {
+  FORWARD_TOKEN_HEADER,
+  type ReplicaMessage,
+  type ReplicaSettings,
+} from "./isolates/replica.ts";
+import { timingSafeEqual } from "node:crypto";
 import { createUpstream, describeUpstreamList } from "./sources/upstream.ts";
 
 /** A pending blob untouched for this long is abandoned. */
@@ -117,7 +123,9 @@ export async function startAstera(
     log.error(event, {
       error: error instanceof Error ? error.stack ?? error.message : String(error),
     });
-  const internal = replicaCount > 0 ? serveForwards(handler, onError) : undefined;
+  // With credentials on, the unguarded loopback port must not serve other local processes.
+  const forwardToken = access.auth ? crypto.randomUUID() : undefined;
+  const internal = replicaCount > 0 ? serveForwards(handler, onError, forwardToken) : undefined;
   let server: HttpServer;
   // Replicas share the port, and a new certificate comes with a new listener beside the old.
   const reusePort = replicaCount > 0 || access.tls !== undefined;
@@ -147,6 +155,7 @@ export async function startAstera(
     hostname: config.hostname,
     port: addr.port,
     primary: internal ? `http://127.0.0.1:${internal.addr.port}` : "",
+    forwardToken,
     freshMs: config.freshMs,
     negativeMs: config.negativeMs,
     // --cache-bytes is the whole budget, shared out among the isolates.
@@ -241,15 +250,27 @@ function tellReplicas(replicas: Replica[], message: ReplicaMessage): void {
  * The primary's loopback server for what the replicas forward. Every forward
  * comes from 127.0.0.1 over pooled connections, so it has no per-address cap:
  * with one, pooled connections idle beyond it would be closed at once, and a
- * forward reusing one just then would fail.
+ * forward reusing one just then would fail. Given a `token`, requests
+ * without it in {@linkcode FORWARD_TOKEN_HEADER} get 403: the replicas
+ * checked credentials, this server does not.
  */
 export function serveForwards(
   handler: HttpHandler,
   onError: (event: string, error: unknown) => void,
+  token?: string,
 ): HttpServer {
+  const expected = token === undefined ? undefined : new TextEncoder().encode(token);
+  const checked: HttpHandler = expected
+    ? (request) => {
+      const sent = new TextEncoder().encode(request.headers[FORWARD_TOKEN_HEADER] ?? "");
+      return sent.byteLength === expected.byteLength && timingSafeEqual(sent, expected)
+        ? handler(request)
+        : textError(403, "forbidden: this port answers Astera's own isolates only");
+    }
+    : handler;
   return serveHttp(
     { hostname: "127.0.0.1", port: 0, maxWaitingPerAddress: Infinity, onError },
-    handler,
+    checked,
   );
 }
 

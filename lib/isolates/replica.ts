@@ -34,6 +34,8 @@ export interface ReplicaSettings {
   port: number;
   /** The primary's loopback URL for what the replica has not stored. */
   primary: string;
+  /** Sent with each forward: with credentials on, the loopback port answers only the isolates. */
+  forwardToken?: string;
   freshMs: number;
   negativeMs: number;
   cacheBytes: number;
@@ -64,6 +66,9 @@ export type ReplicaMessage =
   | { type: "stopped" }
   | { type: "failed"; error: string };
 
+/** The header that carries {@linkcode ReplicaSettings.forwardToken}. */
+export const FORWARD_TOKEN_HEADER = "x-astera-forward";
+
 /** Request headers that change what the primary answers; nothing else is passed on. */
 const FORWARDED_HEADERS = ["range", "if-range", "if-none-match"];
 /** Response headers that describe the connection, not the content; the replica's server sets its own. */
@@ -82,9 +87,11 @@ const HOP_HEADERS = new Set(["connection", "keep-alive", "transfer-encoding", "d
  */
 export function createForwarder(
   primary: string,
+  token?: string,
 ): (request: HttpRequest) => Promise<HttpResponse> {
   return async (request) => {
     const headers: Record<string, string> = {};
+    if (token) headers[FORWARD_TOKEN_HEADER] = token;
     for (const name of FORWARDED_HEADERS) {
       const value = request.headers[name];
       if (value !== undefined) headers[name] = value;
@@ -148,7 +155,11 @@ export function startReplica(
     storedOnly: true,
     primaryZip: zips ? askPrimaryForZips(zips) : undefined,
   });
-  const handler = createHandler(proxy, log, createForwarder(settings.primary));
+  const handler = createHandler(
+    proxy,
+    log,
+    createForwarder(settings.primary, settings.forwardToken),
+  );
   const { auth } = settings;
   const checker = auth && new CredentialChecker(new Map(auth.users));
   const server = serveHttp(
