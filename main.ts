@@ -59,11 +59,10 @@ if (import.meta.main) {
   };
   Deno.addSignalListener("SIGINT", () => stop("SIGINT"));
   Deno.addSignalListener("SIGTERM", () => stop("SIGTERM"));
-  if (config.tlsCert || config.authFile) {
-    // A renewed certificate (an ACME client's hook) or an edited user file, without a restart.
-    Deno.addSignalListener("SIGHUP", () => {
-      log.info("reloading", { signal: "SIGHUP" });
-      astera.reload();
-    });
-  }
+  // A renewed certificate (an ACME client's hook) or an edited user file, without a restart;
+  // without either, `systemctl reload` is harmless rather than the end of the process.
+  Deno.addSignalListener("SIGHUP", () => {
+    log.info("reloading", { signal: "SIGHUP" });
+    astera.reload();
+  });
 }
