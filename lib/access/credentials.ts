@@ -14,7 +14,10 @@ import { createHash, timingSafeEqual } from "node:crypto";
 import bcrypt from "bcryptjs";
 import { BoundedMap } from "../util/bounded_map.ts";
 
-/** A valid bcrypt hash of a string nobody sends: unknown users cost as much as known ones. */
+/**
+ * A valid bcrypt hash of a string nobody sends, at htpasswd's default cost:
+ * an unknown user costs a bcrypt run too, so timing does not tell which users exist.
+ */
 const NO_SUCH_USER = "$2b$05$dIlpU6QZ5qsiXYU18xbQnOCv2PggDWgsZn8RD1DGHD/JFC/K4OtK2";
 
 /**
@@ -125,6 +128,8 @@ export class CredentialChecker {
   /** bcrypt runs under way, by header digest: clients asking at once share one. */
   #pending = new Map<string, Promise<Verdict>>();
   #failures = new BoundedMap<string, Failures>(FAILURE_ADDRESSES);
+  /** What an unknown user's password is checked against: a hash at the users' own cost. */
+  #noSuchUser = NO_SUCH_USER;
   #now: () => number;
 
   constructor(
@@ -135,11 +140,13 @@ export class CredentialChecker {
     this.#users = users;
     this.limits = { ...DEFAULT_LIMITS, ...limits };
     this.#now = now;
+    this.#matchCost();
   }
 
   /** Users and hashes from now on (a reloaded file); remembered successes of changed users lapse. */
   setUsers(users: Map<string, string>): void {
     this.#users = users;
+    this.#matchCost();
     for (const [user, verified] of this.#verified) {
       if (users.get(user) !== verified.hash) this.#verified.delete(user);
     }
@@ -183,6 +190,14 @@ export class CredentialChecker {
     );
   }
 
+  /** Makes the unknown users' hash as costly as the first user's (made in the background). */
+  #matchCost(): void {
+    const first = this.#users.values().next().value;
+    const cost = first?.slice(4, 6);
+    if (cost === undefined || cost === this.#noSuchUser.slice(4, 6)) return;
+    bcrypt.hash(crypto.randomUUID(), Number(cost)).then((hash) => this.#noSuchUser = hash);
+  }
+
   async #verify(
     user: string,
     password: string,
@@ -190,7 +205,7 @@ export class CredentialChecker {
     digest: Uint8Array,
   ): Promise<Verdict> {
     this.stats.bcryptRuns++;
-    const matches = await bcrypt.compare(password, hash ?? NO_SUCH_USER);
+    const matches = await bcrypt.compare(password, hash ?? this.#noSuchUser);
     if (hash === undefined) return { ok: false, reason: "unknown-user", user };
     if (!matches) return { ok: false, reason: "wrong-password", user };
     // The file may have changed during the run: remember only what still holds.
