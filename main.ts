@@ -1,6 +1,7 @@
 /**
- * Astera's entry point: reads flags and environment, starts the server, and
- * shuts it down gracefully on SIGINT/SIGTERM.
+ * Astera's entry point: reads flags and environment, starts the server,
+ * shuts it down gracefully on SIGINT/SIGTERM, and reads its certificate and
+ * auth file again on SIGHUP.
  *
  * @module
  */
@@ -33,6 +34,11 @@ if (import.meta.main) {
       (config) => createGitSource({ gitDir: config.gitDir, fetchTtlMs: config.gitTtlMs }),
     );
   } catch (error) {
+    // A certificate, key or auth file that cannot be used is a bad flag: one line, exit 2.
+    if (error instanceof ConfigError) {
+      console.error(`astera: ${error.message}`);
+      Deno.exit(2);
+    }
     if (error instanceof ListenError) {
       console.error(`astera: cannot start: ${error.message}`);
       Deno.exit(1);
@@ -53,4 +59,10 @@ if (import.meta.main) {
   };
   Deno.addSignalListener("SIGINT", () => stop("SIGINT"));
   Deno.addSignalListener("SIGTERM", () => stop("SIGTERM"));
+  // A renewed certificate (an ACME client's hook) or an edited user file, without a restart;
+  // without either, `systemctl reload` is harmless rather than the end of the process.
+  Deno.addSignalListener("SIGHUP", () => {
+    log.info("reloading", { signal: "SIGHUP" });
+    astera.reload();
+  });
 }

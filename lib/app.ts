@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { type Access, openAccess } from "./access/mod.ts";
 import type { Config } from "./config.ts";
 import {
   createHandler,
@@ -12,13 +13,19 @@ import {
   type HttpServer,
   type IsolateStats,
   serveHttp,
+  textError,
 } from "./http/mod.ts";
 import type { Logger } from "./log.ts";
 import { ModuleProxy, REPAIR_ADVICE } from "./proxy/mod.ts";
 import { answerZipQuestions } from "./isolates/shared_zip.ts";
 import { reclaimer } from "./proxy/reclaim.ts";
 import { Store } from "./store/sqlite.ts";
-import type { ReplicaMessage, ReplicaSettings } from "./isolates/replica.ts";
+import {
+  FORWARD_TOKEN_HEADER,
+  type ReplicaMessage,
+  type ReplicaSettings,
+} from "./isolates/replica.ts";
+import { timingSafeEqual } from "node:crypto";
 import { createUpstream, describeUpstreamList, type ModuleSource } from "./sources/mod.ts";
 import { configurationOf, countingFetch, Observer } from "./observe/mod.ts";
 
@@ -30,8 +37,14 @@ export interface Astera {
   server: HttpServer;
   proxy: ModuleProxy;
   store: Store;
-  /** The base URL clients use, e.g. `http://127.0.0.1:8080`. */
+  /** The base URL clients use, e.g. `http://127.0.0.1:8080` (`https://` with TLS). */
   url: string;
+  /**
+   * Reads the TLS pair and the auth file again (SIGHUP): new connections get
+   * the new certificate, open ones keep theirs. A bad file keeps the old one
+   * and is logged.
+   */
+  reload(): Promise<void>;
   /** Stops accepting, drains requests for up to `deadlineMs`, then closes the database. */
   close(deadlineMs?: number): Promise<void>;
 }
@@ -47,7 +60,8 @@ export interface StartOptions {
 
 /**
  * Opens the database and starts serving. Throws (before listening) when the
- * database cannot be opened.
+ * database cannot be opened, and a `ConfigError` when the TLS pair or the
+ * auth file cannot be used.
  *
  * @example
  * ```ts ignore
@@ -65,8 +79,16 @@ export async function startAstera(
   privateSource?: PrivateSourceFactory,
   options: StartOptions = {},
 ): Promise<Astera> {
+  // Before anything is created or bound: a bad certificate or auth file is a bad flag.
+  const access = await openAccess(config, log);
   reclaimer.stepBytes = config.gcStepBytes;
-  const store = Store.open(config.db);
+  let store: Store;
+  try {
+    store = Store.open(config.db);
+  } catch (error) {
+    access.close();
+    throw error;
+  }
   // A page of garbage where every lookup starts says so now, not at the first 500 (a full
   // check reads every page: minutes on an SD card, so `deno task verify` does that).
   const damage = store.probe();
@@ -124,24 +146,32 @@ export async function startAstera(
     log.error(event, {
       error: error instanceof Error ? error.stack ?? error.message : String(error),
     });
-  const internal = replicaCount > 0 ? serveForwards(handler.forwarded, onError) : undefined;
+  // With credentials on, the unguarded loopback port must not serve other local processes.
+  const forwardToken = access.auth ? crypto.randomUUID() : undefined;
+  const internal = replicaCount > 0
+    ? serveForwards(handler.forwarded, onError, forwardToken)
+    : undefined;
   let server: HttpServer;
+  // Replicas share the port, and a new certificate comes with a new listener beside the old.
+  const reusePort = replicaCount > 0 || access.tls !== undefined;
   try {
     // With SO_REUSEPORT a second Astera would share the port silently: bind it alone first.
-    const port = replicaCount > 0 ? claimPort(config.hostname, config.port) : config.port;
+    const port = reusePort ? claimPort(config.hostname, config.port) : config.port;
     // serveHttp binds before it returns (and throws if it cannot), so addr is known here.
     server = listenOrExplain(config.hostname, port, () =>
       serveHttp({
         hostname: config.hostname,
         port,
-        reusePort: replicaCount > 0,
+        reusePort,
+        tls: access.tls,
         maxConnections,
         onError,
-      }, handler));
+      }, access.guard(handler)));
   } catch (error) {
     internal?.close();
     clearInterval(sweeper);
     store.close();
+    access.close();
     throw error;
   }
   const addr = server.addr;
@@ -151,6 +181,7 @@ export async function startAstera(
     hostname: config.hostname,
     port: addr.port,
     primary: internal ? `http://127.0.0.1:${internal.addr.port}` : "",
+    forwardToken,
     freshMs: config.freshMs,
     negativeMs: config.negativeMs,
     // --cache-bytes is the whole budget, shared out among the isolates.
@@ -159,19 +190,32 @@ export async function startAstera(
     gcStepBytes: config.gcStepBytes,
     quiet: config.quiet,
     maxConnections,
+    tls: access.tls && { cert: access.tls.cert, key: access.tls.key },
+    auth: access.auth && {
+      users: [...access.auth.users()],
+      scope: config.authScope,
+      private: config.private,
+    },
   }, log);
+  if (access.auth) {
+    access.auth.onUsers = (users) => tellReplicas(replicas, { type: "users", users: [...users] });
+  }
   const host = addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname;
   log.info("listening", {
     address: `${host}:${addr.port}`,
     db: config.db,
     upstream: describeUpstreamList(config.upstream),
     workers: replicas.length + 1,
+    tls: access.tls && `certificate valid until ${access.tls.validTo}`,
+    auth: access.auth && `${config.authFile} (scope ${config.authScope})`,
   });
+  const scheme = access.tls ? "https" : "http";
   return {
     server,
     proxy,
     store,
-    url: `http://${host === "0.0.0.0" ? "127.0.0.1" : host}:${addr.port}`,
+    url: `${scheme}://${host === "0.0.0.0" ? "127.0.0.1" : host}:${addr.port}`,
+    reload: () => reload(access, server, replicas, log),
     async close(deadlineMs = 10_000) {
       let timer: ReturnType<typeof setTimeout> | undefined;
       // Every isolate drains at once, under one deadline; the replicas may still ask this one
@@ -196,24 +240,65 @@ export async function startAstera(
       clearTimeout(timer);
       clearInterval(sweeper);
       observer.stop();
+      access.close();
       store.close();
     },
   };
+}
+
+/** SIGHUP: the TLS pair and the auth file again, for this isolate and the replicas. */
+async function reload(
+  access: Access,
+  server: HttpServer,
+  replicas: Replica[],
+  log: Logger,
+): Promise<void> {
+  await access.auth?.reload();
+  if (!access.tls) return;
+  try {
+    const pair = await access.readTls();
+    if (!pair) return;
+    const tls = { cert: pair.cert, key: pair.key };
+    server.replaceCertificate(tls);
+    tellReplicas(replicas, { type: "tls", tls });
+    log.info("tls-reloaded", { valid: `until ${pair.validTo}` });
+  } catch (error) {
+    log.error("tls-reload-failed", {
+      error: error instanceof Error ? error.message : String(error),
+      kept: "the certificate in use",
+    });
+  }
+}
+
+function tellReplicas(replicas: Replica[], message: ReplicaMessage): void {
+  for (const { worker } of replicas) worker.postMessage(message);
 }
 
 /**
  * The primary's loopback server for what the replicas forward. Every forward
  * comes from 127.0.0.1 over pooled connections, so it has no per-address cap:
  * with one, pooled connections idle beyond it would be closed at once, and a
- * forward reusing one just then would fail.
+ * forward reusing one just then would fail. Given a `token`, requests
+ * without it in {@linkcode FORWARD_TOKEN_HEADER} get 403: the replicas
+ * checked credentials, this server does not.
  */
 export function serveForwards(
   handler: HttpHandler,
   onError: (event: string, error: unknown) => void,
+  token?: string,
 ): HttpServer {
+  const expected = token === undefined ? undefined : new TextEncoder().encode(token);
+  const checked: HttpHandler = expected
+    ? (request) => {
+      const sent = new TextEncoder().encode(request.headers[FORWARD_TOKEN_HEADER] ?? "");
+      return sent.byteLength === expected.byteLength && timingSafeEqual(sent, expected)
+        ? handler(request)
+        : textError(403, "forbidden: this port answers Astera's own isolates only");
+    }
+    : handler;
   return serveHttp(
     { hostname: "127.0.0.1", port: 0, maxWaitingPerAddress: Infinity, onError },
-    handler,
+    checked,
   );
 }
 

@@ -44,3 +44,24 @@ Deno.test("the primary keeps every connection the replicas pool, though all come
     await server.shutdown();
   }
 });
+
+Deno.test("with a token, the loopback port answers only requests that carry it", async () => {
+  const server = serveForwards(
+    (request) => ({ status: 200, headers: {}, body: encoder.encode(request.target) }),
+    () => {},
+    "the-token",
+  );
+  try {
+    const url = `http://127.0.0.1:${server.addr.port}/git.corp.example/x/@v/list`;
+    const guesses: Record<string, string>[] = [{}, { "x-astera-forward": "a-guess" }];
+    for (const headers of guesses) {
+      const refused = await fetch(url, { headers });
+      await refused.body?.cancel();
+      assertEquals(refused.status, 403);
+    }
+    const answered = await fetch(url, { headers: { "x-astera-forward": "the-token" } });
+    assertEquals(await answered.text(), "/git.corp.example/x/@v/list");
+  } finally {
+    await server.shutdown();
+  }
+});

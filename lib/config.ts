@@ -34,6 +34,13 @@ export interface Config {
   prefetch: boolean;
   /** Prefetches at once at most (below client fetches). */
   prefetchConcurrency: number;
+  /** PEM certificate chain and key files: serve HTTPS; both set or both "". */
+  tlsCert: string;
+  tlsKey: string;
+  /** htpasswd file of bcrypt entries; "" for no credentials. */
+  authFile: string;
+  /** Which requests need credentials when `authFile` is set. */
+  authScope: "private" | "all";
 }
 
 /** A bad flag or environment value; the message is the one line to print. */
@@ -134,6 +141,24 @@ export const FLAGS: Record<string, FlagSpec> = {
     help:
       "prefetches at once at most; a prefetch starts only while prefetches plus client fetches waiting for a source stay below it",
   },
+  "tls-cert": {
+    env: "ASTERA_TLS_CERT",
+    default: "",
+    help: "PEM certificate chain: serve HTTPS on --listen (with --tls-key); read again on SIGHUP",
+  },
+  "tls-key": { env: "ASTERA_TLS_KEY", default: "", help: "PEM private key of --tls-cert" },
+  "auth-file": {
+    env: "ASTERA_AUTH_FILE",
+    default: "",
+    help:
+      "htpasswd file of bcrypt entries (htpasswd -B): users who may read what --auth-scope guards; read again when it changes",
+  },
+  "auth-scope": {
+    env: "ASTERA_AUTH_SCOPE",
+    default: "private",
+    help:
+      "private: --private modules and the status pages need credentials; all: everything but /healthz",
+  },
 };
 
 /**
@@ -207,7 +232,27 @@ export function parseConfig(args: string[], env: Record<string, string | undefin
     maxConnections: parseMaxConnections(get("max-connections")),
     prefetch: parseOnOff("prefetch", get("prefetch")),
     prefetchConcurrency: parsePrefetchConcurrency(get("prefetch-concurrency")),
+    ...parseAccess(get),
   };
+}
+
+function parseAccess(
+  get: (name: string) => string,
+): Pick<Config, "tlsCert" | "tlsKey" | "authFile" | "authScope"> {
+  const tlsCert = get("tls-cert");
+  const tlsKey = get("tls-key");
+  if ((tlsCert === "") !== (tlsKey === "")) {
+    throw new ConfigError("--tls-cert and --tls-key go together: give both or neither");
+  }
+  const authFile = get("auth-file");
+  const authScope = get("auth-scope");
+  if (authScope !== "private" && authScope !== "all") {
+    throw new ConfigError(`--auth-scope ${JSON.stringify(authScope)}: expected private or all`);
+  }
+  if (authScope === "all" && authFile === "") {
+    throw new ConfigError("--auth-scope all needs --auth-file");
+  }
+  return { tlsCert, tlsKey, authFile, authScope };
 }
 
 /** What `--workers auto` means: a second isolate where there is a second core. */

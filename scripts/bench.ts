@@ -39,10 +39,11 @@ import {
   startNginx,
   type System,
 } from "./bench/systems.ts";
+import { measureTlsHot } from "./bench/tls.ts";
 import { DEEP_LEVELS, loadUniverse, type Universe, writeBenchUniverse } from "./bench/universe.ts";
 
 const USAGE = `usage: deno task bench [--quick] [--clients N] [--delay DURATION] [--bandwidth SIZE]
-  [--modules N] [--deep-levels N] [--huge-mb N] [--universe DIR --project DIR] [--seconds N] [--systems direct,astera,nginx,floor,athens] [--out FILE] [--keep] [--cpu-prof DIR] [--astera-args="FLAGS"]`;
+  [--modules N] [--deep-levels N] [--huge-mb N] [--universe DIR --project DIR] [--seconds N] [--systems direct,astera,nginx,floor,athens,tls] [--out FILE] [--keep] [--cpu-prof DIR] [--astera-args="FLAGS"]`;
 
 /** Flags of the benchmark. */
 export interface BenchOptions {
@@ -92,7 +93,7 @@ export function parseBenchArgs(args: string[]): BenchOptions {
       "deep-levels": { type: "string" },
       "huge-mb": { type: "string" },
       seconds: { type: "string" },
-      systems: { type: "string", default: "direct,astera,nginx,floor,athens" },
+      systems: { type: "string", default: "direct,astera,nginx,floor,athens,tls" },
       out: { type: "string" },
       keep: { type: "boolean", default: false },
       "cpu-prof": { type: "string" },
@@ -115,7 +116,7 @@ export function parseBenchArgs(args: string[]): BenchOptions {
   };
   const systems = new Set(values.systems.split(",").map((s) => s.trim().toLowerCase()));
   for (const name of systems) {
-    if (!["direct", "astera", "nginx", "floor", "athens"].includes(name)) {
+    if (!["direct", "astera", "nginx", "floor", "athens", "tls"].includes(name)) {
       throw new Error(`unknown system ${name}`);
     }
   }
@@ -562,6 +563,41 @@ async function prepareAthens(
   return result;
 }
 
+/**
+ * The small hot-path requests over HTTPS, Astera beside nginx with the same
+ * certificate, on their own instances once the others have stopped; the
+ * figures join the Astera and nginx columns (made when not selected).
+ */
+async function tlsHotPaths(ctx: Context, results: SystemResult[]): Promise<void> {
+  const column = (name: string) => {
+    let result = results.find((r) => r.name === name);
+    if (!result) results.push(result = newResult(name));
+    return result;
+  };
+  log("hot path over TLS: Astera, nginx");
+  try {
+    await ensureDebianProgram("openssl", ["openssl"]);
+    const measured = await measureTlsHot({
+      work: ctx.work,
+      root: ctx.universe.root,
+      hot: ctx.universe.hot,
+      upstream: ctx.upstream.url,
+      nginx: await ensureDebianProgram("nginx", ["nginx-light"]),
+      wrk: ctx.wrk,
+      clients: ctx.options.clients,
+      seconds: ctx.options.wrkSeconds,
+      rounds: HOT_ROUNDS,
+      asteraArgs: ctx.options.asteraArgs,
+    });
+    column("Astera").hotTls = measured.astera;
+    column("nginx").hotTls = measured.nginx;
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    log(`hot path over TLS: ${reason}`);
+    column("Astera").notes.push(`hot path over TLS not measured: ${reason}`);
+  }
+}
+
 async function main(): Promise<void> {
   let options: BenchOptions;
   try {
@@ -653,7 +689,9 @@ async function main(): Promise<void> {
       } finally {
         for (const { system } of running) await system.stop();
       }
-      const astera = results.find((result) => result.name === "Astera" && !result.skipped);
+      if (options.systems.has("tls")) await tlsHotPaths(ctx, results);
+      const astera = options.systems.has("astera") &&
+        results.find((result) => result.name === "Astera" && !result.skipped);
       if (astera) await asteraRestarted(ctx, astera);
     } finally {
       await upstream.close();

@@ -42,6 +42,8 @@ export interface AsteraProcess {
   log: string[];
   /** Sends `signal` (SIGTERM: a graceful stop; SIGKILL: a crash) and waits for the exit; returns the exit code. */
   stop(signal?: Deno.Signal): Promise<number>;
+  /** Sends `signal` (SIGHUP: read the certificate and auth file again) and returns at once. */
+  signal(signal: Deno.Signal): void;
   /** Fetches `/_astera/stats`. */
   stats(): Promise<Record<string, Record<string, unknown>>>;
 }
@@ -86,7 +88,7 @@ export async function startAsteraProcess(
     if (done) throw new AsteraExitedError((await child.status).code, log);
     log.push(value);
     const match = / listening address=(\S+)/.exec(value);
-    if (match) url = `http://${match[1]}`;
+    if (match) url = `${/ tls=/.test(value) ? "https" : "http"}://${match[1]}`;
   }
   // Keep draining stderr so the child never blocks on a full pipe.
   const drained = (async () => {
@@ -104,6 +106,9 @@ export async function startAsteraProcess(
       const status = await child.status;
       await drained;
       return status.code;
+    },
+    signal(signal) {
+      child.kill(signal);
     },
     async stats() {
       const response = await fetch(`${url}/_astera/stats`);

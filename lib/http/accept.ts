@@ -35,11 +35,13 @@ export interface AcceptOptions {
   serve: (connection: Connection) => unknown;
   /** Told about accept errors. */
   onError: (event: string, error: unknown) => void;
+  /** This loop's listener was replaced (a new certificate): the loop ends. */
+  replaced?: () => boolean;
 }
 
 /**
- * Accepts connections until `slots.closing`, giving each a slot and handing
- * it to `options.serve`.
+ * Accepts connections until `slots.closing` (or its listener is replaced),
+ * giving each a slot and handing it to `options.serve`.
  *
  * @example
  * ```ts ignore
@@ -54,7 +56,8 @@ export async function acceptLoop(
 ): Promise<void> {
   const clock = slots.clock;
   let pause = 10;
-  while (!slots.closing) {
+  const replaced = options.replaced ?? (() => false);
+  while (!slots.closing && !replaced()) {
     // Full, and every connection has a request in progress: the next clients wait in the queue.
     if (
       slots.open.size >= slots.limits.maxConnections && !slots.waiting.longestIdle(clock.now)
@@ -67,7 +70,7 @@ export async function acceptLoop(
       conn = await listener.accept();
       pause = 10;
     } catch (error) {
-      if (slots.closing) return;
+      if (slots.closing || replaced()) return;
       // Out of file descriptors and the like: keep the server up and try again shortly.
       options.onError("accept-failed", error);
       await new Promise((resume) => setTimeout(resume, pause));

@@ -16,7 +16,7 @@
  * @module
  */
 export type { HttpBody, HttpHandler, HttpRequest, HttpResponse } from "./types.ts";
-export { type HttpServer, type HttpServerOptions, serveHttp } from "./server.ts";
+export { type HttpServer, type HttpServerOptions, serveHttp, type TlsKeyPair } from "./server.ts";
 export {
   bytesResponse,
   type ContentHeaders,

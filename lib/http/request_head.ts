@@ -124,7 +124,8 @@ export function parseHead(text: string): ParsedHead {
   }
   const hasBody = headers["transfer-encoding"] !== undefined ||
     (length !== undefined && /[1-9]/.test(length));
-  return { method, target, headers, keepAlive, http10, hasBody };
+  // `address` is the server's to fill in; set here, every head has the same shape.
+  return { method, target, headers, address: "", keepAlive, http10, hasBody };
 }
 
 /** The target in origin form, checked for bytes it may not have; absolute-form is reduced to its path. */

@@ -157,6 +157,7 @@ export class RequestLoop {
           await this.#refuse(connection, error.status, error.message);
           return;
         }
+        head.address = connection.address;
         let response: HttpResponse;
         const result = this.#handle(head);
         if (result instanceof Promise) {

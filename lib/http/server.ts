@@ -5,12 +5,14 @@
  * the hot path, a few hundred bytes answered from memory, that cost is the
  * whole cost: this server reads a request head, hands the handler its method,
  * target and lower-cased headers, and writes the status line, headers and
- * body with one write when they are small.
+ * body with one write when they are small. Given a certificate and key it
+ * speaks TLS instead (`Deno.listenTls`), and a new pair replaces the
+ * listener, not the connections (see {@linkcode HttpServer.replaceCertificate}).
  *
  * What it does not do, on purpose: request bodies (a request that has one
  * gets its answer and the connection is closed), chunked responses (a stream
  * body has a declared length; without one the connection is closed after
- * it), compression, upgrades, TLS. Every request head is limited in size and
+ * it), compression, upgrades. Every request head is limited in size and
  * in time; an idle connection is closed after a while, a new one that sends
  * nothing sooner; a client that stops reading a response is dropped. One
  * address cannot keep more than so many connections waiting for a request
@@ -44,6 +46,8 @@ export interface HttpServerOptions {
   port: number;
   /** Share the port with other listeners (`SO_REUSEPORT`). */
   reusePort?: boolean;
+  /** Serve TLS with this certificate chain and key; plain HTTP is then not answered. */
+  tls?: TlsKeyPair;
   /** Largest request head in bytes (431 beyond). Default 16 KiB. */
   maxHeadBytes?: number;
   /** Time a client has to send a whole request head once it started one. Default 30 s. */
@@ -79,6 +83,21 @@ export interface HttpServerOptions {
 }
 
 /**
+ * A certificate chain and its private key, both PEM text.
+ *
+ * @example
+ * ```ts
+ * import type { TlsKeyPair } from "./server.ts";
+ * const pair: TlsKeyPair = { cert: "-----BEGIN CERTIFICATE-----\n…", key: "-----BEGIN PRIVATE KEY-----\n…" };
+ * console.assert(pair.cert.startsWith("-----BEGIN"));
+ * ```
+ */
+export interface TlsKeyPair {
+  cert: string;
+  key: string;
+}
+
+/**
  * A running server.
  *
  * @example
@@ -101,6 +120,13 @@ export interface HttpServer {
   shutdown(): Promise<void>;
   /** Closes every connection now, finished or not. */
   close(): void;
+  /**
+   * New connections get this certificate and key; open ones keep theirs. A
+   * second listener with the new pair joins the port (`SO_REUSEPORT`, so the
+   * server must have been started with `reusePort` and `tls`), then the old
+   * one closes. Throws, keeping the old pair, when the new one is refused.
+   */
+  replaceCertificate(pair: TlsKeyPair): void;
 }
 
 const DEFAULT_MAX_HEAD = 16 * 1024;
@@ -124,12 +150,8 @@ const DEFAULT_MAX_HEAD = 16 * 1024;
  */
 export function serveHttp(options: HttpServerOptions, handler: HttpHandler): HttpServer {
   const limits = resolveLimits(options);
-  const listener = Deno.listen({
-    hostname: options.hostname,
-    port: options.port,
-    transport: "tcp",
-    reusePort: options.reusePort,
-  });
+  let listener = listen(options, options.port, options.tls);
+  const port = (listener.addr as Deno.NetAddr).port;
   const onError = options.onError ?? (() => {});
   const clock = new CoarseClock();
   let drained: (() => void) | undefined;
@@ -145,19 +167,18 @@ export function serveHttp(options: HttpServerOptions, handler: HttpHandler): Htt
 
   const writer = new ResponseWriter(clock, limits.writeTimeoutMs);
   const requests = new RequestLoop(limits, clock, slots, writer, handler, onError);
-  acceptLoop(listener, slots, {
-    firstByteTimeoutMs: limits.firstByteTimeoutMs,
-    serve: (connection) => requests.serve(connection),
-    onError,
-  });
+  const accept = (own: Deno.Listener) =>
+    acceptLoop(own, slots, {
+      firstByteTimeoutMs: limits.firstByteTimeoutMs,
+      serve: (connection) => requests.serve(connection),
+      onError,
+      replaced: () => listener !== own,
+    });
+  accept(listener);
 
   const stopAccepting = () => {
     slots.closing = true;
-    try {
-      listener.close();
-    } catch {
-      // Already closed.
-    }
+    closeListener(listener);
   };
 
   return {
@@ -177,7 +198,40 @@ export function serveHttp(options: HttpServerOptions, handler: HttpHandler): Htt
       clearInterval(sweeper);
       slots.closeAll();
     },
+    replaceCertificate(pair) {
+      if (!options.tls || !options.reusePort) {
+        throw new Error(
+          "a certificate can be replaced only on a TLS server started with reusePort",
+        );
+      }
+      if (slots.closing) return;
+      // Bound before the old one closes: the port never stops answering.
+      const next = listen(options, port, pair);
+      const old = listener;
+      listener = next;
+      accept(next);
+      closeListener(old);
+    },
   };
+}
+
+/** Binds a listener, TLS when a pair is given. */
+function listen(options: HttpServerOptions, port: number, tls?: TlsKeyPair): Deno.Listener {
+  const address = {
+    hostname: options.hostname,
+    port,
+    transport: "tcp" as const,
+    reusePort: options.reusePort,
+  };
+  return tls ? Deno.listenTls({ ...address, cert: tls.cert, key: tls.key }) : Deno.listen(address);
+}
+
+function closeListener(listener: Deno.Listener): void {
+  try {
+    listener.close();
+  } catch {
+    // Already closed.
+  }
 }
 
 /** Every limit of a server, defaults filled in. */

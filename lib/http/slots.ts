@@ -70,7 +70,8 @@ export class ConnectionSlots {
   readonly waiting: WaitingConnections<Connection>;
   /** The server stopped accepting: connections close after their response. */
   closing = false;
-  #slotFreed: (() => void) | undefined;
+  /** Accept loops waiting for room: one, or two for a moment while a listener is replaced. */
+  #slotWaiters: (() => void)[] = [];
 
   /** `onDrained` runs when, closing, the last connection is released. */
   constructor(
@@ -130,15 +131,17 @@ export class ConnectionSlots {
     if (this.closing && this.open.size === 0) this.onDrained();
   }
 
-  /** Resumes an accept loop waiting in {@linkcode slotOrIdle}. */
+  /** Resumes the accept loops waiting in {@linkcode slotOrIdle}. */
   wakeAcceptor(): void {
-    this.#slotFreed?.();
-    this.#slotFreed = undefined;
+    if (this.#slotWaiters.length === 0) return;
+    const waiters = this.#slotWaiters;
+    this.#slotWaiters = [];
+    for (const resume of waiters) resume();
   }
 
   /** Resolves when a slot frees or a connection becomes idle (or at the next sweep). */
   slotOrIdle(): Promise<void> {
-    return new Promise<void>((resume) => this.#slotFreed = resume);
+    return new Promise<void>((resume) => this.#slotWaiters.push(resume));
   }
 
   /**

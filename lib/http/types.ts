@@ -24,6 +24,8 @@ export interface HttpRequest {
   target: string;
   /** Header values by lower-case name; repeated headers are joined with `, `. */
   headers: Record<string, string>;
+  /** The client's address (no port), as the server saw it; absent where no server did. */
+  address?: string;
 }
 
 /**

@@ -10,6 +10,7 @@
  *
  * @module
  */
+import { type AuthScope, CredentialChecker, guardHandler } from "../access/mod.ts";
 import {
   createHandler,
   type HttpRequest,
@@ -17,6 +18,7 @@ import {
   type IsolateStats,
   serveHttp,
   textError,
+  type TlsKeyPair,
 } from "../http/mod.ts";
 import { createLogger } from "../log.ts";
 import { ModuleProxy } from "../proxy/mod.ts";
@@ -32,6 +34,8 @@ export interface ReplicaSettings {
   port: number;
   /** The primary's loopback URL for what the replica has not stored. */
   primary: string;
+  /** Sent with each forward: with credentials on, the loopback port answers only the isolates. */
+  forwardToken?: string;
   freshMs: number;
   negativeMs: number;
   cacheBytes: number;
@@ -40,6 +44,10 @@ export interface ReplicaSettings {
   quiet: boolean;
   /** This isolate's share of `--max-connections`. */
   maxConnections: number;
+  /** The primary's certificate and key, when it serves TLS. */
+  tls?: TlsKeyPair;
+  /** The users of `--auth-file` (the primary reads and watches it) and what they guard. */
+  auth?: { users: [string, string][]; scope: AuthScope; private: string };
 }
 
 /** Messages between the primary and a replica. */
@@ -50,9 +58,16 @@ export type ReplicaMessage =
   /** The primary asks for the replica's counters; the replica answers `stats` with the same id. */
   | { type: "stats-request"; id: number }
   | { type: "stats"; id: number; stats: IsolateStats }
+  /** SIGHUP: a new certificate for new connections. */
+  | { type: "tls"; tls: TlsKeyPair }
+  /** The auth file changed: these users from now on. */
+  | { type: "users"; users: [string, string][] }
   | { type: "ready" }
   | { type: "stopped" }
   | { type: "failed"; error: string };
+
+/** The header that carries {@linkcode ReplicaSettings.forwardToken}. */
+export const FORWARD_TOKEN_HEADER = "x-astera-forward";
 
 /** Request headers that change what the primary answers; nothing else is passed on. */
 const FORWARDED_HEADERS = ["range", "if-range", "if-none-match"];
@@ -72,9 +87,11 @@ const HOP_HEADERS = new Set(["connection", "keep-alive", "transfer-encoding", "d
  */
 export function createForwarder(
   primary: string,
+  token?: string,
 ): (request: HttpRequest) => Promise<HttpResponse> {
   return async (request) => {
     const headers: Record<string, string> = {};
+    if (token) headers[FORWARD_TOKEN_HEADER] = token;
     for (const name of FORWARDED_HEADERS) {
       const value = request.headers[name];
       if (value !== undefined) headers[name] = value;
@@ -102,6 +119,10 @@ export function createForwarder(
 /** A replica serving: its counters, and how to stop it. */
 export interface RunningReplica {
   stats(): IsolateStats;
+  /** Serves new connections with this pair. */
+  replaceCertificate(tls: TlsKeyPair): void;
+  /** The users of a changed auth file. */
+  setUsers(users: [string, string][]): void;
   stop(): Promise<void>;
 }
 
@@ -134,16 +155,38 @@ export function startReplica(
     storedOnly: true,
     primaryZip: zips ? askPrimaryForZips(zips) : undefined,
   });
-  const handler = createHandler(proxy, log, createForwarder(settings.primary));
-  const server = serveHttp({
-    hostname: settings.hostname,
-    port: settings.port,
-    reusePort: true,
-    maxConnections: settings.maxConnections,
-    onError: (event, error) => log.error(event, { error: describe(error) }),
-  }, handler);
+  const handler = createHandler(
+    proxy,
+    log,
+    createForwarder(settings.primary, settings.forwardToken),
+  );
+  const { auth } = settings;
+  const checker = auth && new CredentialChecker(new Map(auth.users));
+  const server = serveHttp(
+    {
+      hostname: settings.hostname,
+      port: settings.port,
+      reusePort: true,
+      tls: settings.tls,
+      maxConnections: settings.maxConnections,
+      onError: (event, error) => log.error(event, { error: describe(error) }),
+    },
+    // The replica checks credentials itself: what it forwards, the primary answers unchecked.
+    auth && checker
+      ? guardHandler(handler, { checker, scope: auth.scope, privatePatterns: auth.private, log })
+      : handler,
+  );
   return Promise.resolve({
     stats: handler.isolateStats,
+    replaceCertificate(tls) {
+      try {
+        server.replaceCertificate(tls);
+        log.info("tls-reloaded", { isolate: "replica" });
+      } catch (error) {
+        log.error("tls-reload-failed", { isolate: "replica", error: describe(error) });
+      }
+    },
+    setUsers: (users) => checker?.setUsers(new Map(users)),
     async stop() {
       await server.shutdown();
       zips?.close();
@@ -168,6 +211,10 @@ if (import.meta.main) {
       } else if (message.type === "stop") {
         await running?.stop();
         scope.postMessage({ type: "stopped" });
+      } else if (message.type === "tls") {
+        running?.replaceCertificate(message.tls);
+      } else if (message.type === "users") {
+        running?.setUsers(message.users);
       } else if (message.type === "stats-request" && running) {
         scope.postMessage({ type: "stats", id: message.id, stats: running.stats() });
       }

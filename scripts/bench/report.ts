@@ -28,6 +28,8 @@ export interface SystemResult {
   prefetch?: { prefetches: number; prefetchedBytes: number; unasked: number; unaskedBytes: number };
   warmMs?: number;
   hot: Partial<Record<HotKind, LoadResult>>;
+  /** The small hot-path requests over HTTPS (Astera and nginx, same certificate). */
+  hotTls?: Partial<Record<SmallKind, LoadResult>>;
   /** CPU seconds of the go clients: cold with one client, cold, warm. */
   clientCpu: Partial<Record<"cold1" | "cold" | "warm", number>>;
   /** CPU seconds of the server process per workload. */
@@ -125,13 +127,39 @@ function ratio(a: number | undefined, b: number | undefined): number | undefined
   return a === undefined || b === undefined || b === 0 ? undefined : a / b;
 }
 
+/** The hot-path kinds answered in a few hundred bytes. */
+const SMALL_KINDS = ["info", "mod", "list"] as const;
+type SmallKind = typeof SMALL_KINDS[number];
+
 /** The lowest req/s ratio to nginx over the small-artifact requests. */
 function smallHotRatio(system: SystemResult, nginx: SystemResult | undefined): number | undefined {
-  const ratios = (["info", "mod", "list"] as const).map((kind) =>
-    ratio(system.hot[kind]?.rps, nginx?.hot[kind]?.rps)
-  );
+  return lowest(SMALL_KINDS.map((kind) => ratio(system.hot[kind]?.rps, nginx?.hot[kind]?.rps)));
+}
+
+function lowest(ratios: (number | undefined)[]): number | undefined {
   if (ratios.some((r) => r === undefined)) return undefined;
   return Math.min(...ratios as number[]);
+}
+
+/** The TLS row's cells: req/s of each small kind; ÷ nginx over TLS; ÷ the same system in plain HTTP. */
+function tlsRows(nginx: SystemResult | undefined): [string, (system: SystemResult) => string][] {
+  return [
+    [
+      "hot small over TLS: req/s .info / .mod / list",
+      (r) =>
+        r.hotTls
+          ? SMALL_KINDS.map((kind) => r.hotTls?.[kind]?.rps.toFixed(0) ?? "—").join(" / ")
+          : "—",
+    ],
+    [
+      "hot small over TLS ÷ nginx over TLS (lowest)",
+      (r) => x(lowest(SMALL_KINDS.map((k) => ratio(r.hotTls?.[k]?.rps, nginx?.hotTls?.[k]?.rps)))),
+    ],
+    [
+      "hot small: TLS ÷ plain HTTP (lowest)",
+      (r) => x(lowest(SMALL_KINDS.map((k) => ratio(r.hotTls?.[k]?.rps, r.hot[k]?.rps)))),
+    ],
+  ];
 }
 
 function peakRss(system: SystemResult): number | undefined {
@@ -191,6 +219,7 @@ export function table(systems: SystemResult[]): string {
     ]),
     ["hot small req/s ÷ nginx (lowest)", (r) => x(smallHotRatio(r, nginx))],
     ["hot 1 MB zip req/s ÷ nginx", (r) => x(ratio(r.hot.zip?.rps, nginx?.hot.zip?.rps))],
+    ...tlsRows(nginx),
     [
       "server CPU: cold / warm / N × huge zip",
       (r) =>

@@ -33,16 +33,30 @@ export function freePort(): number {
   return port;
 }
 
-/** Waits until `url` answers (any status), or throws after `timeoutMs`. */
+/**
+ * A certificate and key for a system to serve HTTPS with, and the CA that
+ * signed them (which the benchmark's own requests trust).
+ */
+export interface BenchTls {
+  cert: string;
+  key: string;
+  caCert: string;
+}
+
+/** Waits until `url` answers (any status), or throws after `timeoutMs`; `tls` names the CA to trust. */
 export async function waitForHttp(
   url: string,
   timeoutMs = 30_000,
   alive?: () => boolean,
+  tls?: BenchTls,
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
+  using client = tls
+    ? Deno.createHttpClient({ caCerts: [await Deno.readTextFile(tls.caCert)] })
+    : undefined;
   for (;;) {
     try {
-      const response = await fetch(url);
+      const response = await fetch(url, { client });
       await response.body?.cancel();
       return;
     } catch (error) {
@@ -154,7 +168,15 @@ export async function serveTask(): Promise<string[]> {
  * ```
  */
 export async function startAstera(
-  options: { db: string; upstream: string; log: string; extraArgs?: string[]; denoArgs?: string[] },
+  options: {
+    db: string;
+    upstream: string;
+    log: string;
+    extraArgs?: string[];
+    denoArgs?: string[];
+    /** Serve HTTPS with this pair. */
+    tls?: BenchTls;
+  },
 ): Promise<System> {
   const port = freePort();
   const [deno, ...taskArgs] = await serveTask();
@@ -169,6 +191,7 @@ export async function startAstera(
     "--upstream",
     options.upstream,
     "--quiet",
+    ...(options.tls ? ["--tls-cert", options.tls.cert, "--tls-key", options.tls.key] : []),
     ...(options.extraArgs ?? []),
   ];
   const process = await spawnLogged(deno, args, {
@@ -176,8 +199,9 @@ export async function startAstera(
     env: { NO_COLOR: "1" },
     log: options.log,
   });
-  const url = `http://127.0.0.1:${port}`;
-  await waitForHttp(`${url}/healthz`, 60_000, () => !process.exited()).catch(async (error) => {
+  const url = `${options.tls ? "https" : "http"}://127.0.0.1:${port}`;
+  const alive = () => !process.exited();
+  await waitForHttp(`${url}/healthz`, 60_000, alive, options.tls).catch(async (error) => {
     await process.stop();
     throw new Error(`astera did not start (log ${options.log}): ${error.message}`);
   });
@@ -244,7 +268,8 @@ export function lastLines(text: string, n: number): string {
 
 /**
  * Starts nginx over `root` (a directory in GOPROXY layout), as a plain static
- * file server: sendfile, no access log, two workers (one per core).
+ * file server: sendfile, no access log, two workers (one per core); HTTPS
+ * with `tls`.
  *
  * @example
  * ```ts ignore
@@ -253,7 +278,12 @@ export function lastLines(text: string, n: number): string {
  * await nginx.stop();
  * ```
  */
-export async function startNginx(nginx: string, root: string, dir: string): Promise<System> {
+export async function startNginx(
+  nginx: string,
+  root: string,
+  dir: string,
+  tls?: BenchTls,
+): Promise<System> {
   await Deno.mkdir(dir, { recursive: true });
   const port = freePort();
   const conf = join(dir, "nginx.conf");
@@ -279,7 +309,8 @@ http {
   types { application/zip zip; application/json info; }
   default_type "text/plain; charset=utf-8";
   server {
-    listen 127.0.0.1:${port};
+    listen 127.0.0.1:${port}${tls ? " ssl" : ""};
+    ${tls ? `ssl_certificate ${tls.cert};\n    ssl_certificate_key ${tls.key};` : ""}
     root ${root};
     location / { try_files $uri =404; }
   }
@@ -289,8 +320,8 @@ http {
   const process = await spawnLogged(nginx, ["-c", conf, "-p", dir, "-e", temp("error.log")], {
     log: join(dir, "stdout.log"),
   });
-  const url = `http://127.0.0.1:${port}`;
-  await waitForHttp(`${url}/`, 20_000, () => !process.exited()).catch(async (error) => {
+  const url = `${tls ? "https" : "http"}://127.0.0.1:${port}`;
+  await waitForHttp(`${url}/`, 20_000, () => !process.exited(), tls).catch(async (error) => {
     await process.stop();
     const log = await Deno.readTextFile(temp("error.log")).catch(() => "");
     throw new Error(`nginx did not start: ${error.message} ${lastLines(log, 3)}`);
