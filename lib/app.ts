@@ -8,7 +8,7 @@
 import type { Config } from "./config.ts";
 import { type HttpHandler, type HttpServer, serveHttp } from "./http/server.ts";
 import type { Logger } from "./log.ts";
-import { ModuleProxy, REPAIR_ADVICE } from "./proxy/proxy.ts";
+import { ModuleProxy, REPAIR_ADVICE } from "./proxy/mod.ts";
 import { createHandler, type IsolateStats } from "./http/handler.ts";
 import { answerZipQuestions } from "./isolates/shared_zip.ts";
 import { reclaimer } from "./proxy/reclaim.ts";

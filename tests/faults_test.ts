@@ -9,7 +9,7 @@
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { silentLogger } from "../lib/log.ts";
-import { ModuleProxy, type Reply } from "../lib/proxy/proxy.ts";
+import { ModuleProxy, type Reply } from "../lib/proxy/mod.ts";
 import { Store } from "../lib/store/sqlite.ts";
 import { createUpstream, MAX_FRUITLESS_RESUMES } from "../lib/sources/upstream.ts";
 import { assert, assertEquals, assertStringIncludes } from "./assert.ts";

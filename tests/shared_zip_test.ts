@@ -9,7 +9,7 @@
 import { join } from "node:path";
 import { assert, assertEquals } from "./assert.ts";
 import { silentLogger } from "../lib/log.ts";
-import { ModuleProxy, type Reply } from "../lib/proxy/proxy.ts";
+import { ModuleProxy, type Reply } from "../lib/proxy/mod.ts";
 import { answerZipQuestions, askPrimaryForZips } from "../lib/isolates/shared_zip.ts";
 import { Store } from "../lib/store/sqlite.ts";
 import { createUpstream, MAX_FRUITLESS_RESUMES } from "../lib/sources/upstream.ts";

@@ -8,7 +8,7 @@
 import { bytesResponse, IMMUTABLE, rangedResponse, SHORT_LIVED, textError } from "./response.ts";
 import type { HttpRequest, HttpResponse } from "./server.ts";
 import type { Logger } from "../log.ts";
-import { type Answer, type ModuleProxy, REPAIR_ADVICE, type Reply } from "../proxy/proxy.ts";
+import { type Answer, type ModuleProxy, REPAIR_ADVICE, type Reply } from "../proxy/mod.ts";
 import { isDatabaseCorrupt } from "../store/sqlite.ts";
 import { parseRoute, type Route, RouteError } from "../goproxy/route.ts";
 

@@ -13,7 +13,7 @@
 import { textError } from "../http/response.ts";
 import { type HttpRequest, type HttpResponse, serveHttp } from "../http/server.ts";
 import { createLogger } from "../log.ts";
-import { ModuleProxy } from "../proxy/proxy.ts";
+import { ModuleProxy } from "../proxy/mod.ts";
 import { askPrimaryForZips } from "./shared_zip.ts";
 import { reclaimer } from "../proxy/reclaim.ts";
 import { createHandler, type IsolateStats } from "../http/handler.ts";

@@ -12,7 +12,7 @@
  *
  * @module
  */
-import type { DownloadProgress, ModuleProxy, PrimaryZip } from "../proxy/proxy.ts";
+import type { DownloadProgress, ModuleProxy, PrimaryZip } from "../proxy/mod.ts";
 
 /** A replica's question. */
 interface ZipWanted {
