@@ -13,7 +13,7 @@ import { createHandler, type IsolateStats } from "./http/handler.ts";
 import { answerZipQuestions } from "./isolates/shared_zip.ts";
 import { reclaimer } from "./proxy/reclaim.ts";
 import type { ModuleSource } from "./sources/source.ts";
-import { Store } from "./store/sqlite.ts";
+import { SqliteStore, type Store } from "./store/mod.ts";
 import type { ReplicaMessage, ReplicaSettings } from "./isolates/replica.ts";
 import { createUpstream, describeUpstreamList } from "./sources/upstream.ts";
 
@@ -54,10 +54,10 @@ export async function startAstera(
   privateSource?: PrivateSourceFactory,
 ): Promise<Astera> {
   reclaimer.stepBytes = config.gcStepBytes;
-  const store = Store.open(config.db);
+  const store = SqliteStore.open(config.db);
   // A page of garbage where every lookup starts says so now, not at the first 500 (a full
   // check reads every page: minutes on an SD card, so `deno task verify` does that).
-  const damage = store.probe();
+  const damage = await store.probe();
   if (damage) log.error("store-damaged", { db: config.db, error: damage, advice: REPAIR_ADVICE });
   const upstream = createUpstream(config.upstream, {
     timeoutMs: config.upstreamTimeoutMs,

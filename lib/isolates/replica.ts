@@ -17,7 +17,7 @@ import { ModuleProxy } from "../proxy/mod.ts";
 import { askPrimaryForZips } from "./shared_zip.ts";
 import { reclaimer } from "../proxy/reclaim.ts";
 import { createHandler, type IsolateStats } from "../http/handler.ts";
-import { Store } from "../store/sqlite.ts";
+import { SqliteStore } from "../store/mod.ts";
 import { createUpstream } from "../sources/upstream.ts";
 
 /** What the primary tells a replica when it starts it. */
@@ -116,7 +116,7 @@ export function startReplica(
 ): Promise<RunningReplica> {
   const log = createLogger({ quiet: settings.quiet });
   reclaimer.stepBytes = settings.gcStepBytes;
-  const store = Store.open(settings.db);
+  const store = SqliteStore.open(settings.db);
   const proxy = new ModuleProxy({
     store,
     // Never asked: a replica in stored-only mode forwards instead of fetching.

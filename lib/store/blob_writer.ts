@@ -88,11 +88,10 @@ export class ChunkedBlobWriter implements BlobWriter {
       this.#filled += take;
       offset += take;
       if (this.#filled === this.chunkSize) {
-        const chunk = this.#pending;
-        // A fresh buffer: the store may keep the one it was given (a memory store does).
+        await this.#put(this.#pending);
+        // A new buffer only once the full one is stored: one chunk in memory at a time.
         this.#pending = new Uint8Array(this.chunkSize);
         this.#filled = 0;
-        await this.#put(chunk);
       }
     }
   }

@@ -24,6 +24,7 @@ import { errorText } from "../util/errors.ts";
 import { ChunkedBlobWriter } from "./blob_writer.ts";
 import { readBlobRange } from "./blob_range.ts";
 import { etagFromDigest, sha256, strongEtag } from "./digest.ts";
+import { isBusy, storeError } from "./sqlite_errors.ts";
 import { migrate } from "./sqlite_schema.ts";
 import {
   type AnswerKey,
@@ -36,27 +37,17 @@ import {
   type Store as StoreInterface,
   type StoreBatch,
   StoreBusyError,
-  StoreCorruptError,
   type StoredAnswer,
   StoredDamageError,
-  StoreFullError,
   type StoreSize,
   type StoreStats,
 } from "./store.ts";
 
 import { SyncSqliteStore } from "./sqlite_legacy.ts";
 
-export { isDatabaseCorrupt } from "./sqlite_legacy.ts";
-export { etagFromDigest, sha256, strongEtag } from "./digest.ts";
-export {
-  type ArtifactKind,
-  type ArtifactMeta,
-  DAMAGED,
-  type StoreBatch,
-  StoreBusyError,
-  type StoredAnswer,
-  StoredDamageError,
-} from "./store.ts";
+// What the seed imports from here, until it moves to the interface (see `sqlite_legacy.ts`).
+export { etagFromDigest, strongEtag } from "./digest.ts";
+export { type StoreBatch, StoreBusyError } from "./store.ts";
 
 /** Options of {@linkcode SqliteStore.open}. */
 export interface SqliteStoreOptions {
@@ -112,7 +103,7 @@ export class SqliteStore implements StoreInterface {
 
   /**
    * Opens (creating if needed) and migrates the database at `path`. Throws
-   * if it cannot ({@linkcode StoreCorruptError} when the file is not a database).
+   * if it cannot (`StoreCorruptError` when the file is not a database).
    */
   static open(path: string, options: SqliteStoreOptions = {}): SqliteStore {
     let db: DatabaseSync;
@@ -175,11 +166,10 @@ export class SqliteStore implements StoreInterface {
   }
 
   inlineData(module: string, version: string, kind: ArtifactKind): Promise<Uint8Array | undefined> {
-    return settle(() => this.inlineDataNow(module, version, kind));
+    return settle(() => this.#inlineData(module, version, kind));
   }
 
-  /** {@linkcode inlineData}, synchronously. */
-  inlineDataNow(module: string, version: string, kind: ArtifactKind): Uint8Array | undefined {
+  #inlineData(module: string, version: string, kind: ArtifactKind): Uint8Array | undefined {
     const row = this.#read(
       "SELECT data, etag FROM artifacts WHERE module = ? AND version = ? AND kind = ?",
       [module, version, kind],
@@ -192,11 +182,10 @@ export class SqliteStore implements StoreInterface {
   }
 
   chunk(blobId: number, seq: number): Promise<Uint8Array | undefined> {
-    return settle(() => this.chunkNow(blobId, seq));
+    return settle(() => this.#chunk(blobId, seq));
   }
 
-  /** {@linkcode chunk}, synchronously. */
-  chunkNow(blobId: number, seq: number): Uint8Array | undefined {
+  #chunk(blobId: number, seq: number): Uint8Array | undefined {
     const row = this.#read("SELECT data, digest FROM chunks WHERE blob_id = ? AND seq = ?", [
       blobId,
       seq,
@@ -487,11 +476,10 @@ export class SqliteStore implements StoreInterface {
    * a millisecond): a malformed page where every lookup starts shows here.
    */
   probe(): Promise<string | undefined> {
-    return Promise.resolve(this.probeNow());
+    return settle(() => this.#probe());
   }
 
-  /** {@linkcode probe}, synchronously. */
-  probeNow(): string | undefined {
+  #probe(): string | undefined {
     const probes = [
       "SELECT * FROM artifacts LIMIT 1",
       "SELECT module, version, kind FROM artifacts ORDER BY module, version, kind LIMIT 1",
@@ -540,11 +528,10 @@ export class SqliteStore implements StoreInterface {
    * data reuses (the file never shrinks by itself).
    */
   size(): Promise<StoreSize> {
-    return settle(() => this.sizeNow());
+    return settle(() => this.#size());
   }
 
-  /** {@linkcode size}, synchronously. */
-  sizeNow(): StoreSize {
+  #size(): StoreSize {
     const pragma = (name: string) => Number(this.#db.prepare(`PRAGMA ${name}`).get()?.[name] ?? 0);
     const pageSize = pragma("page_size");
     return {
@@ -678,38 +665,4 @@ function settle<T>(read: () => T): Promise<T> {
   } catch (error) {
     return Promise.reject(error);
   }
-}
-
-/** SQLite's extended result code of `error`, when it is one of SQLite's. */
-function sqliteCode(error: unknown): number | undefined {
-  const code = error instanceof Error
-    ? (error as Error & { errcode?: unknown }).errcode
-    : undefined;
-  return typeof code === "number" ? code : undefined;
-}
-
-function isBusy(error: unknown): boolean {
-  const code = sqliteCode(error);
-  return code === 5 || code === 6 ||
-    (error instanceof Error && /database is locked|busy/i.test(error.message));
-}
-
-/**
- * SQLite's error as the store's typed one: the file malformed
- * (SQLITE_CORRUPT, SQLITE_NOTADB), full (SQLITE_FULL) or locked; anything
- * else as it is. The message stays SQLite's, the original is the cause.
- */
-function storeError(error: unknown): unknown {
-  if (!(error instanceof Error) || error instanceof StoredDamageError) return error;
-  // Extended codes (SQLITE_CORRUPT_INDEX…) keep the primary code in their low byte.
-  const primary = (sqliteCode(error) ?? -1) & 0xff;
-  if (
-    primary === 11 || primary === 26 ||
-    /database disk image is malformed|file is not a database/i.test(error.message)
-  ) {
-    return new StoreCorruptError(error.message, { cause: error });
-  }
-  if (primary === 13) return new StoreFullError(error.message, { cause: error });
-  if (primary === 5 || primary === 6) return new StoreBusyError(error.message, { cause: error });
-  return error;
 }

@@ -15,8 +15,6 @@ import {
   StoreCorruptError,
   type StoredAnswer,
   StoreFullError,
-  type StoreSize,
-  type StoreStats,
 } from "./store.ts";
 
 /**
@@ -99,88 +97,6 @@ export class SyncSqliteStore {
   close(): void {
     this.store.close();
   }
-
-  // ---- what the proxy still calls, until it moves to the Store interface ----
-
-  /** The content of an inline artifact. */
-  inlineData(module: string, version: string, kind: ArtifactKind): Uint8Array | undefined {
-    return now(() => this.store.inlineDataNow(module, version, kind));
-  }
-
-  /** One chunk of a blob. */
-  chunk(blobId: number, seq: number): Uint8Array | undefined {
-    return now(() => this.store.chunkNow(blobId, seq));
-  }
-
-  /** Removes a damaged artifact. */
-  removeArtifact(meta: ArtifactMeta, why: string): Promise<boolean> {
-    return this.store.removeArtifact(meta, why).catch(unwrap);
-  }
-
-  /** Records the digests of an old blob's chunks. */
-  recordChunkDigests(blobId: number, digests: Uint8Array[]): Promise<void> {
-    return this.store.recordChunkDigests(blobId, digests).catch(unwrap);
-  }
-
-  /** Forgets an answer. */
-  deleteAnswer(kind: string, module: string, key: string): Promise<void> {
-    return this.store.deleteAnswer(kind, module, key).catch(unwrap);
-  }
-
-  /** Stores a small artifact inline. */
-  putInline(
-    module: string,
-    version: string,
-    kind: ArtifactKind,
-    data: Uint8Array,
-    etag?: string,
-  ): Promise<ArtifactMeta> {
-    return this.store.putInline(module, version, kind, data, etag).catch(unwrap);
-  }
-
-  /** Leaves a pending blob to the sweep. */
-  abandonBlob(blobId: number): void {
-    this.store.abandonBlob(blobId);
-  }
-
-  /** Deletes abandoned pending blobs. */
-  sweepPendingBlobs(olderThanMs: number): Promise<number> {
-    return this.store.sweepPendingBlobs(olderThanMs).catch(unwrap);
-  }
-
-  /** A quick look for damage. */
-  probe(): string | undefined {
-    return this.store.probeNow();
-  }
-
-  /** The counters. */
-  stats(): StoreStats {
-    return this.store.stats();
-  }
-
-  /** The file's size. */
-  size(): StoreSize {
-    return now(() => this.store.sizeNow());
-  }
-}
-
-/**
- * Whether `error` is SQLite saying the file itself is damaged (a page of
- * garbage: SQLITE_CORRUPT or SQLITE_NOTADB), not that a row is.
- *
- * @deprecated Catch `StoreCorruptError` from the `Store` interface instead.
- * @example
- * ```ts
- * import { isDatabaseCorrupt } from "./sqlite_legacy.ts";
- * console.assert(!isDatabaseCorrupt(new Error("disk full")));
- * ```
- */
-export function isDatabaseCorrupt(error: unknown): boolean {
-  if (error instanceof StoreCorruptError) return true;
-  if (!(error instanceof Error)) return false;
-  const code = (error as Error & { errcode?: number }).errcode;
-  if (typeof code === "number" && ((code & 0xff) === 11 || (code & 0xff) === 26)) return true;
-  return /database disk image is malformed|file is not a database/i.test(error.message);
 }
 
 function now<T>(read: () => T): T {

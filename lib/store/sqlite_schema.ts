@@ -6,7 +6,7 @@
  * @module
  */
 
-/** The part of a `node:sqlite` database the migrations use. */
+/** The part of an SQLite database connection the migrations use. */
 export interface MigratableDatabase {
   exec(sql: string): void;
   prepare(sql: string): { get(): unknown };
