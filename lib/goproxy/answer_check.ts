@@ -52,6 +52,20 @@ function sample(text: string): string {
  */
 export const MAX_INFO = 64 * 1024;
 
+/**
+ * The largest `list` or checksum-database answer accepted (an `.info`:
+ * {@linkcode MAX_INFO}), and so the largest such file the seed imports. A
+ * `list` of every version of a busy module, or a full data tile, is far
+ * smaller; 4 MiB bounds what one answer may hold in memory.
+ *
+ * @example
+ * ```ts
+ * import { MAX_SMALL_BYTES } from "./answer_check.ts";
+ * console.assert(MAX_SMALL_BYTES === 4 * 1024 * 1024);
+ * ```
+ */
+export const MAX_SMALL_BYTES = 4 * 1024 * 1024;
+
 /** The deepest nesting the go command's JSON decoder (`encoding/json`) reads. */
 const MAX_JSON_DEPTH = 10_000;
 

@@ -22,17 +22,6 @@ import { errorText } from "../util/errors.ts";
 import { UpstreamWatch, type UpstreamWatchStats } from "./upstream_watch.ts";
 
 /**
- * The most a `list` or checksum-database answer may be (an `.info`: `MAX_INFO`).
- *
- * @example
- * ```ts
- * import { MAX_SMALL_BYTES } from "./fetcher.ts";
- * console.assert(MAX_SMALL_BYTES === 4 * 1024 * 1024);
- * ```
- */
-export const MAX_SMALL_BYTES = 4 * 1024 * 1024;
-
-/**
  * Options of a {@linkcode Fetcher}.
  *
  * @example

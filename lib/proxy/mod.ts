@@ -25,4 +25,3 @@
 export { ModuleProxy, type ModuleProxyOptions, type ProxyStats } from "./proxy.ts";
 export { type Answer, REPAIR_ADVICE, type Reply } from "./reply.ts";
 export { type DownloadProgress, LiveDownload, type PrimaryZip } from "./live_download.ts";
-export { MAX_SMALL_BYTES } from "./fetcher.ts";

@@ -20,7 +20,14 @@
  *
  * @module
  */
-import { checkGoModYielding, checkInfo, checkList, MAX_INFO } from "../goproxy/answer_check.ts";
+import {
+  checkGoModYielding,
+  checkInfo,
+  checkList,
+  MAX_INFO,
+  MAX_SMALL_BYTES,
+} from "../goproxy/answer_check.ts";
+import { infoBody, listBody } from "../goproxy/answers.ts";
 import type { Logger } from "../log.ts";
 import { matchPathMajor, splitPathVersion } from "../mod/module.ts";
 import {
@@ -46,7 +53,7 @@ import {
 } from "../store/mod.ts";
 import { errorText } from "../util/errors.ts";
 import { type FetchStart, fetchStart } from "./fetch_start.ts";
-import { Fetcher, MAX_SMALL_BYTES, readAll } from "./fetcher.ts";
+import { Fetcher, readAll } from "./fetcher.ts";
 import {
   type DownloadProgress,
   type FollowParts,
@@ -70,7 +77,7 @@ import {
   type Reply,
   TEXT,
 } from "./reply.ts";
-import { SingleFlight } from "./single_flight.ts";
+import { type FlightGroup, SingleFlight } from "./single_flight.ts";
 import { openStoredZip } from "./stored_zip.ts";
 import { SumdbPassThrough } from "./sumdb.ts";
 import { downloadZip, type ZipDownloadParts } from "./zip_download.ts";
@@ -119,6 +126,12 @@ export interface ModuleProxyOptions {
     onProgress: (progress: DownloadProgress) => void,
   ) => Promise<PrimaryZip>;
   now?: () => number;
+  /**
+   * Makes the policy's single-flights; by default {@linkcode SingleFlight},
+   * within this process. A backend shared by several processes can give ones
+   * that coordinate across them.
+   */
+  flightGroup?: <T>() => FlightGroup<T>;
 }
 
 /**
@@ -163,8 +176,10 @@ export class ModuleProxy {
   #zipParts: ZipDownloadParts;
   #followParts: FollowParts;
   #start: FetchStart;
-  #fetches = new SingleFlight<Reply>();
-  #refreshes = new SingleFlight<StoredAnswer>();
+  /** Fetches of `.info` and `.mod`. */
+  #fetches: FlightGroup<Reply>;
+  /** Refreshes of stored answers (`list`, `@latest`, queries, checksum database). */
+  #refreshes: FlightGroup<StoredAnswer>;
   #live = new Map<string, LiveDownload>();
   #background = new Set<Promise<unknown>>();
   #stats: ProxyStats = {
@@ -181,6 +196,9 @@ export class ModuleProxy {
     this.#store = options.store;
     const now = this.#now = options.now ?? Date.now;
     const { store, log, upstream, privateModules, storedOnly } = options;
+    const flightGroup = options.flightGroup ?? (<T>() => new SingleFlight<T>());
+    this.#fetches = flightGroup<Reply>();
+    this.#refreshes = flightGroup<StoredAnswer>();
     this.#memory = new ProxyMemory({
       store,
       log,
@@ -426,7 +444,7 @@ export class ModuleProxy {
       );
       if (versions.length > 0) {
         this.#stats.offlineAnswers++;
-        return bytesReply(encode(versions.map((v) => `${v}\n`).join("")), TEXT, false);
+        return bytesReply(listBody(versions), TEXT, false);
       }
     }
     if (kind !== "query") {
@@ -572,11 +590,9 @@ export class ModuleProxy {
   /** An `.info` made up from a stored `.mod` when the source is unreachable. */
   async #offlineInfo(module: string, version: string): Promise<Reply | undefined> {
     if (!await this.#store.artifact(module, version, "mod")) return undefined;
-    const info: { Version: string; Time?: string } = { Version: version };
-    if (isPseudoVersion(version)) {
-      info.Time = pseudoVersionDate(version).toISOString().replace(/\.\d+Z$/, "Z");
-    }
-    return bytesReply(encode(JSON.stringify(info)), JSON_TYPE, false);
+    // A pseudo-version carries its commit time; a tag's time is not known offline.
+    const time = isPseudoVersion(version) ? pseudoVersionDate(version) : undefined;
+    return bytesReply(infoBody(version, time), JSON_TYPE, false);
   }
 
   // ---- zips ----

@@ -3,6 +3,11 @@
  * execution. Forty `go mod tidy` asking for one `.mod` cause one database read
  * or one upstream fetch, not forty.
  *
+ * The cache policy depends on the {@linkcode FlightGroup} interface only;
+ * {@linkcode SingleFlight} is today's implementation, within one process. A
+ * backend shared by several processes (PostgreSQL) can give one that
+ * coordinates across them.
+ *
  * @module
  */
 
@@ -17,7 +22,30 @@ export interface SingleFlightStats {
 }
 
 /**
- * Shares one promise among concurrent callers of the same key. The key is
+ * What the cache policy needs of single-flight (named after Go's
+ * `singleflight.Group`): one execution per key at a time, its outcome given
+ * to every caller that asked meanwhile. An implementation that coordinates
+ * across processes cannot hand over another process's result: it runs `fn`
+ * once the other execution has ended (a fetch of an `.info` or `.mod` begins
+ * by looking in the store, where that execution left the artifact).
+ *
+ * @example
+ * ```ts
+ * import { type FlightGroup, SingleFlight } from "./single_flight.ts";
+ * const flights: FlightGroup<string> = new SingleFlight<string>();
+ * console.assert(await flights.do("k", () => Promise.resolve("v")) === "v");
+ * ```
+ */
+export interface FlightGroup<T> {
+  /** Runs `fn` unless a call with `key` is under way, in which case joins it. */
+  do(key: string, fn: () => Promise<T>): Promise<T>;
+  /** A snapshot of the counters. */
+  stats(): SingleFlightStats;
+}
+
+/**
+ * Shares one promise among concurrent callers of the same key, within this
+ * process. The key is
  * forgotten as soon as the execution settles, so a later call runs again:
  * this coalesces, it does not cache.
  *
@@ -31,7 +59,7 @@ export interface SingleFlightStats {
  * console.log(a, b, runs); // 1 1 1
  * ```
  */
-export class SingleFlight<T> {
+export class SingleFlight<T> implements FlightGroup<T> {
   #inFlight = new Map<string, Promise<T>>();
   #executions = 0;
   #coalesced = 0;

@@ -10,17 +10,17 @@
  *
  * @module
  */
-import { checkSumdb } from "../goproxy/answer_check.ts";
+import { checkSumdb, MAX_SMALL_BYTES } from "../goproxy/answer_check.ts";
 import { matchPrefixPatterns } from "../mod/module.ts";
 import type { ModuleSource } from "../sources/source.ts";
 import type { Upstream } from "../sources/upstream.ts";
 import type { StoredAnswer } from "../store/mod.ts";
 import { errorText } from "../util/errors.ts";
-import { type Fetcher, MAX_SMALL_BYTES, readAll } from "./fetcher.ts";
+import { type Fetcher, readAll } from "./fetcher.ts";
 import { answerKey, type ProxyMemory } from "./memory.ts";
 import { encode, errorReply, type Reply, sumdbReply } from "./reply.ts";
 import type { FetchStart } from "./fetch_start.ts";
-import type { SingleFlight } from "./single_flight.ts";
+import type { FlightGroup } from "./single_flight.ts";
 
 /**
  * What the checksum-database pass-through works with.
@@ -38,7 +38,7 @@ export interface SumdbOptions {
   memory: ProxyMemory;
   fetcher: Fetcher;
   /** Shared with the policy's other refreshes of stored answers. */
-  refreshes: SingleFlight<StoredAnswer>;
+  refreshes: FlightGroup<StoredAnswer>;
   /** Where a fetch would start (see `fetch_start.ts`). */
   start: FetchStart;
   now: () => number;
