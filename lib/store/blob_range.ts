@@ -8,7 +8,16 @@
  */
 import { type BlobRef, MissingChunkError, StoredDamageError } from "./store.ts";
 
-/** The bytes `[from, to)` of chunk `seq` that belong to a range. */
+/**
+ * The bytes `[from, to)` of chunk `seq` that belong to a range.
+ *
+ * @example
+ * ```ts
+ * import { chunkSpans } from "./blob_range.ts";
+ * const [span] = chunkSpans({ blobId: 1, chunkSize: 4, size: 6 }, 5, 6);
+ * console.assert(span.seq === 1 && span.from === 1 && span.to === 2 && span.last);
+ * ```
+ */
 export interface ChunkSpan {
   seq: number;
   from: number;
@@ -17,7 +26,17 @@ export interface ChunkSpan {
   last: boolean;
 }
 
-/** Reads chunk `seq` of the blob being read, or undefined when it is not there. */
+/**
+ * Reads chunk `seq` of the blob being read, or undefined when it is not there.
+ *
+ * @example
+ * ```ts
+ * import type { ChunkReader } from "./blob_range.ts";
+ * const chunks = [new Uint8Array([1, 2])];
+ * const read: ChunkReader = (seq) => Promise.resolve(chunks[seq]);
+ * console.assert((await read(0))?.length === 2);
+ * ```
+ */
 export type ChunkReader = (seq: number) => Promise<Uint8Array | undefined>;
 
 /**

@@ -9,7 +9,17 @@ import { createHash, type Hash } from "node:crypto";
 import { etagFromDigest, sha256 } from "./digest.ts";
 import type { ArtifactKind, ArtifactMeta, BlobWriter } from "./store.ts";
 
-/** The few blob operations a backend offers a {@linkcode ChunkedBlobWriter}. */
+/**
+ * The few blob operations a backend offers a {@linkcode ChunkedBlobWriter}.
+ *
+ * @example
+ * ```ts
+ * import { MemoryStore } from "./memory.ts";
+ * // A backend passes its sink to the writer it hands out; callers only see the writer.
+ * const writer = await new MemoryStore().writeBlob();
+ * await writer.abort();
+ * ```
+ */
 export interface BlobSink {
   /** Writes chunk `seq` of a pending blob with its SHA-256, and marks the blob as in use. */
   putChunk(blobId: number, seq: number, data: Uint8Array, digest: Uint8Array): Promise<void>;

@@ -31,7 +31,16 @@ import {
   type StoreStats,
 } from "./store.ts";
 
-/** Options of a {@linkcode MemoryStore}. */
+/**
+ * Options of a {@linkcode MemoryStore}.
+ *
+ * @example
+ * ```ts
+ * import { MemoryStore } from "./memory.ts";
+ * const store = new MemoryStore({ chunkSize: 4, maxBytes: 1024, now: () => 0 });
+ * console.assert(store.chunkSize === 4);
+ * ```
+ */
 export interface MemoryStoreOptions {
   /** Bytes per stored chunk. */
   chunkSize?: number;

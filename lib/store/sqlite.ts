@@ -49,7 +49,17 @@ import { SyncSqliteStore } from "./sqlite_legacy.ts";
 export { etagFromDigest, strongEtag } from "./digest.ts";
 export { type StoreBatch, StoreBusyError } from "./store.ts";
 
-/** Options of {@linkcode SqliteStore.open}. */
+/**
+ * Options of {@linkcode SqliteStore.open}.
+ *
+ * @example
+ * ```ts
+ * import { SqliteStore } from "./sqlite.ts";
+ * const store = SqliteStore.open(":memory:", { chunkSize: 64 * 1024, writeDeadlineMs: 5_000 });
+ * console.assert(store.chunkSize === 65536);
+ * store.close();
+ * ```
+ */
 export interface SqliteStoreOptions {
   /** How long one SQLite call may wait for a lock before we back off (ms). */
   busyTimeoutMs?: number;
@@ -655,7 +665,16 @@ export const Store = {
     return new SyncSqliteStore(SqliteStore.open(path, options));
   },
 };
-/** @deprecated See the value {@linkcode Store}. */
+/**
+ * @deprecated See the value {@linkcode Store}.
+ *
+ * @example
+ * ```ts
+ * import { Store } from "./sqlite.ts";
+ * const store: Store = Store.open(":memory:");
+ * store.close();
+ * ```
+ */
 export type Store = SyncSqliteStore;
 
 /** Runs a synchronous read as the promise the interface asks for (a throw becomes a rejection). */

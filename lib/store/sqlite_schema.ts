@@ -6,14 +6,32 @@
  * @module
  */
 
-/** The part of an SQLite database connection the migrations use. */
+/**
+ * The part of an SQLite database connection the migrations use.
+ *
+ * @example
+ * ```ts
+ * import { migrate, type MigratableDatabase } from "./sqlite_schema.ts";
+ * // A `DatabaseSync` is one; so is anything with these three members.
+ * const use = (db: MigratableDatabase) => migrate(db);
+ * console.assert(typeof use === "function");
+ * ```
+ */
 export interface MigratableDatabase {
   exec(sql: string): void;
   prepare(sql: string): { get(): unknown };
   readonly isTransaction: boolean;
 }
 
-/** The schema, as the steps from version 0: step `i` takes version `i` to `i + 1`. */
+/**
+ * The schema, as the steps from version 0: step `i` takes version `i` to `i + 1`.
+ *
+ * @example
+ * ```ts
+ * import { MIGRATIONS } from "./sqlite_schema.ts";
+ * console.assert(MIGRATIONS.length === 2); // schema 2: chunk and answer digests
+ * ```
+ */
 export const MIGRATIONS: string[] = [
   // AUTOINCREMENT: a blob id is never reused, so memory caches keyed by it can never go stale.
   `CREATE TABLE blobs (

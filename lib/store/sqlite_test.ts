@@ -2,7 +2,7 @@ import { DatabaseSync } from "node:sqlite";
 import { assert, assertEquals, assertRejects } from "../../tests/assert.ts";
 import { sha256, strongEtag } from "./digest.ts";
 import { SqliteStore } from "./sqlite.ts";
-import { DAMAGED, StoreBusyError, StoredDamageError } from "./store.ts";
+import { DAMAGED, StoreBusyError, StoreCorruptError, StoredDamageError } from "./store.ts";
 
 const text = (s: string) => new TextEncoder().encode(s);
 
@@ -387,5 +387,19 @@ Deno.test("a database of schema 1 migrates at once; its chunks, without digests,
     assertEquals((await again.artifact("example.com/m", "v1.0.0", "zip"))?.chunkDigests, true);
     await assertRejects(() => again.chunk(blob, 0), StoredDamageError);
     again.close();
+  });
+});
+
+Deno.test("a file that is not a database is refused as StoreCorruptError, SQLite's words kept", async () => {
+  await withDb(async (path) => {
+    await Deno.writeFile(path, new TextEncoder().encode("not a database at all, ".repeat(300)));
+    let error: unknown;
+    try {
+      SqliteStore.open(path);
+    } catch (caught) {
+      error = caught;
+    }
+    assert(error instanceof StoreCorruptError, String(error));
+    assert(/not a database/.test(error.message), error.message);
   });
 });

@@ -23,13 +23,29 @@
  * @module
  */
 
-/** The immutable artifact kinds. */
+/**
+ * The immutable artifact kinds.
+ *
+ * @example
+ * ```ts
+ * import type { ArtifactKind } from "./store.ts";
+ * const kinds: ArtifactKind[] = ["info", "mod", "zip"];
+ * console.assert(kinds.length === 3);
+ * ```
+ */
 export type ArtifactKind = "info" | "mod" | "zip";
 
 /**
  * Where a blob's chunks are and how they are cut: enough to read any range
  * of it (an {@linkcode ArtifactMeta} of a zip is one; so is a blob being
  * written, described by its {@linkcode BlobWriter}).
+ *
+ * @example
+ * ```ts
+ * import type { BlobRef } from "./store.ts";
+ * const blob: BlobRef = { blobId: 7, chunkSize: 4, size: 10 }; // chunks of 4, 4 and 2 bytes
+ * console.assert(Math.ceil(blob.size / blob.chunkSize) === 3);
+ * ```
  */
 export interface BlobRef {
   /** The chunked blob holding the content, or null when it is stored inline. */
@@ -39,7 +55,17 @@ export interface BlobRef {
   size: number;
 }
 
-/** What is known about a stored artifact, without its content. */
+/**
+ * What is known about a stored artifact, without its content.
+ *
+ * @example
+ * ```ts
+ * import { MemoryStore } from "./memory.ts";
+ * const store = new MemoryStore();
+ * const meta = await store.putInline("example.com/m", "v1.0.0", "mod", new TextEncoder().encode("module m\n"));
+ * console.assert(meta.blobId === null && meta.size === 9);
+ * ```
+ */
 export interface ArtifactMeta extends BlobRef {
   module: string;
   version: string;
@@ -55,7 +81,19 @@ export interface ArtifactMeta extends BlobRef {
   chunkDigests: boolean;
 }
 
-/** A stored answer that may change: a list, a latest or query answer, or a not-found. */
+/**
+ * A stored answer that may change: a list, a latest or query answer, or a not-found.
+ *
+ * @example
+ * ```ts
+ * import type { StoredAnswer } from "./store.ts";
+ * const list: StoredAnswer = {
+ *   kind: "list", module: "example.com/m", key: "", status: 200,
+ *   body: new TextEncoder().encode("v1.0.0\n"), fetchedAt: Date.now(),
+ * };
+ * console.assert(list.status === 200);
+ * ```
+ */
 export interface StoredAnswer {
   /** `list`, `latest`, `query` (non-canonical `.info`), or an artifact kind for not-found answers. */
   kind: string;
@@ -68,35 +106,87 @@ export interface StoredAnswer {
   fetchedAt: number;
 }
 
-/** The key of a stored answer. */
+/**
+ * The key of a stored answer.
+ *
+ * @example
+ * ```ts
+ * import type { AnswerKey } from "./store.ts";
+ * const key: AnswerKey = { kind: "sumdb", module: "sum.golang.org", key: "supported" };
+ * console.assert(key.kind === "sumdb");
+ * ```
+ */
 export interface AnswerKey {
   kind: string;
   module: string;
   key: string;
 }
 
-/** Counters of store work, for `/_astera/stats` and the benchmark's "SQLite pressure" figure. */
+/**
+ * Counters of store work, for `/_astera/stats` and the benchmark's "SQLite pressure" figure.
+ *
+ * @example
+ * ```ts
+ * import { MemoryStore } from "./memory.ts";
+ * const store = new MemoryStore();
+ * await store.answer("list", "example.com/m", "");
+ * console.assert(store.stats().reads === 1);
+ * ```
+ */
 export interface StoreStats {
   reads: number;
   writes: number;
   busyRetries: number;
 }
 
-/** How much room the store takes, and how much of it is free space new data reuses. */
+/**
+ * How much room the store takes, and how much of it is free space new data reuses.
+ *
+ * @example
+ * ```ts
+ * import { MemoryStore } from "./memory.ts";
+ * console.assert((await new MemoryStore().size()).bytes === 0);
+ * ```
+ */
 export interface StoreSize {
   bytes: number;
   freeBytes: number;
 }
 
-/** The default chunk size: small enough that one read never stalls the event loop. */
+/**
+ * The default chunk size: small enough that one read never stalls the event loop.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_CHUNK_SIZE } from "./store.ts";
+ * console.assert(DEFAULT_CHUNK_SIZE === 262144);
+ * ```
+ */
 export const DEFAULT_CHUNK_SIZE = 256 * 1024;
 
-/** The answer kind noting why an artifact was removed as damaged (see {@linkcode Store.removeArtifact}). */
+/**
+ * The answer kind noting why an artifact was removed as damaged (see {@linkcode Store.removeArtifact}).
+ *
+ * @example
+ * ```ts
+ * import { DAMAGED } from "./store.ts";
+ * // The note of a removed `.zip`: await store.answer(DAMAGED, module, `${version}.zip`)
+ * console.assert(DAMAGED === "damaged");
+ * ```
+ */
 export const DAMAGED = "damaged";
 
 /**
  * The synchronous operations available inside {@linkcode Store.batch}: they
  * all run in its one transaction.
+ *
+ * @example
+ * ```ts
+ * import { MemoryStore } from "./memory.ts";
+ * const store = new MemoryStore();
+ * const kept = await store.batch((batch) => batch.answer("list", "example.com/m", ""));
+ * console.assert(kept === undefined);
+ * ```
  */
 export interface StoreBatch {
   /**
@@ -124,6 +214,16 @@ export interface StoreBatch {
  * ({@linkcode abort}). Until committed nothing of it is visible as an
  * artifact, though its stored chunks can be read by blob id (a download is
  * streamed to clients while it is written).
+ *
+ * @example
+ * ```ts
+ * import { MemoryStore } from "./memory.ts";
+ * const store = new MemoryStore({ chunkSize: 4 });
+ * const writer = await store.writeBlob();
+ * await writer.write(new TextEncoder().encode("hello, world"));
+ * const meta = await writer.commit("example.com/m", "v1.0.0", "zip");
+ * console.assert(meta.size === 12 && writer.chunks === 3);
+ * ```
  */
 export interface BlobWriter {
   /** The blob being written. */

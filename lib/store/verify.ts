@@ -13,7 +13,16 @@ import { etagFromDigest, sha256 } from "./digest.ts";
 import { SqliteStore } from "./sqlite.ts";
 import type { AnswerKey, ArtifactMeta, StoredAnswer } from "./store.ts";
 
-/** What a check of the store found. */
+/**
+ * What a check of the store found.
+ *
+ * @example
+ * ```ts ignore
+ * import { verifyDatabase } from "./verify.ts";
+ * const summary = await verifyDatabase({ db: "astera.db", repair: false });
+ * console.log(summary.integrity, summary.damaged);
+ * ```
+ */
 export interface VerifySummary {
   /** SQLite's integrity check: `["ok"]`, or its problems. */
   integrity: string[];
@@ -38,7 +47,16 @@ export interface VerifySummary {
   interrupted: boolean;
 }
 
-/** Options of {@linkcode verifyDatabase}. */
+/**
+ * Options of {@linkcode verifyDatabase}.
+ *
+ * @example
+ * ```ts
+ * import type { VerifyOptions } from "./verify.ts";
+ * const options: VerifyOptions = { db: "astera.db", repair: true, onDamage: (what) => console.log(what) };
+ * console.assert(options.repair);
+ * ```
+ */
 export interface VerifyOptions {
   /** The database file. */
   db: string;
