@@ -3,7 +3,8 @@
  * GOPROXY requests from memory, the store or a source, the replies it gives,
  * and the live downloads a replica isolate follows.
  *
- * - `proxy.ts`: the policy (what is fresh, what is fetched, what is served offline)
+ * - `proxy.ts`: the policy (what is fresh, what is fetched, what is served offline);
+ *   `fetch_start.ts`: where a fetch would start, the one place a replica differs
  * - `reply.ts`: replies and their constructors
  * - `memory.ts`: the memory layer over the store (artifacts, answers, chunks)
  * - `fetcher.ts`: asking sources; `sumdb.ts`: the checksum-database pass-through
@@ -25,3 +26,4 @@
 export { ModuleProxy, type ModuleProxyOptions, type ProxyStats } from "./proxy.ts";
 export { type Answer, REPAIR_ADVICE, type Reply } from "./reply.ts";
 export { type DownloadProgress, LiveDownload, type PrimaryZip } from "./live_download.ts";
+export { type FlightGroup, SingleFlight } from "./single_flight.ts";
