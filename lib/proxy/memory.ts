@@ -7,8 +7,8 @@
  *
  * A stored copy found damaged (the store checks what it reads against what
  * was stored) is logged as `stored-damaged`, removed and reported as not
- * stored, so that it is fetched again, never served; a database file SQLite
- * reports as malformed is logged as `store-damaged`.
+ * stored, so that it is fetched again, never served; a store whose file is
+ * malformed (`StoreCorruptError`) is logged as `store-damaged`.
  *
  * @module
  */
