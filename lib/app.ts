@@ -19,14 +19,15 @@ import type { Logger } from "./log.ts";
 import { ModuleProxy, REPAIR_ADVICE } from "./proxy/mod.ts";
 import { answerZipQuestions } from "./isolates/shared_zip.ts";
 import { reclaimer } from "./proxy/reclaim.ts";
-import { Store } from "./store/sqlite.ts";
+import type { ModuleSource } from "./sources/source.ts";
+import { SqliteStore, type Store } from "./store/mod.ts";
 import {
   FORWARD_TOKEN_HEADER,
   type ReplicaMessage,
   type ReplicaSettings,
 } from "./isolates/replica.ts";
 import { timingSafeEqual } from "node:crypto";
-import { createUpstream, describeUpstreamList, type ModuleSource } from "./sources/mod.ts";
+import { createUpstream, describeUpstreamList } from "./sources/mod.ts";
 import { configurationOf, countingFetch, Observer } from "./observe/mod.ts";
 
 /** A pending blob untouched for this long is abandoned. */
@@ -84,14 +85,14 @@ export async function startAstera(
   reclaimer.stepBytes = config.gcStepBytes;
   let store: Store;
   try {
-    store = Store.open(config.db);
+    store = SqliteStore.open(config.db);
   } catch (error) {
     access.close();
     throw error;
   }
   // A page of garbage where every lookup starts says so now, not at the first 500 (a full
   // check reads every page: minutes on an SD card, so `deno task verify` does that).
-  const damage = store.probe();
+  const damage = await store.probe();
   if (damage) log.error("store-damaged", { db: config.db, error: damage, advice: REPAIR_ADVICE });
   const upstream = createUpstream(config.upstream, {
     timeoutMs: config.upstreamTimeoutMs,

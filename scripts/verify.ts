@@ -11,8 +11,7 @@
  */
 import { parseArgs } from "node:util";
 import { createProgress, formatBytes } from "./progress.ts";
-import { isDatabaseCorrupt } from "../lib/store/sqlite.ts";
-import { verifyDatabase, type VerifySummary } from "../lib/store/verify.ts";
+import { StoreCorruptError, verifyDatabase, type VerifySummary } from "../lib/store/mod.ts";
 
 const USAGE = `usage: deno task verify [--db PATH] [--repair]
 
@@ -85,7 +84,7 @@ export async function verifyCommand(args: string[]): Promise<number> {
   } catch (error) {
     progress.done();
     // A first page of garbage: nothing in the file can be found any more.
-    const hint = isDatabaseCorrupt(error)
+    const hint = error instanceof StoreCorruptError
       ? `; ${db} cannot be read at all: move it away (Astera starts a new one and fetches again)`
       : "";
     console.error(`verify: ${error instanceof Error ? error.message : String(error)}${hint}`);

@@ -22,7 +22,7 @@ const DEP_MOD = "/example.com/dep/@v/v1.0.0.mod";
 const DEP_INFO = "/example.com/dep/@v/v1.0.0.info";
 const LIB_MOD = "/example.com/lib/@v/v1.1.0.mod";
 const LIB_LIST = "/example.com/lib/@v/list";
-/** The store's chunk size (lib/store/sqlite.ts). */
+/** The store's chunk size (`DEFAULT_CHUNK_SIZE`, lib/store/store.ts). */
 const CHUNK = 256 * 1024;
 
 interface Fixture {

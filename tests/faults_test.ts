@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { silentLogger } from "../lib/log.ts";
 import { ModuleProxy, type Reply } from "../lib/proxy/mod.ts";
-import { Store } from "../lib/store/sqlite.ts";
+import { SqliteStore, type Store } from "../lib/store/mod.ts";
 import { createUpstream, MAX_FRUITLESS_RESUMES } from "../lib/sources/mod.ts";
 import { assert, assertEquals, assertStringIncludes } from "./assert.ts";
 import { type AsteraProcess, startAsteraProcess } from "./astera_process.ts";
@@ -194,7 +194,7 @@ Deno.test("with the database locked by another process, clients still get the up
   await writeUniverse(universe, standardUniverse(1024 * 1024));
   const upstream = await startFileProxy({ root: universe });
   const db = join(work, "astera.db");
-  const store = Store.open(db, { writeDeadlineMs: 100 });
+  const store = SqliteStore.open(db, { writeDeadlineMs: 100 });
   const proxy = proxyOver(store, upstream.url);
   const bytesOf = (reply: Reply) => {
     assert(reply.type === "bytes", `expected bytes, got ${JSON.stringify(reply)}`);
@@ -208,7 +208,7 @@ Deno.test("with the database locked by another process, clients still get the up
     assertEquals(mod, await Deno.readFile(join(universe, "example.com/lib/@v/v1.1.0.mod")));
     const info = bytesOf(await proxy.info("example.com/lib", "v1.1.0"));
     assertEquals(info, await Deno.readFile(join(universe, "example.com/lib/@v/v1.1.0.info")));
-    assertEquals(store.artifact("example.com/lib", "v1.1.0", "mod"), undefined);
+    assertEquals(await store.artifact("example.com/lib", "v1.1.0", "mod"), undefined);
     for (const module of ["example.com/lib", "example.com/big"]) {
       const zip = await proxy.zip(module, "v1.0.0");
       assert(zip.type === "error", `${module}: ${zip.type}`);
@@ -220,7 +220,10 @@ Deno.test("with the database locked by another process, clients still get the up
     // Nothing was stored or remembered: the next requests ask again and store.
     bytesOf(await proxy.mod("example.com/lib", "v1.1.0"));
     assertEquals(upstream.counts.get("/example.com/lib/@v/v1.1.0.mod"), 2);
-    assert(store.artifact("example.com/lib", "v1.1.0", "mod"), "stored once the lock is gone");
+    assert(
+      await store.artifact("example.com/lib", "v1.1.0", "mod"),
+      "stored once the lock is gone",
+    );
     const zip = await proxy.zip("example.com/big", "v1.0.0");
     assert(zip.type === "live-zip" || zip.type === "stored-zip", zip.type);
     const stream = zip.type === "live-zip"
@@ -367,7 +370,7 @@ Deno.test("after the clock goes back, answers stamped in its future are refreshe
   const upstream = await startFileProxy({ root: universe });
   const day = 24 * 60 * 60 * 1000;
   let time = Date.UTC(2026, 10, 25) + day; // a clock a day ahead
-  const store = Store.open(join(work, "astera.db"), { now: () => time });
+  const store = SqliteStore.open(join(work, "astera.db"), { now: () => time });
   const proxy = proxyOver(store, upstream.url, () => time);
   try {
     // Asks for a module's list and a missing module's, lets refreshes finish, counts upstream asks.

@@ -11,7 +11,7 @@ import { assert, assertEquals } from "./assert.ts";
 import { silentLogger } from "../lib/log.ts";
 import { ModuleProxy, type Reply } from "../lib/proxy/mod.ts";
 import { answerZipQuestions, askPrimaryForZips } from "../lib/isolates/shared_zip.ts";
-import { Store } from "../lib/store/sqlite.ts";
+import { SqliteStore } from "../lib/store/mod.ts";
 import { createUpstream, MAX_FRUITLESS_RESUMES } from "../lib/sources/mod.ts";
 import { type FileProxy, startFileProxy } from "./file_proxy.ts";
 import { removeTree } from "./go_tool.ts";
@@ -39,7 +39,7 @@ function isolates(work: string, upstreamUrl: string) {
     cacheTtlMs: 1000,
     log,
   };
-  const primaryStore = Store.open(db);
+  const primaryStore = SqliteStore.open(db);
   const primary = new ModuleProxy({
     ...settings,
     store: primaryStore,
@@ -49,7 +49,7 @@ function isolates(work: string, upstreamUrl: string) {
   });
   const channel = new MessageChannel();
   answerZipQuestions(channel.port1, primary);
-  const replicaStore = Store.open(db);
+  const replicaStore = SqliteStore.open(db);
   const replica = new ModuleProxy({
     ...settings,
     store: replicaStore,

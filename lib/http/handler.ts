@@ -9,7 +9,7 @@ import { bytesResponse, IMMUTABLE, rangedResponse, SHORT_LIVED, textError } from
 import type { HttpRequest, HttpResponse } from "./types.ts";
 import type { Logger } from "../log.ts";
 import { type Answer, type ModuleProxy, REPAIR_ADVICE, type Reply } from "../proxy/mod.ts";
-import { isDatabaseCorrupt } from "../store/sqlite.ts";
+import { StoreCorruptError } from "../store/mod.ts";
 import { parseRoute, type Route, RouteError } from "../goproxy/route.ts";
 import { BoundedMap } from "../util/bounded_map.ts";
 import { errorText } from "../util/errors.ts";
@@ -181,7 +181,7 @@ export function createHandler(
                 ...summed,
                 isolates: all.length,
                 memory: Deno.memoryUsage(),
-                database: proxy.databaseSize(),
+                database: await proxy.databaseSize(),
               },
               null,
               2,
@@ -220,7 +220,7 @@ export function createHandler(
       }
     } catch (error) {
       if (error instanceof RouteError) return textError(error.status, error.message);
-      if (isDatabaseCorrupt(error)) {
+      if (error instanceof StoreCorruptError) {
         // A page of the file is garbage (an SD card, a power loss): say what to do, stay up.
         const message = errorText(error);
         log.error("store-damaged", { path: pathname, error: message, advice: REPAIR_ADVICE });

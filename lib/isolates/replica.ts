@@ -24,7 +24,7 @@ import { createLogger } from "../log.ts";
 import { ModuleProxy } from "../proxy/mod.ts";
 import { askPrimaryForZips } from "./shared_zip.ts";
 import { reclaimer } from "../proxy/reclaim.ts";
-import { Store } from "../store/sqlite.ts";
+import { SqliteStore } from "../store/mod.ts";
 import { createUpstream } from "../sources/mod.ts";
 
 /** What the primary tells a replica when it starts it. */
@@ -142,7 +142,7 @@ export function startReplica(
 ): Promise<RunningReplica> {
   const log = createLogger({ quiet: settings.quiet });
   reclaimer.stepBytes = settings.gcStepBytes;
-  const store = Store.open(settings.db);
+  const store = SqliteStore.open(settings.db);
   const proxy = new ModuleProxy({
     store,
     // Never asked: a replica in stored-only mode forwards instead of fetching.

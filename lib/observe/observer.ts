@@ -20,7 +20,7 @@ export interface ObserverOptions {
   /** Every isolate's stats, the primary's first (see `Handler.isolateStats`). */
   collect(): Promise<IsolateStats[]>;
   /** The database file's size and its free pages. */
-  databaseSize(): { bytes: number; freeBytes: number };
+  databaseSize(): Promise<{ bytes: number; freeBytes: number }>;
   /**
    * Bytes stored, as the budget counts them; the database's pages in use
    * (its size less free pages) when not given.
@@ -84,7 +84,7 @@ const SHOWN_ERRORS = 20;
  * import { Observer } from "./observer.ts";
  * const observer = new Observer({
  *   collect: () => Promise.resolve([{}]),
- *   databaseSize: () => ({ bytes: 4096, freeBytes: 0 }),
+ *   databaseSize: () => Promise.resolve({ bytes: 4096, freeBytes: 0 }),
  *   configuration: () => ({ upstream: "https://proxy.golang.org" }),
  * });
  * const status = await observer.status();
@@ -206,7 +206,7 @@ export class Observer {
   /** Every isolate's counters, summed, with the process-wide figures. */
   async #observe(): Promise<{ observation: Observation; errors: ErrorEntry[] }> {
     const all = await this.#options.collect();
-    const database = this.#options.databaseSize();
+    const database = await this.#options.databaseSize();
     const errors: ErrorEntry[] = [];
     for (const stats of all) {
       const kept = valueAt(stats, "observe", "errors");

@@ -22,7 +22,7 @@ Deno.test("the status sums every isolate, merges their errors newest first and h
         isolate(6, 2, [error(now - 5, "/a"), error(now - 1, "/c")], { "example.com/a": 6 }),
         isolate(4, 0, [error(now - 3, "/b")], { "example.com/a": 1, "example.com/b": 3 }),
       ]),
-    databaseSize: () => ({ bytes: 10_000, freeBytes: 1000 }),
+    databaseSize: () => Promise.resolve({ bytes: 10_000, freeBytes: 1000 }),
     configuration: () => ({ upstream: "https://proxy.lan" }),
     budgetBytes: 50_000,
     now: () => now,

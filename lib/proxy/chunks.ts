@@ -1,61 +1,14 @@
 /**
- * Chunk arithmetic: a blob is stored as numbered chunks of one size (the
- * last may be shorter). Pieces of a download are cut into chunks here, and a
- * stored blob is read back at any offset for the zip checks.
+ * Random access over a stored blob (possibly still being written), for the
+ * zip checks of a download; which chunks a read needs is the store's
+ * arithmetic (`chunkSpans`).
  *
  * @module
  */
-import type { Store } from "../store/sqlite.ts";
+import { type BlobRef, chunkSpans, type Store } from "../store/mod.ts";
 import { type RandomAccess } from "../archive/random_access.ts";
 import { ZipError } from "../archive/zip_reader.ts";
 import { reclaimer } from "./reclaim.ts";
-
-/**
- * Cuts a stream of pieces of any size into chunks of `chunkSize`.
- *
- * @example
- * ```ts
- * import { ChunkBuffer } from "./chunks.ts";
- * const buffer = new ChunkBuffer(4);
- * const full = [...buffer.add(new Uint8Array(10))];
- * console.assert(full.length === 2 && buffer.rest()?.byteLength === 2);
- * ```
- */
-export class ChunkBuffer {
-  readonly chunkSize: number;
-  #pending: Uint8Array;
-  #filled = 0;
-
-  constructor(chunkSize: number) {
-    this.chunkSize = chunkSize;
-    this.#pending = new Uint8Array(chunkSize);
-  }
-
-  /**
-   * The chunks `piece` completes, in order, each given before the next is
-   * filled (its buffer is handed over, not copied); the rest stays pending.
-   */
-  *add(piece: Uint8Array): Generator<Uint8Array> {
-    let offset = 0;
-    while (offset < piece.byteLength) {
-      const take = Math.min(this.chunkSize - this.#filled, piece.byteLength - offset);
-      this.#pending.set(piece.subarray(offset, offset + take), this.#filled);
-      this.#filled += take;
-      offset += take;
-      if (this.#filled === this.chunkSize) {
-        yield this.#pending;
-        // A new buffer only once the full one is stored: one chunk in memory at a time.
-        this.#pending = new Uint8Array(this.chunkSize);
-        this.#filled = 0;
-      }
-    }
-  }
-
-  /** The last, shorter chunk, if bytes are pending. */
-  rest(): Uint8Array | undefined {
-    return this.#filled > 0 ? this.#pending.subarray(0, this.#filled) : undefined;
-  }
-}
 
 /**
  * Random access over a stored (possibly still pending) blob, for zip checks.
@@ -65,42 +18,37 @@ export class ChunkBuffer {
  * @example
  * ```ts ignore
  * import { blobAccess } from "./chunks.ts";
- * const zip = blobAccess(store, blobId, size, store.chunkSize);
+ * const zip = blobAccess(store, { blobId, chunkSize: store.chunkSize, size });
  * const tail = await zip.read(size - 22, 22);
  * ```
  */
-export function blobAccess(
-  store: Store,
-  blobId: number,
-  size: number,
-  chunkSize: number,
-): RandomAccess {
+export function blobAccess(store: Store, blob: BlobRef): RandomAccess {
+  const blobId = blob.blobId!;
   let lastSeq = -1;
-  let last: Uint8Array | undefined;
-  const chunkAt = (seq: number): Uint8Array | undefined => {
+  let last: Promise<Uint8Array | undefined> = Promise.resolve(undefined);
+  const chunkAt = (seq: number): Promise<Uint8Array | undefined> => {
     if (seq !== lastSeq) {
-      last = store.chunk(blobId, seq);
       lastSeq = seq;
-      if (last) reclaimer.released(last.byteLength);
+      last = store.chunk(blobId, seq).then((chunk) => {
+        if (chunk) reclaimer.released(chunk.byteLength);
+        return chunk;
+      });
     }
     return last;
   };
   return {
-    size,
-    read(offset: number, length: number): Promise<Uint8Array> {
-      const end = Math.min(size, offset + length);
-      const out = new Uint8Array(Math.max(0, end - offset));
-      let position = offset;
-      while (position < end) {
-        const seq = Math.floor(position / chunkSize);
-        const chunk = chunkAt(seq);
-        if (!chunk) return Promise.reject(new ZipError(`chunk ${seq} missing while checking zip`));
-        const from = position - seq * chunkSize;
-        const to = Math.min(chunk.byteLength, end - seq * chunkSize);
-        out.set(chunk.subarray(from, to), position - offset);
-        position += to - from;
+    size: blob.size,
+    async read(offset: number, length: number): Promise<Uint8Array> {
+      const out = new Uint8Array(Math.max(0, Math.min(blob.size, offset + length) - offset));
+      let at = 0;
+      for (const { seq, from, to } of chunkSpans(blob, offset, offset + length)) {
+        const chunk = await chunkAt(seq);
+        if (!chunk) throw new ZipError(`chunk ${seq} missing while checking zip`);
+        const piece = chunk.subarray(from, Math.min(to, chunk.byteLength));
+        out.set(piece, at);
+        at += piece.byteLength;
       }
-      return Promise.resolve(out);
+      return out;
     },
   };
 }

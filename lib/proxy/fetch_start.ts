@@ -9,7 +9,7 @@
  *
  * @module
  */
-import type { StoredAnswer } from "../store/sqlite.ts";
+import type { StoredAnswer } from "../store/mod.ts";
 import type { ProxyMemory } from "./memory.ts";
 import { MISS, type Reply } from "./reply.ts";
 
@@ -63,11 +63,11 @@ export type FetchStart = (
  */
 export function fetchStart(storedOnly: boolean, memory: ProxyMemory): FetchStart {
   if (!storedOnly) return (_unserved, fetch) => fetch();
-  return (unserved, _fetch, fromPrimary = () => Promise.resolve(MISS)) => {
+  return async (unserved, _fetch, fromPrimary = () => Promise.resolve(MISS)) => {
     const { kind, module, key, stale, serve } = unserved;
     // Only a stale answer is read again: one not stored was just looked for.
-    const reread = stale && memory.reread(kind, module, key);
+    const reread = stale && await memory.reread(kind, module, key);
     const reply = reread && serve(reread);
-    return reply ? Promise.resolve(reply) : fromPrimary();
+    return reply ? reply : await fromPrimary();
   };
 }

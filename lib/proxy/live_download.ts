@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { ArtifactMeta, Store } from "../store/sqlite.ts";
+import type { ArtifactMeta, Store } from "../store/mod.ts";
 import { errorText } from "../util/errors.ts";
 import { itemKey, type ProxyMemory } from "./memory.ts";
 import { type Answer, MISS, type Reply } from "./reply.ts";
@@ -274,11 +274,14 @@ export async function followPrimary(
     download = following;
     live.set(key, following);
     following.finished.finally(() => live.delete(key));
-    const onProgress = (progress: DownloadProgress) =>
-      following.follow(
-        progress,
-        progress.done ? store.artifact(module, version, "zip") : undefined,
+    const onProgress = (progress: DownloadProgress) => {
+      if (!progress.done) return following.follow(progress);
+      // The last word: nothing follows it, so the stored artifact may be looked up meanwhile.
+      store.artifact(module, version, "zip").then(
+        (meta) => following.follow(progress, meta),
+        () => following.follow(progress),
       );
+    };
     const outcome: PrimaryZip = await primaryZip(module, version, onProgress)
       .catch(() => ({ type: "other" }));
     if (outcome.type !== "live") {
@@ -287,7 +290,7 @@ export async function followPrimary(
       following.fail(error);
       if (outcome.type === "answer") return outcome.reply;
       if (outcome.type === "stored") {
-        const meta = store.artifact(module, version, "zip");
+        const meta = await store.artifact(module, version, "zip");
         if (meta) return { type: "stored-zip", meta };
       }
       return MISS;

@@ -7,8 +7,8 @@
  *
  * A stored copy found damaged (the store checks what it reads against what
  * was stored) is logged as `stored-damaged`, removed and reported as not
- * stored, so that it is fetched again, never served; a database file SQLite
- * reports as malformed is logged as `store-damaged`.
+ * stored, so that it is fetched again, never served; a store whose file is
+ * malformed (`StoreCorruptError`) is logged as `store-damaged`.
  *
  * @module
  */
@@ -16,11 +16,11 @@ import {
   type ArtifactKind,
   type ArtifactMeta,
   DAMAGED,
-  isDatabaseCorrupt,
   type Store,
+  StoreCorruptError,
   type StoredAnswer,
   StoredDamageError,
-} from "../store/sqlite.ts";
+} from "../store/mod.ts";
 import type { Logger } from "../log.ts";
 import { isYoung } from "../util/age.ts";
 import { errorText } from "../util/errors.ts";
@@ -164,11 +164,11 @@ export class ProxyMemory {
   readChunk(blobId: number, seq: number): Promise<Uint8Array | undefined> {
     return this.#chunks.load(
       `${blobId}:${seq}`,
-      () => {
-        const chunk = this.#store.chunk(blobId, seq);
+      async () => {
+        const chunk = await this.#store.chunk(blobId, seq);
         // Held by the cache for a while, then garbage like every chunk read.
         reclaimer.released(chunk?.byteLength ?? 0);
-        return Promise.resolve(chunk);
+        return chunk;
       },
     );
   }
@@ -198,16 +198,17 @@ export class ProxyMemory {
   ): Promise<StoredArtifact | undefined> {
     let meta: ArtifactMeta | undefined;
     try {
-      meta = this.#store.artifact(module, version, kind);
+      meta = await this.#store.artifact(module, version, kind);
       if (!meta) return undefined;
       if (meta.blobId !== null) {
-        return this.#firstChunkRead(meta) ? { meta, data: null } : undefined;
+        return await this.#firstChunkRead(meta) ? { meta, data: null } : undefined;
       }
-      return { meta, data: this.#store.inlineData(module, version, kind) ?? null };
+      return { meta, data: await this.#store.inlineData(module, version, kind) ?? null };
     } catch (error) {
       if (meta) await this.damagedRead(meta, error);
-      else if (isDatabaseCorrupt(error)) this.storeDamaged(`${module}@${version}.${kind}`, error);
-      else throw error;
+      else if (error instanceof StoreCorruptError) {
+        this.storeDamaged(`${module}@${version}.${kind}`, error);
+      } else throw error;
       return undefined;
     }
   }
@@ -219,8 +220,8 @@ export class ProxyMemory {
    * chunk; later chunks are checked as they are read. Read past the chunk cache:
    * a HEAD, a range or a 304 never sends it.
    */
-  #firstChunkRead(meta: ArtifactMeta): boolean {
-    const chunk = this.#store.chunk(meta.blobId!, 0);
+  async #firstChunkRead(meta: ArtifactMeta): Promise<boolean> {
+    const chunk = await this.#store.chunk(meta.blobId!, 0);
     reclaimer.released(chunk?.byteLength ?? 0);
     // Removed meanwhile (by `deno task verify --repair`, or another isolate): not stored.
     return chunk !== undefined;
@@ -243,9 +244,9 @@ export class ProxyMemory {
 
   /** A stored answer through the item cache. */
   async answer(kind: string, module: string, key: string): Promise<StoredAnswer | undefined> {
-    const item = await this.#items.load(answerKey(kind, module, key), () => {
-      const answer = this.storedAnswer(kind, module, key);
-      return Promise.resolve(answer ? { type: "answer", answer } as const : undefined);
+    const item = await this.#items.load(answerKey(kind, module, key), async () => {
+      const answer = await this.storedAnswer(kind, module, key);
+      return answer ? { type: "answer", answer } as const : undefined;
     });
     return item?.type === "answer" ? item.answer : undefined;
   }
@@ -254,8 +255,8 @@ export class ProxyMemory {
    * A stored answer read again from the database, where another isolate may
    * have refreshed it, and kept in memory.
    */
-  reread(kind: string, module: string, key: string): StoredAnswer | undefined {
-    const reread = this.storedAnswer(kind, module, key);
+  async reread(kind: string, module: string, key: string): Promise<StoredAnswer | undefined> {
+    const reread = await this.storedAnswer(kind, module, key);
     if (reread) this.#items.set(answerKey(kind, module, key), { type: "answer", answer: reread });
     return reread;
   }
@@ -264,11 +265,15 @@ export class ProxyMemory {
    * A stored answer read from the database; one found damaged is logged and
    * removed (to be fetched again), as is an unreadable database file.
    */
-  storedAnswer(kind: string, module: string, key: string): StoredAnswer | undefined {
+  async storedAnswer(
+    kind: string,
+    module: string,
+    key: string,
+  ): Promise<StoredAnswer | undefined> {
     try {
-      return this.#store.answer(kind, module, key);
+      return await this.#store.answer(kind, module, key);
     } catch (error) {
-      if (isDatabaseCorrupt(error)) {
+      if (error instanceof StoreCorruptError) {
         this.storeDamaged(`${kind} ${module} ${key}`, error);
         return undefined;
       }
@@ -317,7 +322,7 @@ export class ProxyMemory {
   async storeInfoQuietly(module: string, version: string, body: Uint8Array): Promise<void> {
     try {
       // Inside the try: a database that cannot be read must not turn the upstream's 200 into an error.
-      if (this.#store.artifact(module, version, "info")) return;
+      if (await this.#store.artifact(module, version, "info")) return;
       await this.#store.putInline(module, version, "info", body);
     } catch (error) {
       this.#options.log.warn("store-failed", {
@@ -345,7 +350,7 @@ export class ProxyMemory {
       await this.#damaged(meta, error);
       return new Error(`${describeMeta(meta)}: the stored copy is damaged: ${error.message}`);
     }
-    if (isDatabaseCorrupt(error)) {
+    if (error instanceof StoreCorruptError) {
       this.storeDamaged(describeMeta(meta), error);
       return new Error(`${describeMeta(meta)}: the database is damaged: ${errorText(error)}`);
     }
@@ -378,12 +383,16 @@ export class ProxyMemory {
    * Why a stored copy of an artifact that is not stored (now) was removed as
    * damaged, by any isolate or `deno task verify`; undefined if it never was.
    */
-  damageNote(kind: ArtifactKind, module: string, version: string): string | undefined {
-    const note = this.storedAnswer(DAMAGED, module, `${version}.${kind}`);
+  async damageNote(
+    kind: ArtifactKind,
+    module: string,
+    version: string,
+  ): Promise<string | undefined> {
+    const note = await this.storedAnswer(DAMAGED, module, `${version}.${kind}`);
     return note && new TextDecoder().decode(note.body);
   }
 
-  /** Logs that SQLite found the database file itself malformed, with what to do. */
+  /** Logs that the store found its own file malformed, with what to do. */
   storeDamaged(what: string, error: unknown): void {
     this.#options.log.error("store-damaged", {
       request: what,

@@ -40,7 +40,13 @@ import {
   RefusedError,
 } from "../sources/source.ts";
 import type { Upstream } from "../sources/upstream.ts";
-import { type ArtifactMeta, type Store, type StoredAnswer, strongEtag } from "../store/sqlite.ts";
+import {
+  type ArtifactMeta,
+  type Store,
+  type StoredAnswer,
+  type StoreSize,
+  strongEtag,
+} from "../store/mod.ts";
 import { errorText } from "../util/errors.ts";
 import { type FetchStart, fetchStart } from "./fetch_start.ts";
 import { Prefetcher, type PrefetchStats } from "./prefetch.ts";
@@ -335,8 +341,12 @@ export class ModuleProxy {
     let download = this.#live.get(key);
     if (!download) {
       // A download that finished while we looked has stored the zip (see #fetchSmall).
-      const meta = this.#store.artifact(module, version, "zip");
+      const meta = await this.#store.artifact(module, version, "zip");
       if (meta) return { type: "stored-zip", meta };
+      // One may have started while we asked the store.
+      download = this.#live.get(key);
+    }
+    if (!download) {
       download = new LiveDownload((blobId, seq) => this.#memory.readChunk(blobId, seq));
       this.#live.set(key, download);
       this.#stats.liveDownloads++;
@@ -352,10 +362,10 @@ export class ModuleProxy {
       const meta = await download.finished;
       if (meta) return { type: "stored-zip", meta };
       // Nobody has been told "200" yet, so a refusal found on the way is still a 410.
-      return download.refusal ?? this.#failed(download.failure, negative, module, version);
+      return download.refusal ?? await this.#failed(download.failure, negative, module, version);
     }
     if (started.type === "not-found") return started.reply;
-    return this.#failed(started.error, negative, module, version);
+    return await this.#failed(started.error, negative, module, version);
   }
 
   /**
@@ -392,7 +402,7 @@ export class ModuleProxy {
   }
 
   /** The database's size (one file for every isolate, so not part of {@linkcode stats}). */
-  databaseSize(): { bytes: number; freeBytes: number } {
+  databaseSize(): Promise<StoreSize> {
     return this.#store.size();
   }
 
@@ -454,17 +464,21 @@ export class ModuleProxy {
     try {
       return answerReply(await this.#refresh(kind, module, key, request));
     } catch (error) {
-      return this.#changeableOffline(kind, module, error);
+      return await this.#changeableOffline(kind, module, error);
     }
   }
 
   /** A `list` or `@latest` never stored, when the source failed. */
-  #changeableOffline(kind: "list" | "latest" | "query", module: string, error: unknown): Reply {
+  async #changeableOffline(
+    kind: "list" | "latest" | "query",
+    module: string,
+    error: unknown,
+  ): Promise<Reply> {
     // A refusal is the upstream's answer, not an outage: the go command must see it as is.
     if (error instanceof RefusedError) return errorReply(error);
     if (kind === "list") {
       const versions = sortVersions(
-        this.#store.storedVersions(module, "mod").filter((v) => !isPseudoVersion(v)),
+        (await this.#store.storedVersions(module, "mod")).filter((v) => !isPseudoVersion(v)),
       );
       if (versions.length > 0) {
         this.#stats.offlineAnswers++;
@@ -514,7 +528,7 @@ export class ModuleProxy {
           await this.#memory.storeInfoQuietly(module, version, body);
         }
       } else {
-        const previous = this.#memory.storedAnswer(kind, module, key);
+        const previous = await this.#memory.storedAnswer(kind, module, key);
         if (previous?.status === 200) {
           // Versions, once published, stay fetchable; an upstream that forgot them (or `off`)
           // must not make us forget them too.
@@ -564,13 +578,13 @@ export class ModuleProxy {
       if (negative) return notFoundReply(negative);
       // An .info made up from an intact stored .mod serves, even where a damaged copy was.
       if (kind === "info") {
-        const synthesized = this.#offlineInfo(module, version);
+        const synthesized = await this.#offlineInfo(module, version);
         if (synthesized) {
           this.#stats.offlineAnswers++;
           return synthesized;
         }
       }
-      const damaged = this.#memory.damageNote(kind, module, version);
+      const damaged = await this.#memory.damageNote(kind, module, version);
       if (damaged) return damagedReply(`${module}@${version}.${kind}`, damaged, error);
       return errorReply(error);
     }
@@ -609,7 +623,7 @@ export class ModuleProxy {
       return bytesReply(body, kind === "info" ? JSON_TYPE : TEXT, true);
     }
     // The bytes just checked: the stored copy is the same content (or one stored meanwhile).
-    const data = meta.etag === etag ? body : this.#store.inlineData(module, version, kind)!;
+    const data = meta.etag === etag ? body : (await this.#store.inlineData(module, version, kind))!;
     this.#memory.keepArtifact(kind, module, version, { meta, data });
     this.#prefetch?.fetched(kind, module, version, body); // prefetch: counted; requirements follow
     if (negative) await this.#memory.forgetAnswer(kind, module, version);
@@ -617,8 +631,8 @@ export class ModuleProxy {
   }
 
   /** An `.info` made up from a stored `.mod` when the source is unreachable. */
-  #offlineInfo(module: string, version: string): Reply | undefined {
-    if (!this.#store.artifact(module, version, "mod")) return undefined;
+  async #offlineInfo(module: string, version: string): Promise<Reply | undefined> {
+    if (!await this.#store.artifact(module, version, "mod")) return undefined;
     // A pseudo-version carries its commit time; a tag's time is not known offline.
     const time = isPseudoVersion(version) ? pseudoVersionDate(version) : undefined;
     return bytesReply(infoBody(version, time), JSON_TYPE, false);
@@ -631,14 +645,14 @@ export class ModuleProxy {
     this.#memory.isFresh(answer) ? notFoundReply(answer) : undefined;
 
   /** A download failed: a remembered not-found (even stale) beats an error, not a refusal. */
-  #failed(
+  async #failed(
     error: unknown,
     negative: StoredAnswer | undefined,
     module: string,
     version: string,
-  ): Reply {
+  ): Promise<Reply> {
     if (negative && !(error instanceof RefusedError)) return notFoundReply(negative);
-    const damaged = this.#memory.damageNote("zip", module, version);
+    const damaged = await this.#memory.damageNote("zip", module, version);
     if (damaged && !(error instanceof RefusedError)) {
       return damagedReply(`${module}@${version}.zip`, damaged, error);
     }

@@ -2,7 +2,7 @@ import { assertEquals } from "../../tests/assert.ts";
 import { silentLogger } from "../log.ts";
 import { type ArtifactRequest, foundBytes, type SourceAnswer } from "../sources/source.ts";
 import type { Upstream } from "../sources/upstream.ts";
-import { Store } from "../store/sqlite.ts";
+import { MemoryStore, type Store } from "../store/mod.ts";
 import { ModuleProxy, type ModuleProxyOptions } from "./proxy.ts";
 import type { Reply } from "./reply.ts";
 import { type FlightGroup, SingleFlight } from "./single_flight.ts";
@@ -28,14 +28,13 @@ function fakeUpstream() {
   return { upstream, fetched, release };
 }
 
+/** Runs `test` over a store in memory (the cache policy's tests need no database). */
 async function withStore(test: (store: Store) => Promise<void>): Promise<void> {
-  const dir = await Deno.makeTempDir();
-  const store = Store.open(`${dir}/astera.db`);
+  const store = new MemoryStore();
   try {
     await test(store);
   } finally {
     store.close();
-    await Deno.remove(dir, { recursive: true });
   }
 }
 

@@ -1,5 +1,5 @@
 /**
- * Prompt reclaiming of short-lived buffers. Zip chunks read from SQLite and
+ * Prompt reclaiming of short-lived buffers. Zip chunks read from the store and
  * bodies received over the network are buffers outside V8's heap; V8 frees a
  * dead one only at a full collection, which its heuristics start after about
  * 64 MiB of such memory has piled up in an isolate. Forty clients pulling a

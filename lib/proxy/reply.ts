@@ -5,8 +5,12 @@
  *
  * @module
  */
-import type { ArtifactMeta, StoredAnswer } from "../store/sqlite.ts";
-import { isDatabaseCorrupt } from "../store/sqlite.ts";
+import {
+  type ArtifactMeta,
+  StoreBusyError,
+  StoreCorruptError,
+  type StoredAnswer,
+} from "../store/mod.ts";
 import { type RefusalStatus, RefusedError, SourceError } from "../sources/source.ts";
 import { errorText } from "../util/errors.ts";
 import type { LiveDownload } from "./live_download.ts";
@@ -227,10 +231,10 @@ export function errorReply(error: unknown): Reply {
     return { type: "error", status: error.status, message: error.detail };
   }
   if (error instanceof SourceError) return { type: "error", status: 502, message: error.message };
-  if (error instanceof Error && error.name === "StoreBusyError") {
+  if (error instanceof StoreBusyError) {
     return { type: "error", status: 503, message: `database busy: ${error.message}` };
   }
-  if (isDatabaseCorrupt(error)) {
+  if (error instanceof StoreCorruptError) {
     return {
       type: "error",
       status: 503,

@@ -5,7 +5,14 @@
  *
  * @module
  */
-import { type ArtifactMeta, etagFromDigest, sha256, StoredDamageError } from "../store/sqlite.ts";
+import {
+  type ArtifactMeta,
+  etagFromDigest,
+  MissingChunkError,
+  readBlobRange,
+  sha256,
+  StoredDamageError,
+} from "../store/mod.ts";
 import { createHash } from "node:crypto";
 import type { ProxyMemory } from "./memory.ts";
 
@@ -31,41 +38,43 @@ export function openStoredZip(
   end: number,
 ): ReadableStream<Uint8Array> {
   const blobId = meta.blobId!;
-  const chunkSize = meta.chunkSize;
-  let position = start;
   const whole = !meta.chunkDigests && start === 0 && end === meta.size
     ? new WholeCheck(meta)
     : undefined;
+  const pieces = readBlobRange(
+    (seq) => memory.readChunk(blobId, seq),
+    meta,
+    start,
+    end,
+    whole && ((chunk, last) => whole.add(chunk, last)),
+  );
+  let recorded = false;
   return new ReadableStream<Uint8Array>({
     pull: async (controller) => {
-      if (position >= end) {
-        controller.close();
-        return;
-      }
-      const seq = Math.floor(position / chunkSize);
-      let chunk: Uint8Array | undefined;
+      let next: IteratorResult<Uint8Array>;
       try {
-        chunk = await memory.readChunk(blobId, seq);
-        if (chunk && whole) whole.add(chunk, seq * chunkSize + chunk.byteLength >= end);
+        next = await pieces.next();
       } catch (error) {
+        if (error instanceof MissingChunkError) {
+          // Removed meanwhile (found damaged here, in another isolate or by `deno task verify`).
+          memory.dropArtifact("zip", meta.module, meta.version);
+          controller.error(
+            new Error(`chunk ${error.seq} of ${meta.module}@${meta.version}.zip is missing`),
+          );
+          return;
+        }
         controller.error(await memory.damagedRead(meta, error));
         return;
       }
-      if (chunk && whole?.checked) track(memory.recordDigests(meta, whole.digests));
-      if (!chunk) {
-        // Removed meanwhile (found damaged here, in another isolate or by `deno task verify`).
-        memory.dropArtifact("zip", meta.module, meta.version);
-        controller.error(
-          new Error(`chunk ${seq} of ${meta.module}@${meta.version}.zip is missing`),
-        );
-        return;
+      if (whole?.checked && !recorded) {
+        recorded = true;
+        track(memory.recordDigests(meta, whole.digests));
       }
-      const from = position - seq * chunkSize;
-      const to = Math.min(chunk.byteLength, end - seq * chunkSize);
-      controller.enqueue(
-        from === 0 && to === chunk.byteLength ? chunk : chunk.subarray(from, to),
-      );
-      position += to - from;
+      if (next.done) controller.close();
+      else controller.enqueue(next.value);
+    },
+    cancel: async () => {
+      await pieces.return(undefined);
     },
   });
 }

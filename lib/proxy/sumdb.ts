@@ -14,7 +14,7 @@ import { checkSumdb, MAX_SMALL_ANSWER } from "../goproxy/answer_check.ts";
 import { matchPrefixPatterns } from "../mod/module.ts";
 import type { ModuleSource } from "../sources/source.ts";
 import type { Upstream } from "../sources/upstream.ts";
-import type { StoredAnswer } from "../store/sqlite.ts";
+import type { StoredAnswer } from "../store/mod.ts";
 import { errorText } from "../util/errors.ts";
 import { type Fetcher, readAll } from "./fetcher.ts";
 import { answerKey, type ProxyMemory } from "./memory.ts";
@@ -135,7 +135,7 @@ export class SumdbPassThrough {
       );
       fetched = { kind: "sumdb", module: name, key, status: 200, body, fetchedAt: now };
     } else {
-      const previous = memory.storedAnswer("sumdb", name, key);
+      const previous = await memory.storedAnswer("sumdb", name, key);
       if (previous?.status === 200) {
         // As for lists: a database once served stays served, even from an upstream gone `off`.
         counts.keptAnswers++;

@@ -8,16 +8,15 @@
  *
  * @module
  */
-import { createHash } from "node:crypto";
 import type { Logger } from "../log.ts";
 import { checkZipStart } from "../goproxy/answer_check.ts";
 import { checkModuleZip, MAX_ZIP_FILE } from "../mod/zip.ts";
 import { checkZipContent, ZipError } from "../archive/zip_reader.ts";
 import { describeRequest, type SourceAnswer, SourceError } from "../sources/source.ts";
-import { etagFromDigest, type Store } from "../store/sqlite.ts";
+import type { BlobWriter, Store } from "../store/mod.ts";
 import { concatBytes } from "../util/bytes.ts";
 import { errorText } from "../util/errors.ts";
-import { blobAccess, ChunkBuffer } from "./chunks.ts";
+import { blobAccess } from "./chunks.ts";
 import type { Fetcher } from "./fetcher.ts";
 import type { LiveDownload } from "./live_download.ts";
 import type { ProxyMemory } from "./memory.ts";
@@ -64,7 +63,7 @@ export async function downloadZip(
 ): Promise<void> {
   const { store, memory, log } = parts;
   const request: ZipRequest = { kind: "zip", module, version };
-  let blobId: number | undefined;
+  let writer: BlobWriter | undefined;
   try {
     const answer = await parts.fetcher.ask(request);
     if (!answer.found) {
@@ -75,44 +74,42 @@ export async function downloadZip(
       return;
     }
     const pieces = await zipPieces(answer, request);
-    const id = blobId = await store.createBlob();
+    const blob = writer = await store.writeBlob();
     // Clients hear "200" once a first chunk is stored (they read none before the second), so
     // a database that cannot take the zip (disk full, locked) is a clear 502/503 instead of
     // a broken transfer; a zip under one chunk is checked before anyone hears of it.
     let begun = false;
     const begin = () => {
-      if (!begun) download.begin(id, store.chunkSize, answer.size);
+      if (!begun) download.begin(blob.blobId, blob.chunkSize, answer.size);
       begun = true;
     };
-    const written = await storeChunks(store, id, pieces, answer.size, request, (chunks) => {
+    await writePieces(blob, pieces, answer.size, request, (chunks) => {
       begin();
       download.wrote(chunks);
     });
-    await checkStored(store, id, written.total, request);
-    const etag = etagFromDigest(written.digest);
-    const meta = await store.commitBlob(module, version, "zip", id, written.total, etag);
+    await checkStored(store, blob, request);
+    const meta = await blob.commit(module, version, "zip");
     begin();
-    if (meta.blobId !== id) {
+    if (meta.blobId !== blob.blobId) {
       // Another process (the seed task) stored it meanwhile. The same bytes in the same
-      // chunking: readers move on to its blob. Otherwise they break.
-      if (meta.size !== written.total || meta.etag !== etag || meta.chunkSize !== store.chunkSize) {
+      // chunking: readers move on to its blob. Otherwise they break. Ours stays for a
+      // replica that may read it until it hears of the move: the sweep takes it later.
+      if (meta.size !== blob.size || meta.etag !== blob.etag || meta.chunkSize !== blob.chunkSize) {
         throw new SourceError(
           `${module}@${version}.zip was stored by another process meanwhile; retry`,
         );
       }
       download.blobId = meta.blobId!;
-      // A replica may read ours until it hears of the move: the sweep takes it later.
-      store.abandonBlob(id);
     }
-    blobId = undefined;
+    writer = undefined;
     memory.keepArtifact("zip", module, version, { meta, data: null });
-    if (memory.storedAnswer("zip", module, version)) {
+    if (await memory.storedAnswer("zip", module, version)) {
       await memory.forgetAnswer("zip", module, version);
     }
-    download.finish(meta, written.chunks);
-    log.info("stored", { module, version, kind: "zip", bytes: written.total });
+    download.finish(meta, blob.chunks);
+    log.info("stored", { module, version, kind: "zip", bytes: blob.size });
   } catch (error) {
-    if (blobId !== undefined) await store.discardBlob(blobId).catch(() => {});
+    if (writer) await writer.abort().catch(() => {});
     if (error instanceof ZipError) {
       log.warn("zip-refused", { module, version, error: error.message });
       const reply = await memory.rememberNotFound("zip", module, version, {
@@ -162,58 +159,44 @@ async function zipPieces(
 }
 
 /**
- * Stores `pieces` in chunks of the store's size, hashing them on the way;
- * `onChunk` hears the number of full chunks stored after each. The last,
- * shorter chunk is stored without a word: it is released by the commit.
+ * Writes `pieces` to the blob (which cuts and hashes them), refusing more
+ * than announced or allowed; `onChunk` hears the number of chunks stored
+ * whenever it grew. The last, shorter chunk is stored without a word: it is
+ * released by the commit.
  */
-async function storeChunks(
-  store: Store,
-  blobId: number,
+async function writePieces(
+  writer: BlobWriter,
   pieces: AsyncIterable<Uint8Array>,
   size: number | null,
   request: ZipRequest,
   onChunk: (chunks: number) => void,
-): Promise<{ total: number; chunks: number; digest: Uint8Array }> {
+): Promise<void> {
   const limit = size ?? MAX_ZIP_FILE;
-  const hash = createHash("sha256");
-  const buffer = new ChunkBuffer(store.chunkSize);
-  let total = 0;
-  let seq = 0;
   for await (const piece of pieces) {
-    total += piece.byteLength;
     // The piece, and the chunk buffer it is copied into, are garbage once stored.
     reclaimer.released(2 * piece.byteLength);
-    if (total > limit) {
+    if (writer.size + piece.byteLength > limit) {
       throw size === null
         ? new ZipError(`${request.module}@${request.version}: zip exceeds the 500 MiB limit`)
         : new SourceError(
           `${describeRequest(request)}: more bytes than the Content-Length ${size}`,
         );
     }
-    hash.update(piece);
-    for (const chunk of buffer.add(piece)) {
-      await store.putChunk(blobId, seq++, chunk);
-      onChunk(seq);
-    }
+    const before = writer.chunks;
+    await writer.write(piece);
+    if (writer.chunks > before) onChunk(writer.chunks);
   }
-  const rest = buffer.rest();
-  if (rest) await store.putChunk(blobId, seq++, rest);
-  if (size !== null && total !== size) {
+  await writer.finish();
+  if (size !== null && writer.size !== size) {
     throw new SourceError(
-      `${describeRequest(request)}: truncated: ${total} of ${size} bytes arrived`,
+      `${describeRequest(request)}: truncated: ${writer.size} of ${size} bytes arrived`,
     );
   }
-  return { total, chunks: seq, digest: hash.digest() };
 }
 
 /** Checks a stored zip against the module zip rules; damage on the way is a source failure. */
-async function checkStored(
-  store: Store,
-  blobId: number,
-  total: number,
-  request: ZipRequest,
-): Promise<void> {
-  const stored = blobAccess(store, blobId, total, store.chunkSize);
+async function checkStored(store: Store, blob: BlobWriter, request: ZipRequest): Promise<void> {
+  const stored = blobAccess(store, blob);
   const files = await checkModuleZip(stored, request.module, request.version);
   try {
     await checkZipContent(stored, files, { released: (bytes) => reclaimer.released(bytes) });

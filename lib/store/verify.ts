@@ -8,9 +8,21 @@
  * @module
  */
 import { createHash } from "node:crypto";
-import { type ArtifactMeta, etagFromDigest, sha256, Store, type StoredAnswer } from "./sqlite.ts";
+import { errorText } from "../util/errors.ts";
+import { etagFromDigest, sha256 } from "./digest.ts";
+import { SqliteStore } from "./sqlite.ts";
+import type { AnswerKey, ArtifactMeta, StoredAnswer } from "./store.ts";
 
-/** What a check of the store found. */
+/**
+ * What a check of the store found.
+ *
+ * @example
+ * ```ts ignore
+ * import { verifyDatabase } from "./verify.ts";
+ * const summary = await verifyDatabase({ db: "astera.db", repair: false });
+ * console.log(summary.integrity, summary.damaged);
+ * ```
+ */
 export interface VerifySummary {
   /** SQLite's integrity check: `["ok"]`, or its problems. */
   integrity: string[];
@@ -35,7 +47,16 @@ export interface VerifySummary {
   interrupted: boolean;
 }
 
-/** Options of {@linkcode verifyDatabase}. */
+/**
+ * Options of {@linkcode verifyDatabase}.
+ *
+ * @example
+ * ```ts
+ * import type { VerifyOptions } from "./verify.ts";
+ * const options: VerifyOptions = { db: "astera.db", repair: true, onDamage: (what) => console.log(what) };
+ * console.assert(options.repair);
+ * ```
+ */
 export interface VerifyOptions {
   /** The database file. */
   db: string;
@@ -64,7 +85,7 @@ type Checked =
  * ```
  */
 export async function verifyDatabase(options: VerifyOptions): Promise<VerifySummary> {
-  const store = Store.open(options.db);
+  const store = SqliteStore.open(options.db);
   let summary: VerifySummary;
   try {
     summary = await checkStore(store, options);
@@ -78,7 +99,11 @@ export async function verifyDatabase(options: VerifyOptions): Promise<VerifySumm
   return summary;
 }
 
-async function checkStore(store: Store, options: VerifyOptions): Promise<VerifySummary> {
+/**
+ * Checks an open SQLite store: its integrity check (SQLite's own tool), then
+ * every artifact and answer read back through the store interface.
+ */
+async function checkStore(store: SqliteStore, options: VerifyOptions): Promise<VerifySummary> {
   const summary: VerifySummary = {
     integrity: store.integrityCheck(),
     artifacts: 0,
@@ -90,7 +115,7 @@ async function checkStore(store: Store, options: VerifyOptions): Promise<VerifyS
   };
   let all: ArtifactMeta[];
   try {
-    all = store.allArtifacts();
+    all = await store.listArtifacts();
   } catch (error) {
     summary.integrity.push(`artifacts cannot be listed: ${message(error)}`);
     return summary;
@@ -102,7 +127,7 @@ async function checkStore(store: Store, options: VerifyOptions): Promise<VerifyS
       break;
     }
     const what = `${meta.module}@${meta.version}.${meta.kind}`;
-    const checked = readBack(store, meta);
+    const checked = await readBack(store, meta);
     summary.artifacts++;
     summary.bytes += meta.size;
     if (!checked.ok) {
@@ -132,17 +157,17 @@ async function checkStore(store: Store, options: VerifyOptions): Promise<VerifyS
 }
 
 /** Reads every stored answer back (lists, not-founds, checksum-database files). */
-async function checkAnswers(store: Store, options: VerifyOptions, summary: VerifySummary) {
-  let keys: { kind: string; module: string; key: string }[];
+async function checkAnswers(store: SqliteStore, options: VerifyOptions, summary: VerifySummary) {
+  let keys: AnswerKey[];
   try {
-    keys = store.answerKeys();
+    keys = await store.answerKeys();
   } catch (error) {
     summary.integrity.push(`answers cannot be listed: ${message(error)}`);
     return;
   }
   for (const { kind, module, key } of keys) {
     try {
-      store.answer(kind, module, key);
+      await store.answer(kind, module, key);
     } catch (error) {
       const what = `${kind} answer ${module}${key ? ` ${key}` : ""}`;
       summary.damaged.push(`${what}: ${message(error)}`);
@@ -159,25 +184,18 @@ async function checkAnswers(store: Store, options: VerifyOptions, summary: Verif
  * Reads an artifact back and compares it with its SHA-256. For a zip whose
  * chunks have no digests yet, their digests are returned, to be recorded.
  */
-function readBack(store: Store, meta: ArtifactMeta): Checked {
+async function readBack(store: SqliteStore, meta: ArtifactMeta): Promise<Checked> {
   try {
     if (meta.blobId === null) {
-      const data = store.inlineData(meta.module, meta.version, meta.kind);
+      const data = await store.inlineData(meta.module, meta.version, meta.kind);
       return data ? { ok: true } : { ok: false, why: "content missing" };
     }
     const hash = createHash("sha256");
     const digests: Uint8Array[] = [];
-    const count = Math.ceil(meta.size / meta.chunkSize);
-    let total = 0;
-    for (let seq = 0; seq < count; seq++) {
-      const chunk = store.chunk(meta.blobId, seq);
-      if (!chunk) return { ok: false, why: `chunk ${seq} missing` };
+    // Whole chunks, each of the length its place asks (a short one is damage too).
+    for await (const chunk of store.readRange(meta, 0, meta.size)) {
       hash.update(chunk);
-      total += chunk.byteLength;
       if (!meta.chunkDigests) digests.push(sha256(chunk));
-    }
-    if (total !== meta.size) {
-      return { ok: false, why: `${total} bytes stored, ${meta.size} expected` };
     }
     const etag = etagFromDigest(hash.digest());
     if (etag !== meta.etag) return { ok: false, why: `hashes to ${etag}, not ${meta.etag}` };
@@ -207,8 +225,8 @@ async function rebuild(
   for (const path of [fresh, `${fresh}-wal`, `${fresh}-shm`]) {
     await Deno.remove(path).catch(() => {});
   }
-  const from = Store.open(db);
-  const to = Store.open(fresh);
+  const from = SqliteStore.open(db);
+  const to = SqliteStore.open(fresh);
   const result = {
     artifacts: 0,
     answers: 0,
@@ -219,9 +237,9 @@ async function rebuild(
   try {
     const answers: StoredAnswer[] = [];
     try {
-      for (const { kind, module, key } of from.answerKeys()) {
+      for (const { kind, module, key } of await from.answerKeys()) {
         try {
-          const answer = from.answer(kind, module, key);
+          const answer = await from.answer(kind, module, key);
           if (answer) answers.push(answer);
         } catch {
           result.lost++;
@@ -234,7 +252,7 @@ async function rebuild(
     result.answers = answers.length;
     let all: ArtifactMeta[] = [];
     try {
-      all = from.allArtifacts();
+      all = await from.listArtifacts();
     } catch (error) {
       result.unlisted = true;
       options.onDamage?.("the artifacts table", message(error));
@@ -261,31 +279,34 @@ async function rebuild(
 }
 
 /** Copies one artifact, checked as it is read; false when it is damaged or unreadable. */
-async function copyArtifact(from: Store, to: Store, meta: ArtifactMeta): Promise<boolean> {
-  try {
-    if (meta.blobId === null) {
-      const data = from.inlineData(meta.module, meta.version, meta.kind);
+async function copyArtifact(
+  from: SqliteStore,
+  to: SqliteStore,
+  meta: ArtifactMeta,
+): Promise<boolean> {
+  if (meta.blobId === null) {
+    try {
+      const data = await from.inlineData(meta.module, meta.version, meta.kind);
       if (!data) return false;
       await to.putInline(meta.module, meta.version, meta.kind, data);
       return true;
-    }
-    const blobId = await to.createBlob();
-    const hash = createHash("sha256");
-    let total = 0;
-    for (let seq = 0; seq < Math.ceil(meta.size / meta.chunkSize); seq++) {
-      const chunk = from.chunk(meta.blobId, seq);
-      if (!chunk) break;
-      hash.update(chunk);
-      total += chunk.byteLength;
-      await to.putChunk(blobId, seq, chunk);
-    }
-    if (total !== meta.size || etagFromDigest(hash.digest()) !== meta.etag) {
-      await to.discardBlob(blobId);
+    } catch {
       return false;
     }
-    await to.commitBlob(meta.module, meta.version, meta.kind, blobId, total, meta.etag);
+  }
+  const writer = await to.writeBlob().catch(() => undefined);
+  if (!writer) return false;
+  try {
+    for await (const chunk of from.readRange(meta, 0, meta.size)) await writer.write(chunk);
+    await writer.finish();
+    if (writer.size !== meta.size || writer.etag !== meta.etag) {
+      await writer.abort();
+      return false;
+    }
+    await writer.commit(meta.module, meta.version, meta.kind);
     return true;
   } catch {
+    await writer.abort().catch(() => {});
     return false;
   }
 }
@@ -294,9 +315,7 @@ async function exists(path: string): Promise<boolean> {
   return await Deno.stat(path).then(() => true, () => false);
 }
 
-function message(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
+const message = errorText;
 
 /**
  * Progress of a verify run, in bytes and artifacts of the store; the shape

@@ -1,0 +1,25 @@
+/**
+ * The store: where Astera keeps artifacts and answers (see `store.ts` for
+ * the interface). `SqliteStore` is the backend a server runs on,
+ * `MemoryStore` one for tests; everything above the store imports from here.
+ *
+ * @example
+ * ```ts
+ * import { MemoryStore, type Store } from "./mod.ts";
+ * const store: Store = new MemoryStore();
+ * console.assert((await store.answer("list", "example.com/m", "")) === undefined);
+ * ```
+ *
+ * @module
+ */
+export * from "./store.ts";
+export { type ChunkReader, type ChunkSpan, chunkSpans, readBlobRange } from "./blob_range.ts";
+export { etagFromDigest, sha256, strongEtag } from "./digest.ts";
+export { MemoryStore, type MemoryStoreOptions } from "./memory.ts";
+export { SqliteStore, type SqliteStoreOptions } from "./sqlite.ts";
+export {
+  verifyDatabase,
+  type VerifyOptions,
+  type VerifyProgress,
+  type VerifySummary,
+} from "./verify.ts";

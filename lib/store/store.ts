@@ -1,0 +1,435 @@
+/**
+ * The store, in the cache policy's own terms: what the proxy, the seed and
+ * `deno task verify` may ask of whatever keeps Astera's artifacts. No SQL
+ * here: `sqlite.ts` is the one backend that speaks it, `memory.ts` a second
+ * one for tests, and a networked backend (PostgreSQL) fits the same shape.
+ *
+ * - Immutable artifacts (`.info` of a canonical version, `.mod`, `.zip`):
+ *   small ones inline, zips as a blob of fixed-size chunks, written through a
+ *   {@linkcode BlobWriter} and read by range, so that no zip is ever whole in
+ *   memory.
+ * - Answers that may change (`list`, `@latest`, query `.info`, checksum
+ *   database files) and not-found answers, with the time they were fetched.
+ *
+ * Reads that a networked backend would answer over a round trip are
+ * asynchronous. The hot path does not pay for it: the proxy's memory layer
+ * answers repeated requests without asking the store at all.
+ *
+ * What goes wrong is told by type, never by a backend's error names:
+ * {@linkcode StoreBusyError}, {@linkcode StoreFullError},
+ * {@linkcode StoreCorruptError} (the store itself cannot be read) and
+ * {@linkcode StoredDamageError} (one stored copy is not what was stored).
+ *
+ * @module
+ */
+
+/**
+ * The immutable artifact kinds.
+ *
+ * @example
+ * ```ts
+ * import type { ArtifactKind } from "./store.ts";
+ * const kinds: ArtifactKind[] = ["info", "mod", "zip"];
+ * console.assert(kinds.length === 3);
+ * ```
+ */
+export type ArtifactKind = "info" | "mod" | "zip";
+
+/**
+ * Where a blob's chunks are and how they are cut: enough to read any range
+ * of it (an {@linkcode ArtifactMeta} of a zip is one; so is a blob being
+ * written, described by its {@linkcode BlobWriter}).
+ *
+ * @example
+ * ```ts
+ * import type { BlobRef } from "./store.ts";
+ * const blob: BlobRef = { blobId: 7, chunkSize: 4, size: 10 }; // chunks of 4, 4 and 2 bytes
+ * console.assert(Math.ceil(blob.size / blob.chunkSize) === 3);
+ * ```
+ */
+export interface BlobRef {
+  /** The chunked blob holding the content, or null when it is stored inline. */
+  blobId: number | null;
+  /** Bytes per chunk of the blob (every chunk but the last is this long). */
+  chunkSize: number;
+  size: number;
+}
+
+/**
+ * What is known about a stored artifact, without its content.
+ *
+ * @example
+ * ```ts
+ * import { MemoryStore } from "./memory.ts";
+ * const store = new MemoryStore();
+ * const meta = await store.putInline("example.com/m", "v1.0.0", "mod", new TextEncoder().encode("module m\n"));
+ * console.assert(meta.blobId === null && meta.size === 9);
+ * ```
+ */
+export interface ArtifactMeta extends BlobRef {
+  module: string;
+  version: string;
+  kind: ArtifactKind;
+  /** A strong ETag, quoted. */
+  etag: string;
+  storedAt: number;
+  /**
+   * Whether every chunk of the blob has its own digest (blobs written since
+   * schema 2, or checked whole by `deno task verify`). Without, only a read
+   * of the whole zip can be checked, against the ETag.
+   */
+  chunkDigests: boolean;
+}
+
+/**
+ * A stored answer that may change: a list, a latest or query answer, or a not-found.
+ *
+ * @example
+ * ```ts
+ * import type { StoredAnswer } from "./store.ts";
+ * const list: StoredAnswer = {
+ *   kind: "list", module: "example.com/m", key: "", status: 200,
+ *   body: new TextEncoder().encode("v1.0.0\n"), fetchedAt: Date.now(),
+ * };
+ * console.assert(list.status === 200);
+ * ```
+ */
+export interface StoredAnswer {
+  /** `list`, `latest`, `query` (non-canonical `.info`), or an artifact kind for not-found answers. */
+  kind: string;
+  module: string;
+  /** The query or version; empty for `list` and `latest`. */
+  key: string;
+  /** 200, or 404/410 for a remembered not-found. */
+  status: number;
+  body: Uint8Array;
+  fetchedAt: number;
+}
+
+/**
+ * The key of a stored answer.
+ *
+ * @example
+ * ```ts
+ * import type { AnswerKey } from "./store.ts";
+ * const key: AnswerKey = { kind: "sumdb", module: "sum.golang.org", key: "supported" };
+ * console.assert(key.kind === "sumdb");
+ * ```
+ */
+export interface AnswerKey {
+  kind: string;
+  module: string;
+  key: string;
+}
+
+/**
+ * Counters of store work, for `/_astera/stats` and the benchmark's "SQLite pressure" figure.
+ *
+ * @example
+ * ```ts
+ * import { MemoryStore } from "./memory.ts";
+ * const store = new MemoryStore();
+ * await store.answer("list", "example.com/m", "");
+ * console.assert(store.stats().reads === 1);
+ * ```
+ */
+export interface StoreStats {
+  reads: number;
+  writes: number;
+  busyRetries: number;
+}
+
+/**
+ * How much room the store takes, and how much of it is free space new data reuses.
+ *
+ * @example
+ * ```ts
+ * import { MemoryStore } from "./memory.ts";
+ * console.assert((await new MemoryStore().size()).bytes === 0);
+ * ```
+ */
+export interface StoreSize {
+  bytes: number;
+  freeBytes: number;
+}
+
+/**
+ * The default chunk size: small enough that one read never stalls the event loop.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_CHUNK_SIZE } from "./store.ts";
+ * console.assert(DEFAULT_CHUNK_SIZE === 262144);
+ * ```
+ */
+export const DEFAULT_CHUNK_SIZE = 256 * 1024;
+
+/**
+ * The answer kind noting why an artifact was removed as damaged (see {@linkcode Store.removeArtifact}).
+ *
+ * @example
+ * ```ts
+ * import { DAMAGED } from "./store.ts";
+ * // The note of a removed `.zip`: await store.answer(DAMAGED, module, `${version}.zip`)
+ * console.assert(DAMAGED === "damaged");
+ * ```
+ */
+export const DAMAGED = "damaged";
+
+/**
+ * The synchronous operations available inside {@linkcode Store.batch}: they
+ * all run in its one transaction.
+ *
+ * @example
+ * ```ts
+ * import { MemoryStore } from "./memory.ts";
+ * const store = new MemoryStore();
+ * const kept = await store.batch((batch) => batch.answer("list", "example.com/m", ""));
+ * console.assert(kept === undefined);
+ * ```
+ */
+export interface StoreBatch {
+  /**
+   * Stores a small immutable artifact inline unless it is stored already
+   * (then it is kept as it is). `etag` is `strongEtag` of `data`.
+   * Returns true when it was stored now.
+   */
+  putInline(
+    module: string,
+    version: string,
+    kind: ArtifactKind,
+    data: Uint8Array,
+    etag: string,
+  ): boolean;
+  /** A stored answer, as this transaction sees it (a damaged one as none). */
+  answer(kind: string, module: string, key: string): StoredAnswer | undefined;
+  /** Stores (replacing) an answer. */
+  putAnswer(answer: StoredAnswer): void;
+}
+
+/**
+ * Writes one chunked blob: takes bytes of any size, cuts them into the
+ * store's chunks, keeps each chunk's SHA-256 beside it and the whole's as the
+ * ETag, and makes the blob an artifact ({@linkcode commit}) or throws it away
+ * ({@linkcode abort}). Until committed nothing of it is visible as an
+ * artifact, though its stored chunks can be read by blob id (a download is
+ * streamed to clients while it is written).
+ *
+ * @example
+ * ```ts
+ * import { MemoryStore } from "./memory.ts";
+ * const store = new MemoryStore({ chunkSize: 4 });
+ * const writer = await store.writeBlob();
+ * await writer.write(new TextEncoder().encode("hello, world"));
+ * const meta = await writer.commit("example.com/m", "v1.0.0", "zip");
+ * console.assert(meta.size === 12 && writer.chunks === 3);
+ * ```
+ */
+export interface BlobWriter {
+  /** The blob being written. */
+  readonly blobId: number;
+  readonly chunkSize: number;
+  /** Bytes written so far. */
+  readonly size: number;
+  /** Chunks stored so far (each readable by blob id and sequence number). */
+  readonly chunks: number;
+  /** The blob's ETag, once {@linkcode finish} stored its last chunk. */
+  readonly etag: string | undefined;
+  /** Appends `bytes`, storing every chunk they complete. */
+  write(bytes: Uint8Array): Promise<void>;
+  /** Stores the last, partial chunk: the blob is whole (and still not an artifact). */
+  finish(): Promise<void>;
+  /**
+   * Makes the whole blob the artifact `module@version.kind` and returns the
+   * stored artifact. When one was stored meanwhile (by another writer or
+   * process), that one is kept and returned; this blob is then left to the
+   * sweep for readers that may still be on it, or discarded by
+   * {@linkcode abort}.
+   */
+  commit(module: string, version: string, kind: ArtifactKind): Promise<ArtifactMeta>;
+  /** Deletes the blob unless it was committed as the artifact. */
+  abort(): Promise<void>;
+}
+
+/**
+ * What the cache policy needs of a store. One per process; several
+ * processes (isolates, the seed) may share one backing store.
+ *
+ * @example
+ * ```ts
+ * import type { Store } from "./store.ts";
+ * import { MemoryStore } from "./memory.ts";
+ * const store: Store = new MemoryStore();
+ * await store.putInline("example.com/m", "v1.0.0", "mod", new TextEncoder().encode("module example.com/m\n"));
+ * console.assert((await store.artifact("example.com/m", "v1.0.0", "mod"))?.size === 21);
+ * store.close();
+ * ```
+ */
+export interface Store {
+  /** Bytes per chunk of the blobs this store writes. */
+  readonly chunkSize: number;
+
+  /** Metadata of a stored artifact, or undefined. */
+  artifact(module: string, version: string, kind: ArtifactKind): Promise<ArtifactMeta | undefined>;
+  /**
+   * The content of an artifact stored inline (`.info`, `.mod`), or undefined.
+   * Throws {@linkcode StoredDamageError} when it does not match its ETag.
+   */
+  inlineData(module: string, version: string, kind: ArtifactKind): Promise<Uint8Array | undefined>;
+  /**
+   * Stores a small immutable artifact inline. One already stored is kept as
+   * it is: what was served once never changes. Returns the stored artifact's
+   * metadata. `etag` is `data`'s `strongEtag`, when the caller has it.
+   */
+  putInline(
+    module: string,
+    version: string,
+    kind: ArtifactKind,
+    data: Uint8Array,
+    etag?: string,
+  ): Promise<ArtifactMeta>;
+  /** The versions of `module` whose artifact of `kind` is stored, in no particular order. */
+  storedVersions(module: string, kind: ArtifactKind): Promise<string[]>;
+  /** Every stored artifact, for a check of the whole store. */
+  listArtifacts(): Promise<ArtifactMeta[]>;
+  /**
+   * Removes a stored artifact found damaged (and its blob), so that it is
+   * fetched again, and notes `why` as the answer of kind {@linkcode DAMAGED}
+   * (key `<version>.<kind>`), dropped once it is stored again. Only the copy
+   * `meta` describes goes: one stored anew meanwhile stays. Returns whether
+   * it was removed now.
+   */
+  removeArtifact(meta: ArtifactMeta, why: string): Promise<boolean>;
+
+  /** Starts writing a chunked blob (see {@linkcode BlobWriter}). */
+  writeBlob(): Promise<BlobWriter>;
+  /**
+   * One chunk of a blob (committed or still being written), or undefined.
+   * Throws {@linkcode StoredDamageError} when it does not match its digest.
+   */
+  chunk(blobId: number, seq: number): Promise<Uint8Array | undefined>;
+  /**
+   * `[start, end)` of a blob, in pieces of at most a chunk. Throws
+   * {@linkcode StoredDamageError} for a damaged chunk and
+   * {@linkcode MissingChunkError} for one that is not there (removed meanwhile).
+   */
+  readRange(blob: BlobRef, start: number, end: number): AsyncIterable<Uint8Array>;
+  /**
+   * Records the digests of a blob's chunks, once its whole content was found
+   * to match its ETag (a blob stored before chunk digests). Chunks that have
+   * a digest keep it.
+   */
+  recordChunkDigests(blobId: number, digests: Uint8Array[]): Promise<void>;
+  /**
+   * Deletes blobs left pending by a crash or an abandoned write: those not
+   * written to for `olderThanMs`. This store's own writers are never swept,
+   * however slow. Returns how many went.
+   */
+  sweepPendingBlobs(olderThanMs: number): Promise<number>;
+
+  /**
+   * A stored answer, or undefined. Throws {@linkcode StoredDamageError} when
+   * its body does not match its digest.
+   */
+  answer(kind: string, module: string, key: string): Promise<StoredAnswer | undefined>;
+  /** Stores (replacing) an answer. */
+  putAnswer(answer: StoredAnswer): Promise<void>;
+  /** Forgets an answer (used when an artifact turns up after a remembered not-found). */
+  deleteAnswer(kind: string, module: string, key: string): Promise<void>;
+  /** The keys of every stored answer (lists, not-founds, checksum-database files). */
+  answerKeys(): Promise<AnswerKey[]>;
+
+  /**
+   * Runs `body` in one short write transaction, for importing many small
+   * things at once (the seed) without one transaction per row. `body` must be
+   * synchronous and quick; everything it did is undone if it throws.
+   */
+  batch<T>(body: (batch: StoreBatch) => T): Promise<T>;
+
+  /**
+   * A quick look for damage where every lookup starts (a few reads): what
+   * the store said, or undefined when all read.
+   */
+  probe(): Promise<string | undefined>;
+  /** How big the store is. */
+  size(): Promise<StoreSize>;
+  /** A snapshot of the counters. */
+  stats(): StoreStats;
+  close(): void;
+}
+
+/**
+ * A write met a store locked by someone else (another process) for longer
+ * than its deadline; worth retrying later.
+ *
+ * @example
+ * ```ts
+ * import { StoreBusyError } from "./store.ts";
+ * console.assert(new StoreBusyError("locked") instanceof Error);
+ * ```
+ */
+export class StoreBusyError extends Error {
+  override name = "StoreBusyError";
+}
+
+/**
+ * The store has no room left (a full disk, or its size limit).
+ *
+ * @example
+ * ```ts
+ * import { StoreFullError } from "./store.ts";
+ * console.assert(new StoreFullError("disk full").name === "StoreFullError");
+ * ```
+ */
+export class StoreFullError extends Error {
+  override name = "StoreFullError";
+}
+
+/**
+ * The store itself cannot be read (a page of an SQLite file is garbage):
+ * not one copy, everything behind the damage. Repair is for an operator.
+ *
+ * @example
+ * ```ts
+ * import { StoreCorruptError } from "./store.ts";
+ * console.assert(new StoreCorruptError("database disk image is malformed") instanceof Error);
+ * ```
+ */
+export class StoreCorruptError extends Error {
+  override name = "StoreCorruptError";
+}
+
+/**
+ * What was read from the store is not what was stored: that stored copy is
+ * damaged (and is removed, to be fetched again).
+ *
+ * @example
+ * ```ts
+ * import { StoredDamageError } from "./store.ts";
+ * console.assert(new StoredDamageError("chunk 0 does not match").name === "StoredDamageError");
+ * ```
+ */
+export class StoredDamageError extends Error {
+  override name = "StoredDamageError";
+}
+
+/**
+ * A chunk a read needs is not there: its blob was removed (found damaged,
+ * swept) since its metadata was read.
+ *
+ * @example
+ * ```ts
+ * import { MissingChunkError } from "./store.ts";
+ * console.assert(new MissingChunkError(3).seq === 3);
+ * ```
+ */
+export class MissingChunkError extends Error {
+  override name = "MissingChunkError";
+  /** The chunk's sequence number. */
+  readonly seq: number;
+
+  constructor(seq: number) {
+    super(`chunk ${seq} is missing`);
+    this.seq = seq;
+  }
+}
