@@ -9,10 +9,9 @@
  * (`Store.batch`), and a zip is written through the store's blob writer,
  * which cuts and hashes it as it does for the proxy and makes it visible in
  * one transaction after its last chunk, so an interrupted run leaves nothing
- * half-visible. No write lock is held while
- * files are read, so the database may be served from meanwhile (WAL); every
- * write re-checks inside its transaction what the server may have stored in
- * the meantime. Answers that may change (`list`, `@latest`, `supported`) are
+ * half-visible. No write lock is held while files are read, so the database
+ * may be served from meanwhile (WAL); every write re-checks inside its
+ * transaction what the server may have stored in the meantime. Answers that may change (`list`, `@latest`, `supported`) are
  * stored with fetchedAt 0, so that the server refreshes them whenever it can.
  *
  * @module
