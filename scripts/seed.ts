@@ -19,7 +19,7 @@ import {
   seedModuleCache,
   type SeedSummary,
 } from "../lib/seed/mod.ts";
-import { Store } from "../lib/store/sqlite.ts";
+import { SqliteStore, type Store } from "../lib/store/mod.ts";
 import { errorText } from "../lib/util/errors.ts";
 
 const USAGE = `usage: deno task seed [--db PATH] [--modcache DIR]
@@ -81,7 +81,7 @@ export async function seedCommand(args: string[]): Promise<number> {
   }
   let store: Store;
   try {
-    store = Store.open(db);
+    store = SqliteStore.open(db);
   } catch (error) {
     console.error(`seed: cannot open database ${db}: ${String(error)}`);
     return 1;

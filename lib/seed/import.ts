@@ -5,26 +5,29 @@
  * pseudo-versions, and the checksum database's `lookup` and `tile` bodies as
  * `sumdb` answers. The only module of the seed that talks to the store.
  *
- * Small writes are queued and committed in short batched transactions, and a
- * zip becomes visible in one transaction after its last chunk, so an
- * interrupted run leaves nothing half-visible. No write lock is held while
- * files are read, so the database may be served from meanwhile (WAL); every
- * write re-checks inside its transaction what the server may have stored in
- * the meantime. Answers that may change (`list`, `@latest`, `supported`) are
+ * Small writes are queued and committed in short batched transactions
+ * (`Store.batch`), and a zip is written through the store's blob writer,
+ * which cuts and hashes it as it does for the proxy and makes it visible in
+ * one transaction after its last chunk, so an interrupted run leaves nothing
+ * half-visible. No write lock is held while files are read, so the database
+ * may be served from meanwhile (WAL); every write re-checks inside its
+ * transaction what the server may have stored in the meantime. Answers that may change (`list`, `@latest`, `supported`) are
  * stored with fetchedAt 0, so that the server refreshes them whenever it can.
  *
  * @module
  */
-import { createHash } from "node:crypto";
 import { listBody } from "../goproxy/answers.ts";
 import { sortVersions } from "../mod/semver.ts";
 import {
-  etagFromDigest,
+  type BlobWriter,
   type Store,
   type StoreBatch,
   StoreBusyError,
+  StoreCorruptError,
+  StoredDamageError,
+  StoreFullError,
   strongEtag,
-} from "../store/sqlite.ts";
+} from "../store/mod.ts";
 
 /**
  * The store the seed writes into.
@@ -106,8 +109,8 @@ type PendingWrite = (batch: StoreBatch) => void;
  * @example
  * ```ts
  * import { SeedWriter } from "./import.ts";
- * import { Store } from "../store/sqlite.ts";
- * const store = Store.open(":memory:");
+ * import { MemoryStore } from "../store/mod.ts";
+ * const store = new MemoryStore();
  * const counts = { stored: { info: 0, mod: 0, zip: 0, lists: 0, sumdb: 0 }, bytes: 0, alreadyStored: 0 };
  * const writer = new SeedWriter(store, {
  *   counts,
@@ -118,7 +121,7 @@ type PendingWrite = (batch: StoreBatch) => void;
  * });
  * await writer.putInline("example.com/m", "v1.0.0", "mod", new TextEncoder().encode("module example.com/m\n"));
  * await writer.flush();
- * console.assert(writer.has("example.com/m", "v1.0.0", "mod") && counts.stored.mod === 1);
+ * console.assert((await writer.has("example.com/m", "v1.0.0", "mod")) && counts.stored.mod === 1);
  * store.close();
  * ```
  */
@@ -137,13 +140,15 @@ export class SeedWriter {
   }
 
   /** Whether the artifact is stored. */
-  has(module: string, version: string, kind: "info" | "mod" | "zip"): boolean {
-    return this.#store.artifact(module, version, kind) !== undefined;
+  async has(module: string, version: string, kind: "info" | "mod" | "zip"): Promise<boolean> {
+    const meta = await fromStore(() => this.#store.artifact(module, version, kind));
+    return meta !== undefined;
   }
 
   /** Whether the checksum-database file `key` of database `name` is stored. */
-  hasSumdb(name: string, key: string): boolean {
-    return this.#store.answer("sumdb", name, key)?.status === 200;
+  async hasSumdb(name: string, key: string): Promise<boolean> {
+    const answer = await fromStore(() => this.#store.answer("sumdb", name, key));
+    return answer?.status === 200;
   }
 
   /** Queues a verified `.info` or `.mod`; it is kept as is if stored meanwhile. */
@@ -166,10 +171,10 @@ export class SeedWriter {
   }
 
   /**
-   * Copies a verified zip (open as `handle`, `size` bytes) into a blob and
-   * commits it in one transaction after its last chunk. Stops, keeping
-   * nothing, when the run is aborted or the file is not `size` bytes any
-   * more (reported as skipped).
+   * Copies a verified zip (open as `handle`, `size` bytes) through the
+   * store's blob writer and commits it in one transaction after its last
+   * chunk. Stops, keeping nothing, when the run is aborted or the file is
+   * not `size` bytes any more (reported as skipped).
    */
   async putZip(
     module: string,
@@ -179,54 +184,45 @@ export class SeedWriter {
     what: string,
   ): Promise<void> {
     await handle.seek(0, Deno.SeekMode.Start);
-    const hash = createHash("sha256");
-    let blobId: number | undefined = await this.#store.createBlob();
+    const writer = await fromStore(() => this.#store.writeBlob());
     try {
-      const total = await this.#copyChunks(handle, blobId, size, hash);
+      const total = await this.#copy(handle, writer, size);
       if (total === undefined) return;
       if (total !== size) {
         this.#hooks.skip(what, "changed while reading", `${total} bytes read, ${size} expected`);
         return;
       }
-      const digest = etagFromDigest(hash.digest());
-      const meta = await this.#store.commitBlob(module, version, "zip", blobId, total, digest);
-      if (meta.blobId === blobId) {
+      const meta = await fromStore(() => writer.commit(module, version, "zip"));
+      if (meta.blobId === writer.blobId) {
         this.#counts.stored.zip++;
         this.#counts.bytes += total;
-        blobId = undefined;
       } else {
         // Another process (the server) stored it meanwhile; ours is discarded below.
         this.#counts.alreadyStored++;
       }
     } finally {
-      if (blobId !== undefined) await this.#store.discardBlob(blobId).catch(() => {});
+      // Nothing once committed; else the blob goes (what a failed write left of it too).
+      await writer.abort().catch(() => {});
     }
     await this.#maybeFlush();
   }
 
   /**
-   * Writes the file's chunks into blob `blobId`; resolves to the bytes read
-   * (more than `size` when the file grew), or undefined when aborted.
+   * Writes the file into `writer`, a chunk at a time; resolves to the bytes
+   * read (more than `size` when the file grew, then the excess is not
+   * written), or undefined when aborted.
    */
-  async #copyChunks(
-    handle: Deno.FsFile,
-    blobId: number,
-    size: number,
-    hash: ReturnType<typeof createHash>,
-  ): Promise<number | undefined> {
-    const chunkSize = this.#store.chunkSize;
+  async #copy(handle: Deno.FsFile, writer: BlobWriter, size: number): Promise<number | undefined> {
+    // One buffer for the whole copy: the writer keeps a copy of what it is given.
+    const buffer = new Uint8Array(writer.chunkSize);
     let total = 0;
-    for (let seq = 0;; seq++) {
+    for (;;) {
       if (this.#hooks.aborted()) return undefined;
-      const chunk = new Uint8Array(chunkSize);
-      const filled = await readFull(handle, chunk);
-      if (filled === 0) break;
-      const data = filled === chunkSize ? chunk : chunk.subarray(0, filled);
-      hash.update(data);
+      const filled = await readFull(handle, buffer);
       total += filled;
-      if (total > size) break;
-      await this.#store.putChunk(blobId, seq, data);
-      if (filled < chunkSize) break;
+      if (filled === 0 || total > size) break;
+      await fromStore(() => writer.write(buffer.subarray(0, filled)));
+      if (filled < buffer.byteLength) break;
     }
     return total;
   }
@@ -338,9 +334,11 @@ export class SeedWriter {
     const writes = this.#pending;
     this.#pending = [];
     this.#pendingBytes = 0;
-    await this.#store.batch((batch) => {
-      for (const write of writes) write(batch);
-    });
+    await fromStore(() =>
+      this.#store.batch((batch) => {
+        for (const write of writes) write(batch);
+      })
+    );
   }
 
   #queue(write: PendingWrite, bytes: number): void {
@@ -370,20 +368,39 @@ async function readFull(handle: Deno.FsFile, buffer: Uint8Array): Promise<number
   return filled;
 }
 
+/** Errors the store threw that are not of its types: the seed stops on them all the same. */
+const storeFailures = new WeakSet<Error>();
+
 /**
- * Whether `error` is a failure to write the database (locked past the
- * deadline, disk full): the seed stops there, as every later write would
- * fail the same way, and what was queued is not silently lost.
+ * Runs a store call, noting what it throws as a store failure: whatever the
+ * error, the next write would most likely meet it again. A damaged stored
+ * copy is the exception: it concerns that copy only.
+ */
+async function fromStore<T>(call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    if (error instanceof Error && !(error instanceof StoredDamageError)) storeFailures.add(error);
+    throw error;
+  }
+}
+
+/**
+ * Whether `error` is a failure of the store (locked past the deadline, full,
+ * corrupt, or any other error a store call threw): the seed stops there, as
+ * every later write would fail the same way, and what was queued is not
+ * silently lost.
  *
  * @example
  * ```ts
  * import { isStoreFailure } from "./import.ts";
- * import { StoreBusyError } from "../store/sqlite.ts";
+ * import { StoreBusyError, StoreFullError } from "../store/mod.ts";
  * console.assert(isStoreFailure(new StoreBusyError("locked")));
+ * console.assert(isStoreFailure(new StoreFullError("database or disk is full")));
  * console.assert(!isStoreFailure(new Error("no such file")));
  * ```
  */
 export function isStoreFailure(error: unknown): boolean {
-  return error instanceof StoreBusyError ||
-    (error instanceof Error && (error as Error & { code?: string }).code === "ERR_SQLITE_ERROR");
+  return error instanceof StoreBusyError || error instanceof StoreFullError ||
+    error instanceof StoreCorruptError || (error instanceof Error && storeFailures.has(error));
 }

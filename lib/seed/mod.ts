@@ -14,9 +14,9 @@
  * @example
  * ```ts ignore
  * import { goEnvModuleCache, locateModuleCache, seedModuleCache } from "./mod.ts";
- * import { Store } from "../store/sqlite.ts";
+ * import { SqliteStore } from "../store/mod.ts";
  * const where = await locateModuleCache(undefined, Deno.env.toObject(), goEnvModuleCache);
- * const store = Store.open("astera.db");
+ * const store = SqliteStore.open("astera.db");
  * const summary = await seedModuleCache({ store, modcache: where.dir });
  * console.log(summary.stored);
  * store.close();

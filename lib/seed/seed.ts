@@ -123,8 +123,8 @@ export interface SeedProgress {
  * @example
  * ```ts ignore
  * import { seedModuleCache } from "./seed.ts";
- * import { Store } from "../store/sqlite.ts";
- * const store = Store.open("astera.db");
+ * import { SqliteStore } from "../store/mod.ts";
+ * const store = SqliteStore.open("astera.db");
  * const summary = await seedModuleCache({ store, modcache: "/home/me/go/pkg/mod" });
  * console.log(summary.stored);
  * store.close();
@@ -247,7 +247,8 @@ class Seeder {
     lookup: SumdbFile | undefined,
   ): Promise<boolean> {
     // The zip first: once verified, its go.mod vouches for the .mod.
-    const needGoMod = files.mod !== undefined && !this.#writer.has(module, version, "mod");
+    const needGoMod = files.mod !== undefined &&
+      !(await this.#writer.has(module, version, "mod"));
     const zipGoMod = files.zip
       ? await this.#zip(module, version, files.zip, files.ziphash, needGoMod)
       : undefined;
@@ -270,7 +271,7 @@ class Seeder {
   ): Promise<boolean> {
     const what = `${module}@${version}.${kind}`;
     try {
-      if (this.#writer.has(module, version, kind)) {
+      if (await this.#writer.has(module, version, kind)) {
         this.summary.alreadyStored++;
         return true;
       }
@@ -310,7 +311,7 @@ class Seeder {
   ): Promise<Uint8Array | undefined> {
     const what = `${module}@${version}.zip`;
     try {
-      const stored = this.#writer.has(module, version, "zip");
+      const stored = await this.#writer.has(module, version, "zip");
       if (stored) {
         this.summary.alreadyStored++;
         if (!needGoMod) return undefined;
@@ -354,7 +355,7 @@ class Seeder {
         this.#skip(what, "bad checksum database path", file.key);
         return false;
       }
-      if (this.#writer.hasSumdb(file.name, file.key)) {
+      if (await this.#writer.hasSumdb(file.name, file.key)) {
         this.summary.alreadyStored++;
         return true;
       }

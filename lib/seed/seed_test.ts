@@ -4,7 +4,7 @@ import { parseConfig } from "../config.ts";
 import { silentLogger } from "../log.ts";
 import { seedModuleCache } from "./mod.ts";
 import { DatabaseSync } from "node:sqlite";
-import { Store, StoreBusyError } from "../store/sqlite.ts";
+import { SqliteStore, type Store, StoreBusyError } from "../store/mod.ts";
 import { assert, assertEquals, assertRejects, assertStringIncludes } from "../../tests/assert.ts";
 import { hashGoMod } from "../mod/dirhash.ts";
 
@@ -33,7 +33,7 @@ Deno.test("checksum-database cache files are checked, stored under their cache p
     await Deno.writeFile(join(base, key), body);
   }
   try {
-    const store = Store.open(db);
+    const store = SqliteStore.open(db);
     const skipped: string[] = [];
     const summary = await seedModuleCache({
       store,
@@ -46,11 +46,11 @@ Deno.test("checksum-database cache files are checked, stored under their cache p
       "sumdb/sum.golang.org/tile/8/0/x001/235: bad checksum-database file",
     ]);
     for (const [key, body] of Object.entries(files)) {
-      const answer = store.answer("sumdb", "sum.golang.org", key);
+      const answer = await store.answer("sumdb", "sum.golang.org", key);
       assertEquals([answer?.status, answer?.fetchedAt, answer?.body], [200, 0, body]);
     }
     for (const key of Object.keys(damaged)) {
-      assertEquals(store.answer("sumdb", "sum.golang.org", key), undefined);
+      assertEquals(await store.answer("sumdb", "sum.golang.org", key), undefined);
     }
     const again = await seedModuleCache({ store, modcache: join(dir, "mod") });
     assertEquals([again.stored.sumdb, again.alreadyStored], [0, 3]);
@@ -90,7 +90,7 @@ Deno.test("an interrupted seed stores nothing half, and the next run completes i
     await Deno.writeTextFile(join(atV, `${v}.info`), JSON.stringify({ Version: v }));
   }
   try {
-    const store = Store.open(join(dir, "astera.db"));
+    const store = SqliteStore.open(join(dir, "astera.db"));
     const abort = new AbortController();
     const first = await seedModuleCache({
       store,
@@ -102,7 +102,7 @@ Deno.test("an interrupted seed stores nothing half, and the next run completes i
     });
     assertEquals(first.interrupted, true);
     assertEquals(
-      store.answer("list", "example.com/m", ""),
+      await store.answer("list", "example.com/m", ""),
       undefined,
       "no list while versions are missing",
     );
@@ -113,9 +113,9 @@ Deno.test("an interrupted seed stores nothing half, and the next run completes i
       versions.length * 2,
       "every file stored exactly once over both runs",
     );
-    assertEquals(store.storedVersions("example.com/m", "info").sort(), versions);
+    assertEquals((await store.storedVersions("example.com/m", "info")).sort(), versions);
     assertEquals(
-      new TextDecoder().decode(store.answer("list", "example.com/m", "")?.body),
+      new TextDecoder().decode((await store.answer("list", "example.com/m", ""))?.body),
       "v1.0.0\nv1.1.0\nv1.2.0\n",
     );
     store.close();
@@ -140,10 +140,10 @@ Deno.test("a stored list is merged with the cache's versions, never shortened", 
     "module example.com/m\n",
   );
   try {
-    const store = Store.open(join(dir, "astera.db"));
+    const store = SqliteStore.open(join(dir, "astera.db"));
     await storeList(store, "example.com/m", 200, "v1.1.0\n");
     await seedModuleCache({ store, modcache: join(dir, "mod") });
-    const list = store.answer("list", "example.com/m", "");
+    const list = await store.answer("list", "example.com/m", "");
     assertEquals([new TextDecoder().decode(list?.body), list?.fetchedAt], ["v1.0.0\nv1.1.0\n", 0]);
     store.close();
   } finally {
@@ -159,13 +159,13 @@ Deno.test("a module known by pseudo-versions only replaces a remembered not-foun
     join(atV, "v0.0.0-20240102030405-0123456789ab.mod"),
     "module example.com/u\n",
   );
-  const store = Store.open(join(dir, "astera.db"));
+  const store = SqliteStore.open(join(dir, "astera.db"));
   try {
     await storeList(store, "example.com/u", 404, "not found");
     await seedModuleCache({ store, modcache: join(dir, "mod") });
-    const list = store.answer("list", "example.com/u", "");
+    const list = await store.answer("list", "example.com/u", "");
     assertEquals([list?.status, list?.body.byteLength, list?.fetchedAt], [200, 0, 0]);
-    assertEquals(store.answer("latest", "example.com/u", "")?.status, 200);
+    assertEquals((await store.answer("latest", "example.com/u", ""))?.status, 200);
   } finally {
     store.close();
     await Deno.remove(dir, { recursive: true });
@@ -184,11 +184,11 @@ Deno.test("a pseudo-version with an impossible time is skipped as a bad version,
     join(atV, "v0.0.0-20241302030405-0123456789ab.mod"),
     "module example.com/u\n",
   );
-  const store = Store.open(join(dir, "astera.db"));
+  const store = SqliteStore.open(join(dir, "astera.db"));
   try {
     const summary = await seedModuleCache({ store, modcache: join(dir, "mod") });
     assertEquals(summary.skipped["bad version"], 1);
-    const latest = store.answer("latest", "example.com/u", "");
+    const latest = await store.answer("latest", "example.com/u", "");
     assertEquals(latest?.status, 200);
     assertStringIncludes(
       new TextDecoder().decode(latest?.body),
@@ -219,7 +219,7 @@ Deno.test("symbolic links in the cache are followed; an oversized .ziphash is no
   await Deno.symlink(download, join(download, "example.com", "loop"));
   await write(join(download, "example.com/m/@v/v1.0.0.zip"), "PK not really");
   await write(join(download, "example.com/m/@v/v1.0.0.ziphash"), "h1:" + "x".repeat(1000));
-  const store = Store.open(join(dir, "astera.db"));
+  const store = SqliteStore.open(join(dir, "astera.db"));
   try {
     const skipped: string[] = [];
     const summary = await seedModuleCache({
@@ -228,8 +228,8 @@ Deno.test("symbolic links in the cache are followed; an oversized .ziphash is no
       onSkip: (skip) => skipped.push(`${skip.what}: ${skip.reason}`),
     });
     assertEquals(summary.stored.mod, 2);
-    assert(store.artifact("example.com/linked", "v1.0.0", "mod"));
-    assert(store.artifact("example.com/m", "v1.0.0", "mod"));
+    assert(await store.artifact("example.com/linked", "v1.0.0", "mod"));
+    assert(await store.artifact("example.com/m", "v1.0.0", "mod"));
     assertEquals(skipped, ["example.com/m@v1.0.0.zip: bad .ziphash"]);
   } finally {
     store.close();
@@ -244,7 +244,7 @@ Deno.test("a database that cannot be written stops the seed with its error, not 
   await Deno.writeTextFile(join(versions, "v1.0.0.mod"), "module example.com/m\n");
   await Deno.writeTextFile(join(versions, "v1.0.0.info"), '{"Version":"v1.0.0"}');
   const db = join(dir, "astera.db");
-  const store = Store.open(db, { writeDeadlineMs: 200 });
+  const store = SqliteStore.open(db, { writeDeadlineMs: 200 });
   const other = new DatabaseSync(db);
   try {
     other.exec("BEGIN IMMEDIATE");
@@ -262,7 +262,7 @@ Deno.test("a database that cannot be written stops the seed with its error, not 
     assertEquals(skipped, []);
     other.exec("ROLLBACK");
     assertEquals(
-      store.answer("list", "example.com/m", ""),
+      await store.answer("list", "example.com/m", ""),
       undefined,
       "no list of unstored versions",
     );
@@ -294,7 +294,7 @@ Deno.test("a .mod whose hash is not the one in the cache's checksum-database rec
     await Deno.mkdir(join(download, path, ".."), { recursive: true });
     await Deno.writeTextFile(join(download, path), text);
   }
-  const store = Store.open(join(dir, "astera.db"));
+  const store = SqliteStore.open(join(dir, "astera.db"));
   try {
     const skipped: string[] = [];
     await seedModuleCache({
@@ -302,8 +302,8 @@ Deno.test("a .mod whose hash is not the one in the cache's checksum-database rec
       modcache: join(dir, "mod"),
       onSkip: (skip) => skipped.push(`${skip.what}: ${skip.reason}: ${skip.detail}`),
     });
-    assert(store.artifact("example.com/m", "v1.0.0", "mod"), "the genuine .mod is stored");
-    assertEquals(store.artifact("example.com/m", "v1.1.0", "mod"), undefined);
+    assert(await store.artifact("example.com/m", "v1.0.0", "mod"), "the genuine .mod is stored");
+    assertEquals(await store.artifact("example.com/m", "v1.1.0", "mod"), undefined);
     assertEquals(skipped.length, 1);
     assertStringIncludes(skipped[0], "example.com/m@v1.1.0.mod: bad .mod: hash h1:");
     assertStringIncludes(skipped[0], `does not match the checksum database's ${goModHash}`);

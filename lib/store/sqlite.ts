@@ -43,12 +43,6 @@ import {
   type StoreStats,
 } from "./store.ts";
 
-import { SyncSqliteStore } from "./sqlite_legacy.ts";
-
-// What the seed imports from here, until it moves to the interface (see `sqlite_legacy.ts`).
-export { etagFromDigest, strongEtag } from "./digest.ts";
-export { type StoreBatch, StoreBusyError } from "./store.ts";
-
 /**
  * Options of {@linkcode SqliteStore.open}.
  *
@@ -150,11 +144,11 @@ export class SqliteStore implements StoreInterface {
   }
 
   artifact(module: string, version: string, kind: ArtifactKind): Promise<ArtifactMeta | undefined> {
-    return settle(() => this.artifactNow(module, version, kind));
+    return settle(() => this.#artifactNow(module, version, kind));
   }
 
   /** {@linkcode artifact}, synchronously (SQLite answers without a round trip). */
-  artifactNow(module: string, version: string, kind: ArtifactKind): ArtifactMeta | undefined {
+  #artifactNow(module: string, version: string, kind: ArtifactKind): ArtifactMeta | undefined {
     const row = this.#read(
       `SELECT a.size, a.etag, a.stored_at, a.blob_id, b.chunk_size, b.chunk_digests
        FROM artifacts a LEFT JOIN blobs b ON b.id = a.blob_id
@@ -251,21 +245,21 @@ export class SqliteStore implements StoreInterface {
   }
 
   storedVersions(module: string, kind: ArtifactKind): Promise<string[]> {
-    return settle(() => this.storedVersionsNow(module, kind));
+    return settle(() => this.#storedVersionsNow(module, kind));
   }
 
   /** {@linkcode storedVersions}, synchronously. */
-  storedVersionsNow(module: string, kind: ArtifactKind): string[] {
+  #storedVersionsNow(module: string, kind: ArtifactKind): string[] {
     return this.#all("SELECT version FROM artifacts WHERE module = ? AND kind = ?", [module, kind])
       .map((row) => String(row.version));
   }
 
   answer(kind: string, module: string, key: string): Promise<StoredAnswer | undefined> {
-    return settle(() => this.answerNow(kind, module, key));
+    return settle(() => this.#answerNow(kind, module, key));
   }
 
   /** {@linkcode answer}, synchronously. */
-  answerNow(kind: string, module: string, key: string): StoredAnswer | undefined {
+  #answerNow(kind: string, module: string, key: string): StoredAnswer | undefined {
     const row = this.#read(
       "SELECT status, body, fetched_at, digest FROM answers WHERE kind = ? AND module = ? AND key = ?",
       [kind, module, key],
@@ -304,7 +298,7 @@ export class SqliteStore implements StoreInterface {
   ): Promise<ArtifactMeta> {
     etag ??= await strongEtag(data);
     await this.#write(() => this.#putInlineNow(module, version, kind, data, etag));
-    return this.artifactNow(module, version, kind)!;
+    return this.#artifactNow(module, version, kind)!;
   }
 
   /**
@@ -329,7 +323,7 @@ export class SqliteStore implements StoreInterface {
       // A damaged answer is as good as none here: what the batch stores replaces it.
       answer: (kind, module, key) => {
         try {
-          return this.answerNow(kind, module, key);
+          return this.#answerNow(kind, module, key);
         } catch (error) {
           if (error instanceof StoredDamageError) return undefined;
           throw error;
@@ -405,7 +399,7 @@ export class SqliteStore implements StoreInterface {
       }
     });
     this.#writing.delete(blobId);
-    return this.artifactNow(module, version, kind)!;
+    return this.#artifactNow(module, version, kind)!;
   }
 
   /**
@@ -513,7 +507,7 @@ export class SqliteStore implements StoreInterface {
         "SELECT module, version, kind FROM artifacts ORDER BY module, version, kind",
         [],
       ).flatMap((row) =>
-        this.artifactNow(String(row.module), String(row.version), row.kind as ArtifactKind) ?? []
+        this.#artifactNow(String(row.module), String(row.version), row.kind as ArtifactKind) ?? []
       )
     );
   }
@@ -644,38 +638,6 @@ export class SqliteStore implements StoreInterface {
     }
   }
 }
-
-/**
- * The synchronous view of the SQLite store the seed was written against
- * (`Store.open(path)`, reads without `await`), kept until the seed writes
- * through the {@linkcode StoreInterface | Store} interface and its blob writer.
- *
- * @deprecated Use {@linkcode SqliteStore} through the `Store` interface of `store.ts`.
- * @example
- * ```ts
- * import { Store } from "./sqlite.ts";
- * const store = Store.open(":memory:");
- * console.assert(store.artifact("example.com/m", "v1.0.0", "mod") === undefined);
- * store.close();
- * ```
- */
-export const Store = {
-  /** Opens the database at `path` (see {@linkcode SqliteStore.open}). */
-  open(path: string, options: SqliteStoreOptions = {}): SyncSqliteStore {
-    return new SyncSqliteStore(SqliteStore.open(path, options));
-  },
-};
-/**
- * @deprecated See the value {@linkcode Store}.
- *
- * @example
- * ```ts
- * import { Store } from "./sqlite.ts";
- * const store: Store = Store.open(":memory:");
- * store.close();
- * ```
- */
-export type Store = SyncSqliteStore;
 
 /** Runs a synchronous read as the promise the interface asks for (a throw becomes a rejection). */
 function settle<T>(read: () => T): Promise<T> {
