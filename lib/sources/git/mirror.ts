@@ -77,7 +77,7 @@ export interface GitMirrorsOptions {
  * The set of mirrors under one directory, with fetches coalesced per URL.
  *
  * @example
- * ```ts
+ * ```ts ignore
  * import { GitMirrors } from "./mirror.ts";
  * const mirrors = new GitMirrors({ dir: "/var/lib/astera/git", fetchTtlMs: 60_000 });
  * const mirror = await mirrors.open("https://git.corp.example/team/lib");
@@ -134,7 +134,7 @@ async function urlKey(url: string): Promise<string> {
  * fresh; the read methods below never touch the network.
  *
  * @example
- * ```ts
+ * ```ts ignore
  * import { GitMirrors } from "./mirror.ts";
  * const mirror = await new GitMirrors({ dir: "/tmp/m", fetchTtlMs: 1000 }).open("https://git.example/r");
  * const head = (await mirror.refs()).get("HEAD");
