@@ -49,6 +49,13 @@ export const WALK_MS = 10 * 60_000;
 const CAPACITY = 50_000;
 
 /**
+ * The largest go.mod whose requirements are followed. Real ones are tens of
+ * KiB (Kubernetes' is about 20); reading a hostile 16 MiB one would hold the
+ * isolate while its client waits for the answer.
+ */
+export const MAX_FOLLOWED_GO_MOD = 1 << 20;
+
+/**
  * An artifact to prefetch.
  *
  * @example
@@ -113,6 +120,7 @@ export class PrefetchPolicy {
   /** A `.mod` came from a source (for a client or a prefetch): the go.mods to fetch next. */
   modFetched(module: string, version: string, goMod: Uint8Array): PrefetchTask[] {
     const tasks = this.#read(module, version, false);
+    if (goMod.byteLength > MAX_FOLLOWED_GO_MOD) return tasks;
     const requires = goModRequires(goMod);
     // Graph pruning: the go command does not read the go.mods a `go 1.17`+ go.mod requires.
     if (!requires || isPrunedGoVersion(goModGoVersion(goMod))) return tasks;

@@ -1,6 +1,7 @@
 import { assertEquals } from "../../tests/assert.ts";
 import {
   isPrunedGoVersion,
+  MAX_FOLLOWED_GO_MOD,
   PrefetchPolicy,
   type PrefetchTask,
   WALK_MS,
@@ -51,6 +52,16 @@ Deno.test("an unpruned go.mod's requirements are all prefetched, as the go comma
     names(policy.modFetched("d.example/d", "v1.0.0", goMod("d", "1.16", ["b.example/b@v1.0.0"]))),
     ["mod b.example/b@v1.0.0"],
   );
+});
+
+Deno.test("a go.mod past the followed size is not read for requirements, however many it names", () => {
+  const policy = new PrefetchPolicy(clock().now);
+  const many = Array.from({ length: 50_000 }, (_, i) => `m${i}.example/m@v1.0.0`);
+  const big = goMod("a.example/a", "1.16", many);
+  assertEquals(big.byteLength > MAX_FOLLOWED_GO_MOD, true);
+  assertEquals(policy.modFetched("a.example/a", "v1.0.0", big), []);
+  const small = goMod("a.example/a", "1.16", many.slice(0, 2));
+  assertEquals(policy.modFetched("a.example/a", "v1.0.1", small).length, 2);
 });
 
 Deno.test("a pruned go.mod's requirements are left alone: the go command does not read them", () => {
