@@ -7,7 +7,9 @@ import { DatabaseSync } from "node:sqlite";
 import { assert, assertEquals, assertRejects } from "../../tests/assert.ts";
 import { strongEtag } from "./digest.ts";
 import { MemoryStore } from "./memory.ts";
+import { PostgresStore } from "./postgres.ts";
 import { SqliteStore } from "./sqlite.ts";
+import { type PostgresCluster, startPostgresCluster } from "../../tests/postgres_cluster.ts";
 import {
   type ArtifactMeta,
   DAMAGED,
@@ -82,6 +84,41 @@ const sqliteBackend: Backend = {
         store.close();
         await Deno.remove(dir, { recursive: true });
       },
+    };
+  },
+};
+
+/** One throwaway cluster for the file, a fresh database per test (removed by the last test). */
+let cluster: Promise<PostgresCluster> | undefined;
+let databases = 0;
+
+const postgresBackend: Backend = {
+  name: "PostgresStore",
+  async open(options = {}) {
+    cluster ??= startPostgresCluster();
+    const running = await cluster;
+    const database = `contract_${++databases}`;
+    const store = await PostgresStore.open(await running.createDatabase(database), options);
+    const quote = (value: string | number) => `'${String(value).replaceAll("'", "''")}'`;
+    const zeros = (column: string) => `decode(repeat('00', length(${column})), 'hex')`;
+    const raw = async (sql: string) => {
+      await running.psql(sql, database);
+    };
+    return {
+      store,
+      damageChunk: (blobId, seq) =>
+        raw(`UPDATE chunks SET data = ${zeros("data")} WHERE blob_id = ${blobId} AND seq = ${seq}`),
+      damageInline: (meta) =>
+        raw(
+          `UPDATE artifacts SET data = ${zeros("data")} WHERE module = ${quote(meta.module)}
+           AND version = ${quote(meta.version)} AND kind = ${quote(meta.kind)}`,
+        ),
+      damageAnswer: (kind, module, key) =>
+        raw(
+          `UPDATE answers SET body = ${zeros("body")} WHERE kind = ${quote(kind)}
+           AND module = ${quote(module)} AND key = ${quote(key)}`,
+        ),
+      close: () => store.end(),
     };
   },
 };
@@ -432,3 +469,8 @@ function storeContract(backend: Backend): void {
 
 storeContract(sqliteBackend);
 storeContract(memoryBackend);
+storeContract(postgresBackend);
+
+Deno.test("PostgresStore: the throwaway cluster is removed", async () => {
+  await (await cluster)?.remove();
+});

@@ -433,3 +433,18 @@ export class MissingChunkError extends Error {
     this.seq = seq;
   }
 }
+
+/**
+ * The store cannot be reached now (a networked database restarted, or the
+ * network to it is down): the request gets a 503 with this reason, and the
+ * store reconnects by itself once the database answers again.
+ *
+ * @example
+ * ```ts
+ * import { StoreUnavailableError } from "./store.ts";
+ * console.assert(new StoreUnavailableError("connection refused").name === "StoreUnavailableError");
+ * ```
+ */
+export class StoreUnavailableError extends Error {
+  override name = "StoreUnavailableError";
+}
