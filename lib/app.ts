@@ -20,7 +20,7 @@ import { ModuleProxy, REPAIR_ADVICE } from "./proxy/mod.ts";
 import { answerZipQuestions } from "./isolates/shared_zip.ts";
 import { reclaimer } from "./proxy/reclaim.ts";
 import type { ModuleSource } from "./sources/source.ts";
-import { SqliteStore, type Store } from "./store/mod.ts";
+import { openStore, shownDb, type Store } from "./store/mod.ts";
 import {
   FORWARD_TOKEN_HEADER,
   type ReplicaMessage,
@@ -85,7 +85,7 @@ export async function startAstera(
   reclaimer.stepBytes = config.gcStepBytes;
   let store: Store;
   try {
-    store = SqliteStore.open(config.db);
+    store = await openStore(config.db);
   } catch (error) {
     access.close();
     throw error;
@@ -93,7 +93,9 @@ export async function startAstera(
   // A page of garbage where every lookup starts says so now, not at the first 500 (a full
   // check reads every page: minutes on an SD card, so `deno task verify` does that).
   const damage = await store.probe();
-  if (damage) log.error("store-damaged", { db: config.db, error: damage, advice: REPAIR_ADVICE });
+  if (damage) {
+    log.error("store-damaged", { db: shownDb(config.db), error: damage, advice: REPAIR_ADVICE });
+  }
   const upstream = createUpstream(config.upstream, {
     timeoutMs: config.upstreamTimeoutMs,
     // Requests by outcome and bytes received, for /metrics and the status page.
@@ -204,7 +206,7 @@ export async function startAstera(
   const host = addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname;
   log.info("listening", {
     address: `${host}:${addr.port}`,
-    db: config.db,
+    db: shownDb(config.db),
     upstream: describeUpstreamList(config.upstream),
     workers: replicas.length + 1,
     tls: access.tls && `certificate valid until ${access.tls.validTo}`,

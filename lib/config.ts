@@ -65,7 +65,8 @@ export const FLAGS: Record<string, FlagSpec> = {
   db: {
     env: "ASTERA_DB",
     default: "./astera.db",
-    help: "SQLite database file, created on first start",
+    help:
+      "SQLite database file, created on first start, or postgres://USER@HOST:PORT/DBNAME shared by several instances",
   },
   upstream: {
     env: "ASTERA_UPSTREAM",

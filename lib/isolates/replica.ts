@@ -24,7 +24,7 @@ import { createLogger } from "../log.ts";
 import { ModuleProxy } from "../proxy/mod.ts";
 import { askPrimaryForZips } from "./shared_zip.ts";
 import { reclaimer } from "../proxy/reclaim.ts";
-import { SqliteStore } from "../store/mod.ts";
+import { openStore } from "../store/mod.ts";
 import { createUpstream } from "../sources/mod.ts";
 
 /** What the primary tells a replica when it starts it. */
@@ -136,13 +136,13 @@ export interface RunningReplica {
  * await replica.stop();
  * ```
  */
-export function startReplica(
+export async function startReplica(
   settings: ReplicaSettings,
   zips?: MessagePort,
 ): Promise<RunningReplica> {
   const log = createLogger({ quiet: settings.quiet });
   reclaimer.stepBytes = settings.gcStepBytes;
-  const store = SqliteStore.open(settings.db);
+  const store = await openStore(settings.db);
   const proxy = new ModuleProxy({
     store,
     // Never asked: a replica in stored-only mode forwards instead of fetching.
@@ -176,7 +176,7 @@ export function startReplica(
       ? guardHandler(handler, { checker, scope: auth.scope, privatePatterns: auth.private, log })
       : handler,
   );
-  return Promise.resolve({
+  return {
     stats: handler.isolateStats,
     replaceCertificate(tls) {
       try {
@@ -192,7 +192,7 @@ export function startReplica(
       zips?.close();
       store.close();
     },
-  });
+  };
 }
 
 if (import.meta.main) {

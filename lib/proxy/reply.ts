@@ -10,6 +10,7 @@ import {
   StoreBusyError,
   StoreCorruptError,
   type StoredAnswer,
+  StoreUnavailableError,
 } from "../store/mod.ts";
 import { type RefusalStatus, RefusedError, SourceError } from "../sources/source.ts";
 import { errorText } from "../util/errors.ts";
@@ -217,7 +218,7 @@ export function damagedReply(what: string, damage: string, error: unknown): Repl
 
 /**
  * A failure as a reply: the upstream's refusal as is, a source failure as
- * 502, a busy or damaged database as 503.
+ * 502, a busy, unreachable or damaged database as 503.
  *
  * @example
  * ```ts
@@ -233,6 +234,9 @@ export function errorReply(error: unknown): Reply {
   if (error instanceof SourceError) return { type: "error", status: 502, message: error.message };
   if (error instanceof StoreBusyError) {
     return { type: "error", status: 503, message: `database busy: ${error.message}` };
+  }
+  if (error instanceof StoreUnavailableError) {
+    return { type: "error", status: 503, message: `database unavailable: ${error.message}` };
   }
   if (error instanceof StoreCorruptError) {
     return {

@@ -1,0 +1,65 @@
+/**
+ * Several Astera processes on one PostgreSQL database (a throwaway cluster):
+ * what one stored, another serves without going upstream, and what clients
+ * of both ask for at once leaves the upstream once in all.
+ *
+ * @module
+ */
+import { join } from "node:path";
+import { escapePath, escapeVersion } from "../lib/mod/module.ts";
+import { assertEquals } from "./assert.ts";
+import { type AsteraProcess, startAsteraProcess } from "./astera_process.ts";
+import { startFileProxy } from "./file_proxy.ts";
+import { removeTree } from "./go_tool.ts";
+import { startPostgresCluster } from "./postgres_cluster.ts";
+import { standardUniverse, writeUniverse } from "./universe.ts";
+
+const VERSIONS = standardUniverse(2 * 1024 * 1024);
+
+/** Every immutable artifact's request path. */
+const ARTIFACTS = VERSIONS.flatMap(({ module, version }) =>
+  ["info", "mod", "zip"].map((kind) =>
+    `/${escapePath(module)}/@v/${escapeVersion(version)}.${kind}`
+  )
+);
+
+async function body(astera: AsteraProcess, path: string): Promise<Uint8Array> {
+  const response = await fetch(astera.url + path);
+  const bytes = new Uint8Array(await response.arrayBuffer());
+  assertEquals(response.status, 200, `${path}: ${new TextDecoder().decode(bytes.slice(0, 200))}`);
+  return bytes;
+}
+
+Deno.test("an instance on PostgreSQL serves what another stored, without going upstream", async () => {
+  const work = await Deno.makeTempDir({ prefix: "astera-pg-e2e-" });
+  const universe = join(work, "universe");
+  await writeUniverse(universe, VERSIONS);
+  const upstream = await startFileProxy({ root: universe });
+  const cluster = await startPostgresCluster();
+  const started: AsteraProcess[] = [];
+  try {
+    const args = ["--db", cluster.url, "--upstream", upstream.url];
+    const a = await startAsteraProcess(args);
+    started.push(a);
+    const b = await startAsteraProcess([], {
+      ASTERA_DB: cluster.url,
+      ASTERA_UPSTREAM: upstream.url,
+    });
+    started.push(b);
+    assertEquals(a.log.concat(b.log).some((line) => line.includes(cluster.password)), false);
+    for (const path of ARTIFACTS) {
+      assertEquals(await body(a, path), await Deno.readFile(join(universe, path)), path);
+    }
+    for (const path of ARTIFACTS) assertEquals(upstream.counts.get(path), 1, path);
+    const asked = new Map(upstream.counts);
+    for (const path of ARTIFACTS) {
+      assertEquals(await body(b, path), await Deno.readFile(join(universe, path)), path);
+    }
+    assertEquals(new Map(upstream.counts), asked, "the second instance asked upstream nothing");
+  } finally {
+    for (const astera of started) await astera.stop();
+    await cluster.remove();
+    await upstream.close();
+    await removeTree(work);
+  }
+});
