@@ -63,3 +63,41 @@ Deno.test("an instance on PostgreSQL serves what another stored, without going u
     await removeTree(work);
   }
 });
+
+Deno.test("clients of two instances asking at once: each artifact leaves the upstream once", async () => {
+  const work = await Deno.makeTempDir({ prefix: "astera-pg-e2e-" });
+  const universe = join(work, "universe");
+  await writeUniverse(universe, VERSIONS);
+  // Slow answers, so that the instances' requests overlap.
+  const upstream = await startFileProxy({
+    root: universe,
+    delayMs: 150,
+    bytesPerSecond: 4 * 1024 * 1024,
+  });
+  const cluster = await startPostgresCluster();
+  const started: AsteraProcess[] = [];
+  try {
+    const args = ["--db", cluster.url, "--upstream", upstream.url];
+    started.push(await startAsteraProcess(args), await startAsteraProcess(args));
+    const expected = new Map(
+      await Promise.all(
+        ARTIFACTS.map(async (path) => [path, await Deno.readFile(join(universe, path))] as const),
+      ),
+    );
+    // Four clients per artifact, two on each instance, all at once.
+    await Promise.all(
+      ARTIFACTS.flatMap((path) =>
+        [0, 1, 2, 3].map(async (client) => {
+          const bytes = await body(started[client % 2], path);
+          assertEquals(bytes, expected.get(path), path);
+        })
+      ),
+    );
+    for (const path of ARTIFACTS) assertEquals(upstream.counts.get(path), 1, path);
+  } finally {
+    for (const astera of started) await astera.stop();
+    await cluster.remove();
+    await upstream.close();
+    await removeTree(work);
+  }
+});

@@ -75,6 +75,7 @@ import {
   TEXT,
 } from "./reply.ts";
 import { type FlightGroup, SingleFlight } from "./single_flight.ts";
+import { LeasedFlight } from "./leased_flight.ts";
 import { openStoredZip } from "./stored_zip.ts";
 import { SumdbPassThrough } from "./sumdb.ts";
 import { downloadZip, type ZipDownloadParts } from "./zip_download.ts";
@@ -189,6 +190,8 @@ export class ModuleProxy {
   /** Refreshes of stored answers (`list`, `@latest`, queries, checksum database). */
   #refreshes: FlightGroup<StoredAnswer>;
   #live = new Map<string, LiveDownload>();
+  /** Zip downloads waiting for their lease across instances, one per zip. */
+  #zipLeases = new SingleFlight<LiveDownload | ArtifactMeta>();
   /** Prefetching along the module graph; hooks marked `prefetch:` below. */
   #prefetch: Prefetcher | undefined;
   #background = new Set<Promise<unknown>>();
@@ -206,7 +209,10 @@ export class ModuleProxy {
     this.#store = options.store;
     const now = this.#now = options.now ?? Date.now;
     const { store, log, upstream, privateModules, storedOnly } = options;
-    const flightGroup = options.flightGroup ?? (<T>() => new SingleFlight<T>());
+    // A store shared by several instances leases each fetch, so that one instance fetches it.
+    const leases = store.leases;
+    const flightGroup = options.flightGroup ??
+      (leases ? <T>() => new LeasedFlight<T>(leases) : <T>() => new SingleFlight<T>());
     this.#fetches = flightGroup<Reply>();
     this.#refreshes = flightGroup<StoredAnswer>();
     this.#memory = new ProxyMemory({
@@ -346,6 +352,11 @@ export class ModuleProxy {
       // One may have started while we asked the store.
       download = this.#live.get(key);
     }
+    if (!download && this.#store.leases) {
+      const started = await this.#zipLeases.do(key, () => this.#leasedDownload(module, version));
+      if (started instanceof LiveDownload) download = started;
+      else return { type: "stored-zip", meta: started };
+    }
     if (!download) {
       download = new LiveDownload((blobId, seq) => this.#memory.readChunk(blobId, seq));
       this.#live.set(key, download);
@@ -366,6 +377,37 @@ export class ModuleProxy {
     }
     if (started.type === "not-found") return started.reply;
     return await this.#failed(started.error, negative, module, version);
+  }
+
+  /**
+   * Starts downloading a zip under its lease across instances (waiting while
+   * another instance downloads it), or the zip that instance stored. The
+   * lease is held until the download ends.
+   */
+  async #leasedDownload(module: string, version: string): Promise<LiveDownload | ArtifactMeta> {
+    const key = itemKey("zip", module, version);
+    const lease = await this.#store.leases!.acquire(key);
+    try {
+      const meta = await this.#store.artifact(module, version, "zip");
+      if (meta) {
+        await lease.release();
+        return meta;
+      }
+    } catch (error) {
+      await lease.release();
+      throw error;
+    }
+    const download = new LiveDownload((blobId, seq) => this.#memory.readChunk(blobId, seq));
+    this.#live.set(key, download);
+    this.#stats.liveDownloads++;
+    const run = downloadZip(this.#zipParts, download, module, version)
+      .finally(() => {
+        this.#live.delete(key);
+        return lease.release();
+      });
+    this.#track(run);
+    this.#prefetch?.zipDownload(module, version, download.finished); // prefetch: counted
+    return download;
   }
 
   /**
@@ -507,6 +549,11 @@ export class ModuleProxy {
     request: ArtifactRequest,
   ): Promise<StoredAnswer> {
     return this.#refreshes.do(itemKey(kind, module, key), async () => {
+      // Another instance may have refreshed it while we waited for its lease.
+      if (this.#store.leases) {
+        const current = await this.#memory.reread(kind, module, key);
+        if (current && this.#memory.isFresh(current)) return current;
+      }
       const answer = await this.#fetcher.ask(request);
       let body: Uint8Array;
       let status: number;

@@ -20,6 +20,7 @@ import { ChunkedBlobWriter } from "./blob_writer.ts";
 import { readBlobRange } from "./blob_range.ts";
 import { etagFromDigest, sha256, strongEtag } from "./digest.ts";
 import { postgresStoreError } from "./postgres_errors.ts";
+import { PostgresLeases } from "./postgres_lease.ts";
 import { migratePostgres } from "./postgres_schema.ts";
 import { type PasswordSources, postgresTarget } from "./postgres_url.ts";
 import { PostgresBatch } from "./postgres_batch.ts";
@@ -66,6 +67,8 @@ export interface PostgresStoreOptions {
   now?: () => number;
   /** A monotonic clock, for how long a pending blob stayed unchanged (ms). */
   elapsed?: () => number;
+  /** How long an upstream-fetch lease outlives a crashed holder (ms, default 30 s). */
+  leaseMs?: number;
   /** Where the password comes from when the URL has none (tests). */
   passwordSources?: PasswordSources;
 }
@@ -108,6 +111,8 @@ function metaOf(row: Row): ArtifactMeta {
 export class PostgresStore implements StoreInterface {
   readonly chunkSize: number;
   readonly sql: postgres.Sql;
+  /** One upstream fetch at a time across the instances (see `postgres_lease.ts`). */
+  readonly leases: PostgresLeases;
   #stats: StoreStats = { reads: 0, writes: 0, busyRetries: 0 };
   #maxBytes: number | undefined;
   #now: () => number;
@@ -119,6 +124,7 @@ export class PostgresStore implements StoreInterface {
 
   private constructor(sql: postgres.Sql, options: PostgresStoreOptions) {
     this.sql = sql;
+    this.leases = new PostgresLeases(sql, { ttlMs: options.leaseMs });
     this.chunkSize = options.chunkSize ?? DEFAULT_CHUNK_SIZE;
     this.#maxBytes = options.maxBytes;
     this.#now = options.now ?? Date.now;

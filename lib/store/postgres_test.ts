@@ -84,3 +84,33 @@ Deno.test("PostgresStore: a stopped database is unavailable by type, and comes b
     await cluster.remove();
   }
 });
+
+Deno.test("PostgresStore: a lease has one holder at a time; a crashed holder's passes on once expired", async () => {
+  const cluster = await startPostgresCluster();
+  const a = await PostgresStore.open(cluster.url, { leaseMs: 500 });
+  const b = await PostgresStore.open(cluster.url, { leaseMs: 500 });
+  try {
+    const events: string[] = [];
+    const held = await a.leases.acquire("zip\0example.com/m\0v1.0.0");
+    const waiting = b.leases.acquire("zip\0example.com/m\0v1.0.0").then((lease) => {
+      events.push("b holds");
+      return lease;
+    });
+    // Well past a renewal: a holder that works keeps its lease however long it takes.
+    for (let i = 0; i < 3; i++) await new Promise((resolve) => setTimeout(resolve, 250));
+    events.push("a releases");
+    await held.release();
+    const second = await waiting;
+    assertEquals(events, ["a releases", "b holds"]);
+
+    // b "crashes" holding it: its pool goes, so nothing renews or releases the lease.
+    await b.end();
+    const third = await a.leases.acquire("zip\0example.com/m\0v1.0.0");
+    await third.release();
+    await second.release(); // too late to matter, and harmless
+  } finally {
+    await a.end();
+    await b.end();
+    await cluster.remove();
+  }
+});

@@ -268,6 +268,11 @@ export interface BlobWriter {
 export interface Store {
   /** Bytes per chunk of the blobs this store writes. */
   readonly chunkSize: number;
+  /**
+   * Present on a store several instances share (PostgreSQL): leases that
+   * let one instance at a time fetch a given thing from upstream.
+   */
+  readonly leases?: Leases;
 
   /** Metadata of a stored artifact, or undefined. */
   artifact(module: string, version: string, kind: ArtifactKind): Promise<ArtifactMeta | undefined>;
@@ -447,4 +452,37 @@ export class MissingChunkError extends Error {
  */
 export class StoreUnavailableError extends Error {
   override name = "StoreUnavailableError";
+}
+
+/**
+ * A held lease (see {@linkcode Leases}).
+ *
+ * @example
+ * ```ts
+ * import type { Lease } from "./store.ts";
+ * const none: Lease = { release: () => Promise.resolve() };
+ * await none.release();
+ * ```
+ */
+export interface Lease {
+  /** Gives the lease up (at once; a lease never released expires by itself). */
+  release(): Promise<void>;
+}
+
+/**
+ * Named leases across the instances sharing a store: one holder per name at
+ * a time. A holder keeps its lease alive while it works; one that crashed
+ * stops doing so, and its lease passes on once it expires.
+ *
+ * @example
+ * ```ts
+ * import type { Leases } from "./store.ts";
+ * const solo: Leases = { acquire: () => Promise.resolve({ release: () => Promise.resolve() }) };
+ * const lease = await solo.acquire("zip example.com/m v1.0.0");
+ * await lease.release();
+ * ```
+ */
+export interface Leases {
+  /** Waits until this instance holds `name`, and keeps it until released. */
+  acquire(name: string): Promise<Lease>;
 }
