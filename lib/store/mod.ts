@@ -22,6 +22,7 @@ export { PostgresStore, type PostgresStoreOptions } from "./postgres.ts";
 export { ForeignDatabaseError } from "./postgres_schema.ts";
 export { isPostgresUrl } from "./postgres_url.ts";
 export { openStore, shownDb } from "./open.ts";
+export { type CopyProgress, copyStore, type CopySummary } from "./copy.ts";
 export {
   verifyDatabase,
   type VerifyOptions,
