@@ -7,7 +7,7 @@
  */
 import { join } from "node:path";
 import { escapePath, escapeVersion } from "../lib/mod/module.ts";
-import { assertEquals } from "./assert.ts";
+import { assertEquals, assertStringIncludes } from "./assert.ts";
 import { type AsteraProcess, startAsteraProcess } from "./astera_process.ts";
 import { startFileProxy } from "./file_proxy.ts";
 import { removeTree } from "./go_tool.ts";
@@ -96,6 +96,39 @@ Deno.test("clients of two instances asking at once: each artifact leaves the ups
     for (const path of ARTIFACTS) assertEquals(upstream.counts.get(path), 1, path);
   } finally {
     for (const astera of started) await astera.stop();
+    await cluster.remove();
+    await upstream.close();
+    await removeTree(work);
+  }
+});
+
+Deno.test("PostgreSQL stopped while serving: memory answers go on, others get 503 with a reason, and it comes back by itself", async () => {
+  const work = await Deno.makeTempDir({ prefix: "astera-pg-e2e-" });
+  const universe = join(work, "universe");
+  await writeUniverse(universe, VERSIONS);
+  const upstream = await startFileProxy({ root: universe });
+  const cluster = await startPostgresCluster();
+  let astera: AsteraProcess | undefined;
+  try {
+    astera = await startAsteraProcess(["--db", cluster.url, "--upstream", upstream.url]);
+    const [warm, cold] = [ARTIFACTS.filter((p) => !p.endsWith(".zip")), ARTIFACTS.slice(-1)];
+    const warmBodies = new Map<string, Uint8Array>();
+    for (const path of warm.slice(0, 4)) warmBodies.set(path, await body(astera, path));
+
+    await cluster.stop();
+    for (const [path, bytes] of warmBodies) {
+      assertEquals(await body(astera, path), bytes, `${path} from memory`);
+    }
+    const refused = await fetch(astera.url + cold[0]);
+    const reason = await refused.text();
+    assertEquals(refused.status, 503, reason);
+    assertStringIncludes(reason, "database unavailable");
+    assertEquals(reason.includes(cluster.password), false);
+
+    await cluster.start();
+    assertEquals(await body(astera, cold[0]), await Deno.readFile(join(universe, cold[0])));
+  } finally {
+    await astera?.stop();
     await cluster.remove();
     await upstream.close();
     await removeTree(work);

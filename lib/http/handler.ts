@@ -9,7 +9,7 @@ import { bytesResponse, IMMUTABLE, rangedResponse, SHORT_LIVED, textError } from
 import type { HttpRequest, HttpResponse } from "./types.ts";
 import type { Logger } from "../log.ts";
 import { type Answer, type ModuleProxy, REPAIR_ADVICE, type Reply } from "../proxy/mod.ts";
-import { StoreCorruptError } from "../store/mod.ts";
+import { StoreCorruptError, StoreUnavailableError } from "../store/mod.ts";
 import { parseRoute, type Route, RouteError } from "../goproxy/route.ts";
 import { BoundedMap } from "../util/bounded_map.ts";
 import { errorText } from "../util/errors.ts";
@@ -220,6 +220,11 @@ export function createHandler(
       }
     } catch (error) {
       if (error instanceof RouteError) return textError(error.status, error.message);
+      if (error instanceof StoreUnavailableError) {
+        // A shared database restarting or out of reach: what memory holds is still served.
+        log.warn("store-unavailable", { path: pathname, error: error.message });
+        return textError(503, error.message);
+      }
       if (error instanceof StoreCorruptError) {
         // A page of the file is garbage (an SD card, a power loss): say what to do, stay up.
         const message = errorText(error);

@@ -236,7 +236,7 @@ export function errorReply(error: unknown): Reply {
     return { type: "error", status: 503, message: `database busy: ${error.message}` };
   }
   if (error instanceof StoreUnavailableError) {
-    return { type: "error", status: 503, message: `database unavailable: ${error.message}` };
+    return { type: "error", status: 503, message: error.message };
   }
   if (error instanceof StoreCorruptError) {
     return {

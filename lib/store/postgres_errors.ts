@@ -64,7 +64,9 @@ export function postgresStoreError(error: unknown): unknown {
     CONNECTION_CODES.has(code) || code.startsWith("08") || code.startsWith("28") ||
     ["57P01", "57P02", "57P03", "53300"].includes(code)
   ) {
-    return new StoreUnavailableError(`PostgreSQL unavailable: ${message}`, { cause: error });
+    return new StoreUnavailableError(`database unavailable (PostgreSQL): ${message}`, {
+      cause: error,
+    });
   }
   if (code === "53100") return new StoreFullError(message, { cause: error });
   if (["40001", "40P01", "55P03"].includes(code)) {
