@@ -1,0 +1,479 @@
+/**
+ * The disk budget (`--max-bytes`): when the database's content passes the
+ * budget, the least recently served zips are removed until it is back under
+ * a low-water mark (90 %), in the background and in small transactions.
+ * Only zips go: `.info`, `.mod`, lists, `@latest`, not-founds and
+ * checksum-database answers are small, keep offline resolution working, and
+ * count toward the budget all the same (a log line and a stats field say
+ * when they alone take half of it).
+ *
+ * "Stored bytes" are the database's pages less its free pages: what its
+ * content takes on disk, indexes included. SQLite reuses freed pages, so once
+ * the budget is reached the file stops growing (it never shrinks by itself).
+ *
+ * A zip being streamed to a client is pinned ({@linkcode ZipPins}): eviction
+ * passes it over. The pins live in a `SharedArrayBuffer` that every isolate
+ * shares, so a replica's streams are as safe as the primary's.
+ *
+ * @module
+ */
+import type { HttpResponse } from "../http/server.ts";
+import type { Logger } from "../log.ts";
+import type { ArtifactMeta, ServedHit } from "../store/sqlite.ts";
+import { type BatchedHit, ServedLog, type ServedLogStats } from "./recency.ts";
+import { errorText } from "../util/errors.ts";
+
+/** The smallest budget accepted: below it a single toolchain zip would not fit. */
+export const MIN_BUDGET_BYTES = 16 * 1024 * 1024;
+/** Eviction stops once the content is under this share of the budget. */
+export const LOW_WATER = 0.9;
+/** Small data (never evicted) taking more than this share of the budget is worth a warning. */
+export const SMALL_DATA_WARNING = 0.5;
+
+const SLOTS = 4096;
+/** A slot's value while an eviction removes a zip of that slot. */
+const LOCKED = -1;
+
+/**
+ * Counts of zips in use, by blob id, shared by every isolate. A slot holds
+ * the pins of the blobs hashed to it (ids are sequential, so neighbours do
+ * not collide), or {@linkcode LOCKED} while an eviction removes one of them.
+ * A collision only makes eviction pass a zip over, never remove a pinned one.
+ *
+ * A reader pins, then checks that the zip is still stored; the evictor locks
+ * (only an unpinned slot), removes, then unlocks. Either the reader's pin
+ * comes first and the zip stays, or its check comes after the removal and
+ * it fetches the zip again.
+ *
+ * @example
+ * ```ts
+ * import { ZipPins } from "./budget.ts";
+ * const pins = new ZipPins();
+ * const release = await pins.pin(7);
+ * console.log(pins.tryLock(7)); // false
+ * release();
+ * console.log(pins.tryLock(7)); // true
+ * pins.unlock(7);
+ * ```
+ */
+export class ZipPins {
+  /** The shared memory, to hand to replica isolates. */
+  readonly buffer: SharedArrayBuffer;
+  #slots: Int32Array;
+
+  constructor(buffer: SharedArrayBuffer = new SharedArrayBuffer(SLOTS * 4)) {
+    this.buffer = buffer;
+    this.#slots = new Int32Array(buffer);
+  }
+
+  /**
+   * Pins blob `blobId`; resolves with the function that releases the pin
+   * (calling it again does nothing). Waits while an eviction holds its slot
+   * (one short transaction).
+   */
+  async pin(blobId: number): Promise<() => void> {
+    const slot = blobId % this.#slots.length;
+    for (;;) {
+      const value = Atomics.load(this.#slots, slot);
+      if (value !== LOCKED) {
+        if (Atomics.compareExchange(this.#slots, slot, value, value + 1) === value) break;
+        continue;
+      }
+      // Atomics.waitAsync does not keep Deno's event loop alive: look again shortly.
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      Atomics.sub(this.#slots, slot, 1);
+    };
+  }
+
+  /** Whether blob `blobId` (or one sharing its slot) is pinned now. */
+  pinned(blobId: number): boolean {
+    return Atomics.load(this.#slots, blobId % this.#slots.length) > 0;
+  }
+
+  /** For the evictor: locks the slot of `blobId` if nothing in it is pinned. */
+  tryLock(blobId: number): boolean {
+    return Atomics.compareExchange(this.#slots, blobId % this.#slots.length, 0, LOCKED) === 0;
+  }
+
+  /** Unlocks what {@linkcode tryLock} locked. */
+  unlock(blobId: number): void {
+    Atomics.store(this.#slots, blobId % this.#slots.length, 0);
+  }
+}
+
+/** What the evictor needs of the store (`Store` has it). */
+export interface BudgetStore {
+  recordServed(hits: readonly ServedHit[]): Promise<void>;
+  usedBytes(): number;
+  smallBytes(): number;
+  evictionCandidates(limit: number, skip?: number, servedBefore?: number): ArtifactMeta[];
+  evictZip(meta: ArtifactMeta): Promise<boolean>;
+  deleteBlobChunks(blobId: number, max: number): Promise<number>;
+}
+
+/** Options of an {@linkcode Evictor}. */
+export interface EvictorOptions {
+  store: BudgetStore;
+  /** The budget, in bytes of database content. */
+  maxBytes: number;
+  pins: ZipPins;
+  log: Logger;
+  /** Chunks deleted per transaction (16 × 256 KiB: a few milliseconds). */
+  chunksPerStep?: number;
+  /**
+   * Only zips not served since this time (ms) may go: `deno task seed`
+   * cannot see a running server's pins, so it leaves recently served zips.
+   */
+  servedBefore?: () => number;
+  /** Lets other work run between two transactions. */
+  pause?: () => Promise<void>;
+  now?: () => number;
+}
+
+/** The budget's figures, for `/_astera/stats` and the status page. */
+export interface BudgetStats {
+  maxBytes: number;
+  /** Database content (pages less free pages) when last measured. */
+  storedBytes: number;
+  /** Content of what is never evicted (everything but zips), when last measured. */
+  smallBytes: number;
+  evictions: number;
+  evictedBytes: number;
+  /** Zips passed over because a client was reading them. */
+  pinnedSkips: number;
+  /** The last pass could not get under the low-water mark (pins, small data, a seed's grace). */
+  overBudget: boolean;
+}
+
+/** How often the small-data figure is measured at most (it reads every row's size) unless after an eviction. */
+const SMALL_EVERY_MS = 10 * 60_000;
+
+/**
+ * Keeps the store within its budget.
+ *
+ * @example
+ * ```ts
+ * import { Evictor, ZipPins } from "./budget.ts";
+ * import { Store } from "../store/sqlite.ts";
+ * import { silentLogger } from "../log.ts";
+ * const store = Store.open(":memory:");
+ * const evictor = new Evictor({ store, maxBytes: 16 << 20, pins: new ZipPins(), log: silentLogger });
+ * await evictor.check();
+ * console.log(evictor.stats().evictions); // 0
+ * store.close();
+ * ```
+ */
+export class Evictor {
+  #options: EvictorOptions;
+  #now: () => number;
+  #running: Promise<void> | undefined;
+  #again = false;
+  #smallAt = -Infinity;
+  #smallWarned = false;
+  #stats: BudgetStats;
+  #timer: ReturnType<typeof setInterval> | undefined;
+
+  constructor(options: EvictorOptions) {
+    this.#options = options;
+    this.#now = options.now ?? (() => performance.now());
+    this.#stats = {
+      maxBytes: options.maxBytes,
+      storedBytes: 0,
+      smallBytes: 0,
+      evictions: 0,
+      evictedBytes: 0,
+      pinnedSkips: 0,
+      overBudget: false,
+    };
+  }
+
+  /**
+   * Measures, and evicts if over budget. A check asked for while one runs
+   * runs once more after it; the promise resolves when that is done.
+   */
+  check(): Promise<void> {
+    if (this.#running) {
+      this.#again = true;
+      return this.#running;
+    }
+    this.#running = (async () => {
+      try {
+        do {
+          this.#again = false;
+          await this.#pass();
+        } while (this.#again);
+      } finally {
+        this.#running = undefined;
+      }
+    })();
+    return this.#running;
+  }
+
+  /** {@linkcode check} in the background, failures logged. */
+  poke(): void {
+    this.check().catch((error) =>
+      this.#options.log.warn("evict-failed", { error: errorText(error) })
+    );
+  }
+
+  /** Checks every `intervalMs` until {@linkcode stop} (an unref'd timer). */
+  start(intervalMs: number): void {
+    const timer = setInterval(() => this.poke(), intervalMs);
+    Deno.unrefTimer(timer);
+    this.#timer = timer;
+    this.poke();
+  }
+
+  /** Stops the timer and waits for a pass under way. */
+  async stop(): Promise<void> {
+    clearInterval(this.#timer);
+    await this.#running?.catch(() => {});
+  }
+
+  /** A snapshot of the figures. */
+  stats(): BudgetStats {
+    return { ...this.#stats };
+  }
+
+  async #pass(): Promise<void> {
+    const { store, maxBytes } = this.#options;
+    let used = store.usedBytes();
+    this.#stats.storedBytes = used;
+    if (used > maxBytes) {
+      used = await this.#evictDownTo(Math.floor(maxBytes * LOW_WATER), used);
+      this.#stats.storedBytes = used;
+      const over = used > maxBytes * LOW_WATER;
+      if (over && !this.#stats.overBudget) {
+        this.#options.log.warn("budget-unreachable", {
+          storedBytes: used,
+          maxBytes,
+          reason: "what remains is small data, or zips being served",
+        });
+      }
+      this.#stats.overBudget = over;
+      this.#smallAt = -Infinity;
+    }
+    if (this.#now() - this.#smallAt >= SMALL_EVERY_MS) this.#measureSmall();
+  }
+
+  /** Evicts the least recently served zips until `used` is at most `target`; returns `used`. */
+  async #evictDownTo(target: number, used: number): Promise<number> {
+    const { store, pins, log } = this.#options;
+    const step = this.#options.chunksPerStep ?? 16;
+    const pause = this.#options.pause ?? (() => new Promise((resolve) => setTimeout(resolve, 0)));
+    // Pinned zips stay in the list; evicted ones leave it.
+    let skip = 0;
+    while (used > target) {
+      const candidates = store.evictionCandidates(16, skip, this.#options.servedBefore?.());
+      if (candidates.length === 0) break;
+      for (const meta of candidates) {
+        if (used <= target) break;
+        const blobId = meta.blobId!;
+        if (!pins.tryLock(blobId)) {
+          skip++;
+          this.#stats.pinnedSkips++;
+          continue;
+        }
+        let removed: boolean;
+        try {
+          removed = await store.evictZip(meta);
+        } finally {
+          pins.unlock(blobId);
+        }
+        if (!removed) continue;
+        while (await store.deleteBlobChunks(blobId, step) > 0) await pause();
+        this.#stats.evictions++;
+        this.#stats.evictedBytes += meta.size;
+        log.info("evicted", { module: meta.module, version: meta.version, bytes: meta.size });
+        used = store.usedBytes();
+      }
+    }
+    return used;
+  }
+
+  #measureSmall(): void {
+    const { store, maxBytes, log } = this.#options;
+    this.#smallAt = this.#now();
+    const small = store.smallBytes();
+    this.#stats.smallBytes = small;
+    const heavy = small > maxBytes * SMALL_DATA_WARNING;
+    if (heavy && !this.#smallWarned) {
+      log.warn("budget-small-data", {
+        smallBytes: small,
+        maxBytes,
+        advice: ".info, .mod, lists and checksum data alone take over half of --max-bytes",
+      });
+    }
+    this.#smallWarned = heavy;
+  }
+}
+
+/** What an isolate serving under a budget needs: the shared pins, and where hits go. */
+export interface ServingBudget {
+  pins: ZipPins;
+  /** Notes a zip served (see `recency.ts`). */
+  served(module: string, version: string): void;
+  /** The budget's figures, where this isolate keeps them (the primary). */
+  stats?(): BudgetStats & ServedLogStats;
+}
+
+/**
+ * Pins the blob of a zip about to be served. `storedBlob` reads which blob
+ * the store has for the zip now; it is undefined for a download under way,
+ * whose blob is not committed and so cannot be evicted. Resolves with the
+ * release, or undefined when the zip was evicted between its lookup and the
+ * pin: then it is to be fetched again, like a zip never stored.
+ *
+ * @example
+ * ```ts
+ * import { pinServedZip, ZipPins } from "./budget.ts";
+ * const pins = new ZipPins();
+ * const release = await pinServedZip(pins, 3, () => 3);
+ * console.log(pins.pinned(3)); // true
+ * release?.();
+ * console.log(await pinServedZip(pins, 3, () => undefined)); // undefined
+ * ```
+ */
+export async function pinServedZip(
+  pins: ZipPins,
+  blobId: number,
+  storedBlob: (() => number | null | undefined) | undefined,
+): Promise<(() => void) | undefined> {
+  const release = await pins.pin(blobId);
+  if (storedBlob && storedBlob() !== blobId) {
+    release();
+    return undefined;
+  }
+  return release;
+}
+
+/** Releases what a response's body stream still holds once it is garbage (a body never read). */
+const unreleased = new FinalizationRegistry<() => void>((release) => release());
+
+/**
+ * Keeps a pin until the response's body has been sent, has failed, or was
+ * cancelled (the client went away); a response without a body stream
+ * releases it at once.
+ *
+ * @example
+ * ```ts
+ * import { releaseWhenSent } from "./budget.ts";
+ * let released = false;
+ * const response = releaseWhenSent({ status: 304, headers: {} }, () => released = true);
+ * console.log(response.status, released); // 304 true
+ * ```
+ */
+export function releaseWhenSent(response: HttpResponse, release?: () => void): HttpResponse {
+  if (!release) return response;
+  const body = response.body;
+  if (!(body instanceof ReadableStream)) {
+    release();
+    return response;
+  }
+  const reader = body.getReader();
+  const token = {};
+  const done = () => {
+    unreleased.unregister(token);
+    release();
+  };
+  const held = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      try {
+        const { done: ended, value } = await reader.read();
+        if (ended) {
+          done();
+          controller.close();
+        } else {
+          controller.enqueue(value);
+        }
+      } catch (error) {
+        done();
+        controller.error(error);
+      }
+    },
+    cancel(reason) {
+      done();
+      return reader.cancel(reason);
+    },
+  });
+  unreleased.register(held, release, token);
+  return { ...response, body: held };
+}
+
+/** The budget of a running server: pins, hits, and the evictor. */
+export interface RunningBudget extends ServingBudget {
+  evictor: Evictor;
+  /** Adds a replica's batch of hits. */
+  merge(hits: readonly BatchedHit[]): void;
+  /** The figures for `/_astera/stats` (`budget`). */
+  stats(): BudgetStats & ServedLogStats;
+  /** Writes the hits gathered so far, then checks the budget (evicting if over it). */
+  settle(): Promise<void>;
+  /** Stops checking, after writing the hits gathered so far and a last check. */
+  stop(): Promise<void>;
+}
+
+/** Options of {@linkcode startBudget}. */
+export interface StartBudgetOptions {
+  store: BudgetStore;
+  maxBytes: number;
+  log: Logger;
+  /** How often the budget is checked besides after each batch of hits (ms). */
+  checkEveryMs?: number;
+  /** How long hits are gathered before they are written (ms). */
+  hitsEveryMs?: number;
+}
+
+/**
+ * Starts keeping the store within `maxBytes`: hits are written in batches,
+ * and after each batch (and every few seconds) the budget is checked.
+ *
+ * @example
+ * ```ts
+ * import { startBudget } from "./budget.ts";
+ * import { Store } from "../store/sqlite.ts";
+ * import { silentLogger } from "../log.ts";
+ * const store = Store.open(":memory:");
+ * const budget = startBudget({ store, maxBytes: 16 << 20, log: silentLogger });
+ * budget.served("example.com/m", "v1.0.0");
+ * await budget.stop();
+ * console.log(budget.stats().servedHits); // 1
+ * store.close();
+ * ```
+ */
+export function startBudget(options: StartBudgetOptions): RunningBudget {
+  const { store, maxBytes, log } = options;
+  const pins = new ZipPins();
+  const evictor = new Evictor({ store, maxBytes, pins, log });
+  const hits = new ServedLog({
+    flush: async (batch) => {
+      await store.recordServed(batch);
+      evictor.poke();
+    },
+    intervalMs: options.hitsEveryMs,
+    onError: (error) => log.warn("served-hits-failed", { error: errorText(error) }),
+  });
+  evictor.start(options.checkEveryMs ?? 5000);
+  return {
+    pins,
+    evictor,
+    served: (module, version) => hits.served(module, version),
+    merge: (batch) => hits.merge(batch),
+    stats: () => ({ ...evictor.stats(), ...hits.stats() }),
+    async settle() {
+      await hits.flush();
+      await evictor.check();
+    },
+    async stop() {
+      await hits.flush();
+      await evictor.stop();
+      // The last hits are written: one more pass leaves the store within its budget.
+      await evictor.check();
+    },
+  };
+}
