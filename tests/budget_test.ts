@@ -14,7 +14,7 @@ import { DatabaseSync } from "node:sqlite";
 import { startAstera } from "../lib/app.ts";
 import { parseConfig } from "../lib/config.ts";
 import { silentLogger } from "../lib/log.ts";
-import { Store } from "../lib/store/sqlite.ts";
+import { SqliteStore } from "../lib/store/mod.ts";
 import { concatBytes } from "../lib/util/bytes.ts";
 import { escapePath } from "../lib/mod/module.ts";
 import { assert, assertEquals } from "./assert.ts";
@@ -165,11 +165,12 @@ Deno.test("concurrent go clients under a budget get what they get direct; the st
         astera.log.filter((line) => /internal-error|replica-error|evict-failed/.test(line)),
         [],
       );
-      const store = Store.open(db);
+      const store = SqliteStore.open(db);
       try {
-        assert(store.usedBytes() <= BUDGET, `${store.usedBytes()} bytes stored`);
+        const used = await store.usedBytes();
+        assert(used <= BUDGET, `${used} bytes stored`);
         for (const module of MODULES) {
-          assert(store.artifact(module, "v1.0.0", "mod"), `${module}'s .mod stays`);
+          assert(await store.artifact(module, "v1.0.0", "mod"), `${module}'s .mod stays`);
         }
         // Every zip left was served, by either isolate: all its hits reached the database.
         const unserved = new DatabaseSync(db).prepare(
@@ -215,8 +216,13 @@ Deno.test("only the least recently served zips go; one being sent stays; evicted
     const response = await fetch(astera.url + zipPath(i).replace(/zip$/, kind));
     return { status: response.status, body: new Uint8Array(await response.arrayBuffer()) };
   };
-  const stored = () =>
-    MODULES.flatMap((module, i) => astera.store.artifact(module, "v1.0.0", "zip") ? [i] : []);
+  const stored = async () => {
+    const kept = [];
+    for (const [i, module] of MODULES.entries()) {
+      if (await astera.store.artifact(module, "v1.0.0", "zip")) kept.push(i);
+    }
+    return kept;
+  };
   try {
     // m0..m3 (14 MiB: within the budget), with their .mod files.
     for (const i of [0, 1, 2, 3]) {
@@ -226,7 +232,7 @@ Deno.test("only the least recently served zips go; one being sent stays; evicted
     // A client starts on m2 and stops reading after its first bytes: m2 is pinned while it is sent.
     const slow = await holdZip(astera.url, zipPath(2));
     assertEquals(slow.head.split("\r\n")[0], "HTTP/1.1 200 OK");
-    const m2 = astera.store.artifact(MODULES[2], "v1.0.0", "zip")!;
+    const m2 = (await astera.store.artifact(MODULES[2], "v1.0.0", "zip"))!;
     // Everything else is served after m2: m2 is the least recently served zip.
     for (const i of [0, 1, 3]) assertEquals((await get(i)).status, 200);
     await astera.budget!.settle();
@@ -235,7 +241,7 @@ Deno.test("only the least recently served zips go; one being sent stays; evicted
     // m4 and m5 pass the budget: down to 90 % (14.4 MiB) means two 2 MiB zips go.
     for (const i of [4, 5]) assertEquals((await get(i)).status, 200);
     await astera.budget!.settle();
-    assertEquals(stored(), [2, 3, 4, 5], "m0 and m1 went; m2 is being sent, so it stayed");
+    assertEquals(await stored(), [2, 3, 4, 5], "m0 and m1 went; m2 is being sent, so it stayed");
     const stats = astera.budget!.stats();
     assertEquals(stats.evictions, 2);
     assertEquals(
@@ -244,9 +250,12 @@ Deno.test("only the least recently served zips go; one being sent stays; evicted
     );
     assert(stats.pinnedSkips >= 1, "m2 was passed over");
     assert(stats.storedBytes <= BUDGET * 0.9, `${stats.storedBytes} bytes stored`);
-    assertEquals(stats.storedBytes, astera.store.usedBytes());
+    assertEquals(stats.storedBytes, await astera.store.usedBytes());
     assert(stats.smallBytes > 0 && stats.smallBytes < MiB);
-    assert(astera.store.artifact(MODULES[0], "v1.0.0", "mod"), ".mod files are never evicted");
+    assert(
+      await astera.store.artifact(MODULES[0], "v1.0.0", "mod"),
+      ".mod files are never evicted",
+    );
 
     // The slow client gets all of m2, intact.
     assertEquals(await slow.body(), await original(2));
@@ -319,11 +328,15 @@ Deno.test("deno task seed --max-bytes evicts as it imports: the store ends withi
     const run = await seed(["--max-bytes", "16MiB"]);
     assertEquals(run.code, 0, run.stderr);
     assert(/budget: removed [1-9]\d* zips/.test(run.stderr), run.stderr);
-    const store = Store.open(db);
+    const store = SqliteStore.open(db);
     try {
-      assert(store.usedBytes() <= BUDGET, `${store.usedBytes()} bytes stored`);
+      const used = await store.usedBytes();
+      assert(used <= BUDGET, `${used} bytes stored`);
       for (const module of MODULES) {
-        assert(store.artifact(module, "v1.0.0", "mod"), `${module}'s .mod was imported and stays`);
+        assert(
+          await store.artifact(module, "v1.0.0", "mod"),
+          `${module}'s .mod was imported and stays`,
+        );
       }
     } finally {
       store.close();

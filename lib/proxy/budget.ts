@@ -11,15 +11,16 @@
  * content takes on disk, indexes included. SQLite reuses freed pages, so once
  * the budget is reached the file stops growing (it never shrinks by itself).
  *
- * A zip being streamed to a client is pinned ({@linkcode ZipPins}): eviction
- * passes it over. The pins live in a `SharedArrayBuffer` that every isolate
- * shares, so a replica's streams are as safe as the primary's.
+ * A zip being streamed to a client is pinned (`pins.ts`): eviction passes it
+ * over. The pins live in a `SharedArrayBuffer` that every isolate shares, so
+ * a replica's streams are as safe as the primary's.
  *
  * @module
  */
-import type { HttpResponse } from "../http/server.ts";
 import type { Logger } from "../log.ts";
-import type { ArtifactMeta, ServedHit } from "../store/sqlite.ts";
+import { counters } from "../observe/counters.ts";
+import type { Store } from "../store/mod.ts";
+import { ZipPins } from "./pins.ts";
 import { type BatchedHit, ServedLog, type ServedLogStats } from "./recency.ts";
 import { errorText } from "../util/errors.ts";
 
@@ -30,93 +31,35 @@ export const LOW_WATER = 0.9;
 /** Small data (never evicted) taking more than this share of the budget is worth a warning. */
 export const SMALL_DATA_WARNING = 0.5;
 
-const SLOTS = 4096;
-/** A slot's value while an eviction removes a zip of that slot. */
-const LOCKED = -1;
-
 /**
- * Counts of zips in use, by blob id, shared by every isolate. A slot holds
- * the pins of the blobs hashed to it (ids are sequential, so neighbours do
- * not collide), or {@linkcode LOCKED} while an eviction removes one of them.
- * A collision only makes eviction pass a zip over, never remove a pinned one.
- *
- * A reader pins, then checks that the zip is still stored; the evictor locks
- * (only an unpinned slot), removes, then unlocks. Either the reader's pin
- * comes first and the zip stays, or its check comes after the removal and
- * it fetches the zip again.
+ * What the evictor needs of the store.
  *
  * @example
  * ```ts
- * import { ZipPins } from "./budget.ts";
- * const pins = new ZipPins();
- * const release = await pins.pin(7);
- * console.log(pins.tryLock(7)); // false
- * release();
- * console.log(pins.tryLock(7)); // true
- * pins.unlock(7);
+ * import type { BudgetStore } from "./budget.ts";
+ * import { MemoryStore } from "../store/mod.ts";
+ * const store: BudgetStore = new MemoryStore();
+ * console.assert((await store.usedBytes()) === 0);
  * ```
  */
-export class ZipPins {
-  /** The shared memory, to hand to replica isolates. */
-  readonly buffer: SharedArrayBuffer;
-  #slots: Int32Array;
+export type BudgetStore = Pick<
+  Store,
+  | "recordServed"
+  | "usedBytes"
+  | "smallBytes"
+  | "evictionCandidates"
+  | "evictZip"
+  | "deleteBlobChunks"
+>;
 
-  constructor(buffer: SharedArrayBuffer = new SharedArrayBuffer(SLOTS * 4)) {
-    this.buffer = buffer;
-    this.#slots = new Int32Array(buffer);
-  }
-
-  /**
-   * Pins blob `blobId`; resolves with the function that releases the pin
-   * (calling it again does nothing). Waits while an eviction holds its slot
-   * (one short transaction).
-   */
-  async pin(blobId: number): Promise<() => void> {
-    const slot = blobId % this.#slots.length;
-    for (;;) {
-      const value = Atomics.load(this.#slots, slot);
-      if (value !== LOCKED) {
-        if (Atomics.compareExchange(this.#slots, slot, value, value + 1) === value) break;
-        continue;
-      }
-      // Atomics.waitAsync does not keep Deno's event loop alive: look again shortly.
-      await new Promise((resolve) => setTimeout(resolve, 1));
-    }
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      Atomics.sub(this.#slots, slot, 1);
-    };
-  }
-
-  /** Whether blob `blobId` (or one sharing its slot) is pinned now. */
-  pinned(blobId: number): boolean {
-    return Atomics.load(this.#slots, blobId % this.#slots.length) > 0;
-  }
-
-  /** For the evictor: locks the slot of `blobId` if nothing in it is pinned. */
-  tryLock(blobId: number): boolean {
-    return Atomics.compareExchange(this.#slots, blobId % this.#slots.length, 0, LOCKED) === 0;
-  }
-
-  /** Unlocks what {@linkcode tryLock} locked. */
-  unlock(blobId: number): void {
-    Atomics.store(this.#slots, blobId % this.#slots.length, 0);
-  }
-}
-
-/** What the evictor needs of the store (`Store` has it). */
-export interface BudgetStore {
-  recordServed(hits: readonly ServedHit[]): Promise<void>;
-  usedBytes(): number;
-  smallBytes(): number;
-  evictionCandidates(limit: number, skip?: number, servedBefore?: number): ArtifactMeta[];
-  evictZip(meta: ArtifactMeta): Promise<boolean>;
-  deleteBlobChunks(blobId: number, max: number): Promise<number>;
-}
-
-/** Options of an {@linkcode Evictor}. */
+/**
+ * Options of an {@linkcode Evictor}.
+ *
+ * @example
+ * ```ts ignore
+ * const options: EvictorOptions = { store, maxBytes: 1 << 30, pins: new ZipPins(), log };
+ * ```
+ */
 export interface EvictorOptions {
   store: BudgetStore;
   /** The budget, in bytes of database content. */
@@ -135,7 +78,14 @@ export interface EvictorOptions {
   now?: () => number;
 }
 
-/** The budget's figures, for `/_astera/stats` and the status page. */
+/**
+ * The budget's figures, for `/_astera/stats` (`budget`).
+ *
+ * @example
+ * ```ts ignore
+ * const { storedBytes, maxBytes } = evictor.stats();
+ * ```
+ */
 export interface BudgetStats {
   maxBytes: number;
   /** Database content (pages less free pages) when last measured. */
@@ -158,10 +108,11 @@ const SMALL_EVERY_MS = 10 * 60_000;
  *
  * @example
  * ```ts
- * import { Evictor, ZipPins } from "./budget.ts";
- * import { Store } from "../store/sqlite.ts";
+ * import { Evictor } from "./budget.ts";
+ * import { ZipPins } from "./pins.ts";
+ * import { MemoryStore } from "../store/mod.ts";
  * import { silentLogger } from "../log.ts";
- * const store = Store.open(":memory:");
+ * const store = new MemoryStore();
  * const evictor = new Evictor({ store, maxBytes: 16 << 20, pins: new ZipPins(), log: silentLogger });
  * await evictor.check();
  * console.log(evictor.stats().evictions); // 0
@@ -173,6 +124,7 @@ export class Evictor {
   #now: () => number;
   #running: Promise<void> | undefined;
   #again = false;
+  #evicting = false;
   #smallAt = -Infinity;
   #smallWarned = false;
   #stats: BudgetStats;
@@ -240,12 +192,25 @@ export class Evictor {
     return { ...this.#stats };
   }
 
+  /**
+   * Whether the store is over its budget (when last measured) or being
+   * brought back under it: prefetching waits meanwhile.
+   */
+  overBudget(): boolean {
+    return this.#evicting || this.#stats.storedBytes > this.#options.maxBytes;
+  }
+
   async #pass(): Promise<void> {
     const { store, maxBytes } = this.#options;
-    let used = store.usedBytes();
+    let used = await store.usedBytes();
     this.#stats.storedBytes = used;
     if (used > maxBytes) {
-      used = await this.#evictDownTo(Math.floor(maxBytes * LOW_WATER), used);
+      this.#evicting = true;
+      try {
+        used = await this.#evictDownTo(Math.floor(maxBytes * LOW_WATER), used);
+      } finally {
+        this.#evicting = false;
+      }
       this.#stats.storedBytes = used;
       const over = used > maxBytes * LOW_WATER;
       if (over && !this.#stats.overBudget) {
@@ -258,7 +223,7 @@ export class Evictor {
       this.#stats.overBudget = over;
       this.#smallAt = -Infinity;
     }
-    if (this.#now() - this.#smallAt >= SMALL_EVERY_MS) this.#measureSmall();
+    if (this.#now() - this.#smallAt >= SMALL_EVERY_MS) await this.#measureSmall();
   }
 
   /** Evicts the least recently served zips until `used` is at most `target`; returns `used`. */
@@ -269,7 +234,7 @@ export class Evictor {
     // Pinned zips stay in the list; evicted ones leave it.
     let skip = 0;
     while (used > target) {
-      const candidates = store.evictionCandidates(16, skip, this.#options.servedBefore?.());
+      const candidates = await store.evictionCandidates(16, skip, this.#options.servedBefore?.());
       if (candidates.length === 0) break;
       for (const meta of candidates) {
         if (used <= target) break;
@@ -289,17 +254,19 @@ export class Evictor {
         while (await store.deleteBlobChunks(blobId, step) > 0) await pause();
         this.#stats.evictions++;
         this.#stats.evictedBytes += meta.size;
+        counters.evictions++;
+        counters.evictedBytes += meta.size;
         log.info("evicted", { module: meta.module, version: meta.version, bytes: meta.size });
-        used = store.usedBytes();
+        used = await store.usedBytes();
       }
     }
     return used;
   }
 
-  #measureSmall(): void {
+  async #measureSmall(): Promise<void> {
     const { store, maxBytes, log } = this.#options;
     this.#smallAt = this.#now();
-    const small = store.smallBytes();
+    const small = await store.smallBytes();
     this.#stats.smallBytes = small;
     const heavy = small > maxBytes * SMALL_DATA_WARNING;
     if (heavy && !this.#smallWarned) {
@@ -313,7 +280,19 @@ export class Evictor {
   }
 }
 
-/** What an isolate serving under a budget needs: the shared pins, and where hits go. */
+/**
+ * What an isolate serving under a budget needs: the shared pins, and where hits go.
+ *
+ * @example
+ * ```ts
+ * import type { ServingBudget } from "./budget.ts";
+ * import { ZipPins } from "./pins.ts";
+ * const hits: string[] = [];
+ * const budget: ServingBudget = { pins: new ZipPins(), served: (m, v) => void hits.push(`${m}@${v}`) };
+ * budget.served("example.com/m", "v1.0.0");
+ * console.assert(hits.length === 1);
+ * ```
+ */
 export interface ServingBudget {
   pins: ZipPins;
   /** Notes a zip served (see `recency.ts`). */
@@ -323,93 +302,19 @@ export interface ServingBudget {
 }
 
 /**
- * Pins the blob of a zip about to be served. `storedBlob` reads which blob
- * the store has for the zip now; it is undefined for a download under way,
- * whose blob is not committed and so cannot be evicted. Resolves with the
- * release, or undefined when the zip was evicted between its lookup and the
- * pin: then it is to be fetched again, like a zip never stored.
+ * The budget of a running server: pins, hits, and the evictor.
  *
  * @example
- * ```ts
- * import { pinServedZip, ZipPins } from "./budget.ts";
- * const pins = new ZipPins();
- * const release = await pinServedZip(pins, 3, () => 3);
- * console.log(pins.pinned(3)); // true
- * release?.();
- * console.log(await pinServedZip(pins, 3, () => undefined)); // undefined
+ * ```ts ignore
+ * const budget: RunningBudget = startBudget({ store, maxBytes: 1 << 30, log });
  * ```
  */
-export async function pinServedZip(
-  pins: ZipPins,
-  blobId: number,
-  storedBlob: (() => number | null | undefined) | undefined,
-): Promise<(() => void) | undefined> {
-  const release = await pins.pin(blobId);
-  if (storedBlob && storedBlob() !== blobId) {
-    release();
-    return undefined;
-  }
-  return release;
-}
-
-/** Releases what a response's body stream still holds once it is garbage (a body never read). */
-const unreleased = new FinalizationRegistry<() => void>((release) => release());
-
-/**
- * Keeps a pin until the response's body has been sent, has failed, or was
- * cancelled (the client went away); a response without a body stream
- * releases it at once.
- *
- * @example
- * ```ts
- * import { releaseWhenSent } from "./budget.ts";
- * let released = false;
- * const response = releaseWhenSent({ status: 304, headers: {} }, () => released = true);
- * console.log(response.status, released); // 304 true
- * ```
- */
-export function releaseWhenSent(response: HttpResponse, release?: () => void): HttpResponse {
-  if (!release) return response;
-  const body = response.body;
-  if (!(body instanceof ReadableStream)) {
-    release();
-    return response;
-  }
-  const reader = body.getReader();
-  const token = {};
-  const done = () => {
-    unreleased.unregister(token);
-    release();
-  };
-  const held = new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      try {
-        const { done: ended, value } = await reader.read();
-        if (ended) {
-          done();
-          controller.close();
-        } else {
-          controller.enqueue(value);
-        }
-      } catch (error) {
-        done();
-        controller.error(error);
-      }
-    },
-    cancel(reason) {
-      done();
-      return reader.cancel(reason);
-    },
-  });
-  unreleased.register(held, release, token);
-  return { ...response, body: held };
-}
-
-/** The budget of a running server: pins, hits, and the evictor. */
 export interface RunningBudget extends ServingBudget {
   evictor: Evictor;
   /** Adds a replica's batch of hits. */
   merge(hits: readonly BatchedHit[]): void;
+  /** Whether the store is over the budget (prefetching waits meanwhile). */
+  overBudget(): boolean;
   /** The figures for `/_astera/stats` (`budget`). */
   stats(): BudgetStats & ServedLogStats;
   /** Writes the hits gathered so far, then checks the budget (evicting if over it). */
@@ -418,7 +323,14 @@ export interface RunningBudget extends ServingBudget {
   stop(): Promise<void>;
 }
 
-/** Options of {@linkcode startBudget}. */
+/**
+ * Options of {@linkcode startBudget}.
+ *
+ * @example
+ * ```ts ignore
+ * const options: StartBudgetOptions = { store, maxBytes: 1 << 30, log, checkEveryMs: 5000 };
+ * ```
+ */
 export interface StartBudgetOptions {
   store: BudgetStore;
   maxBytes: number;
@@ -436,9 +348,9 @@ export interface StartBudgetOptions {
  * @example
  * ```ts
  * import { startBudget } from "./budget.ts";
- * import { Store } from "../store/sqlite.ts";
+ * import { MemoryStore } from "../store/mod.ts";
  * import { silentLogger } from "../log.ts";
- * const store = Store.open(":memory:");
+ * const store = new MemoryStore();
  * const budget = startBudget({ store, maxBytes: 16 << 20, log: silentLogger });
  * budget.served("example.com/m", "v1.0.0");
  * await budget.stop();
@@ -464,6 +376,7 @@ export function startBudget(options: StartBudgetOptions): RunningBudget {
     evictor,
     served: (module, version) => hits.served(module, version),
     merge: (batch) => hits.merge(batch),
+    overBudget: () => evictor.overBudget(),
     stats: () => ({ ...evictor.stats(), ...hits.stats() }),
     async settle() {
       await hits.flush();

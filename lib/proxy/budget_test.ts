@@ -1,15 +1,16 @@
 import { assert, assertEquals } from "../../tests/assert.ts";
 import type { LogFields, Logger } from "../log.ts";
-import { Store } from "../store/sqlite.ts";
-import { Evictor, LOW_WATER, releaseWhenSent, ZipPins } from "./budget.ts";
+import { SqliteStore } from "../store/mod.ts";
+import { Evictor, LOW_WATER } from "./budget.ts";
+import { ZipPins } from "./pins.ts";
 
 const ZIP_BYTES = 256 * 1024;
 const VERSIONS = ["v1.0.0", "v1.1.0", "v1.2.0", "v1.3.0", "v1.4.0"];
 
-async function withStore(fn: (store: Store) => Promise<void>) {
+async function withStore(fn: (store: SqliteStore) => Promise<void>) {
   const dir = await Deno.makeTempDir({ prefix: "astera-budget-" });
   // Every zip stored at time 100: what was served, and when, decides.
-  const store = Store.open(`${dir}/astera.db`, { chunkSize: 64 * 1024, now: () => 100 });
+  const store = SqliteStore.open(`${dir}/astera.db`, { chunkSize: 64 * 1024, now: () => 100 });
   try {
     await fn(store);
   } finally {
@@ -19,13 +20,12 @@ async function withStore(fn: (store: Store) => Promise<void>) {
 }
 
 /** Stores a zip of `ZIP_BYTES` of distinct bytes under `example.com/m@version`. */
-async function putZip(store: Store, version: string, fill: number): Promise<number> {
-  const blobId = await store.createBlob();
+async function putZip(store: SqliteStore, version: string, fill: number): Promise<number> {
+  const writer = await store.writeBlob();
   for (let seq = 0; seq < ZIP_BYTES / store.chunkSize; seq++) {
-    await store.putChunk(blobId, seq, new Uint8Array(store.chunkSize).fill(fill + seq));
+    await writer.write(new Uint8Array(store.chunkSize).fill(fill + seq));
   }
-  await store.commitBlob("example.com/m", version, "zip", blobId, ZIP_BYTES, `"${version}"`);
-  return blobId;
+  return (await writer.commit("example.com/m", version, "zip")).blobId!;
 }
 
 function recordingLog(): Logger & { lines: [string, LogFields | undefined][] } {
@@ -34,12 +34,17 @@ function recordingLog(): Logger & { lines: [string, LogFields | undefined][] } {
   return { lines, info: add, warn: add, error: add };
 }
 
-const stored = (store: Store) =>
-  VERSIONS.filter((version) => store.artifact("example.com/m", version, "zip"));
+async function stored(store: SqliteStore): Promise<string[]> {
+  const kept = [];
+  for (const version of VERSIONS) {
+    if (await store.artifact("example.com/m", version, "zip")) kept.push(version);
+  }
+  return kept;
+}
 
 /** A budget under which exactly two of the five zips must go to reach the low-water mark. */
-const budgetForTwo = (store: Store) =>
-  Math.floor((store.usedBytes() - 1.5 * ZIP_BYTES) / LOW_WATER);
+const budgetForTwo = async (store: SqliteStore) =>
+  Math.floor((await store.usedBytes() - 1.5 * ZIP_BYTES) / LOW_WATER);
 
 Deno.test("over budget, the least recently served zips go until under the low-water mark", async () => {
   await withStore(async (store) => {
@@ -53,22 +58,23 @@ Deno.test("over budget, the least recently served zips go until under the low-wa
       { module: "example.com/m", version: "v1.4.0", at: 400 },
       { module: "example.com/m", version: "v1.1.0", at: 500 },
     ]);
-    const maxBytes = budgetForTwo(store);
+    const maxBytes = await budgetForTwo(store);
     const log = recordingLog();
     const evictor = new Evictor({ store, maxBytes, pins: new ZipPins(), log });
     await evictor.check();
-    assertEquals(stored(store), ["v1.0.0", "v1.1.0", "v1.4.0"], "v1.2.0 and v1.3.0 went");
+    assertEquals(await stored(store), ["v1.0.0", "v1.1.0", "v1.4.0"], "v1.2.0 and v1.3.0 went");
     const stats = evictor.stats();
     assertEquals(stats.evictions, 2);
     assertEquals(stats.evictedBytes, 2 * ZIP_BYTES);
     assert(stats.storedBytes <= maxBytes * LOW_WATER, "under the low-water mark");
-    assertEquals(stats.storedBytes, store.usedBytes());
+    assertEquals(stats.storedBytes, await store.usedBytes());
     assertEquals(stats.overBudget, false);
+    assertEquals(evictor.overBudget(), false, "prefetching goes on");
     // The evicted zips' chunks and blobs are gone too, the others' readable, small data kept.
-    assertEquals(store.chunk(blobs[2], 0), undefined);
-    assertEquals(store.chunk(blobs[3], 3), undefined);
-    assertEquals(store.chunk(blobs[4], 3)?.byteLength, store.chunkSize);
-    assert(store.artifact("example.com/m", "v1.0.0", "mod"), ".mod files are never evicted");
+    assertEquals(await store.chunk(blobs[2], 0), undefined);
+    assertEquals(await store.chunk(blobs[3], 3), undefined);
+    assertEquals((await store.chunk(blobs[4], 3))?.byteLength, store.chunkSize);
+    assert(await store.artifact("example.com/m", "v1.0.0", "mod"), ".mod files are never evicted");
     assertEquals(log.lines.filter(([event]) => event === "evicted").length, 2);
     // Under the budget now: a second check removes nothing.
     await evictor.check();
@@ -84,11 +90,11 @@ Deno.test("a pinned zip is passed over, and goes at a later check once released"
       VERSIONS.map((version, i) => ({ module: "example.com/m", version, at: 200 + i })),
     );
     const pins = new ZipPins();
-    const maxBytes = budgetForTwo(store);
+    const maxBytes = await budgetForTwo(store);
     const evictor = new Evictor({ store, maxBytes, pins, log: recordingLog() });
     const release = await pins.pin(blobs[0]);
     await evictor.check();
-    assertEquals(stored(store), ["v1.0.0", "v1.3.0", "v1.4.0"], "the next two went instead");
+    assertEquals(await stored(store), ["v1.0.0", "v1.3.0", "v1.4.0"], "the next two went instead");
     assertEquals(evictor.stats().pinnedSkips, 1);
     release();
     release(); // twice does no harm
@@ -96,8 +102,8 @@ Deno.test("a pinned zip is passed over, and goes at a later check once released"
     await putZip(store, "v1.5.0", 90);
     await store.recordServed([{ module: "example.com/m", version: "v1.5.0", at: 900 }]);
     await evictor.check();
-    assertEquals(store.artifact("example.com/m", "v1.0.0", "zip"), undefined);
-    assert(store.artifact("example.com/m", "v1.5.0", "zip"));
+    assertEquals(await store.artifact("example.com/m", "v1.0.0", "zip"), undefined);
+    assert(await store.artifact("example.com/m", "v1.5.0", "zip"));
   });
 });
 
@@ -106,18 +112,19 @@ Deno.test("with every zip pinned the evictor says it cannot get under the budget
     const pins = new ZipPins();
     for (const [i, version] of VERSIONS.entries()) await pins.pin(await putZip(store, version, i));
     const log = recordingLog();
-    const evictor = new Evictor({ store, maxBytes: budgetForTwo(store), pins, log });
+    const evictor = new Evictor({ store, maxBytes: await budgetForTwo(store), pins, log });
     await evictor.check();
-    assertEquals(stored(store), VERSIONS);
+    assertEquals(await stored(store), VERSIONS);
     assertEquals(evictor.stats().overBudget, true);
     assertEquals(log.lines.filter(([event]) => event === "budget-unreachable").length, 1);
+    assertEquals(evictor.overBudget(), true, "prefetching waits");
   });
 });
 
 Deno.test("a reader pinning a zip while it is being evicted waits, then finds it gone", async () => {
   await withStore(async (store) => {
     const blobId = await putZip(store, "v1.0.0", 1);
-    const meta = store.artifact("example.com/m", "v1.0.0", "zip")!;
+    const meta = (await store.artifact("example.com/m", "v1.0.0", "zip"))!;
     const pins = new ZipPins();
     assert(pins.tryLock(blobId), "the evictor locks an unpinned zip");
     let pinned = false;
@@ -129,7 +136,11 @@ Deno.test("a reader pinning a zip while it is being evicted waits, then finds it
     assertEquals(pinned, false, "no pin while the eviction holds the lock");
     pins.unlock(blobId);
     const release = await pinning;
-    assertEquals(store.artifact("example.com/m", "v1.0.0", "zip"), undefined, "fetched again");
+    assertEquals(
+      await store.artifact("example.com/m", "v1.0.0", "zip"),
+      undefined,
+      "fetched again",
+    );
     assert(!pins.tryLock(blobId), "a pinned slot cannot be locked");
     release();
     assert(pins.tryLock(blobId));
@@ -144,13 +155,13 @@ Deno.test("with servedBefore (the seed's grace) recently served zips stay", asyn
     );
     const evictor = new Evictor({
       store,
-      maxBytes: budgetForTwo(store),
+      maxBytes: await budgetForTwo(store),
       pins: new ZipPins(),
       log: recordingLog(),
       servedBefore: () => 1001,
     });
     await evictor.check();
-    assertEquals(stored(store), VERSIONS.slice(1), "only v1.0.0 was served before the grace");
+    assertEquals(await stored(store), VERSIONS.slice(1), "only v1.0.0 was served before the grace");
     assertEquals(evictor.stats().overBudget, true);
   });
 });
@@ -186,35 +197,4 @@ Deno.test("small data alone over half the budget is logged once and shown in the
     assertEquals(evictor.stats().smallBytes, 130_000);
     assertEquals(log.lines.filter(([event]) => event === "budget-small-data").length, 1);
   });
-});
-
-Deno.test("a response holds its zip's pin until its body is read to the end, fails or is cancelled", async () => {
-  const body = (chunks: number, fail = false) =>
-    new ReadableStream<Uint8Array>({
-      start(controller) {
-        for (let i = 0; i < chunks; i++) controller.enqueue(new Uint8Array([i]));
-        if (fail) controller.error(new Error("chunk missing"));
-        else controller.close();
-      },
-    });
-  let released = 0;
-  const release = () => void released++;
-  const read = releaseWhenSent({ status: 200, headers: {}, body: body(2) }, release);
-  const reader = (read.body as ReadableStream<Uint8Array>).getReader();
-  await reader.read();
-  assertEquals(released, 0, "held while bytes remain");
-  await reader.read();
-  assertEquals((await reader.read()).done, true);
-  assertEquals(released, 1);
-
-  const cancelled = releaseWhenSent({ status: 200, headers: {}, body: body(3) }, release);
-  await (cancelled.body as ReadableStream<Uint8Array>).cancel("client gone");
-  assertEquals(released, 2);
-
-  const failed = releaseWhenSent({ status: 200, headers: {}, body: body(0, true) }, release);
-  await (failed.body as ReadableStream<Uint8Array>).getReader().read().catch(() => {});
-  assertEquals(released, 3);
-
-  releaseWhenSent({ status: 304, headers: {} }, release);
-  assertEquals(released, 4, "no body: released at once");
 });

@@ -78,6 +78,9 @@ import { type FlightGroup, SingleFlight } from "./single_flight.ts";
 import { openStoredZip } from "./stored_zip.ts";
 import { SumdbPassThrough } from "./sumdb.ts";
 import { downloadZip, type ZipDownloadParts } from "./zip_download.ts";
+import type { ServingBudget } from "./budget.ts";
+import { pinServedZip } from "./pins.ts";
+import { counters } from "../observe/counters.ts";
 
 /**
  * Options of a {@linkcode ModuleProxy}.
@@ -140,6 +143,8 @@ export interface ModuleProxyOptions {
    * queue is kept). Clients are never held back by it.
    */
   shouldPausePrefetch?: () => boolean;
+  /** Under a disk budget (`--max-bytes`): zips served are pinned while sent, and their hits counted. */
+  budget?: ServingBudget;
 }
 
 /**
@@ -237,7 +242,12 @@ export class ModuleProxy {
     if (options.prefetch && !storedOnly) {
       const fetcher = this.#fetcher;
       this.#prefetch = new Prefetcher({
-        target: this,
+        // A prefetch is not a client: it neither pins the zip nor counts as served.
+        target: {
+          info: (module, version) => this.info(module, version),
+          mod: (module, version) => this.mod(module, version),
+          zip: (module, version) => this.#zip(module, version),
+        },
         concurrency: options.prefetch.concurrency,
         now,
         log,
@@ -313,8 +323,34 @@ export class ModuleProxy {
     return this.#small("mod", module, version);
   }
 
-  /** `GET <module>/@v/<version>.zip` */
+  /**
+   * `GET <module>/@v/<version>.zip`. Under a disk budget the zip stays
+   * pinned until the reply's `release` (once sent), and its hit is counted.
+   */
   async zip(module: string, version: string): Promise<Reply> {
+    const reply = await this.#zip(module, version);
+    const budget = this.#options.budget;
+    if (!budget || (reply.type !== "stored-zip" && reply.type !== "live-zip")) return reply;
+    // A download under way has no committed blob, so nothing to check: it cannot be evicted.
+    const live = reply.type === "live-zip" ? reply.download.progress() : undefined;
+    const settled = !live || (live.done && live.failure === undefined);
+    const release = await pinServedZip(
+      budget.pins,
+      reply.type === "live-zip" ? reply.download.blobId : reply.meta.blobId!,
+      settled
+        ? () => this.#store.artifact(module, version, "zip").then((meta) => meta?.blobId)
+        : undefined,
+    );
+    if (!release) {
+      // Evicted between the lookup and the pin: fetched again, as if never stored.
+      this.#memory.dropArtifact("zip", module, version);
+      return this.zip(module, version);
+    }
+    budget.served(module, version);
+    return { ...reply, release };
+  }
+
+  async #zip(module: string, version: string): Promise<Reply> {
     if (canonicalModuleVersion(version) !== version) return nonCanonical(module, version);
     this.#prefetch?.clientAsked("zip", module, version); // prefetch: the build has begun
     const notFound = this.#memory.rememberedNotFound("zip", module, version);
@@ -350,8 +386,12 @@ export class ModuleProxy {
       download = new LiveDownload((blobId, seq) => this.#memory.readChunk(blobId, seq));
       this.#live.set(key, download);
       this.#stats.liveDownloads++;
+      counters.zipsDownloading++;
       const run = downloadZip(this.#zipParts, download, module, version)
-        .finally(() => this.#live.delete(key));
+        .finally(() => {
+          this.#live.delete(key);
+          counters.zipsDownloading--;
+        });
       this.#track(run);
       this.#prefetch?.zipDownload(module, version, download.finished); // prefetch: counted
     }
@@ -393,6 +433,8 @@ export class ModuleProxy {
       upstream: this.#fetcher.upstreamStats(),
       store: this.#store.stats(),
       cache: this.#memory.stats(),
+      // The disk budget's figures (the primary's; a replica has none).
+      ...(this.#options.budget?.stats ? { budget: this.#options.budget.stats() } : {}),
       reclaim: {
         active: reclaimer.active,
         collections: reclaimer.collections,

@@ -11,17 +11,44 @@
  *
  * @module
  */
-import type { ServedHit } from "../store/sqlite.ts";
+import type { ServedHit } from "../store/mod.ts";
 
-/** A zip's hits in a batch: how many, and the latest. */
+/**
+ * A zip's hits in a batch: how many, and the latest.
+ *
+ * @example
+ * ```ts
+ * import type { BatchedHit } from "./recency.ts";
+ * const hit: BatchedHit = { module: "example.com/m", version: "v1.0.0", at: 5, count: 2 };
+ * console.assert(hit.count === 2);
+ * ```
+ */
 export interface BatchedHit extends ServedHit {
   count: number;
 }
 
-/** Runs `run` after `ms`; returns how to cancel it. The default is an unref'd timer. */
+/**
+ * Runs `run` after `ms`; returns how to cancel it. The default is an unref'd timer.
+ *
+ * @example
+ * ```ts
+ * import type { Schedule } from "./recency.ts";
+ * const now: Schedule = (run) => (run(), () => {});
+ * now(() => console.log("ran"), 5000);
+ * ```
+ */
 export type Schedule = (run: () => void, ms: number) => () => void;
 
-/** Options of a {@linkcode ServedLog}. */
+/**
+ * Options of a {@linkcode ServedLog}.
+ *
+ * @example
+ * ```ts
+ * import type { ServedLogOptions } from "./recency.ts";
+ * const options: ServedLogOptions = { flush: () => {}, intervalMs: 5000, maxHits: 256 };
+ * console.assert(options.maxHits === 256);
+ * ```
+ */
 export interface ServedLogOptions {
   /** Where a batch goes: the store (primary) or the primary (replica). */
   flush: (hits: BatchedHit[]) => Promise<void> | void;
@@ -35,7 +62,15 @@ export interface ServedLogOptions {
   schedule?: Schedule;
 }
 
-/** Counters of a {@linkcode ServedLog}. */
+/**
+ * Counters of a {@linkcode ServedLog}.
+ *
+ * @example
+ * ```ts
+ * import { ServedLog } from "./recency.ts";
+ * console.assert(new ServedLog({ flush: () => {} }).stats().servedHits === 0);
+ * ```
+ */
 export interface ServedLogStats {
   /** Zips served (hits, including those merged from replicas). */
   servedHits: number;
