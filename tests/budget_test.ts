@@ -223,7 +223,16 @@ Deno.test("only the least recently served zips go; one being sent stays; evicted
     }
     return kept;
   };
+  /** A sample of `/metrics` without labels. */
+  const metric = async (name: string) => {
+    const text = await (await fetch(`${astera.url}/metrics`)).text();
+    const line = text.split("\n").find((line) => line.startsWith(`${name} `));
+    return line === undefined ? undefined : Number(line.slice(name.length + 1));
+  };
   try {
+    // The counters are the process's: this test reads what it adds to them.
+    const evictionsBefore = (await metric("astera_evictions_total"))!;
+    const evictedBefore = (await metric("astera_evicted_bytes_total"))!;
     // m0..m3 (14 MiB: within the budget), with their .mod files.
     for (const i of [0, 1, 2, 3]) {
       assertEquals((await get(i, "mod")).status, 200);
@@ -252,6 +261,12 @@ Deno.test("only the least recently served zips go; one being sent stays; evicted
     assert(stats.storedBytes <= BUDGET * 0.9, `${stats.storedBytes} bytes stored`);
     assertEquals(stats.storedBytes, await astera.store.usedBytes());
     assert(stats.smallBytes > 0 && stats.smallBytes < MiB);
+    // The same figures in /metrics.
+    assertEquals(await metric("astera_evictions_total"), evictionsBefore + 2);
+    assertEquals(await metric("astera_evicted_bytes_total"), evictedBefore + stats.evictedBytes);
+    assertEquals(await metric("astera_store_budget_bytes"), BUDGET);
+    assertEquals(await metric("astera_store_bytes"), stats.storedBytes);
+    assertEquals(await metric("astera_zip_downloads_in_progress"), 0);
     assert(
       await astera.store.artifact(MODULES[0], "v1.0.0", "mod"),
       ".mod files are never evicted",
