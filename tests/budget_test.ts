@@ -157,7 +157,7 @@ Deno.test("concurrent go clients under a budget get what they get direct; the st
         assertEquals(outcome, oracle[n % MODULES.length], `client ${n}`);
       }
       const stats = await astera.stats();
-      assert((stats.budget as Record<string, number>).evictions > 0, "eviction churned");
+      assertEquals((stats.budget as Record<string, number>).maxBytes, BUDGET);
       // A graceful stop writes the last hits and leaves the store within its budget.
       assertEquals(await astera.stop(), 0);
       stopped = true;
@@ -165,6 +165,9 @@ Deno.test("concurrent go clients under a budget get what they get direct; the st
         astera.log.filter((line) => /internal-error|replica-error|evict-failed/.test(line)),
         [],
       );
+      // 22 MiB fetched under 16 MiB: zips were evicted, while serving or at the last check (when
+      // depends on the 5 s timer, so the log says, not the stats read as the clients end).
+      assert(astera.log.some((line) => line.includes("evicted")), "eviction churned");
       const store = SqliteStore.open(db);
       try {
         const used = await store.usedBytes();
@@ -394,8 +397,9 @@ Deno.test("with two isolates, the replica's hits reach the primary and the datab
     await astera.close();
     closed = true;
     const { servedHits, servedBatches } = astera.budget!.stats();
-    // The first request counts twice when a replica asked the primary to download the zip.
-    assert(servedHits >= requests + 1, `${servedHits} hits`);
+    // Each request counted once, by the isolate that served it (the primary does not count a
+    // zip it downloads or reads for a replica).
+    assertEquals(servedHits, requests + 1);
     assert(servedBatches >= 1);
     const row = new DatabaseSync(db).prepare(
       "SELECT last_served FROM artifacts WHERE kind = 'zip'",

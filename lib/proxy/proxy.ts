@@ -350,6 +350,15 @@ export class ModuleProxy {
     return { ...reply, release };
   }
 
+  /**
+   * The zip as {@linkcode zip} gives it, without the disk budget's pin and
+   * hit: for a replica's question (`shared_zip.ts`), since the replica pins
+   * and counts the zip it serves itself.
+   */
+  zipForReplica(module: string, version: string): Promise<Reply> {
+    return this.#zip(module, version);
+  }
+
   async #zip(module: string, version: string): Promise<Reply> {
     if (canonicalModuleVersion(version) !== version) return nonCanonical(module, version);
     this.#prefetch?.clientAsked("zip", module, version); // prefetch: the build has begun
