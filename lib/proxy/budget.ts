@@ -20,7 +20,8 @@
 import type { Logger } from "../log.ts";
 import { counters } from "../observe/counters.ts";
 import type { Store } from "../store/mod.ts";
-import { ZipPins } from "./pins.ts";
+import { pinServedZip, ZipPins } from "./pins.ts";
+import type { Reply } from "./reply.ts";
 import { type BatchedHit, ServedLog, type ServedLogStats } from "./recency.ts";
 import { errorText } from "../util/errors.ts";
 
@@ -109,7 +110,8 @@ const SMALL_EVERY_MS = 10 * 60_000;
  * @example
  * ```ts
  * import { Evictor } from "./budget.ts";
- * import { ZipPins } from "./pins.ts";
+ * import { pinServedZip, ZipPins } from "./pins.ts";
+import type { Reply } from "./reply.ts";
  * import { MemoryStore } from "../store/mod.ts";
  * import { silentLogger } from "../log.ts";
  * const store = new MemoryStore();
@@ -286,7 +288,8 @@ export class Evictor {
  * @example
  * ```ts
  * import type { ServingBudget } from "./budget.ts";
- * import { ZipPins } from "./pins.ts";
+ * import { pinServedZip, ZipPins } from "./pins.ts";
+import type { Reply } from "./reply.ts";
  * const hits: string[] = [];
  * const budget: ServingBudget = { pins: new ZipPins(), served: (m, v) => void hits.push(`${m}@${v}`) };
  * budget.served("example.com/m", "v1.0.0");
@@ -299,6 +302,48 @@ export interface ServingBudget {
   served(module: string, version: string): void;
   /** The budget's figures, where this isolate keeps them (the primary). */
   stats?(): BudgetStats & ServedLogStats;
+}
+
+/**
+ * A zip reply (stored, or a download under way).
+ *
+ * @example
+ * ```ts ignore
+ * const reply: ZipReply = { type: "stored-zip", meta };
+ * ```
+ */
+export type ZipReply = Extract<Reply, { type: "stored-zip" | "live-zip" }>;
+
+/**
+ * Pins the zip of `reply` for as long as it is sent and counts its hit: the
+ * reply comes back with the pin's `release`. `storedBlob` reads which blob
+ * the store has for the zip now. Undefined when the zip was evicted between
+ * its lookup and the pin: it is then to be fetched again, as if never stored.
+ *
+ * @example
+ * ```ts ignore
+ * const held = await holdServedZip(budget, module, version, reply, () => storedBlobId());
+ * if (held) return held; // held.release() once sent
+ * ```
+ */
+export async function holdServedZip(
+  budget: ServingBudget,
+  module: string,
+  version: string,
+  reply: ZipReply,
+  storedBlob: () => Promise<number | null | undefined>,
+): Promise<ZipReply | undefined> {
+  // A download under way has no committed blob, so nothing to check: it cannot be evicted.
+  const live = reply.type === "live-zip" ? reply.download.progress() : undefined;
+  const settled = !live || (live.done && live.failure === undefined);
+  const release = await pinServedZip(
+    budget.pins,
+    reply.type === "live-zip" ? reply.download.blobId : reply.meta.blobId!,
+    settled ? storedBlob : undefined,
+  );
+  if (!release) return undefined;
+  budget.served(module, version);
+  return { ...reply, release };
 }
 
 /**

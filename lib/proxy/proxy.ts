@@ -78,8 +78,7 @@ import { type FlightGroup, SingleFlight } from "./single_flight.ts";
 import { openStoredZip } from "./stored_zip.ts";
 import { SumdbPassThrough } from "./sumdb.ts";
 import { downloadZip, type ZipDownloadParts } from "./zip_download.ts";
-import type { ServingBudget } from "./budget.ts";
-import { pinServedZip } from "./pins.ts";
+import { holdServedZip, type ServingBudget } from "./budget.ts";
 import { counters } from "../observe/counters.ts";
 
 /**
@@ -331,23 +330,12 @@ export class ModuleProxy {
     const reply = await this.#zip(module, version);
     const budget = this.#options.budget;
     if (!budget || (reply.type !== "stored-zip" && reply.type !== "live-zip")) return reply;
-    // A download under way has no committed blob, so nothing to check: it cannot be evicted.
-    const live = reply.type === "live-zip" ? reply.download.progress() : undefined;
-    const settled = !live || (live.done && live.failure === undefined);
-    const release = await pinServedZip(
-      budget.pins,
-      reply.type === "live-zip" ? reply.download.blobId : reply.meta.blobId!,
-      settled
-        ? () => this.#store.artifact(module, version, "zip").then((meta) => meta?.blobId)
-        : undefined,
-    );
-    if (!release) {
-      // Evicted between the lookup and the pin: fetched again, as if never stored.
-      this.#memory.dropArtifact("zip", module, version);
-      return this.zip(module, version);
-    }
-    budget.served(module, version);
-    return { ...reply, release };
+    const stored = () => this.#store.artifact(module, version, "zip").then((meta) => meta?.blobId);
+    const held = await holdServedZip(budget, module, version, reply, stored);
+    if (held) return held;
+    // Evicted between the lookup and the pin: fetched again, as if never stored.
+    this.#memory.dropArtifact("zip", module, version);
+    return this.zip(module, version);
   }
 
   /**
