@@ -9,6 +9,7 @@ import { parseArgs } from "node:util";
 import { dirname, join } from "node:path";
 import { parseUpstreamList, UpstreamConfigError, type UpstreamEntry } from "./sources/mod.ts";
 import { DEFAULT_RECLAIM_STEP } from "./proxy/reclaim.ts";
+import { MIN_BUDGET_BYTES } from "./proxy/budget.ts";
 
 /** The server's configuration. */
 export interface Config {
@@ -41,6 +42,8 @@ export interface Config {
   authFile: string;
   /** Which requests need credentials when `authFile` is set. */
   authScope: "private" | "all";
+  /** The disk budget (`--max-bytes`), or undefined for none. */
+  maxBytes?: number;
 }
 
 /** A bad flag or environment value; the message is the one line to print. */
@@ -129,6 +132,12 @@ export const FLAGS: Record<string, FlagSpec> = {
     default: "4096",
     help:
       "client connections open at once, shared out among the isolates; when all are taken the longest-idle one is closed",
+  },
+  "max-bytes": {
+    env: "ASTERA_MAX_BYTES",
+    default: "none",
+    help:
+      "disk budget for the database's content, at least 16MiB: past it the least recently served zips are removed, down to 90%",
   },
   prefetch: {
     env: "ASTERA_PREFETCH",
@@ -234,7 +243,27 @@ export function parseConfig(args: string[], env: Record<string, string | undefin
     prefetch: parseOnOff("prefetch", get("prefetch")),
     prefetchConcurrency: parsePrefetchConcurrency(get("prefetch-concurrency")),
     ...parseAccess(get),
+    maxBytes: parseMaxBytes(get("max-bytes")),
   };
+}
+
+/**
+ * `--max-bytes`: `none` (or empty) for no budget, else a size of at least
+ * 16 MiB (see `proxy/budget.ts`). Throws {@linkcode ConfigError}.
+ *
+ * @example
+ * ```ts
+ * import { parseMaxBytes } from "./config.ts";
+ * console.log(parseMaxBytes("1GiB"), parseMaxBytes("none")); // 1073741824 undefined
+ * ```
+ */
+export function parseMaxBytes(text: string): number | undefined {
+  if (text === "none" || text === "") return undefined;
+  const bytes = parseBytes("max-bytes", text);
+  if (bytes < MIN_BUDGET_BYTES) {
+    throw new ConfigError(`--max-bytes ${JSON.stringify(text)}: must be at least 16MiB`);
+  }
+  return bytes;
 }
 
 function parseAccess(

@@ -43,7 +43,9 @@ import { measureTlsHot } from "./bench/tls.ts";
 import { DEEP_LEVELS, loadUniverse, type Universe, writeBenchUniverse } from "./bench/universe.ts";
 
 const USAGE = `usage: deno task bench [--quick] [--clients N] [--delay DURATION] [--bandwidth SIZE]
-  [--modules N] [--deep-levels N] [--huge-mb N] [--universe DIR --project DIR] [--seconds N] [--systems direct,astera,nginx,floor,athens,tls] [--out FILE] [--keep] [--cpu-prof DIR] [--astera-args="FLAGS"]`;
+  [--modules N] [--deep-levels N] [--huge-mb N] [--universe DIR --project DIR] [--seconds N] [--systems direct,astera,budget,nginx,floor,athens,tls] [--out FILE] [--keep] [--cpu-prof DIR] [--astera-args="FLAGS"]
+
+  budget: Astera again with --max-bytes of half the universe, so eviction churns under the workloads`;
 
 /** Flags of the benchmark. */
 export interface BenchOptions {
@@ -93,7 +95,7 @@ export function parseBenchArgs(args: string[]): BenchOptions {
       "deep-levels": { type: "string" },
       "huge-mb": { type: "string" },
       seconds: { type: "string" },
-      systems: { type: "string", default: "direct,astera,nginx,floor,athens,tls" },
+      systems: { type: "string", default: "direct,astera,budget,nginx,floor,athens,tls" },
       out: { type: "string" },
       keep: { type: "boolean", default: false },
       "cpu-prof": { type: "string" },
@@ -116,7 +118,7 @@ export function parseBenchArgs(args: string[]): BenchOptions {
   };
   const systems = new Set(values.systems.split(",").map((s) => s.trim().toLowerCase()));
   for (const name of systems) {
-    if (!["direct", "astera", "nginx", "floor", "athens", "tls"].includes(name)) {
+    if (!["direct", "astera", "budget", "nginx", "floor", "athens", "tls"].includes(name)) {
       throw new Error(`unknown system ${name}`);
     }
   }
@@ -319,7 +321,7 @@ async function coldWarm(ctx: Context, { system, result }: Running, cold: boolean
     checkFailures(result, "cold", run.failures);
   }
   log(`${result.name}: warm, ${n} clients`);
-  const isAstera = result.name === "Astera";
+  const isAstera = result.name === "Astera" || result.name === BUDGET_RUN;
   const before = isAstera ? await asteraStats(system.url) : undefined;
   await warmRound(ctx, { system, result }, 1);
   if (before) {
@@ -338,7 +340,9 @@ async function hugePulls(ctx: Context, { system, result }: Running): Promise<voi
   log(`${result.name}: ${n} × huge zip`);
   const url = system.url + ctx.universe.huge.path;
   const watch = new MemoryWatch(system.pid);
-  const statsBefore = result.name === "Astera" ? await asteraStats(system.url) : undefined;
+  const statsBefore = result.name === "Astera" || result.name === BUDGET_RUN
+    ? await asteraStats(system.url)
+    : undefined;
   watch.begin();
   const first = await pullConcurrently(ctx.curl, url, n, ctx.universe.huge.size);
   result.hugeColdMs = first.wallMs;
@@ -502,6 +506,47 @@ async function asteraRestarted(ctx: Context, result: SystemResult): Promise<void
   } finally {
     await restarted.stop();
   }
+}
+
+/** The name of the run with a disk budget in the table. */
+const BUDGET_RUN = "Astera --max-bytes";
+
+/**
+ * Astera with a disk budget of half the universe (at least the 16 MiB
+ * minimum): cold and warm as the plain run, and then the same workloads, so
+ * eviction churns while clients are served. Its figures beside the plain
+ * run's show what the budget costs (recency tracking, pins, eviction).
+ */
+async function prepareBudget(ctx: Context, running: Running[]): Promise<SystemResult> {
+  const result = newResult(BUDGET_RUN);
+  const maxBytes = Math.max(16 * 1024 * 1024, Math.floor(ctx.universe.bytes / 2));
+  const dir = await freshDir(ctx.work, "astera-budget");
+  const system = await startAstera({
+    db: join(dir, "main.db"),
+    upstream: ctx.upstream.url,
+    log: join(dir, "main.log"),
+    extraArgs: [...ctx.options.asteraArgs, "--max-bytes", String(maxBytes)],
+  });
+  const entry = { system: { ...system, name: BUDGET_RUN }, result };
+  running.push(entry);
+  result.notes.push(`--max-bytes ${(maxBytes / 1e6).toFixed(0)} MB: half the universe`);
+  await coldWarm(ctx, entry, true);
+  return result;
+}
+
+/** What the budget did over every workload, read before the run with a budget stops. */
+async function budgetNote(running: Running[]): Promise<void> {
+  const entry = running.find(({ result }) => result.name === BUDGET_RUN);
+  if (!entry) return;
+  const { budget } = await asteraStats(entry.system.url);
+  if (!budget) return;
+  entry.result.notes.push(
+    `budget: ${budget.evictions} zips evicted (${(budget.evictedBytes / 1e6).toFixed(0)} MB), ${
+      (budget.storedBytes / 1e6).toFixed(0)
+    } MB stored of ${
+      (budget.maxBytes / 1e6).toFixed(0)
+    } MB, ${budget.pinnedSkips} passed over while being sent`,
+  );
 }
 
 async function prepareNginx(ctx: Context, running: Running[]): Promise<SystemResult> {
@@ -671,6 +716,9 @@ async function main(): Promise<void> {
         if (options.systems.has("astera")) {
           await prepare("Astera", () => prepareAstera(ctx, running));
         }
+        if (options.systems.has("budget")) {
+          await prepare(BUDGET_RUN, () => prepareBudget(ctx, running));
+        }
         if (options.systems.has("nginx")) await prepare("nginx", () => prepareNginx(ctx, running));
         if (options.systems.has("floor")) {
           await prepare("Deno.serve", () => prepareFloor(ctx, running));
@@ -686,6 +734,7 @@ async function main(): Promise<void> {
         for (const entry of running) {
           if (entry.result.name !== "Deno.serve") await largePulls(ctx, entry);
         }
+        await budgetNote(running);
       } finally {
         for (const { system } of running) await system.stop();
       }

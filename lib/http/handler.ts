@@ -8,7 +8,13 @@
 import { bytesResponse, IMMUTABLE, rangedResponse, SHORT_LIVED, textError } from "./response.ts";
 import type { HttpRequest, HttpResponse } from "./types.ts";
 import type { Logger } from "../log.ts";
-import { type Answer, type ModuleProxy, REPAIR_ADVICE, type Reply } from "../proxy/mod.ts";
+import {
+  type Answer,
+  type ModuleProxy,
+  releaseWhenSent,
+  REPAIR_ADVICE,
+  type Reply,
+} from "../proxy/mod.ts";
 import { StoreCorruptError, StoreUnavailableError } from "../store/mod.ts";
 import { parseRoute, type Route, RouteError } from "../goproxy/route.ts";
 import { BoundedMap } from "../util/bounded_map.ts";
@@ -241,7 +247,11 @@ export function createHandler(
       if (forward) return await forward(request);
       return textError(502, "internal error: nothing stored and no primary to ask");
     }
-    return replyResponse(request, proxy, reply);
+    // Disk budget: a zip's pin is released once it is sent (lib/proxy/pins.ts).
+    const release = reply.type === "stored-zip" || reply.type === "live-zip"
+      ? reply.release
+      : undefined;
+    return releaseWhenSent(replyResponse(request, proxy, reply), release);
   };
   const isolateStats = (): IsolateStats => ({
     handler: { ...stats },

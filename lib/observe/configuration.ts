@@ -33,6 +33,9 @@ export function configurationOf(config: Config, bound?: Deno.NetAddr): Record<st
     "not-found kept": duration(config.negativeMs),
     "upstream timeout": duration(config.upstreamTimeoutMs),
     "memory cache": `${Math.round(config.cacheBytes / 2 ** 20)} MiB`,
+    "disk budget": config.maxBytes === undefined
+      ? "none"
+      : `${Math.round(config.maxBytes / 2 ** 20)} MiB`,
     ...(config.private
       ? { "git mirrors": config.gitDir, "git fetch every": duration(config.gitTtlMs) }
       : {}),

@@ -79,6 +79,8 @@ import { LeasedFlight } from "./leased_flight.ts";
 import { openStoredZip } from "./stored_zip.ts";
 import { SumdbPassThrough } from "./sumdb.ts";
 import { downloadZip, type ZipDownloadParts } from "./zip_download.ts";
+import { holdServedZip, type ServingBudget } from "./budget.ts";
+import { counters } from "../observe/counters.ts";
 
 /**
  * Options of a {@linkcode ModuleProxy}.
@@ -141,6 +143,8 @@ export interface ModuleProxyOptions {
    * queue is kept). Clients are never held back by it.
    */
   shouldPausePrefetch?: () => boolean;
+  /** Under a disk budget (`--max-bytes`): zips served are pinned while sent, and their hits counted. */
+  budget?: ServingBudget;
 }
 
 /**
@@ -243,7 +247,12 @@ export class ModuleProxy {
     if (options.prefetch && !storedOnly) {
       const fetcher = this.#fetcher;
       this.#prefetch = new Prefetcher({
-        target: this,
+        // A prefetch is not a client: it neither pins the zip nor counts as served.
+        target: {
+          info: (module, version) => this.info(module, version),
+          mod: (module, version) => this.mod(module, version),
+          zip: (module, version) => this.#zip(module, version),
+        },
         concurrency: options.prefetch.concurrency,
         now,
         log,
@@ -319,8 +328,32 @@ export class ModuleProxy {
     return this.#small("mod", module, version);
   }
 
-  /** `GET <module>/@v/<version>.zip` */
+  /**
+   * `GET <module>/@v/<version>.zip`. Under a disk budget the zip stays
+   * pinned until the reply's `release` (once sent), and its hit is counted.
+   */
   async zip(module: string, version: string): Promise<Reply> {
+    const reply = await this.#zip(module, version);
+    const budget = this.#options.budget;
+    if (!budget || (reply.type !== "stored-zip" && reply.type !== "live-zip")) return reply;
+    const stored = () => this.#store.artifact(module, version, "zip").then((meta) => meta?.blobId);
+    const held = await holdServedZip(budget, module, version, reply, stored);
+    if (held) return held;
+    // Evicted between the lookup and the pin: fetched again, as if never stored.
+    this.#memory.dropArtifact("zip", module, version);
+    return this.zip(module, version);
+  }
+
+  /**
+   * The zip as {@linkcode zip} gives it, without the disk budget's pin and
+   * hit: for a replica's question (`shared_zip.ts`), since the replica pins
+   * and counts the zip it serves itself.
+   */
+  zipForReplica(module: string, version: string): Promise<Reply> {
+    return this.#zip(module, version);
+  }
+
+  async #zip(module: string, version: string): Promise<Reply> {
     if (canonicalModuleVersion(version) !== version) return nonCanonical(module, version);
     this.#prefetch?.clientAsked("zip", module, version); // prefetch: the build has begun
     const notFound = this.#memory.rememberedNotFound("zip", module, version);
@@ -361,8 +394,12 @@ export class ModuleProxy {
       download = new LiveDownload((blobId, seq) => this.#memory.readChunk(blobId, seq));
       this.#live.set(key, download);
       this.#stats.liveDownloads++;
+      counters.zipsDownloading++;
       const run = downloadZip(this.#zipParts, download, module, version)
-        .finally(() => this.#live.delete(key));
+        .finally(() => {
+          this.#live.delete(key);
+          counters.zipsDownloading--;
+        });
       this.#track(run);
       this.#prefetch?.zipDownload(module, version, download.finished); // prefetch: counted
     }
@@ -435,6 +472,8 @@ export class ModuleProxy {
       upstream: this.#fetcher.upstreamStats(),
       store: this.#store.stats(),
       cache: this.#memory.stats(),
+      // The disk budget's figures (the primary's; a replica has none).
+      ...(this.#options.budget?.stats ? { budget: this.#options.budget.stats() } : {}),
       reclaim: {
         active: reclaimer.active,
         collections: reclaimer.collections,

@@ -28,8 +28,9 @@ import type { LiveDownload } from "./live_download.ts";
  */
 export type Reply =
   | { type: "bytes"; bytes: Uint8Array; contentType: string; immutable: boolean; etag?: string }
-  | { type: "stored-zip"; meta: ArtifactMeta }
-  | { type: "live-zip"; download: LiveDownload }
+  /** `release`: under a disk budget, the zip's pin, to release once it is sent (`pins.ts`). */
+  | { type: "stored-zip"; meta: ArtifactMeta; release?: () => void }
+  | { type: "live-zip"; download: LiveDownload; release?: () => void }
   | { type: "not-found"; status: 404 | 410; message: string }
   /** 502/503: the source or the store failed; a refusal's status: the upstream refused. */
   | { type: "error"; status: 502 | 503 | RefusalStatus; message: string }

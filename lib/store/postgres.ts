@@ -20,6 +20,14 @@ import { ChunkedBlobWriter } from "./blob_writer.ts";
 import { readBlobRange } from "./blob_range.ts";
 import { etagFromDigest, sha256, strongEtag } from "./digest.ts";
 import { postgresStoreError } from "./postgres_errors.ts";
+import {
+  deleteBlobChunksIn,
+  evictionCandidatesIn,
+  evictZipIn,
+  recordServedIn,
+  smallBytesIn,
+  usedBytesIn,
+} from "./postgres_budget.ts";
 import { PostgresLeases } from "./postgres_lease.ts";
 import { migratePostgres } from "./postgres_schema.ts";
 import { type PasswordSources, postgresTarget } from "./postgres_url.ts";
@@ -32,6 +40,7 @@ import {
   type BlobWriter,
   DAMAGED,
   DEFAULT_CHUNK_SIZE,
+  type ServedHit,
   type Store as StoreInterface,
   type StoreBatch,
   type StoredAnswer,
@@ -57,7 +66,7 @@ export interface PostgresStoreOptions {
   /** Connections in the pool (default 8). */
   maxConnections?: number;
   /**
-   * The most the stored bytes (chunks and inline artifacts) may add up to;
+   * The most the stored bytes (chunks, inline artifacts, answers) may add up to;
    * unlimited if unset. Checked on each write against the whole database.
    */
   maxBytes?: number;
@@ -441,13 +450,36 @@ export class PostgresStore implements StoreInterface {
     });
   }
 
+  // ---- the disk budget (SQL in postgres_budget.ts) ----
+
+  async recordServed(hits: readonly ServedHit[]): Promise<void> {
+    if (hits.length > 0) await this.#write((sql) => recordServedIn(sql, hits));
+  }
+
+  usedBytes(): Promise<number> {
+    return this.#read(usedBytesIn);
+  }
+
+  smallBytes(): Promise<number> {
+    return this.#read(smallBytesIn);
+  }
+
+  evictionCandidates(limit: number, skip = 0, servedBefore = Infinity): Promise<ArtifactMeta[]> {
+    return this.#read((sql) => evictionCandidatesIn(sql, limit, skip, servedBefore));
+  }
+
+  evictZip(meta: ArtifactMeta): Promise<boolean> {
+    return this.#write((sql) => evictZipIn(sql, meta));
+  }
+
+  deleteBlobChunks(blobId: number, max: number): Promise<number> {
+    return this.#write((sql) => deleteBlobChunksIn(sql, blobId, max));
+  }
+
   /** Throws {@linkcode StoreFullError} when `adding` more bytes would pass `maxBytes`. */
   async #checkRoom(sql: Sql, adding: number): Promise<void> {
     if (this.#maxBytes === undefined) return;
-    const [row] = await sql`SELECT
-      (SELECT coalesce(sum(octet_length(data)), 0) FROM chunks) +
-      (SELECT coalesce(sum(octet_length(data)), 0) FROM artifacts) AS used`;
-    if (Number(row.used) + adding > this.#maxBytes) {
+    if (await usedBytesIn(sql) + adding > this.#maxBytes) {
       throw new StoreFullError(`the store's limit of ${this.#maxBytes} bytes is reached`);
     }
   }

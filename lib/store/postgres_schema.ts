@@ -16,7 +16,7 @@ import type postgres from "postgres";
  * @example
  * ```ts
  * import { POSTGRES_MIGRATIONS } from "./postgres_schema.ts";
- * console.assert(POSTGRES_MIGRATIONS.length === 1);
+ * console.assert(POSTGRES_MIGRATIONS.length === 2); // schema 2: when zips were last served
  * ```
  */
 export const POSTGRES_MIGRATIONS: string[] = [
@@ -64,6 +64,11 @@ export const POSTGRES_MIGRATIONS: string[] = [
      holder TEXT NOT NULL,
      expires_at TIMESTAMPTZ NOT NULL
    );`,
+  // The disk budget (lib/proxy/budget.ts): when a zip was last served, written in batches; the
+  // index gives the least recently served zips first without reading the table.
+  `ALTER TABLE artifacts ADD COLUMN last_served BIGINT;
+   CREATE INDEX artifacts_zip_recency ON artifacts ((coalesce(last_served, stored_at)), module, version)
+     WHERE kind = 'zip';`,
 ];
 
 /** The advisory lock key migrations take (any constant; "astera" in ASCII). */

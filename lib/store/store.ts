@@ -154,6 +154,23 @@ export interface StoreSize {
 }
 
 /**
+ * A zip served at `at` (ms since the epoch), for {@linkcode Store.recordServed}:
+ * the disk budget removes the least recently served zips first.
+ *
+ * @example
+ * ```ts
+ * import type { ServedHit } from "./store.ts";
+ * const hit: ServedHit = { module: "example.com/m", version: "v1.0.0", at: Date.now() };
+ * console.assert(hit.at > 0);
+ * ```
+ */
+export interface ServedHit {
+  module: string;
+  version: string;
+  at: number;
+}
+
+/**
  * The default chunk size: small enough that one read never stalls the event loop.
  *
  * @example
@@ -350,6 +367,48 @@ export interface Store {
    * synchronous and quick; everything it did is undone if it throws.
    */
   batch<T>(body: (batch: StoreBatch) => T): Promise<T>;
+
+  // ---- the disk budget (`lib/proxy/budget.ts`): only zips are ever evicted ----
+
+  /**
+   * Notes when zips were last served, in one write (a batch that
+   * `lib/proxy/recency.ts` gathered). A time never goes back; zips not
+   * stored are skipped.
+   */
+  recordServed(hits: readonly ServedHit[]): Promise<void>;
+  /**
+   * The bytes the store's content takes, as the budget counts them: for
+   * SQLite its pages less its free pages (new data reuses free pages, so
+   * this falls as zips are evicted while the file keeps its size).
+   */
+  usedBytes(): Promise<number>;
+  /**
+   * The content bytes of everything but zips (`.info`, `.mod`, answers),
+   * which is never evicted. It may read every row's size: for a periodic
+   * check, not for a request.
+   */
+  smallBytes(): Promise<number>;
+  /**
+   * Up to `limit` stored zips, least recently served first (one never served
+   * counts from when it was stored; ties by module, then version), skipping
+   * the first `skip`. With `servedBefore` (ms), only zips not served since.
+   */
+  evictionCandidates(limit: number, skip?: number, servedBefore?: number): Promise<ArtifactMeta[]>;
+  /**
+   * Removes a stored zip to keep within the budget, in one short write: the
+   * artifact goes at once and its blob becomes pending, its chunks then
+   * deleted by {@linkcode deleteBlobChunks} (or by the sweep after a crash).
+   * Unlike {@linkcode removeArtifact} no note is kept: the zip is simply not
+   * stored, as if never fetched. Only the copy `meta` describes goes.
+   * Returns whether it was removed now.
+   */
+  evictZip(meta: ArtifactMeta): Promise<boolean>;
+  /**
+   * Deletes up to `max` chunks (the first ones) of a pending blob in one
+   * short write, and the blob itself once none are left. Returns how many
+   * chunks went: 0 once the blob is gone. A committed blob is left alone.
+   */
+  deleteBlobChunks(blobId: number, max: number): Promise<number>;
 
   /**
    * A quick look for damage where every lookup starts (a few reads): what
