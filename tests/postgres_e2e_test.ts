@@ -110,7 +110,15 @@ Deno.test("PostgreSQL stopped while serving: memory answers go on, others get 50
   const cluster = await startPostgresCluster();
   let astera: AsteraProcess | undefined;
   try {
-    astera = await startAsteraProcess(["--db", cluster.url, "--upstream", upstream.url]);
+    // One isolate: each keeps its own memory, and the kernel picks which one a request reaches.
+    astera = await startAsteraProcess([
+      "--db",
+      cluster.url,
+      "--upstream",
+      upstream.url,
+      "--workers",
+      "1",
+    ]);
     const [warm, cold] = [ARTIFACTS.filter((p) => !p.endsWith(".zip")), ARTIFACTS.slice(-1)];
     const warmBodies = new Map<string, Uint8Array>();
     for (const path of warm.slice(0, 4)) warmBodies.set(path, await body(astera, path));
