@@ -39,13 +39,17 @@ import {
   startNginx,
   type System,
 } from "./bench/systems.ts";
+import { startInstances } from "./bench/instances.ts";
 import { measureTlsHot } from "./bench/tls.ts";
 import { DEEP_LEVELS, loadUniverse, type Universe, writeBenchUniverse } from "./bench/universe.ts";
 
 const USAGE = `usage: deno task bench [--quick] [--clients N] [--delay DURATION] [--bandwidth SIZE]
+  [--store sqlite|postgres] [--instances N]
   [--modules N] [--deep-levels N] [--huge-mb N] [--universe DIR --project DIR] [--seconds N] [--systems direct,astera,budget,nginx,floor,athens,tls] [--out FILE] [--keep] [--cpu-prof DIR] [--astera-args="FLAGS"]
 
-  budget: Astera again with --max-bytes of half the universe, so eviction churns under the workloads`;
+  budget: Astera again with --max-bytes of half the universe, so eviction churns under the workloads
+  --store postgres: also N Astera instances (--instances, default 3) on one throwaway PostgreSQL,
+    the clients spread over them`;
 
 /** Flags of the benchmark. */
 export interface BenchOptions {
@@ -65,6 +69,10 @@ export interface BenchOptions {
   cpuProfDir?: string;
   /** Flags added to Astera's command line, e.g. `--gc-step 0` or `--workers 1`. */
   asteraArgs: string[];
+  /** Also run Astera instances on a shared PostgreSQL (`--store postgres`). */
+  store: "sqlite" | "postgres";
+  /** How many instances share the PostgreSQL database. */
+  instances: number;
   /** An existing universe (GOPROXY layout) and a project resolving against it, instead of the synthetic one. */
   universe?: { root: string; project: string };
 }
@@ -100,6 +108,8 @@ export function parseBenchArgs(args: string[]): BenchOptions {
       keep: { type: "boolean", default: false },
       "cpu-prof": { type: "string" },
       "astera-args": { type: "string", default: "" },
+      store: { type: "string", default: "sqlite" },
+      instances: { type: "string" },
       universe: { type: "string" },
       project: { type: "string" },
       help: { type: "boolean", default: false },
@@ -121,6 +131,9 @@ export function parseBenchArgs(args: string[]): BenchOptions {
     if (!["direct", "astera", "budget", "nginx", "floor", "athens", "tls"].includes(name)) {
       throw new Error(`unknown system ${name}`);
     }
+  }
+  if (values.store !== "sqlite" && values.store !== "postgres") {
+    throw new Error(`--store must be sqlite or postgres, not ${values.store}`);
   }
   if ((values.universe === undefined) !== (values.project === undefined)) {
     throw new Error("--universe and --project go together");
@@ -144,6 +157,8 @@ export function parseBenchArgs(args: string[]): BenchOptions {
     keep: values.keep,
     cpuProfDir: values["cpu-prof"],
     asteraArgs: values["astera-args"].split(/\s+/).filter((word) => word !== ""),
+    store: values.store,
+    instances: int(values.instances, 3, "instances"),
   };
 }
 
@@ -244,7 +259,10 @@ async function warmRound(
  */
 async function moreWarmRounds(ctx: Context, running: Running[]): Promise<void> {
   const n = ctx.options.clients;
-  const warmable = running.filter(({ result }) => result.warmMs !== undefined);
+  // The instances on PostgreSQL keep their round with the clients spread over them all.
+  const warmable = running.filter(({ result }) =>
+    result.warmMs !== undefined && result.name !== postgresRun(ctx.options)
+  );
   const rounds = new Map(
     warmable.map(({ result }) => [result, [[result.warmMs!, result.clientCpu.warm!]]]),
   );
@@ -534,6 +552,54 @@ async function prepareBudget(ctx: Context, running: Running[]): Promise<SystemRe
   return result;
 }
 
+/** The name of the run on PostgreSQL in the table. */
+function postgresRun(options: BenchOptions): string {
+  return `Astera PostgreSQL ×${options.instances}`;
+}
+
+/**
+ * Astera instances on one PostgreSQL database, the clients spread over them:
+ * cold (with each artifact's upstream requests, which should be one in all)
+ * and warm, with each instance's peak RSS. The later workloads (hot path,
+ * huge and large zips) go to the first instance.
+ */
+async function preparePostgres(ctx: Context, running: Running[]): Promise<SystemResult> {
+  const name = postgresRun(ctx.options);
+  const result = newResult(name);
+  const instances = await startInstances({
+    count: ctx.options.instances,
+    upstream: ctx.upstream.url,
+    dir: await freshDir(ctx.work, "astera-postgres"),
+    extraArgs: ctx.options.asteraArgs,
+  });
+  running.push({ system: instances.first(name), result });
+  const n = ctx.options.clients;
+  const mb = (peaks: number[]) => peaks.map((bytes) => `${(bytes / 2 ** 20).toFixed(0)} MiB`);
+  ctx.upstream.counts.clear();
+  log(`${name}: cold, ${n} clients over ${instances.urls.length} instances`);
+  let peaks = instances.watch();
+  const cold = await runGoClients(instances.urls, n, ctx.universe.project, ctx.buildCache);
+  const coldPeaks = peaks();
+  result.rss.cold = Math.max(...coldPeaks);
+  result.coldMs = cold.wallMs;
+  result.clientCpu.cold = cold.clientCpu;
+  result.upstream = upstreamFigures(ctx.upstream.counts);
+  checkFailures(result, "cold", cold.failures);
+  log(`${name}: warm, ${n} clients over ${instances.urls.length} instances`);
+  peaks = instances.watch();
+  const warm = await runGoClients(instances.urls, n, ctx.universe.project, ctx.buildCache);
+  const warmPeaks = peaks();
+  result.rss.warm = Math.max(...warmPeaks);
+  result.warmMs = warm.wallMs;
+  result.clientCpu.warm = warm.clientCpu;
+  checkFailures(result, "warm", warm.failures);
+  result.notes.push(
+    `peak RSS per instance: cold ${mb(coldPeaks).join(", ")}; warm ${mb(warmPeaks).join(", ")}`,
+    "hot path, huge and large zips: the first instance only",
+  );
+  return result;
+}
+
 /** What the budget did over every workload, read before the run with a budget stops. */
 async function budgetNote(running: Running[]): Promise<void> {
   const entry = running.find(({ result }) => result.name === BUDGET_RUN);
@@ -718,6 +784,9 @@ async function main(): Promise<void> {
         }
         if (options.systems.has("budget")) {
           await prepare(BUDGET_RUN, () => prepareBudget(ctx, running));
+        }
+        if (options.store === "postgres") {
+          await prepare(postgresRun(options), () => preparePostgres(ctx, running));
         }
         if (options.systems.has("nginx")) await prepare("nginx", () => prepareNginx(ctx, running));
         if (options.systems.has("floor")) {
