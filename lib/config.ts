@@ -10,6 +10,7 @@ import { dirname, join } from "node:path";
 import { parseUpstreamList, UpstreamConfigError, type UpstreamEntry } from "./sources/mod.ts";
 import { DEFAULT_RECLAIM_STEP } from "./proxy/reclaim.ts";
 import { MIN_BUDGET_BYTES } from "./proxy/budget.ts";
+import { isPostgresUrl } from "./store/mod.ts";
 
 /** The server's configuration. */
 export interface Config {
@@ -212,7 +213,8 @@ export function parseConfig(args: string[], env: Record<string, string | undefin
   }
   const gitDirFlag = get("git-dir");
   const gitDir = gitDirFlag === "<db>-git"
-    ? (db === ":memory:"
+    // Each instance on a shared PostgreSQL database keeps its own mirrors, in its directory.
+    ? (db === ":memory:" || isPostgresUrl(db)
       ? join(Deno.cwd(), "astera-git")
       : join(dirname(db), `${basename(db)}-git`))
     : gitDirFlag;

@@ -102,3 +102,15 @@ Deno.test("--max-bytes: none by default, 16 MiB or more accepted, less or unpars
     assertEquals(error.message.includes("\n"), false, "one line");
   }
 });
+
+Deno.test("a PostgreSQL --db (flag or ASTERA_DB) is kept as given; git mirrors stay local", () => {
+  const url = "postgres://astera@db.lan:5432/astera";
+  for (const config of [parseConfig(["--db", url], {}), parseConfig([], { ASTERA_DB: url })]) {
+    assertEquals(config.db, url);
+    assertEquals(config.gitDir, `${Deno.cwd()}/astera-git`);
+  }
+  assertEquals(
+    parseConfig(["--db", "postgresql://db.lan/astera"], {}).gitDir,
+    `${Deno.cwd()}/astera-git`,
+  );
+});
