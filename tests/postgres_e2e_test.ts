@@ -7,8 +7,8 @@
  */
 import { join } from "node:path";
 import { escapePath, escapeVersion } from "../lib/mod/module.ts";
-import { assertEquals, assertStringIncludes } from "./assert.ts";
-import { type AsteraProcess, startAsteraProcess } from "./astera_process.ts";
+import { assert, assertEquals, assertStringIncludes } from "./assert.ts";
+import { AsteraExitedError, type AsteraProcess, startAsteraProcess } from "./astera_process.ts";
 import { startFileProxy } from "./file_proxy.ts";
 import { removeTree } from "./go_tool.ts";
 import { startPostgresCluster } from "./postgres_cluster.ts";
@@ -140,5 +140,24 @@ Deno.test("PostgreSQL stopped while serving: memory answers go on, others get 50
     await cluster.remove();
     await upstream.close();
     await removeTree(work);
+  }
+});
+
+Deno.test("a database of another program is refused before listening, in one line without the password", async () => {
+  const cluster = await startPostgresCluster();
+  try {
+    const foreign = await cluster.createDatabase("payroll");
+    await cluster.psql("CREATE TABLE salaries (id int);", "payroll");
+    const error = await startAsteraProcess(["--db", foreign, "--upstream", "off"]).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    assert(error instanceof AsteraExitedError, String(error));
+    assertEquals(error.code, 1);
+    const text = error.log.join("\n");
+    assertStringIncludes(text, "belongs to another program");
+    assertEquals(text.includes(cluster.password), false, text);
+  } finally {
+    await cluster.remove();
   }
 });
