@@ -87,7 +87,7 @@ export async function startAstera(
   reclaimer.stepBytes = config.gcStepBytes;
   let store: Store;
   try {
-    store = await openStore(config.db);
+    store = await openStore(config.db, { leaseMs: config.leaseTtlMs });
   } catch (error) {
     access.close();
     throw error;

@@ -25,6 +25,8 @@ export interface Config {
   /** Bytes of zip buffers an isolate lets go of between two requested collections; 0: V8 decides. */
   gcStepBytes: number;
   cacheTtlMs: number;
+  /** With a PostgreSQL `--db`: how long a fetch lease outlives an instance that crashed (ms). */
+  leaseTtlMs: number;
   private: string;
   gitDir: string;
   gitTtlMs: number;
@@ -109,6 +111,12 @@ export const FLAGS: Record<string, FlagSpec> = {
     env: "ASTERA_CACHE_TTL",
     default: "60s",
     help: "how long cached content stays strongly held",
+  },
+  "lease-ttl": {
+    env: "ASTERA_LEASE_TTL",
+    default: "30s",
+    help:
+      "with a PostgreSQL --db: how long another instance waits for the fetches of one that crashed",
   },
   private: {
     env: "ASTERA_PRIVATE",
@@ -233,6 +241,7 @@ export function parseConfig(args: string[], env: Record<string, string | undefin
     cacheBytes: parseBytes("cache-bytes", get("cache-bytes")),
     gcStepBytes: parseBytes("gc-step", get("gc-step")),
     cacheTtlMs: parseDuration("cache-ttl", get("cache-ttl")),
+    leaseTtlMs: parseDuration("lease-ttl", get("lease-ttl")),
     private: get("private"),
     gitDir,
     // A branch must not look older than --ttl promises, so the mirror is not kept longer by default.

@@ -161,3 +161,35 @@ Deno.test("a database of another program is refused before listening, in one lin
     await cluster.remove();
   }
 });
+
+Deno.test("an instance killed mid-download: nothing partial is visible, and another takes the zip over once the lease expires", async () => {
+  const work = await Deno.makeTempDir({ prefix: "astera-pg-e2e-" });
+  const universe = join(work, "universe");
+  await writeUniverse(universe, standardUniverse(3 * 1024 * 1024));
+  // Slow enough that the download is surely under way when the first instance is killed.
+  const upstream = await startFileProxy({ root: universe, bytesPerSecond: 1024 * 1024 });
+  const cluster = await startPostgresCluster();
+  const big = "/example.com/big/@v/v1.0.0.zip";
+  let second: AsteraProcess | undefined;
+  try {
+    const args = ["--db", cluster.url, "--upstream", upstream.url, "--lease-ttl", "2s"];
+    const first = await startAsteraProcess(args);
+    second = await startAsteraProcess(args);
+    const response = await fetch(first.url + big);
+    assertEquals(response.status, 200);
+    const reader = response.body!.getReader();
+    const { value } = await reader.read();
+    assert(value && value.byteLength > 0, "some bytes arrived before the crash");
+    assertEquals(await first.stop("SIGKILL"), 137);
+    await reader.cancel().catch(() => {});
+
+    const whole = await body(second, big);
+    assertEquals(whole, await Deno.readFile(join(universe, big)));
+    assertEquals(upstream.counts.get(big), 2, "the killed instance's download, then the second's");
+  } finally {
+    await second?.stop();
+    await cluster.remove();
+    await upstream.close();
+    await removeTree(work);
+  }
+});

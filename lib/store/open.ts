@@ -2,6 +2,7 @@
  * The one place that turns `--db` into a store: a PostgreSQL URL
  * (`postgres://` or `postgresql://`) opens a {@linkcode PostgresStore},
  * anything else is an SQLite file (the zero-configuration default).
+ * `leaseMs` is how long a PostgreSQL fetch lease outlives a crashed holder.
  *
  * @module
  */
@@ -24,8 +25,8 @@ import type { Store } from "./store.ts";
  * store.close();
  * ```
  */
-export function openStore(db: string): Promise<Store> {
-  if (isPostgresUrl(db)) return PostgresStore.open(db);
+export function openStore(db: string, options: { leaseMs?: number } = {}): Promise<Store> {
+  if (isPostgresUrl(db)) return PostgresStore.open(db, { leaseMs: options.leaseMs });
   try {
     return Promise.resolve(SqliteStore.open(db));
   } catch (error) {
