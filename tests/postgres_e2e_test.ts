@@ -13,6 +13,7 @@ import { startFileProxy } from "./file_proxy.ts";
 import { removeTree } from "./go_tool.ts";
 import { startPostgresCluster } from "./postgres_cluster.ts";
 import { standardUniverse, writeUniverse } from "./universe.ts";
+import { workflow } from "./workflow.ts";
 
 const VERSIONS = standardUniverse(2 * 1024 * 1024);
 
@@ -190,6 +191,38 @@ Deno.test("an instance killed mid-download: nothing partial is visible, and anot
     await second?.stop();
     await cluster.remove();
     await upstream.close();
+    await removeTree(work);
+  }
+});
+
+Deno.test("three instances, the go command spread over them: the same files as direct, every artifact upstream once", async () => {
+  const work = await Deno.makeTempDir({ prefix: "astera-pg-e2e-" });
+  const universe = join(work, "universe");
+  await writeUniverse(universe, VERSIONS);
+  const direct = await startFileProxy({ root: universe });
+  const upstream = await startFileProxy({ root: universe, delayMs: 50 });
+  const cluster = await startPostgresCluster();
+  const buildCache = join(work, "gocache");
+  const started: AsteraProcess[] = [];
+  try {
+    const args = ["--db", cluster.url, "--upstream", upstream.url];
+    for (let i = 0; i < 3; i++) started.push(await startAsteraProcess(args));
+    const oracle = await workflow(direct.url, buildCache);
+    const outcomes = await Promise.all(
+      Array.from({ length: 6 }, (_, i) => workflow(started[i % 3].url, buildCache)),
+    );
+    for (const outcome of outcomes) assertEquals(outcome, oracle);
+    const artifacts = [...upstream.counts].filter(([path]) => /\.(info|mod|zip)$/.test(path));
+    assert(artifacts.some(([path]) => path.endsWith(".zip")), "zips were fetched");
+    for (const [path, count] of artifacts) {
+      const exists = await Deno.stat(join(universe, path)).then(() => true, () => false);
+      if (exists) assertEquals(count, 1, path);
+    }
+  } finally {
+    for (const astera of started) await astera.stop();
+    await cluster.remove();
+    await upstream.close();
+    await direct.close();
     await removeTree(work);
   }
 });
