@@ -226,3 +226,39 @@ Deno.test("three instances, the go command spread over them: the same files as d
     await removeTree(work);
   }
 });
+
+Deno.test("a client of another instance streams a zip the first one is downloading, as its chunks are stored", async () => {
+  const work = await Deno.makeTempDir({ prefix: "astera-pg-e2e-" });
+  const universe = join(work, "universe");
+  await writeUniverse(universe, standardUniverse(2 * 1024 * 1024));
+  // Eight seconds for the big zip: the second client surely asks while it downloads.
+  const upstream = await startFileProxy({ root: universe, bytesPerSecond: 256 * 1024 });
+  const cluster = await startPostgresCluster();
+  const big = "/example.com/big/@v/v1.0.0.zip";
+  const started: AsteraProcess[] = [];
+  try {
+    const args = ["--db", cluster.url, "--upstream", upstream.url, "--prefetch", "off"];
+    started.push(await startAsteraProcess(args), await startAsteraProcess(args));
+    const [a, b] = started;
+    const first = await fetch(a.url + big);
+    assertEquals(first.status, 200);
+    const reader = first.body!.getReader();
+    await reader.read(); // the first chunk is stored: the download is published
+    const second = await fetch(b.url + big);
+    assertEquals(second.status, 200);
+    const stored = await cluster.psql(
+      "SELECT count(*) FROM artifacts WHERE kind = 'zip' AND module = 'example.com/big';",
+      "astera_test",
+    );
+    assertEquals(stored.trim(), "0", "the second client was answered before the zip was stored");
+    const expected = await Deno.readFile(join(universe, big));
+    assertEquals(new Uint8Array(await second.arrayBuffer()), expected);
+    await reader.cancel();
+    assertEquals(upstream.counts.get(big), 1);
+  } finally {
+    for (const astera of started) await astera.stop();
+    await cluster.remove();
+    await upstream.close();
+    await removeTree(work);
+  }
+});

@@ -18,7 +18,12 @@ import { type FlightGroup, SingleFlight, type SingleFlightStats } from "./single
  * @example
  * ```ts
  * import { LeasedFlight } from "./leased_flight.ts";
- * const leases = { acquire: () => Promise.resolve({ release: () => Promise.resolve() }) };
+ * const lease = { release: () => Promise.resolve(), publish: () => Promise.resolve() };
+ * const leases = {
+ *   acquire: () => Promise.resolve(lease),
+ *   tryAcquire: () => Promise.resolve(lease),
+ *   download: () => Promise.resolve(undefined),
+ * };
  * const flights = new LeasedFlight<string>(leases);
  * console.assert(await flights.do("k", () => Promise.resolve("v")) === "v");
  * ```

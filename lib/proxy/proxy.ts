@@ -76,6 +76,7 @@ import {
 } from "./reply.ts";
 import { type FlightGroup, SingleFlight } from "./single_flight.ts";
 import { LeasedFlight } from "./leased_flight.ts";
+import { leasedZip } from "./leased_zip.ts";
 import { openStoredZip } from "./stored_zip.ts";
 import { SumdbPassThrough } from "./sumdb.ts";
 import { downloadZip, type ZipDownloadParts } from "./zip_download.ts";
@@ -417,34 +418,38 @@ export class ModuleProxy {
   }
 
   /**
-   * Starts downloading a zip under its lease across instances (waiting while
-   * another instance downloads it), or the zip that instance stored. The
-   * lease is held until the download ends.
+   * The zip's download across instances sharing the store (see
+   * `leased_zip.ts`): started here under its lease, or following another
+   * instance's, or the zip that instance stored.
    */
-  async #leasedDownload(module: string, version: string): Promise<LiveDownload | ArtifactMeta> {
+  #leasedDownload(module: string, version: string): Promise<LiveDownload | ArtifactMeta> {
     const key = itemKey("zip", module, version);
-    const lease = await this.#store.leases!.acquire(key);
-    try {
-      const meta = await this.#store.artifact(module, version, "zip");
-      if (meta) {
-        await lease.release();
-        return meta;
-      }
-    } catch (error) {
-      await lease.release();
-      throw error;
-    }
-    const download = new LiveDownload((blobId, seq) => this.#memory.readChunk(blobId, seq));
-    this.#live.set(key, download);
-    this.#stats.liveDownloads++;
-    const run = downloadZip(this.#zipParts, download, module, version)
-      .finally(() => {
-        this.#live.delete(key);
-        return lease.release();
-      });
-    this.#track(run);
-    this.#prefetch?.zipDownload(module, version, download.finished); // prefetch: counted
-    return download;
+    return leasedZip(
+      {
+        store: this.#store,
+        leases: this.#store.leases!,
+        live: this.#live,
+        readChunk: (blobId, seq) => this.#memory.readChunk(blobId, seq),
+        track: (promise) => this.#track(promise),
+        start: (done) => {
+          const download = new LiveDownload((blobId, seq) => this.#memory.readChunk(blobId, seq));
+          this.#live.set(key, download);
+          this.#stats.liveDownloads++;
+          counters.zipsDownloading++;
+          const run = downloadZip(this.#zipParts, download, module, version)
+            .finally(() => {
+              this.#live.delete(key);
+              counters.zipsDownloading--;
+              return done();
+            });
+          this.#track(run);
+          this.#prefetch?.zipDownload(module, version, download.finished); // prefetch: counted
+          return download;
+        },
+      },
+      module,
+      version,
+    );
   }
 
   /**

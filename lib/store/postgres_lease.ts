@@ -10,7 +10,12 @@
  */
 import type postgres from "postgres";
 import { postgresStoreError } from "./postgres_errors.ts";
-import type { Lease, Leases } from "./store.ts";
+import type { Lease, LeasedDownload, Leases } from "./store.ts";
+
+/** Text columns cannot hold NUL, which the proxy's keys use as a separator. */
+function leaseName(key: string): string {
+  return key.replaceAll("\0", "\u001f");
+}
 
 /**
  * Options of {@linkcode PostgresLeases}.
@@ -54,11 +59,16 @@ export class PostgresLeases implements Leases {
   }
 
   async acquire(key: string): Promise<Lease> {
-    // Text columns cannot hold NUL, which the proxy's keys use as a separator.
-    const name = key.replaceAll("\0", "\u001f");
-    for (let wait = 10; !await this.#take(name); wait = Math.min(wait * 2, this.#maxPollMs)) {
+    for (let wait = 10;; wait = Math.min(wait * 2, this.#maxPollMs)) {
+      const lease = await this.tryAcquire(key);
+      if (lease) return lease;
       await new Promise((resolve) => setTimeout(resolve, wait));
     }
+  }
+
+  async tryAcquire(key: string): Promise<Lease | undefined> {
+    const name = leaseName(key);
+    if (!await this.#take(name)) return undefined;
     // Renewed three times a lifetime: a slow query or two does not lose it.
     const renew = setInterval(() => {
       this.#sql`UPDATE leases SET expires_at = now() + ${this.#ttlMs} * interval '1 millisecond'
@@ -77,7 +87,34 @@ export class PostgresLeases implements Leases {
           // Unreachable now: the lease expires by itself.
         }
       },
+      publish: async ({ blobId, chunkSize, size }) => {
+        try {
+          await this.#sql`UPDATE leases SET blob_id = ${blobId}, chunk_size = ${chunkSize},
+            size = ${size} WHERE name = ${name} AND holder = ${this.holder}`;
+        } catch {
+          // Others then wait for the stored zip instead of following it.
+        }
+      },
     };
+  }
+
+  async download(key: string): Promise<LeasedDownload | undefined> {
+    try {
+      const [row] = await this.#sql`SELECT l.blob_id, l.chunk_size, l.size,
+          (SELECT count(*) FROM chunks c WHERE c.blob_id = l.blob_id) AS chunks
+        FROM leases l
+        WHERE l.name = ${leaseName(key)} AND l.holder <> ${this.holder}
+          AND l.expires_at >= now() AND l.blob_id IS NOT NULL`;
+      if (!row) return undefined;
+      return {
+        blobId: Number(row.blob_id),
+        chunkSize: Number(row.chunk_size),
+        size: Number(row.size),
+        chunks: Number(row.chunks),
+      };
+    } catch (error) {
+      throw postgresStoreError(error);
+    }
   }
 
   /** Takes `name` if it is free or expired; whether this process holds it now. */
@@ -86,7 +123,8 @@ export class PostgresLeases implements Leases {
       const rows = await this.#sql`
         INSERT INTO leases (name, holder, expires_at)
         VALUES (${name}, ${this.holder}, now() + ${this.#ttlMs} * interval '1 millisecond')
-        ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
+        ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at,
+          blob_id = NULL, chunk_size = NULL, size = NULL
         WHERE leases.expires_at < now()
         RETURNING holder`;
       return rows.length === 1;

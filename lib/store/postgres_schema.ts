@@ -16,7 +16,7 @@ import type postgres from "postgres";
  * @example
  * ```ts
  * import { POSTGRES_MIGRATIONS } from "./postgres_schema.ts";
- * console.assert(POSTGRES_MIGRATIONS.length === 2); // schema 2: when zips were last served
+ * console.assert(POSTGRES_MIGRATIONS.length === 3); // schema 3: downloads published in leases
  * ```
  */
 export const POSTGRES_MIGRATIONS: string[] = [
@@ -69,6 +69,9 @@ export const POSTGRES_MIGRATIONS: string[] = [
   `ALTER TABLE artifacts ADD COLUMN last_served BIGINT;
    CREATE INDEX artifacts_zip_recency ON artifacts ((coalesce(last_served, stored_at)), module, version)
      WHERE kind = 'zip';`,
+  // The blob a zip download under a lease writes, so that other instances stream it meanwhile.
+  `ALTER TABLE leases ADD COLUMN blob_id BIGINT, ADD COLUMN chunk_size INTEGER,
+     ADD COLUMN size BIGINT;`,
 ];
 
 /** The advisory lock key migrations take (any constant; "astera" in ASCII). */

@@ -519,13 +519,34 @@ export class StoreUnavailableError extends Error {
  * @example
  * ```ts
  * import type { Lease } from "./store.ts";
- * const none: Lease = { release: () => Promise.resolve() };
+ * const none: Lease = { release: () => Promise.resolve(), publish: () => Promise.resolve() };
  * await none.release();
  * ```
  */
 export interface Lease {
   /** Gives the lease up (at once; a lease never released expires by itself). */
   release(): Promise<void>;
+  /** Tells the other instances which blob the download under this lease writes. */
+  publish(download: LeasedDownload): Promise<void>;
+}
+
+/**
+ * A zip download another instance runs under its lease: its blob, and how
+ * many of its chunks are stored so far (see {@linkcode Leases.download}).
+ *
+ * @example
+ * ```ts
+ * import type { LeasedDownload } from "./store.ts";
+ * const download: LeasedDownload = { blobId: 3, chunkSize: 262144, size: 1000000, chunks: 2 };
+ * console.assert(download.chunks! < Math.ceil(download.size / download.chunkSize));
+ * ```
+ */
+export interface LeasedDownload {
+  blobId: number;
+  chunkSize: number;
+  size: number;
+  /** Chunks stored so far (when read back by {@linkcode Leases.download}). */
+  chunks?: number;
 }
 
 /**
@@ -535,13 +556,25 @@ export interface Lease {
  *
  * @example
  * ```ts
- * import type { Leases } from "./store.ts";
- * const solo: Leases = { acquire: () => Promise.resolve({ release: () => Promise.resolve() }) };
- * const lease = await solo.acquire("zip example.com/m v1.0.0");
+ * import type { Lease, Leases } from "./store.ts";
+ * const lease: Lease = { release: () => Promise.resolve(), publish: () => Promise.resolve() };
+ * const solo: Leases = {
+ *   acquire: () => Promise.resolve(lease),
+ *   tryAcquire: () => Promise.resolve(lease),
+ *   download: () => Promise.resolve(undefined),
+ * };
+ * await solo.acquire("zip example.com/m v1.0.0");
  * await lease.release();
  * ```
  */
 export interface Leases {
   /** Waits until this instance holds `name`, and keeps it until released. */
   acquire(name: string): Promise<Lease>;
+  /** Takes `name` if nobody holds it (or its lease expired); undefined when another does. */
+  tryAcquire(name: string): Promise<Lease | undefined>;
+  /**
+   * The download another instance published under its live lease on `name`,
+   * with the chunks stored so far; undefined when there is none.
+   */
+  download(name: string): Promise<LeasedDownload | undefined>;
 }
