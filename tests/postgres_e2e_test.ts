@@ -48,6 +48,15 @@ Deno.test("an instance on PostgreSQL serves what another stored, without going u
     });
     started.push(b);
     assertEquals(a.log.concat(b.log).some((line) => line.includes(cluster.password)), false);
+    for (const page of ["/", "/metrics", "/_astera/stats", "/_astera/status.json"]) {
+      const shown = await (await fetch(a.url + page)).text();
+      assertEquals(shown.includes(cluster.password), false, `${page} shows the password`);
+    }
+    assertStringIncludes(
+      await (await fetch(a.url + "/_astera/status.json")).text(),
+      `postgres://127.0.0.1:${cluster.port}/astera_test`,
+      "the status page names the database, without its user information",
+    );
     for (const path of ARTIFACTS) {
       assertEquals(await body(a, path), await Deno.readFile(join(universe, path)), path);
     }
