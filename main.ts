@@ -9,6 +9,7 @@ import { ListenError, startAstera } from "./lib/app.ts";
 import { ConfigError, parseConfig, usage } from "./lib/config.ts";
 import { createGitSource } from "./lib/sources/git/mod.ts";
 import { createLogger } from "./lib/log.ts";
+import { shownDb } from "./lib/store/mod.ts";
 import { warnOnLargePages } from "./lib/platform.ts";
 
 if (import.meta.main) {
@@ -46,7 +47,7 @@ if (import.meta.main) {
     const message = error instanceof Error ? error.message : String(error);
     // SQLite says only this when it cannot create the database's -wal/-shm files.
     const hint = /disk I\/O error|disk is full/.test(message) ? "; is its disk full?" : "";
-    console.error(`astera: cannot start: ${message} (db ${config.db}${hint})`);
+    console.error(`astera: cannot start: ${message} (db ${shownDb(config.db)}${hint})`);
     Deno.exit(1);
   }
   let stopping = false;

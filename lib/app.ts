@@ -16,11 +16,11 @@ import {
   textError,
 } from "./http/mod.ts";
 import type { Logger } from "./log.ts";
-import { ModuleProxy, REPAIR_ADVICE } from "./proxy/mod.ts";
+import { ModuleProxy, REPAIR_ADVICE, type RunningBudget, startBudget } from "./proxy/mod.ts";
 import { answerZipQuestions } from "./isolates/shared_zip.ts";
 import { reclaimer } from "./proxy/reclaim.ts";
 import type { ModuleSource } from "./sources/source.ts";
-import { SqliteStore, type Store } from "./store/mod.ts";
+import { openStore, shownDb, type Store } from "./store/mod.ts";
 import {
   FORWARD_TOKEN_HEADER,
   type ReplicaMessage,
@@ -38,6 +38,8 @@ export interface Astera {
   server: HttpServer;
   proxy: ModuleProxy;
   store: Store;
+  /** The disk budget, with `--max-bytes`. */
+  budget?: RunningBudget;
   /** The base URL clients use, e.g. `http://127.0.0.1:8080` (`https://` with TLS). */
   url: string;
   /**
@@ -85,7 +87,7 @@ export async function startAstera(
   reclaimer.stepBytes = config.gcStepBytes;
   let store: Store;
   try {
-    store = SqliteStore.open(config.db);
+    store = await openStore(config.db, { leaseMs: config.leaseTtlMs });
   } catch (error) {
     access.close();
     throw error;
@@ -93,7 +95,9 @@ export async function startAstera(
   // A page of garbage where every lookup starts says so now, not at the first 500 (a full
   // check reads every page: minutes on an SD card, so `deno task verify` does that).
   const damage = await store.probe();
-  if (damage) log.error("store-damaged", { db: config.db, error: damage, advice: REPAIR_ADVICE });
+  if (damage) {
+    log.error("store-damaged", { db: shownDb(config.db), error: damage, advice: REPAIR_ADVICE });
+  }
   const upstream = createUpstream(config.upstream, {
     timeoutMs: config.upstreamTimeoutMs,
     // Requests by outcome and bytes received, for /metrics and the status page.
@@ -101,9 +105,15 @@ export async function startAstera(
     onResume: (what, offset, size, reason) =>
       log.warn("upstream-resumed", { what, offset, size, reason }),
   });
+  // Disk budget (lib/proxy/budget.ts): the primary evicts; every isolate pins and counts hits.
+  const budget = config.maxBytes === undefined
+    ? undefined
+    : startBudget({ store, maxBytes: config.maxBytes, log });
   const proxy = new ModuleProxy({
     store,
     upstream,
+    budget: budget && { pins: budget.pins, served: budget.served, stats: budget.stats },
+    shouldPausePrefetch: budget && (() => budget.overBudget()),
     privateModules: config.private && privateSource
       ? { patterns: config.private, source: privateSource(config, log) }
       : undefined,
@@ -128,6 +138,9 @@ export async function startAstera(
   const observer = new Observer({
     collect: async () => [handler.isolateStats(), ...await replicaStats(replicas)],
     databaseSize: () => proxy.databaseSize(),
+    // The budget's own count of stored bytes (pages in use) and its ceiling.
+    storedBytes: budget && (() => budget.stats().storedBytes),
+    budgetBytes: config.maxBytes ?? null,
     // Asked only once serving, so the server and its port (chosen for port 0) are known.
     configuration: () => configurationOf(config, server.addr),
     sampleMs: options.statusSampleMs,
@@ -171,6 +184,7 @@ export async function startAstera(
   } catch (error) {
     internal?.close();
     clearInterval(sweeper);
+    await budget?.stop();
     store.close();
     access.close();
     throw error;
@@ -197,14 +211,21 @@ export async function startAstera(
       scope: config.authScope,
       private: config.private,
     },
+    budget: budget && { pins: budget.pins.buffer },
   }, log);
+  // Disk budget: a replica's batches of hits join the primary's.
+  for (const { worker } of replicas) {
+    worker.addEventListener("message", (event: MessageEvent<ReplicaMessage>) => {
+      if (event.data.type === "served") budget?.merge(event.data.hits);
+    });
+  }
   if (access.auth) {
     access.auth.onUsers = (users) => tellReplicas(replicas, { type: "users", users: [...users] });
   }
   const host = addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname;
   log.info("listening", {
     address: `${host}:${addr.port}`,
-    db: config.db,
+    db: shownDb(config.db),
     upstream: describeUpstreamList(config.upstream),
     workers: replicas.length + 1,
     tls: access.tls && `certificate valid until ${access.tls.validTo}`,
@@ -215,6 +236,7 @@ export async function startAstera(
     server,
     proxy,
     store,
+    budget,
     url: `${scheme}://${host === "0.0.0.0" ? "127.0.0.1" : host}:${addr.port}`,
     reload: () => reload(access, server, replicas, log),
     async close(deadlineMs = 10_000) {
@@ -242,6 +264,7 @@ export async function startAstera(
       clearInterval(sweeper);
       observer.stop();
       access.close();
+      await budget?.stop();
       store.close();
     },
   };

@@ -9,6 +9,8 @@ import { parseArgs } from "node:util";
 import { dirname, join } from "node:path";
 import { parseUpstreamList, UpstreamConfigError, type UpstreamEntry } from "./sources/mod.ts";
 import { DEFAULT_RECLAIM_STEP } from "./proxy/reclaim.ts";
+import { MIN_BUDGET_BYTES } from "./proxy/budget.ts";
+import { isPostgresUrl } from "./store/mod.ts";
 
 /** The server's configuration. */
 export interface Config {
@@ -23,6 +25,8 @@ export interface Config {
   /** Bytes of zip buffers an isolate lets go of between two requested collections; 0: V8 decides. */
   gcStepBytes: number;
   cacheTtlMs: number;
+  /** With a PostgreSQL `--db`: how long a fetch lease outlives an instance that crashed (ms). */
+  leaseTtlMs: number;
   private: string;
   gitDir: string;
   gitTtlMs: number;
@@ -41,6 +45,8 @@ export interface Config {
   authFile: string;
   /** Which requests need credentials when `authFile` is set. */
   authScope: "private" | "all";
+  /** The disk budget (`--max-bytes`), or undefined for none. */
+  maxBytes?: number;
 }
 
 /** A bad flag or environment value; the message is the one line to print. */
@@ -65,7 +71,8 @@ export const FLAGS: Record<string, FlagSpec> = {
   db: {
     env: "ASTERA_DB",
     default: "./astera.db",
-    help: "SQLite database file, created on first start",
+    help:
+      "SQLite database file, created on first start, or postgres://USER@HOST:PORT/DBNAME shared by several instances",
   },
   upstream: {
     env: "ASTERA_UPSTREAM",
@@ -105,6 +112,12 @@ export const FLAGS: Record<string, FlagSpec> = {
     default: "60s",
     help: "how long cached content stays strongly held",
   },
+  "lease-ttl": {
+    env: "ASTERA_LEASE_TTL",
+    default: "30s",
+    help:
+      "with a PostgreSQL --db: how long another instance waits for the fetches of one that crashed",
+  },
   private: {
     env: "ASTERA_PRIVATE",
     default: "",
@@ -128,6 +141,12 @@ export const FLAGS: Record<string, FlagSpec> = {
     default: "4096",
     help:
       "client connections open at once, shared out among the isolates; when all are taken the longest-idle one is closed",
+  },
+  "max-bytes": {
+    env: "ASTERA_MAX_BYTES",
+    default: "none",
+    help:
+      "disk budget for the database's content, at least 16MiB: past it the least recently served zips are removed, down to 90%",
   },
   prefetch: {
     env: "ASTERA_PREFETCH",
@@ -202,7 +221,8 @@ export function parseConfig(args: string[], env: Record<string, string | undefin
   }
   const gitDirFlag = get("git-dir");
   const gitDir = gitDirFlag === "<db>-git"
-    ? (db === ":memory:"
+    // Each instance on a shared PostgreSQL database keeps its own mirrors, in its directory.
+    ? (db === ":memory:" || isPostgresUrl(db)
       ? join(Deno.cwd(), "astera-git")
       : join(dirname(db), `${basename(db)}-git`))
     : gitDirFlag;
@@ -221,6 +241,7 @@ export function parseConfig(args: string[], env: Record<string, string | undefin
     cacheBytes: parseBytes("cache-bytes", get("cache-bytes")),
     gcStepBytes: parseBytes("gc-step", get("gc-step")),
     cacheTtlMs: parseDuration("cache-ttl", get("cache-ttl")),
+    leaseTtlMs: parseDuration("lease-ttl", get("lease-ttl")),
     private: get("private"),
     gitDir,
     // A branch must not look older than --ttl promises, so the mirror is not kept longer by default.
@@ -233,7 +254,27 @@ export function parseConfig(args: string[], env: Record<string, string | undefin
     prefetch: parseOnOff("prefetch", get("prefetch")),
     prefetchConcurrency: parsePrefetchConcurrency(get("prefetch-concurrency")),
     ...parseAccess(get),
+    maxBytes: parseMaxBytes(get("max-bytes")),
   };
+}
+
+/**
+ * `--max-bytes`: `none` (or empty) for no budget, else a size of at least
+ * 16 MiB (see `proxy/budget.ts`). Throws {@linkcode ConfigError}.
+ *
+ * @example
+ * ```ts
+ * import { parseMaxBytes } from "./config.ts";
+ * console.log(parseMaxBytes("1GiB"), parseMaxBytes("none")); // 1073741824 undefined
+ * ```
+ */
+export function parseMaxBytes(text: string): number | undefined {
+  if (text === "none" || text === "") return undefined;
+  const bytes = parseBytes("max-bytes", text);
+  if (bytes < MIN_BUDGET_BYTES) {
+    throw new ConfigError(`--max-bytes ${JSON.stringify(text)}: must be at least 16MiB`);
+  }
+  return bytes;
 }
 
 function parseAccess(

@@ -87,3 +87,30 @@ Deno.test("the upstream list keeps the go command's separators", () => {
     { url: "off", fallThroughOnError: false },
   ]);
 });
+
+Deno.test("--max-bytes: none by default, 16 MiB or more accepted, less or unparsable refused", () => {
+  assertEquals(parseConfig([], {}).maxBytes, undefined, "no budget: today's behaviour");
+  assertEquals(parseConfig(["--max-bytes", "16MiB"], {}).maxBytes, 16 * 1024 * 1024);
+  assertEquals(parseConfig([], { ASTERA_MAX_BYTES: "20GiB" }).maxBytes, 20 * 1024 ** 3);
+  assertEquals(
+    parseConfig(["--max-bytes", "none"], { ASTERA_MAX_BYTES: "1GiB" }).maxBytes,
+    undefined,
+  );
+  for (const text of ["16777215", "15MiB", "lots", "-1GiB", "1.5GiB"]) {
+    const error = assertThrows(() => parseConfig(["--max-bytes", text], {}), ConfigError);
+    assertEquals(error.message.includes("--max-bytes"), true, error.message);
+    assertEquals(error.message.includes("\n"), false, "one line");
+  }
+});
+
+Deno.test("a PostgreSQL --db (flag or ASTERA_DB) is kept as given; git mirrors stay local", () => {
+  const url = "postgres://astera@db.lan:5432/astera";
+  for (const config of [parseConfig(["--db", url], {}), parseConfig([], { ASTERA_DB: url })]) {
+    assertEquals(config.db, url);
+    assertEquals(config.gitDir, `${Deno.cwd()}/astera-git`);
+  }
+  assertEquals(
+    parseConfig(["--db", "postgresql://db.lan/astera"], {}).gitDir,
+    `${Deno.cwd()}/astera-git`,
+  );
+});

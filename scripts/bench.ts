@@ -39,11 +39,17 @@ import {
   startNginx,
   type System,
 } from "./bench/systems.ts";
+import { startInstances } from "./bench/instances.ts";
 import { measureTlsHot } from "./bench/tls.ts";
 import { DEEP_LEVELS, loadUniverse, type Universe, writeBenchUniverse } from "./bench/universe.ts";
 
 const USAGE = `usage: deno task bench [--quick] [--clients N] [--delay DURATION] [--bandwidth SIZE]
-  [--modules N] [--deep-levels N] [--huge-mb N] [--universe DIR --project DIR] [--seconds N] [--systems direct,astera,nginx,floor,athens,tls] [--out FILE] [--keep] [--cpu-prof DIR] [--astera-args="FLAGS"]`;
+  [--store sqlite|postgres] [--instances N]
+  [--modules N] [--deep-levels N] [--huge-mb N] [--universe DIR --project DIR] [--seconds N] [--systems direct,astera,budget,nginx,floor,athens,tls] [--out FILE] [--keep] [--cpu-prof DIR] [--astera-args="FLAGS"]
+
+  budget: Astera again with --max-bytes of half the universe, so eviction churns under the workloads
+  --store postgres: also N Astera instances (--instances, default 3) on one throwaway PostgreSQL,
+    the clients spread over them`;
 
 /** Flags of the benchmark. */
 export interface BenchOptions {
@@ -63,6 +69,10 @@ export interface BenchOptions {
   cpuProfDir?: string;
   /** Flags added to Astera's command line, e.g. `--gc-step 0` or `--workers 1`. */
   asteraArgs: string[];
+  /** Also run Astera instances on a shared PostgreSQL (`--store postgres`). */
+  store: "sqlite" | "postgres";
+  /** How many instances share the PostgreSQL database. */
+  instances: number;
   /** An existing universe (GOPROXY layout) and a project resolving against it, instead of the synthetic one. */
   universe?: { root: string; project: string };
 }
@@ -93,11 +103,13 @@ export function parseBenchArgs(args: string[]): BenchOptions {
       "deep-levels": { type: "string" },
       "huge-mb": { type: "string" },
       seconds: { type: "string" },
-      systems: { type: "string", default: "direct,astera,nginx,floor,athens,tls" },
+      systems: { type: "string", default: "direct,astera,budget,nginx,floor,athens,tls" },
       out: { type: "string" },
       keep: { type: "boolean", default: false },
       "cpu-prof": { type: "string" },
       "astera-args": { type: "string", default: "" },
+      store: { type: "string", default: "sqlite" },
+      instances: { type: "string" },
       universe: { type: "string" },
       project: { type: "string" },
       help: { type: "boolean", default: false },
@@ -116,9 +128,12 @@ export function parseBenchArgs(args: string[]): BenchOptions {
   };
   const systems = new Set(values.systems.split(",").map((s) => s.trim().toLowerCase()));
   for (const name of systems) {
-    if (!["direct", "astera", "nginx", "floor", "athens", "tls"].includes(name)) {
+    if (!["direct", "astera", "budget", "nginx", "floor", "athens", "tls"].includes(name)) {
       throw new Error(`unknown system ${name}`);
     }
+  }
+  if (values.store !== "sqlite" && values.store !== "postgres") {
+    throw new Error(`--store must be sqlite or postgres, not ${values.store}`);
   }
   if ((values.universe === undefined) !== (values.project === undefined)) {
     throw new Error("--universe and --project go together");
@@ -142,6 +157,8 @@ export function parseBenchArgs(args: string[]): BenchOptions {
     keep: values.keep,
     cpuProfDir: values["cpu-prof"],
     asteraArgs: values["astera-args"].split(/\s+/).filter((word) => word !== ""),
+    store: values.store,
+    instances: int(values.instances, 3, "instances"),
   };
 }
 
@@ -242,7 +259,10 @@ async function warmRound(
  */
 async function moreWarmRounds(ctx: Context, running: Running[]): Promise<void> {
   const n = ctx.options.clients;
-  const warmable = running.filter(({ result }) => result.warmMs !== undefined);
+  // The instances on PostgreSQL keep their round with the clients spread over them all.
+  const warmable = running.filter(({ result }) =>
+    result.warmMs !== undefined && result.name !== postgresRun(ctx.options)
+  );
   const rounds = new Map(
     warmable.map(({ result }) => [result, [[result.warmMs!, result.clientCpu.warm!]]]),
   );
@@ -319,7 +339,7 @@ async function coldWarm(ctx: Context, { system, result }: Running, cold: boolean
     checkFailures(result, "cold", run.failures);
   }
   log(`${result.name}: warm, ${n} clients`);
-  const isAstera = result.name === "Astera";
+  const isAstera = result.name === "Astera" || result.name === BUDGET_RUN;
   const before = isAstera ? await asteraStats(system.url) : undefined;
   await warmRound(ctx, { system, result }, 1);
   if (before) {
@@ -338,7 +358,9 @@ async function hugePulls(ctx: Context, { system, result }: Running): Promise<voi
   log(`${result.name}: ${n} × huge zip`);
   const url = system.url + ctx.universe.huge.path;
   const watch = new MemoryWatch(system.pid);
-  const statsBefore = result.name === "Astera" ? await asteraStats(system.url) : undefined;
+  const statsBefore = result.name === "Astera" || result.name === BUDGET_RUN
+    ? await asteraStats(system.url)
+    : undefined;
   watch.begin();
   const first = await pullConcurrently(ctx.curl, url, n, ctx.universe.huge.size);
   result.hugeColdMs = first.wallMs;
@@ -502,6 +524,95 @@ async function asteraRestarted(ctx: Context, result: SystemResult): Promise<void
   } finally {
     await restarted.stop();
   }
+}
+
+/** The name of the run with a disk budget in the table. */
+const BUDGET_RUN = "Astera --max-bytes";
+
+/**
+ * Astera with a disk budget of half the universe (at least the 16 MiB
+ * minimum): cold and warm as the plain run, and then the same workloads, so
+ * eviction churns while clients are served. Its figures beside the plain
+ * run's show what the budget costs (recency tracking, pins, eviction).
+ */
+async function prepareBudget(ctx: Context, running: Running[]): Promise<SystemResult> {
+  const result = newResult(BUDGET_RUN);
+  const maxBytes = Math.max(16 * 1024 * 1024, Math.floor(ctx.universe.bytes / 2));
+  const dir = await freshDir(ctx.work, "astera-budget");
+  const system = await startAstera({
+    db: join(dir, "main.db"),
+    upstream: ctx.upstream.url,
+    log: join(dir, "main.log"),
+    extraArgs: [...ctx.options.asteraArgs, "--max-bytes", String(maxBytes)],
+  });
+  const entry = { system: { ...system, name: BUDGET_RUN }, result };
+  running.push(entry);
+  result.notes.push(`--max-bytes ${(maxBytes / 1e6).toFixed(0)} MB: half the universe`);
+  await coldWarm(ctx, entry, true);
+  return result;
+}
+
+/** The name of the run on PostgreSQL in the table. */
+function postgresRun(options: BenchOptions): string {
+  return `Astera PostgreSQL ×${options.instances}`;
+}
+
+/**
+ * Astera instances on one PostgreSQL database, the clients spread over them:
+ * cold (with each artifact's upstream requests, which should be one in all)
+ * and warm, with each instance's peak RSS. The later workloads (hot path,
+ * huge and large zips) go to the first instance.
+ */
+async function preparePostgres(ctx: Context, running: Running[]): Promise<SystemResult> {
+  const name = postgresRun(ctx.options);
+  const result = newResult(name);
+  const instances = await startInstances({
+    count: ctx.options.instances,
+    upstream: ctx.upstream.url,
+    dir: await freshDir(ctx.work, "astera-postgres"),
+    extraArgs: ctx.options.asteraArgs,
+  });
+  running.push({ system: instances.first(name), result });
+  const n = ctx.options.clients;
+  const mb = (peaks: number[]) => peaks.map((bytes) => `${(bytes / 2 ** 20).toFixed(0)} MiB`);
+  ctx.upstream.counts.clear();
+  log(`${name}: cold, ${n} clients over ${instances.urls.length} instances`);
+  let peaks = instances.watch();
+  const cold = await runGoClients(instances.urls, n, ctx.universe.project, ctx.buildCache);
+  const coldPeaks = peaks();
+  result.rss.cold = Math.max(...coldPeaks);
+  result.coldMs = cold.wallMs;
+  result.clientCpu.cold = cold.clientCpu;
+  result.upstream = upstreamFigures(ctx.upstream.counts);
+  checkFailures(result, "cold", cold.failures);
+  log(`${name}: warm, ${n} clients over ${instances.urls.length} instances`);
+  peaks = instances.watch();
+  const warm = await runGoClients(instances.urls, n, ctx.universe.project, ctx.buildCache);
+  const warmPeaks = peaks();
+  result.rss.warm = Math.max(...warmPeaks);
+  result.warmMs = warm.wallMs;
+  result.clientCpu.warm = warm.clientCpu;
+  checkFailures(result, "warm", warm.failures);
+  result.notes.push(
+    `peak RSS per instance: cold ${mb(coldPeaks).join(", ")}; warm ${mb(warmPeaks).join(", ")}`,
+    "hot path, huge and large zips: the first instance only",
+  );
+  return result;
+}
+
+/** What the budget did over every workload, read before the run with a budget stops. */
+async function budgetNote(running: Running[]): Promise<void> {
+  const entry = running.find(({ result }) => result.name === BUDGET_RUN);
+  if (!entry) return;
+  const { budget } = await asteraStats(entry.system.url);
+  if (!budget) return;
+  entry.result.notes.push(
+    `budget: ${budget.evictions} zips evicted (${(budget.evictedBytes / 1e6).toFixed(0)} MB), ${
+      (budget.storedBytes / 1e6).toFixed(0)
+    } MB stored of ${
+      (budget.maxBytes / 1e6).toFixed(0)
+    } MB, ${budget.pinnedSkips} passed over while being sent`,
+  );
 }
 
 async function prepareNginx(ctx: Context, running: Running[]): Promise<SystemResult> {
@@ -671,6 +782,12 @@ async function main(): Promise<void> {
         if (options.systems.has("astera")) {
           await prepare("Astera", () => prepareAstera(ctx, running));
         }
+        if (options.systems.has("budget")) {
+          await prepare(BUDGET_RUN, () => prepareBudget(ctx, running));
+        }
+        if (options.store === "postgres") {
+          await prepare(postgresRun(options), () => preparePostgres(ctx, running));
+        }
         if (options.systems.has("nginx")) await prepare("nginx", () => prepareNginx(ctx, running));
         if (options.systems.has("floor")) {
           await prepare("Deno.serve", () => prepareFloor(ctx, running));
@@ -686,6 +803,7 @@ async function main(): Promise<void> {
         for (const entry of running) {
           if (entry.result.name !== "Deno.serve") await largePulls(ctx, entry);
         }
+        await budgetNote(running);
       } finally {
         for (const { system } of running) await system.stop();
       }

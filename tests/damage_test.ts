@@ -382,6 +382,8 @@ Deno.test("zips stored before chunks had digests are checked when read whole, be
     const old = new DatabaseSync(fixture.db);
     old.exec("ALTER TABLE chunks DROP COLUMN digest; ALTER TABLE blobs DROP COLUMN chunk_digests");
     old.exec("ALTER TABLE answers DROP COLUMN digest");
+    // Nor schema 3's served times.
+    old.exec("DROP INDEX artifacts_zip_recency; ALTER TABLE artifacts DROP COLUMN last_served");
     old.exec("PRAGMA user_version = 1");
     old.close();
     await flipFile(fixture, BIG, 2 * CHUNK + 1000);

@@ -8,8 +8,14 @@
 import { bytesResponse, IMMUTABLE, rangedResponse, SHORT_LIVED, textError } from "./response.ts";
 import type { HttpRequest, HttpResponse } from "./types.ts";
 import type { Logger } from "../log.ts";
-import { type Answer, type ModuleProxy, REPAIR_ADVICE, type Reply } from "../proxy/mod.ts";
-import { StoreCorruptError } from "../store/mod.ts";
+import {
+  type Answer,
+  type ModuleProxy,
+  releaseWhenSent,
+  REPAIR_ADVICE,
+  type Reply,
+} from "../proxy/mod.ts";
+import { StoreCorruptError, StoreUnavailableError } from "../store/mod.ts";
 import { parseRoute, type Route, RouteError } from "../goproxy/route.ts";
 import { BoundedMap } from "../util/bounded_map.ts";
 import { errorText } from "../util/errors.ts";
@@ -220,6 +226,11 @@ export function createHandler(
       }
     } catch (error) {
       if (error instanceof RouteError) return textError(error.status, error.message);
+      if (error instanceof StoreUnavailableError) {
+        // A shared database restarting or out of reach: what memory holds is still served.
+        log.warn("store-unavailable", { path: pathname, error: error.message });
+        return textError(503, error.message);
+      }
       if (error instanceof StoreCorruptError) {
         // A page of the file is garbage (an SD card, a power loss): say what to do, stay up.
         const message = errorText(error);
@@ -236,7 +247,11 @@ export function createHandler(
       if (forward) return await forward(request);
       return textError(502, "internal error: nothing stored and no primary to ask");
     }
-    return replyResponse(request, proxy, reply);
+    // Disk budget: a zip's pin is released once it is sent (lib/proxy/pins.ts).
+    const release = reply.type === "stored-zip" || reply.type === "live-zip"
+      ? reply.release
+      : undefined;
+    return releaseWhenSent(replyResponse(request, proxy, reply), release);
   };
   const isolateStats = (): IsolateStats => ({
     handler: { ...stats },

@@ -21,10 +21,10 @@ import {
   type TlsKeyPair,
 } from "../http/mod.ts";
 import { createLogger } from "../log.ts";
-import { ModuleProxy } from "../proxy/mod.ts";
+import { type BatchedHit, ModuleProxy, ServedLog, ZipPins } from "../proxy/mod.ts";
 import { askPrimaryForZips } from "./shared_zip.ts";
 import { reclaimer } from "../proxy/reclaim.ts";
-import { SqliteStore } from "../store/mod.ts";
+import { openStore } from "../store/mod.ts";
 import { createUpstream } from "../sources/mod.ts";
 
 /** What the primary tells a replica when it starts it. */
@@ -48,6 +48,8 @@ export interface ReplicaSettings {
   tls?: TlsKeyPair;
   /** The users of `--auth-file` (the primary reads and watches it) and what they guard. */
   auth?: { users: [string, string][]; scope: AuthScope; private: string };
+  /** Disk budget: the pins every isolate shares (see `proxy/pins.ts`). */
+  budget?: { pins: SharedArrayBuffer };
 }
 
 /** Messages between the primary and a replica. */
@@ -64,7 +66,9 @@ export type ReplicaMessage =
   | { type: "users"; users: [string, string][] }
   | { type: "ready" }
   | { type: "stopped" }
-  | { type: "failed"; error: string };
+  | { type: "failed"; error: string }
+  /** Disk budget: a batch of zips this replica served, for the primary to write. */
+  | { type: "served"; hits: BatchedHit[] };
 
 /** The header that carries {@linkcode ReplicaSettings.forwardToken}. */
 export const FORWARD_TOKEN_HEADER = "x-astera-forward";
@@ -136,13 +140,17 @@ export interface RunningReplica {
  * await replica.stop();
  * ```
  */
-export function startReplica(
+export async function startReplica(
   settings: ReplicaSettings,
   zips?: MessagePort,
+  report?: (message: ReplicaMessage) => void,
 ): Promise<RunningReplica> {
   const log = createLogger({ quiet: settings.quiet });
   reclaimer.stepBytes = settings.gcStepBytes;
-  const store = SqliteStore.open(settings.db);
+  const store = await openStore(settings.db);
+  // Disk budget: pins shared with every isolate; hits go to the primary in batches.
+  const hits = settings.budget &&
+    new ServedLog({ flush: (batch) => report?.({ type: "served", hits: batch }) });
   const proxy = new ModuleProxy({
     store,
     // Never asked: a replica in stored-only mode forwards instead of fetching.
@@ -154,6 +162,10 @@ export function startReplica(
     log,
     storedOnly: true,
     primaryZip: zips ? askPrimaryForZips(zips) : undefined,
+    budget: settings.budget && hits && {
+      pins: new ZipPins(settings.budget.pins),
+      served: (module, version) => hits.served(module, version),
+    },
   });
   const handler = createHandler(
     proxy,
@@ -176,7 +188,7 @@ export function startReplica(
       ? guardHandler(handler, { checker, scope: auth.scope, privatePatterns: auth.private, log })
       : handler,
   );
-  return Promise.resolve({
+  return {
     stats: handler.isolateStats,
     replaceCertificate(tls) {
       try {
@@ -189,10 +201,11 @@ export function startReplica(
     setUsers: (users) => checker?.setUsers(new Map(users)),
     async stop() {
       await server.shutdown();
+      await hits?.flush();
       zips?.close();
       store.close();
     },
-  });
+  };
 }
 
 if (import.meta.main) {
@@ -206,7 +219,11 @@ if (import.meta.main) {
     const message = event.data;
     try {
       if (message.type === "start") {
-        running = await startReplica(message.settings, message.zips);
+        running = await startReplica(
+          message.settings,
+          message.zips,
+          (report) => scope.postMessage(report),
+        );
         scope.postMessage({ type: "ready" });
       } else if (message.type === "stop") {
         await running?.stop();

@@ -42,7 +42,8 @@ export function answerZipQuestions(port: MessagePort, proxy: ModuleProxy): void 
   port.onmessage = async (event: MessageEvent<ZipWanted>) => {
     const { id, module, version } = event.data;
     try {
-      const reply = await proxy.zip(module, version);
+      // Disk budget: the replica pins and counts the zip it serves itself (lib/proxy/pins.ts).
+      const reply = await proxy.zipForReplica(module, version);
       if (reply.type === "stored-zip") {
         send({ id, type: "outcome", outcome: { type: "stored" } });
       } else if (reply.type === "live-zip") {

@@ -7,6 +7,7 @@
  */
 import type { Config } from "../config.ts";
 import { describeUpstreamList } from "../sources/upstream.ts";
+import { shownDb } from "../store/mod.ts";
 
 /**
  * The shown settings, in the order the page lists them, as text; `bound` is
@@ -26,12 +27,15 @@ export function configurationOf(config: Config, bound?: Deno.NetAddr): Record<st
     listen: `${hostname.includes(":") ? `[${hostname}]` : hostname}:${bound?.port ?? config.port}`,
     upstream: describeUpstreamList(config.upstream),
     private: config.private || "(none)",
-    database: config.db,
+    database: shownDb(config.db),
     workers: String(config.workers),
     "fresh for": duration(config.freshMs),
     "not-found kept": duration(config.negativeMs),
     "upstream timeout": duration(config.upstreamTimeoutMs),
     "memory cache": `${Math.round(config.cacheBytes / 2 ** 20)} MiB`,
+    "disk budget": config.maxBytes === undefined
+      ? "none"
+      : `${Math.round(config.maxBytes / 2 ** 20)} MiB`,
     ...(config.private
       ? { "git mirrors": config.gitDir, "git fetch every": duration(config.gitTtlMs) }
       : {}),

@@ -14,6 +14,8 @@
  * - `prefetch_policy.ts`: what the go command will ask next, from the go.mods
  *   fetched and what clients ask; `prefetch.ts`: the queue that fetches it below
  *   client requests, and its counters
+ * - `budget.ts`: the disk budget (`--max-bytes`), evicting the least recently served
+ *   zips; `pins.ts`: zips being sent, never evicted; `recency.ts`: served hits in batches
  * - `single_flight.ts`, `weak_cache.ts`, `reclaim.ts`, `upstream_watch.ts`: the parts
  *
  * @example
@@ -32,3 +34,13 @@ export { type DownloadProgress, LiveDownload, type PrimaryZip } from "./live_dow
 export { type FlightGroup, SingleFlight } from "./single_flight.ts";
 export { type PrefetchStats, WASTE_MS } from "./prefetch.ts";
 export { type PrefetchTask, WALK_MS } from "./prefetch_policy.ts";
+export {
+  type BudgetStats,
+  Evictor,
+  MIN_BUDGET_BYTES,
+  type RunningBudget,
+  type ServingBudget,
+  startBudget,
+} from "./budget.ts";
+export { pinServedZip, releaseWhenSent, ZipPins } from "./pins.ts";
+export { type BatchedHit, ServedLog } from "./recency.ts";

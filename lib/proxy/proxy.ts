@@ -75,9 +75,13 @@ import {
   TEXT,
 } from "./reply.ts";
 import { type FlightGroup, SingleFlight } from "./single_flight.ts";
+import { LeasedFlight } from "./leased_flight.ts";
+import { leasedZip } from "./leased_zip.ts";
 import { openStoredZip } from "./stored_zip.ts";
 import { SumdbPassThrough } from "./sumdb.ts";
 import { downloadZip, type ZipDownloadParts } from "./zip_download.ts";
+import { holdServedZip, type ServingBudget } from "./budget.ts";
+import { counters } from "../observe/counters.ts";
 
 /**
  * Options of a {@linkcode ModuleProxy}.
@@ -140,6 +144,8 @@ export interface ModuleProxyOptions {
    * queue is kept). Clients are never held back by it.
    */
   shouldPausePrefetch?: () => boolean;
+  /** Under a disk budget (`--max-bytes`): zips served are pinned while sent, and their hits counted. */
+  budget?: ServingBudget;
 }
 
 /**
@@ -189,6 +195,8 @@ export class ModuleProxy {
   /** Refreshes of stored answers (`list`, `@latest`, queries, checksum database). */
   #refreshes: FlightGroup<StoredAnswer>;
   #live = new Map<string, LiveDownload>();
+  /** Zip downloads waiting for their lease across instances, one per zip. */
+  #zipLeases = new SingleFlight<LiveDownload | ArtifactMeta>();
   /** Prefetching along the module graph; hooks marked `prefetch:` below. */
   #prefetch: Prefetcher | undefined;
   #background = new Set<Promise<unknown>>();
@@ -206,7 +214,10 @@ export class ModuleProxy {
     this.#store = options.store;
     const now = this.#now = options.now ?? Date.now;
     const { store, log, upstream, privateModules, storedOnly } = options;
-    const flightGroup = options.flightGroup ?? (<T>() => new SingleFlight<T>());
+    // A store shared by several instances leases each fetch, so that one instance fetches it.
+    const leases = store.leases;
+    const flightGroup = options.flightGroup ??
+      (leases ? <T>() => new LeasedFlight<T>(leases) : <T>() => new SingleFlight<T>());
     this.#fetches = flightGroup<Reply>();
     this.#refreshes = flightGroup<StoredAnswer>();
     this.#memory = new ProxyMemory({
@@ -237,7 +248,12 @@ export class ModuleProxy {
     if (options.prefetch && !storedOnly) {
       const fetcher = this.#fetcher;
       this.#prefetch = new Prefetcher({
-        target: this,
+        // A prefetch is not a client: it neither pins the zip nor counts as served.
+        target: {
+          info: (module, version) => this.info(module, version),
+          mod: (module, version) => this.mod(module, version),
+          zip: (module, version) => this.#zip(module, version),
+        },
         concurrency: options.prefetch.concurrency,
         now,
         log,
@@ -313,8 +329,32 @@ export class ModuleProxy {
     return this.#small("mod", module, version);
   }
 
-  /** `GET <module>/@v/<version>.zip` */
+  /**
+   * `GET <module>/@v/<version>.zip`. Under a disk budget the zip stays
+   * pinned until the reply's `release` (once sent), and its hit is counted.
+   */
   async zip(module: string, version: string): Promise<Reply> {
+    const reply = await this.#zip(module, version);
+    const budget = this.#options.budget;
+    if (!budget || (reply.type !== "stored-zip" && reply.type !== "live-zip")) return reply;
+    const stored = () => this.#store.artifact(module, version, "zip").then((meta) => meta?.blobId);
+    const held = await holdServedZip(budget, module, version, reply, stored);
+    if (held) return held;
+    // Evicted between the lookup and the pin: fetched again, as if never stored.
+    this.#memory.dropArtifact("zip", module, version);
+    return this.zip(module, version);
+  }
+
+  /**
+   * The zip as {@linkcode zip} gives it, without the disk budget's pin and
+   * hit: for a replica's question (`shared_zip.ts`), since the replica pins
+   * and counts the zip it serves itself.
+   */
+  zipForReplica(module: string, version: string): Promise<Reply> {
+    return this.#zip(module, version);
+  }
+
+  async #zip(module: string, version: string): Promise<Reply> {
     if (canonicalModuleVersion(version) !== version) return nonCanonical(module, version);
     this.#prefetch?.clientAsked("zip", module, version); // prefetch: the build has begun
     const notFound = this.#memory.rememberedNotFound("zip", module, version);
@@ -346,12 +386,21 @@ export class ModuleProxy {
       // One may have started while we asked the store.
       download = this.#live.get(key);
     }
+    if (!download && this.#store.leases) {
+      const started = await this.#zipLeases.do(key, () => this.#leasedDownload(module, version));
+      if (started instanceof LiveDownload) download = started;
+      else return { type: "stored-zip", meta: started };
+    }
     if (!download) {
       download = new LiveDownload((blobId, seq) => this.#memory.readChunk(blobId, seq));
       this.#live.set(key, download);
       this.#stats.liveDownloads++;
+      counters.zipsDownloading++;
       const run = downloadZip(this.#zipParts, download, module, version)
-        .finally(() => this.#live.delete(key));
+        .finally(() => {
+          this.#live.delete(key);
+          counters.zipsDownloading--;
+        });
       this.#track(run);
       this.#prefetch?.zipDownload(module, version, download.finished); // prefetch: counted
     }
@@ -366,6 +415,41 @@ export class ModuleProxy {
     }
     if (started.type === "not-found") return started.reply;
     return await this.#failed(started.error, negative, module, version);
+  }
+
+  /**
+   * The zip's download across instances sharing the store (see
+   * `leased_zip.ts`): started here under its lease, or following another
+   * instance's, or the zip that instance stored.
+   */
+  #leasedDownload(module: string, version: string): Promise<LiveDownload | ArtifactMeta> {
+    const key = itemKey("zip", module, version);
+    return leasedZip(
+      {
+        store: this.#store,
+        leases: this.#store.leases!,
+        live: this.#live,
+        readChunk: (blobId, seq) => this.#memory.readChunk(blobId, seq),
+        track: (promise) => this.#track(promise),
+        start: (done) => {
+          const download = new LiveDownload((blobId, seq) => this.#memory.readChunk(blobId, seq));
+          this.#live.set(key, download);
+          this.#stats.liveDownloads++;
+          counters.zipsDownloading++;
+          const run = downloadZip(this.#zipParts, download, module, version)
+            .finally(() => {
+              this.#live.delete(key);
+              counters.zipsDownloading--;
+              return done();
+            });
+          this.#track(run);
+          this.#prefetch?.zipDownload(module, version, download.finished); // prefetch: counted
+          return download;
+        },
+      },
+      module,
+      version,
+    );
   }
 
   /**
@@ -393,6 +477,8 @@ export class ModuleProxy {
       upstream: this.#fetcher.upstreamStats(),
       store: this.#store.stats(),
       cache: this.#memory.stats(),
+      // The disk budget's figures (the primary's; a replica has none).
+      ...(this.#options.budget?.stats ? { budget: this.#options.budget.stats() } : {}),
       reclaim: {
         active: reclaimer.active,
         collections: reclaimer.collections,
@@ -507,6 +593,11 @@ export class ModuleProxy {
     request: ArtifactRequest,
   ): Promise<StoredAnswer> {
     return this.#refreshes.do(itemKey(kind, module, key), async () => {
+      // Another instance may have refreshed it while we waited for its lease.
+      if (this.#store.leases) {
+        const current = await this.#memory.reread(kind, module, key);
+        if (current && this.#memory.isFresh(current)) return current;
+      }
       const answer = await this.#fetcher.ask(request);
       let body: Uint8Array;
       let status: number;

@@ -10,6 +10,7 @@ import {
   StoreBusyError,
   StoreCorruptError,
   type StoredAnswer,
+  StoreUnavailableError,
 } from "../store/mod.ts";
 import { type RefusalStatus, RefusedError, SourceError } from "../sources/source.ts";
 import { errorText } from "../util/errors.ts";
@@ -27,8 +28,9 @@ import type { LiveDownload } from "./live_download.ts";
  */
 export type Reply =
   | { type: "bytes"; bytes: Uint8Array; contentType: string; immutable: boolean; etag?: string }
-  | { type: "stored-zip"; meta: ArtifactMeta }
-  | { type: "live-zip"; download: LiveDownload }
+  /** `release`: under a disk budget, the zip's pin, to release once it is sent (`pins.ts`). */
+  | { type: "stored-zip"; meta: ArtifactMeta; release?: () => void }
+  | { type: "live-zip"; download: LiveDownload; release?: () => void }
   | { type: "not-found"; status: 404 | 410; message: string }
   /** 502/503: the source or the store failed; a refusal's status: the upstream refused. */
   | { type: "error"; status: 502 | 503 | RefusalStatus; message: string }
@@ -217,7 +219,7 @@ export function damagedReply(what: string, damage: string, error: unknown): Repl
 
 /**
  * A failure as a reply: the upstream's refusal as is, a source failure as
- * 502, a busy or damaged database as 503.
+ * 502, a busy, unreachable or damaged database as 503.
  *
  * @example
  * ```ts
@@ -233,6 +235,9 @@ export function errorReply(error: unknown): Reply {
   if (error instanceof SourceError) return { type: "error", status: 502, message: error.message };
   if (error instanceof StoreBusyError) {
     return { type: "error", status: 503, message: `database busy: ${error.message}` };
+  }
+  if (error instanceof StoreUnavailableError) {
+    return { type: "error", status: 503, message: error.message };
   }
   if (error instanceof StoreCorruptError) {
     return {

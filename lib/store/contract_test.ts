@@ -7,7 +7,9 @@ import { DatabaseSync } from "node:sqlite";
 import { assert, assertEquals, assertRejects } from "../../tests/assert.ts";
 import { strongEtag } from "./digest.ts";
 import { MemoryStore } from "./memory.ts";
+import { PostgresStore } from "./postgres.ts";
 import { SqliteStore } from "./sqlite.ts";
+import { type PostgresCluster, startPostgresCluster } from "../../tests/postgres_cluster.ts";
 import {
   type ArtifactMeta,
   DAMAGED,
@@ -82,6 +84,41 @@ const sqliteBackend: Backend = {
         store.close();
         await Deno.remove(dir, { recursive: true });
       },
+    };
+  },
+};
+
+/** One throwaway cluster for the file, a fresh database per test (removed by the last test). */
+let cluster: Promise<PostgresCluster> | undefined;
+let databases = 0;
+
+const postgresBackend: Backend = {
+  name: "PostgresStore",
+  async open(options = {}) {
+    cluster ??= startPostgresCluster();
+    const running = await cluster;
+    const database = `contract_${++databases}`;
+    const store = await PostgresStore.open(await running.createDatabase(database), options);
+    const quote = (value: string | number) => `'${String(value).replaceAll("'", "''")}'`;
+    const zeros = (column: string) => `decode(repeat('00', length(${column})), 'hex')`;
+    const raw = async (sql: string) => {
+      await running.psql(sql, database);
+    };
+    return {
+      store,
+      damageChunk: (blobId, seq) =>
+        raw(`UPDATE chunks SET data = ${zeros("data")} WHERE blob_id = ${blobId} AND seq = ${seq}`),
+      damageInline: (meta) =>
+        raw(
+          `UPDATE artifacts SET data = ${zeros("data")} WHERE module = ${quote(meta.module)}
+           AND version = ${quote(meta.version)} AND kind = ${quote(meta.kind)}`,
+        ),
+      damageAnswer: (kind, module, key) =>
+        raw(
+          `UPDATE answers SET body = ${zeros("body")} WHERE kind = ${quote(kind)}
+           AND module = ${quote(module)} AND key = ${quote(key)}`,
+        ),
+      close: () => store.end(),
     };
   },
 };
@@ -428,7 +465,80 @@ function storeContract(backend: Backend): void {
     assert((await store.size()).bytes > sizeBefore.bytes);
     assertEquals(await store.probe(), undefined);
   });
+
+  // ---- the disk budget ----
+
+  test("eviction candidates: least recently served first, never-served from when stored", {
+    now: () => 100,
+  }, async ({ store }) => {
+    for (const version of ["v1.0.0", "v1.1.0", "v1.2.0", "v1.3.0"]) {
+      await writeZip(store, [counting(10)], version);
+    }
+    await store.putInline(M, "v1.0.0", "mod", text("module m\n"));
+    await store.recordServed([
+      { module: M, version: "v1.2.0", at: 200 },
+      { module: M, version: "v1.0.0", at: 300 },
+      { module: M, version: "v1.3.0", at: 400 },
+      { module: "example.com/never", version: "v1.0.0", at: 500 },
+    ]);
+    // A time never goes back: a late batch with an older hit changes nothing.
+    await store.recordServed([{ module: M, version: "v1.0.0", at: 250 }]);
+    const versions = (metas: ArtifactMeta[]) => metas.map((meta) => meta.version);
+    const all = await store.evictionCandidates(10);
+    assertEquals(versions(all), ["v1.1.0", "v1.2.0", "v1.0.0", "v1.3.0"]);
+    assert(all.every((meta) => meta.kind === "zip" && meta.blobId !== null && meta.size === 10));
+    assertEquals(versions(await store.evictionCandidates(2, 1)), ["v1.2.0", "v1.0.0"]);
+    assertEquals(versions(await store.evictionCandidates(10, 0, 300)), ["v1.1.0", "v1.2.0"]);
+  });
+
+  test("an evicted zip is gone at once, its chunks deleted a few at a time", {
+    chunkSize: 16 * 1024,
+  }, async ({ store }) => {
+    await store.putInline(M, "v1.0.0", "mod", text("module m\n"));
+    await store.putAnswer({
+      kind: "list",
+      module: M,
+      key: "",
+      status: 200,
+      body: text("v1.0.0\n"),
+      fetchedAt: 1,
+    });
+    assertEquals(await store.smallBytes(), 9 + 7, "the .mod and the list, not the zips");
+    const { meta } = await writeZip(store, [counting(20 * 16 * 1024)]);
+    const { meta: kept } = await writeZip(store, [counting(4 * 16 * 1024)], "v1.1.0");
+    const used = await store.usedBytes();
+    assertEquals(await store.smallBytes(), 9 + 7);
+
+    assertEquals(await store.evictZip(meta), true);
+    assertEquals(await store.artifact(M, "v1.0.0", "zip"), undefined);
+    assertEquals(await store.evictZip(meta), false, "only once");
+    const steps = [];
+    for (let n; (n = await store.deleteBlobChunks(meta.blobId!, 8)) > 0;) steps.push(n);
+    assertEquals(steps, [8, 8, 4]);
+    assertEquals(await store.chunk(meta.blobId!, 0), undefined);
+    assert(await store.usedBytes() < used - 16 * 16 * 1024, "most of its bytes are free again");
+    // The rest stays: small data, the other zip (a committed blob is never deleted this way).
+    assertEquals(await store.deleteBlobChunks(kept.blobId!, 8), 0);
+    assertEquals(await readAll(store, kept), counting(4 * 16 * 1024));
+    assertEquals(await store.inlineData(M, "v1.0.0", "mod"), text("module m\n"));
+    assertEquals(await store.smallBytes(), 9 + 7);
+  });
+
+  test("evicting a copy since replaced leaves the new one", {}, async ({ store }) => {
+    const { meta: old } = await writeZip(store, [counting(100)]);
+    assertEquals(await store.evictZip(old), true);
+    while (await store.deleteBlobChunks(old.blobId!, 16) > 0);
+    const { meta: fresh } = await writeZip(store, [counting(50)]);
+    assertEquals(await store.evictZip(old), false);
+    assertEquals((await store.artifact(M, "v1.0.0", "zip"))?.blobId, fresh.blobId);
+    assertEquals(await store.evictZip({ ...fresh, kind: "mod" }), false, "only zips are evicted");
+  });
 }
 
 storeContract(sqliteBackend);
 storeContract(memoryBackend);
+storeContract(postgresBackend);
+
+Deno.test("PostgresStore: the throwaway cluster is removed", async () => {
+  await (await cluster)?.remove();
+});

@@ -22,6 +22,7 @@ import {
   type BlobWriter,
   DAMAGED,
   DEFAULT_CHUNK_SIZE,
+  type ServedHit,
   type Store,
   type StoreBatch,
   type StoredAnswer,
@@ -61,6 +62,8 @@ interface Blob {
 interface StoredArtifact {
   meta: Omit<ArtifactMeta, "chunkSize" | "chunkDigests">;
   data: Uint8Array | null;
+  /** When a zip was last served (the disk budget's order), if ever. */
+  lastServed?: number;
 }
 
 interface State {
@@ -264,6 +267,65 @@ export class MemoryStore implements Store {
       putAnswer: (answer) => this.#putAnswerNow(answer),
     };
     return this.#writeAsync(() => body(batch), true);
+  }
+
+  // ---- the disk budget ----
+
+  recordServed(hits: readonly ServedHit[]): Promise<void> {
+    if (hits.length === 0) return Promise.resolve();
+    return this.#writeAsync(() => {
+      for (const { module, version, at } of hits) {
+        const stored = this.#state.artifacts.get(artifactKey(module, version, "zip"));
+        if (stored) stored.lastServed = Math.max(stored.lastServed ?? 0, at);
+      }
+    });
+  }
+
+  usedBytes(): Promise<number> {
+    return Promise.resolve(this.#state.bytes);
+  }
+
+  smallBytes(): Promise<number> {
+    this.#stats.reads++;
+    let bytes = 0;
+    for (const { data } of this.#state.artifacts.values()) bytes += data?.byteLength ?? 0;
+    for (const { answer } of this.#state.answers.values()) bytes += answer.body.byteLength;
+    return Promise.resolve(bytes);
+  }
+
+  evictionCandidates(limit: number, skip = 0, servedBefore = Infinity): Promise<ArtifactMeta[]> {
+    this.#stats.reads++;
+    const order = (stored: StoredArtifact) => stored.lastServed ?? stored.meta.storedAt;
+    const zips = [...this.#state.artifacts.entries()]
+      .filter(([, stored]) => stored.meta.kind === "zip" && (stored.lastServed ?? 0) < servedBefore)
+      .sort(([keyA, a], [keyB, b]) => order(a) - order(b) || compareKeys(keyA, keyB));
+    return Promise.resolve(zips.slice(skip, skip + limit).map(([key]) => this.#meta(key)!));
+  }
+
+  evictZip(meta: ArtifactMeta): Promise<boolean> {
+    return this.#writeAsync(() => {
+      const key = artifactKey(meta.module, meta.version, "zip");
+      const stored = this.#state.artifacts.get(key);
+      if (meta.kind !== "zip" || !stored || stored.meta.blobId !== meta.blobId) return false;
+      this.#state.artifacts.delete(key);
+      const blob = this.#state.blobs.get(meta.blobId!);
+      if (blob) Object.assign(blob, { committed: false, touchedAt: 0 });
+      return true;
+    });
+  }
+
+  deleteBlobChunks(blobId: number, max: number): Promise<number> {
+    return this.#writeAsync(() => {
+      const blob = this.#state.blobs.get(blobId);
+      if (!blob || blob.committed) return 0;
+      const seqs = [...blob.chunks.keys()].sort((a, b) => a - b).slice(0, max);
+      for (const seq of seqs) {
+        this.#state.bytes -= blob.chunks.get(seq)!.data.byteLength;
+        blob.chunks.delete(seq);
+      }
+      if (seqs.length === 0) this.#state.blobs.delete(blobId);
+      return seqs.length;
+    });
   }
 
   probe(): Promise<string | undefined> {

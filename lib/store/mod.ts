@@ -1,6 +1,7 @@
 /**
  * The store: where Astera keeps artifacts and answers (see `store.ts` for
- * the interface). `SqliteStore` is the backend a server runs on,
+ * the interface). `SqliteStore` is the backend a server runs on by default,
+ * `PostgresStore` the one several instances share (`openStore` picks by `--db`),
  * `MemoryStore` one for tests; everything above the store imports from here.
  *
  * @example
@@ -17,6 +18,11 @@ export { type ChunkReader, type ChunkSpan, chunkSpans, readBlobRange } from "./b
 export { etagFromDigest, sha256, strongEtag } from "./digest.ts";
 export { MemoryStore, type MemoryStoreOptions } from "./memory.ts";
 export { SqliteStore, type SqliteStoreOptions } from "./sqlite.ts";
+export { PostgresStore, type PostgresStoreOptions } from "./postgres.ts";
+export { ForeignDatabaseError } from "./postgres_schema.ts";
+export { isPostgresUrl } from "./postgres_url.ts";
+export { openStore, shownDb } from "./open.ts";
+export { type CopyProgress, copyStore, type CopySummary } from "./copy.ts";
 export {
   verifyDatabase,
   type VerifyOptions,

@@ -27,6 +27,13 @@ import { etagFromDigest, sha256, strongEtag } from "./digest.ts";
 import { isBusy, storeError } from "./sqlite_errors.ts";
 import { migrate } from "./sqlite_schema.ts";
 import {
+  deleteBlobChunksNow,
+  evictionCandidatesNow,
+  evictZipNow,
+  recordServedNow,
+  smallBytesNow,
+} from "./sqlite_budget.ts";
+import {
   type AnswerKey,
   type ArtifactKind,
   type ArtifactMeta,
@@ -34,6 +41,7 @@ import {
   type BlobWriter,
   DAMAGED,
   DEFAULT_CHUNK_SIZE,
+  type ServedHit,
   type Store as StoreInterface,
   type StoreBatch,
   StoreBusyError,
@@ -544,6 +552,42 @@ export class SqliteStore implements StoreInterface {
     };
   }
 
+  // ---- the disk budget (SQL in sqlite_budget.ts) ----
+
+  recordServed(hits: readonly ServedHit[]): Promise<void> {
+    if (hits.length === 0) return Promise.resolve();
+    return this.#write(() => recordServedNow(this.#prepare, hits));
+  }
+
+  usedBytes(): Promise<number> {
+    return settle(() => {
+      const { bytes, freeBytes } = this.#size();
+      return bytes - freeBytes;
+    });
+  }
+
+  smallBytes(): Promise<number> {
+    return settle(() => this.#reading(() => smallBytesNow(this.#prepare)));
+  }
+
+  evictionCandidates(limit: number, skip = 0, servedBefore = Infinity): Promise<ArtifactMeta[]> {
+    return settle(() =>
+      this.#reading(() => evictionCandidatesNow(this.#prepare, limit, skip, servedBefore))
+    );
+  }
+
+  async evictZip(meta: ArtifactMeta): Promise<boolean> {
+    let removed = false;
+    await this.#write(() => removed = evictZipNow(this.#prepare, meta));
+    return removed;
+  }
+
+  async deleteBlobChunks(blobId: number, max: number): Promise<number> {
+    let deleted = 0;
+    await this.#write(() => deleted = deleteBlobChunksNow(this.#prepare, blobId, max));
+    return deleted;
+  }
+
   /** Inserts an inline artifact unless one is stored; whether it was inserted. */
   #putInlineNow(
     module: string,
@@ -591,6 +635,18 @@ export class SqliteStore implements StoreInterface {
       this.#statements.set(sql, statement);
     }
     return statement;
+  }
+
+  #prepare = (sql: string): StatementSync => this.#statement(sql);
+
+  /** A read of several statements, counted once, with SQLite's errors as the store's. */
+  #reading<T>(read: () => T): T {
+    this.#stats.reads++;
+    try {
+      return read();
+    } catch (error) {
+      throw storeError(error);
+    }
   }
 
   #read(sql: string, params: SQLInputValue[]): Record<string, SQLInputValue> | undefined {

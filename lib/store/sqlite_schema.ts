@@ -29,7 +29,7 @@ export interface MigratableDatabase {
  * @example
  * ```ts
  * import { MIGRATIONS } from "./sqlite_schema.ts";
- * console.assert(MIGRATIONS.length === 2); // schema 2: chunk and answer digests
+ * console.assert(MIGRATIONS.length === 3); // schema 3: when zips were last served
  * ```
  */
 export const MIGRATIONS: string[] = [
@@ -73,6 +73,11 @@ export const MIGRATIONS: string[] = [
   `ALTER TABLE chunks ADD COLUMN digest BLOB;
    ALTER TABLE blobs ADD COLUMN chunk_digests INTEGER NOT NULL DEFAULT 0;
    ALTER TABLE answers ADD COLUMN digest BLOB;`,
+  // The disk budget (lib/proxy/budget.ts): when a zip was last served, written in batches; the
+  // index gives the least recently served zips first without reading the table.
+  `ALTER TABLE artifacts ADD COLUMN last_served INTEGER;
+   CREATE INDEX artifacts_zip_recency ON artifacts(coalesce(last_served, stored_at))
+     WHERE kind = 'zip';`,
 ];
 
 /**

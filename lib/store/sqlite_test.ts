@@ -26,7 +26,7 @@ Deno.test("an inline artifact survives reopening the database", async () => {
       await again.inlineData("example.com/m", "v1.0.0", "mod"),
       text("module example.com/m\n"),
     );
-    assertEquals(again.schemaVersion(), 2);
+    assertEquals(again.schemaVersion(), 3);
     again.close();
   });
 });
@@ -376,11 +376,13 @@ Deno.test("a database of schema 1 migrates at once; its chunks, without digests,
     const old = new DatabaseSync(path);
     old.exec("ALTER TABLE chunks DROP COLUMN digest; ALTER TABLE blobs DROP COLUMN chunk_digests");
     old.exec("ALTER TABLE answers DROP COLUMN digest");
+    // Nor schema 3's served times.
+    old.exec("DROP INDEX artifacts_zip_recency; ALTER TABLE artifacts DROP COLUMN last_served");
     old.exec("UPDATE chunks SET data = CAST('abcD' AS BLOB); PRAGMA user_version = 1");
     old.close();
 
     const again = SqliteStore.open(path);
-    assertEquals(again.schemaVersion(), 2);
+    assertEquals(again.schemaVersion(), 3);
     assertEquals((await again.artifact("example.com/m", "v1.0.0", "zip"))?.chunkDigests, false);
     assertEquals(await again.chunk(blob, 0), text("abcD"), "nothing to check a lone chunk against");
     await again.recordChunkDigests(blob, [sha256(text("abcd"))]);

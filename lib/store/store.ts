@@ -154,6 +154,23 @@ export interface StoreSize {
 }
 
 /**
+ * A zip served at `at` (ms since the epoch), for {@linkcode Store.recordServed}:
+ * the disk budget removes the least recently served zips first.
+ *
+ * @example
+ * ```ts
+ * import type { ServedHit } from "./store.ts";
+ * const hit: ServedHit = { module: "example.com/m", version: "v1.0.0", at: Date.now() };
+ * console.assert(hit.at > 0);
+ * ```
+ */
+export interface ServedHit {
+  module: string;
+  version: string;
+  at: number;
+}
+
+/**
  * The default chunk size: small enough that one read never stalls the event loop.
  *
  * @example
@@ -268,6 +285,11 @@ export interface BlobWriter {
 export interface Store {
   /** Bytes per chunk of the blobs this store writes. */
   readonly chunkSize: number;
+  /**
+   * Present on a store several instances share (PostgreSQL): leases that
+   * let one instance at a time fetch a given thing from upstream.
+   */
+  readonly leases?: Leases;
 
   /** Metadata of a stored artifact, or undefined. */
   artifact(module: string, version: string, kind: ArtifactKind): Promise<ArtifactMeta | undefined>;
@@ -345,6 +367,48 @@ export interface Store {
    * synchronous and quick; everything it did is undone if it throws.
    */
   batch<T>(body: (batch: StoreBatch) => T): Promise<T>;
+
+  // ---- the disk budget (`lib/proxy/budget.ts`): only zips are ever evicted ----
+
+  /**
+   * Notes when zips were last served, in one write (a batch that
+   * `lib/proxy/recency.ts` gathered). A time never goes back; zips not
+   * stored are skipped.
+   */
+  recordServed(hits: readonly ServedHit[]): Promise<void>;
+  /**
+   * The bytes the store's content takes, as the budget counts them: for
+   * SQLite its pages less its free pages (new data reuses free pages, so
+   * this falls as zips are evicted while the file keeps its size).
+   */
+  usedBytes(): Promise<number>;
+  /**
+   * The content bytes of everything but zips (`.info`, `.mod`, answers),
+   * which is never evicted. It may read every row's size: for a periodic
+   * check, not for a request.
+   */
+  smallBytes(): Promise<number>;
+  /**
+   * Up to `limit` stored zips, least recently served first (one never served
+   * counts from when it was stored; ties by module, then version), skipping
+   * the first `skip`. With `servedBefore` (ms), only zips not served since.
+   */
+  evictionCandidates(limit: number, skip?: number, servedBefore?: number): Promise<ArtifactMeta[]>;
+  /**
+   * Removes a stored zip to keep within the budget, in one short write: the
+   * artifact goes at once and its blob becomes pending, its chunks then
+   * deleted by {@linkcode deleteBlobChunks} (or by the sweep after a crash).
+   * Unlike {@linkcode removeArtifact} no note is kept: the zip is simply not
+   * stored, as if never fetched. Only the copy `meta` describes goes.
+   * Returns whether it was removed now.
+   */
+  evictZip(meta: ArtifactMeta): Promise<boolean>;
+  /**
+   * Deletes up to `max` chunks (the first ones) of a pending blob in one
+   * short write, and the blob itself once none are left. Returns how many
+   * chunks went: 0 once the blob is gone. A committed blob is left alone.
+   */
+  deleteBlobChunks(blobId: number, max: number): Promise<number>;
 
   /**
    * A quick look for damage where every lookup starts (a few reads): what
@@ -432,4 +496,85 @@ export class MissingChunkError extends Error {
     super(`chunk ${seq} is missing`);
     this.seq = seq;
   }
+}
+
+/**
+ * The store cannot be reached now (a networked database restarted, or the
+ * network to it is down): the request gets a 503 with this reason, and the
+ * store reconnects by itself once the database answers again.
+ *
+ * @example
+ * ```ts
+ * import { StoreUnavailableError } from "./store.ts";
+ * console.assert(new StoreUnavailableError("connection refused").name === "StoreUnavailableError");
+ * ```
+ */
+export class StoreUnavailableError extends Error {
+  override name = "StoreUnavailableError";
+}
+
+/**
+ * A held lease (see {@linkcode Leases}).
+ *
+ * @example
+ * ```ts
+ * import type { Lease } from "./store.ts";
+ * const none: Lease = { release: () => Promise.resolve(), publish: () => Promise.resolve() };
+ * await none.release();
+ * ```
+ */
+export interface Lease {
+  /** Gives the lease up (at once; a lease never released expires by itself). */
+  release(): Promise<void>;
+  /** Tells the other instances which blob the download under this lease writes. */
+  publish(download: LeasedDownload): Promise<void>;
+}
+
+/**
+ * A zip download another instance runs under its lease: its blob, and how
+ * many of its chunks are stored so far (see {@linkcode Leases.download}).
+ *
+ * @example
+ * ```ts
+ * import type { LeasedDownload } from "./store.ts";
+ * const download: LeasedDownload = { blobId: 3, chunkSize: 262144, size: 1000000, chunks: 2 };
+ * console.assert(download.chunks! < Math.ceil(download.size / download.chunkSize));
+ * ```
+ */
+export interface LeasedDownload {
+  blobId: number;
+  chunkSize: number;
+  size: number;
+  /** Chunks stored so far (when read back by {@linkcode Leases.download}). */
+  chunks?: number;
+}
+
+/**
+ * Named leases across the instances sharing a store: one holder per name at
+ * a time. A holder keeps its lease alive while it works; one that crashed
+ * stops doing so, and its lease passes on once it expires.
+ *
+ * @example
+ * ```ts
+ * import type { Lease, Leases } from "./store.ts";
+ * const lease: Lease = { release: () => Promise.resolve(), publish: () => Promise.resolve() };
+ * const solo: Leases = {
+ *   acquire: () => Promise.resolve(lease),
+ *   tryAcquire: () => Promise.resolve(lease),
+ *   download: () => Promise.resolve(undefined),
+ * };
+ * await solo.acquire("zip example.com/m v1.0.0");
+ * await lease.release();
+ * ```
+ */
+export interface Leases {
+  /** Waits until this instance holds `name`, and keeps it until released. */
+  acquire(name: string): Promise<Lease>;
+  /** Takes `name` if nobody holds it (or its lease expired); undefined when another does. */
+  tryAcquire(name: string): Promise<Lease | undefined>;
+  /**
+   * The download another instance published under its live lease on `name`,
+   * with the chunks stored so far; undefined when there is none.
+   */
+  download(name: string): Promise<LeasedDownload | undefined>;
 }

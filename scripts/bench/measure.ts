@@ -174,14 +174,16 @@ export async function settleDisk(): Promise<void> {
  * ```
  */
 export async function runGoClients(
-  goproxy: string,
+  goproxy: string | readonly string[],
   count: number,
   project: Record<string, string>,
   buildCache: string,
 ): Promise<ClientsResult> {
   const clients: { go: GoClient; dir: string }[] = [];
   for (let i = 0; i < count; i++) {
-    clients.push({ go: await makeGoClient(goproxy, buildCache), dir: await copyProject(project) });
+    // Several proxies (instances sharing one database): the clients spread over them in turn.
+    const url = typeof goproxy === "string" ? goproxy : goproxy[i % goproxy.length];
+    clients.push({ go: await makeGoClient(url, buildCache), dir: await copyProject(project) });
   }
   await settleDisk();
   const cpuBefore = childrenCpu();

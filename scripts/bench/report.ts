@@ -361,6 +361,22 @@ export function targets(
       `highest ${mb(peak)} (${worst})${peak < limit ? "" : `, ${over(peak, limit)}`}`,
     );
   }
+  // The run with a disk budget (issue 14) keeps the same two targets while eviction churns.
+  const budget = systems.find((system) => system.name === "Astera --max-bytes" && !system.skipped);
+  if (budget) {
+    const budgetWarm = ratio(budget.warmMs, nginx?.warmMs);
+    add(
+      "with --max-bytes: warm ≤ 1.25 × nginx",
+      budgetWarm === undefined ? null : budgetWarm <= 1.25,
+      budgetWarm === undefined ? "not measured" : x(budgetWarm),
+    );
+    const budgetPeak = peakRss(budget);
+    add(
+      "with --max-bytes: peak RSS < 200 MB in every workload",
+      budgetPeak === undefined ? null : budgetPeak < 200 * MB,
+      budgetPeak === undefined ? "not measured" : `highest ${mb(budgetPeak)}`,
+    );
+  }
   const peers = systems.filter((system) => system.name === "Athens");
   for (const peer of peers) {
     if (peer.skipped) {

@@ -87,3 +87,21 @@ Deno.test("bench verdicts: an artifact fetched twice misses", () => {
   assertEquals(once.pass, false);
   assert(once.detail.includes("/m/@v/v1.0.0.zip 2 times"), once.detail);
 });
+
+Deno.test("bench verdicts: the run with --max-bytes has its own warm and peak RSS targets", () => {
+  const results = [
+    system("Astera", { warmMs: 1000, rss: { warm: 100e6 } }),
+    system("Astera --max-bytes", { warmMs: 1400, rss: { warm: 120e6, large: 250e6 } }),
+    system("nginx", { warmMs: 1000 }),
+  ];
+  const verdicts = new Map(targets(results).map((v) => [v.target, v.pass]));
+  assertEquals(verdicts.get("with --max-bytes: warm ≤ 1.25 × nginx"), false);
+  assertEquals(verdicts.get("with --max-bytes: peak RSS < 200 MB in every workload"), false);
+  assertEquals(
+    targets(results.filter((r) => r.name !== "Astera --max-bytes")).some((v) =>
+      v.target.startsWith("with --max-bytes")
+    ),
+    false,
+  );
+  assert(parseBenchArgs([]).systems.has("budget"), "the budget run is part of the full run");
+});

@@ -126,6 +126,14 @@ export interface AsteraStats {
   store: { reads: number; writes: number; busyRetries: number };
   proxy: { sourceFetches: number; liveDownloads: number; fetchCoalesced: number };
   reclaim: { active: boolean; collections: number; ms: number };
+  /** With `--max-bytes` only. */
+  budget?: {
+    maxBytes: number;
+    storedBytes: number;
+    evictions: number;
+    evictedBytes: number;
+    pinnedSkips: number;
+  };
   /** Absent with `--prefetch off`. */
   prefetch?: {
     queued: number;

@@ -10,6 +10,7 @@
  *
  * @module
  */
+import { counters } from "../../observe/counters.ts";
 import { isYoung } from "../../util/age.ts";
 import { BoundedMap } from "../../util/bounded_map.ts";
 import { SingleFlight } from "../../proxy/single_flight.ts";
@@ -202,7 +203,13 @@ export class GitMirror {
           return;
         }
       }
-      await this.#fetch(signal);
+      try {
+        await this.#fetch(signal);
+      } catch (error) {
+        counters.git.fetchesFailed++;
+        throw error;
+      }
+      counters.git.fetchesOk++;
       this.#fetchedAt = Date.now();
       this.#hasData = true;
       this.#failure = null;
