@@ -25,9 +25,10 @@ const NO_SUCH_USER = "$2b$05$dIlpU6QZ5qsiXYU18xbQnOCv2PggDWgsZn8RD1DGHD/JFC/K4Ot
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { CredentialLimits } from "./credentials.ts";
  * const limits: CredentialLimits = { verifiedMs: 300_000, maxFailures: 10, failureWindowMs: 300_000, blockMs: 300_000 };
- * console.assert(limits.maxFailures === 10);
+ * assert(limits.maxFailures === 10);
  * ```
  */
 export interface CredentialLimits {
@@ -55,9 +56,10 @@ const FAILURE_ADDRESSES = 4096;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { Verdict } from "./credentials.ts";
  * const verdict: Verdict = { ok: false, reason: "wrong-password", user: "alice" };
- * console.assert(!verdict.ok);
+ * assert(!verdict.ok);
  * ```
  */
 export type Verdict =
@@ -77,9 +79,10 @@ export type Verdict =
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { CredentialStats } from "./credentials.ts";
  * const stats: CredentialStats = { bcryptRuns: 1, remembered: 99, refused: 0, blocked: 0 };
- * console.assert(stats.bcryptRuns < stats.remembered);
+ * assert(stats.bcryptRuns < stats.remembered);
  * ```
  */
 export interface CredentialStats {

@@ -32,9 +32,10 @@ const DECISION_MAX_TARGET = 512;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { AuthScope } from "./guard.ts";
  * const scope: AuthScope = "private";
- * console.assert(scope === "private");
+ * assert(scope === "private");
  * ```
  */
 export type AuthScope = "private" | "all";

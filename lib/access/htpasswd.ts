@@ -18,11 +18,12 @@ const BCRYPT = /^\$2[aby]\$(0[4-9]|[12]\d|3[01])\$[./A-Za-z0-9]{53}$/;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { HtpasswdError, parseHtpasswd } from "./htpasswd.ts";
  * try {
  *   parseHtpasswd("carol:$apr1$TNjlTuub$U4saJ2TPNcN7ANJZwm/Za/\n", "users");
  * } catch (error) {
- *   console.assert(error instanceof HtpasswdError && error.message.includes("carol"));
+ *   assert(error instanceof HtpasswdError && error.message.includes("carol"));
  * }
  * ```
  */

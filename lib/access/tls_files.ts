@@ -15,8 +15,9 @@ import { errorText } from "../util/errors.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { TlsFileError } from "./tls_files.ts";
- * console.assert(new TlsFileError("x").name === "TlsFileError");
+ * assert(new TlsFileError("x").name === "TlsFileError");
  * ```
  */
 export class TlsFileError extends Error {
@@ -28,9 +29,10 @@ export class TlsFileError extends Error {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { CheckedPair } from "./tls_files.ts";
  * const pair: CheckedPair = { cert: "…", key: "…", validTo: "Dec  4 17:00:00 2027 GMT" };
- * console.assert(pair.validTo.endsWith("GMT"));
+ * assert(pair.validTo.endsWith("GMT"));
  * ```
  */
 export interface CheckedPair extends TlsKeyPair {

@@ -17,9 +17,10 @@ import { errorText } from "../util/errors.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { ProxyRequest } from "./paths.ts";
  * const request: ProxyRequest = { kind: "zip", module: "golang.org/x/text", version: "v0.3.0" };
- * console.assert(request.kind === "zip");
+ * assert(request.kind === "zip");
  * ```
  */
 export type ProxyRequest =
@@ -32,9 +33,10 @@ export type ProxyRequest =
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { RouteError } from "./paths.ts";
  * const error = new RouteError(404, "not found: /x is not a module proxy path");
- * console.assert(error.status === 404);
+ * assert(error.status === 404);
  * ```
  */
 export class RouteError extends Error {
@@ -50,9 +52,10 @@ export class RouteError extends Error {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { proxyPath } from "./paths.ts";
  * const path = proxyPath({ kind: "zip", module: "github.com/BurntSushi/toml", version: "v1.0.0" });
- * console.assert(path === "/github.com/!burnt!sushi/toml/@v/v1.0.0.zip");
+ * assert(path === "/github.com/!burnt!sushi/toml/@v/v1.0.0.zip");
  * ```
  */
 export function proxyPath(request: ProxyRequest): string {
@@ -74,9 +77,10 @@ export function proxyPath(request: ProxyRequest): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseProxyPath } from "./paths.ts";
  * const request = parseProxyPath("/github.com/!burnt!sushi/toml/@v/v1.2.0.zip");
- * console.assert(request.module === "github.com/BurntSushi/toml" && request.kind === "zip");
+ * assert(request.module === "github.com/BurntSushi/toml" && request.kind === "zip");
  * ```
  */
 export function parseProxyPath(path: string): ProxyRequest {

@@ -19,13 +19,14 @@ const ACCEPT_BACKOFF_MAX_MS = 1000;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { AcceptOptions } from "./accept.ts";
  * const options: AcceptOptions = {
  *   firstByteTimeoutMs: 10_000,
  *   serve: (connection) => connection.conn.close(),
  *   onError: (event, error) => console.error(event, error),
  * };
- * console.assert(options.firstByteTimeoutMs === 10_000);
+ * assert(options.firstByteTimeoutMs === 10_000);
  * ```
  */
 export interface AcceptOptions {

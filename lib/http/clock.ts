@@ -13,11 +13,12 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { CoarseClock } from "./clock.ts";
  * const clock = new CoarseClock();
  * const before = clock.now;
  * clock.advance();
- * console.assert(clock.now >= before && clock.date.endsWith(" GMT"));
+ * assert(clock.now >= before && clock.date.endsWith(" GMT"));
  * ```
  */
 export class CoarseClock {

@@ -6,10 +6,11 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { serveHttp, textError } from "./mod.ts";
  * const server = serveHttp({ hostname: "127.0.0.1", port: 0 }, () => textError(404, "not here"));
  * const response = await fetch(`http://127.0.0.1:${server.addr.port}/`);
- * console.assert(response.status === 404 && (await response.text()) === "not here\n");
+ * assert(response.status === 404 && (await response.text()) === "not here\n");
  * await server.shutdown();
  * ```
  *

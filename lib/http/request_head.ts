@@ -17,11 +17,12 @@ const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { HttpParseError, parseHead } from "./request_head.ts";
  * try {
  *   parseHead("GET / HTTP/1.1\r\n\r\n");
  * } catch (error) {
- *   console.assert(error instanceof HttpParseError && error.status === 400);
+ *   assert(error instanceof HttpParseError && error.status === 400);
  * }
  * ```
  */
@@ -37,9 +38,10 @@ export class HttpParseError extends Error {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { type ParsedHead, parseHead } from "./request_head.ts";
  * const head: ParsedHead = parseHead("GET / HTTP/1.0\r\n\r\n");
- * console.assert(head.http10 && !head.keepAlive && !head.hasBody);
+ * assert(head.http10 && !head.keepAlive && !head.hasBody);
  * ```
  */
 export interface ParsedHead extends HttpRequest {

@@ -27,6 +27,7 @@ const decoder = new TextDecoder();
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { ReadLimits } from "./request_loop.ts";
  * const limits: ReadLimits = {
  *   maxHeadBytes: 16 * 1024,
@@ -34,7 +35,7 @@ const decoder = new TextDecoder();
  *   idleTimeoutMs: 75_000,
  *   firstByteTimeoutMs: 10_000,
  * };
- * console.assert(limits.firstByteTimeoutMs < limits.idleTimeoutMs);
+ * assert(limits.firstByteTimeoutMs < limits.idleTimeoutMs);
  * ```
  */
 export interface ReadLimits {

@@ -36,9 +36,10 @@ import type { HttpHandler } from "./types.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { HttpServerOptions } from "./server.ts";
  * const options: HttpServerOptions = { hostname: "127.0.0.1", port: 0, maxConnections: 64 };
- * console.assert(options.maxConnections === 64);
+ * assert(options.maxConnections === 64);
  * ```
  */
 export interface HttpServerOptions {
@@ -87,9 +88,10 @@ export interface HttpServerOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { TlsKeyPair } from "./server.ts";
  * const pair: TlsKeyPair = { cert: "-----BEGIN CERTIFICATE-----\n…", key: "-----BEGIN PRIVATE KEY-----\n…" };
- * console.assert(pair.cert.startsWith("-----BEGIN"));
+ * assert(pair.cert.startsWith("-----BEGIN"));
  * ```
  */
 export interface TlsKeyPair {

@@ -33,9 +33,10 @@ export interface Connection extends Waiter {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { SlotLimits } from "./slots.ts";
  * const limits: SlotLimits = { maxConnections: 4096, maxWaiting: 256, freshGraceMs: 1000 };
- * console.assert(limits.maxWaiting < limits.maxConnections);
+ * assert(limits.maxWaiting < limits.maxConnections);
  * ```
  */
 export interface SlotLimits {
@@ -53,6 +54,7 @@ export interface SlotLimits {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { CoarseClock } from "./clock.ts";
  * import { ConnectionSlots } from "./slots.ts";
  * const slots = new ConnectionSlots(
@@ -60,7 +62,7 @@ export interface SlotLimits {
  *   { maxConnections: 16, maxWaiting: 8, freshGraceMs: 1000 },
  *   () => {},
  * );
- * console.assert(slots.open.size === 0 && !slots.closing);
+ * assert(slots.open.size === 0 && !slots.closing);
  * ```
  */
 export class ConnectionSlots {

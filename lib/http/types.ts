@@ -12,9 +12,10 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { HttpRequest } from "./types.ts";
  * const request: HttpRequest = { method: "GET", target: "/m/@v/list", headers: { host: "pi" } };
- * console.assert(request.headers["host"] === "pi");
+ * assert(request.headers["host"] === "pi");
  * ```
  */
 export interface HttpRequest {
@@ -34,9 +35,10 @@ export interface HttpRequest {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { HttpBody } from "./types.ts";
  * const body: HttpBody = new TextEncoder().encode("ok\n");
- * console.assert(body instanceof Uint8Array);
+ * assert(body instanceof Uint8Array);
  * ```
  */
 export type HttpBody = Uint8Array | ReadableStream<Uint8Array>;
@@ -46,13 +48,14 @@ export type HttpBody = Uint8Array | ReadableStream<Uint8Array>;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { HttpResponse } from "./types.ts";
  * const response: HttpResponse = {
  *   status: 200,
  *   headers: { "content-type": "text/plain" },
  *   body: new TextEncoder().encode("ok\n"),
  * };
- * console.assert(response.status === 200);
+ * assert(response.status === 200);
  * ```
  */
 export interface HttpResponse {
@@ -72,9 +75,10 @@ export interface HttpResponse {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { HttpHandler } from "./types.ts";
  * const handler: HttpHandler = () => ({ status: 404, headers: {}, body: null });
- * console.assert((handler({ method: "GET", target: "/", headers: {} }) as { status: number }).status === 404);
+ * assert((handler({ method: "GET", target: "/", headers: {} }) as { status: number }).status === 404);
  * ```
  */
 export type HttpHandler = (request: HttpRequest) => HttpResponse | Promise<HttpResponse>;

@@ -37,10 +37,11 @@ export const SMALL_DATA_WARNING = 0.5;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { BudgetStore } from "./budget.ts";
  * import { MemoryStore } from "../store/mod.ts";
  * const store: BudgetStore = new MemoryStore();
- * console.assert((await store.usedBytes()) === 0);
+ * assert((await store.usedBytes()) === 0);
  * ```
  */
 export type BudgetStore = Pick<
@@ -287,13 +288,14 @@ export class Evictor {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { ServingBudget } from "./budget.ts";
  * import { pinServedZip, ZipPins } from "./pins.ts";
 import type { Reply } from "./reply.ts";
  * const hits: string[] = [];
  * const budget: ServingBudget = { pins: new ZipPins(), served: (m, v) => void hits.push(`${m}@${v}`) };
  * budget.served("example.com/m", "v1.0.0");
- * console.assert(hits.length === 1);
+ * assert(hits.length === 1);
  * ```
  */
 export interface ServingBudget {

@@ -164,10 +164,11 @@ export class Fetcher {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { readAll } from "./fetcher.ts";
  * const body = new Response("v1.0.0\n").body!;
  * const bytes = await readAll({ found: true, body, size: 7 }, 100, "list m");
- * console.assert(bytes.byteLength === 7);
+ * assert(bytes.byteLength === 7);
  * ```
  */
 export async function readAll(

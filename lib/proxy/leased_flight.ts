@@ -17,6 +17,7 @@ import { type FlightGroup, SingleFlight, type SingleFlightStats } from "./single
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { LeasedFlight } from "./leased_flight.ts";
  * const lease = { release: () => Promise.resolve(), publish: () => Promise.resolve() };
  * const leases = {
@@ -25,7 +26,7 @@ import { type FlightGroup, SingleFlight, type SingleFlightStats } from "./single
  *   download: () => Promise.resolve(undefined),
  * };
  * const flights = new LeasedFlight<string>(leases);
- * console.assert(await flights.do("k", () => Promise.resolve("v")) === "v");
+ * assert(await flights.do("k", () => Promise.resolve("v")) === "v");
  * ```
  */
 export class LeasedFlight<T> implements FlightGroup<T> {

@@ -17,9 +17,10 @@ import { type Answer, MISS, type Reply } from "./reply.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { PrimaryZip } from "./live_download.ts";
  * const outcome: PrimaryZip = { type: "live" };
- * console.assert(outcome.type === "live");
+ * assert(outcome.type === "live");
  * ```
  */
 export type PrimaryZip =
@@ -33,9 +34,10 @@ export type PrimaryZip =
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { DownloadProgress } from "./live_download.ts";
  * const progress: DownloadProgress = { blobId: 1, chunkSize: 4, size: 8, readable: 1, done: false };
- * console.assert(!progress.done);
+ * assert(!progress.done);
  * ```
  */
 export interface DownloadProgress {
@@ -61,6 +63,7 @@ type ReadChunk = (blobId: number, seq: number) => Promise<Uint8Array | undefined
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { LiveDownload } from "./live_download.ts";
  * const chunks = [new Uint8Array([1, 2]), new Uint8Array([3])];
  * const download = new LiveDownload((_blob, seq) => Promise.resolve(chunks[seq]));
@@ -68,7 +71,7 @@ type ReadChunk = (blobId: number, seq: number) => Promise<Uint8Array | undefined
  * download.wrote(2);
  * download.finish({} as never, 2);
  * const bytes = await new Response(download.open()).bytes();
- * console.assert(bytes.byteLength === 3);
+ * assert(bytes.byteLength === 3);
  * ```
  */
 export class LiveDownload {

@@ -78,8 +78,9 @@ export interface MemoryOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { itemKey } from "./memory.ts";
- * console.assert(itemKey("mod", "m", "v1.0.0") !== itemKey("info", "m", "v1.0.0"));
+ * assert(itemKey("mod", "m", "v1.0.0") !== itemKey("info", "m", "v1.0.0"));
  * ```
  */
 export function itemKey(kind: string, module: string, version: string): string {
@@ -91,8 +92,9 @@ export function itemKey(kind: string, module: string, version: string): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { answerKey, itemKey } from "./memory.ts";
- * console.assert(answerKey("zip", "m", "v1.0.0") !== itemKey("zip", "m", "v1.0.0"));
+ * assert(answerKey("zip", "m", "v1.0.0") !== itemKey("zip", "m", "v1.0.0"));
  * ```
  */
 export function answerKey(kind: string, module: string, key: string): string {

@@ -18,9 +18,10 @@ import type { ServedHit } from "../store/mod.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { BatchedHit } from "./recency.ts";
  * const hit: BatchedHit = { module: "example.com/m", version: "v1.0.0", at: 5, count: 2 };
- * console.assert(hit.count === 2);
+ * assert(hit.count === 2);
  * ```
  */
 export interface BatchedHit extends ServedHit {
@@ -44,9 +45,10 @@ export type Schedule = (run: () => void, ms: number) => () => void;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { ServedLogOptions } from "./recency.ts";
  * const options: ServedLogOptions = { flush: () => {}, intervalMs: 5000, maxHits: 256 };
- * console.assert(options.maxHits === 256);
+ * assert(options.maxHits === 256);
  * ```
  */
 export interface ServedLogOptions {
@@ -67,8 +69,9 @@ export interface ServedLogOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { ServedLog } from "./recency.ts";
- * console.assert(new ServedLog({ flush: () => {} }).stats().servedHits === 0);
+ * assert(new ServedLog({ flush: () => {} }).stats().servedHits === 0);
  * ```
  */
 export interface ServedLogStats {

@@ -21,9 +21,10 @@ import type { LiveDownload } from "./live_download.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { Reply } from "./reply.ts";
  * const reply: Reply = { type: "not-found", status: 404, message: "not found: x" };
- * console.assert(reply.type === "not-found");
+ * assert(reply.type === "not-found");
  * ```
  */
 export type Reply =
@@ -42,9 +43,10 @@ export type Reply =
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { Answer } from "./reply.ts";
  * const answer: Answer = { type: "error", status: 502, message: "upstream down" };
- * console.assert(answer.type === "error");
+ * assert(answer.type === "error");
  * ```
  */
 export type Answer = Exclude<Reply, { type: "miss" }>;
@@ -54,8 +56,9 @@ export type Answer = Exclude<Reply, { type: "miss" }>;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { TEXT } from "./reply.ts";
- * console.assert(TEXT.startsWith("text/plain"));
+ * assert(TEXT.startsWith("text/plain"));
  * ```
  */
 export const TEXT = "text/plain; charset=utf-8";
@@ -65,8 +68,9 @@ export const TEXT = "text/plain; charset=utf-8";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { JSON_TYPE } from "./reply.ts";
- * console.assert(JSON_TYPE === "application/json");
+ * assert(JSON_TYPE === "application/json");
  * ```
  */
 export const JSON_TYPE = "application/json";
@@ -76,8 +80,9 @@ export const JSON_TYPE = "application/json";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { REPAIR_ADVICE } from "./reply.ts";
- * console.assert(REPAIR_ADVICE.includes("--repair"));
+ * assert(REPAIR_ADVICE.includes("--repair"));
  * ```
  */
 export const REPAIR_ADVICE = "stop Astera and run `deno task verify --repair`";
@@ -87,8 +92,9 @@ export const REPAIR_ADVICE = "stop Astera and run `deno task verify --repair`";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { MISS } from "./reply.ts";
- * console.assert(MISS.type === "miss");
+ * assert(MISS.type === "miss");
  * ```
  */
 export const MISS: Reply = { type: "miss" };
@@ -98,10 +104,11 @@ export const MISS: Reply = { type: "miss" };
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { answerReply } from "./reply.ts";
  * const body = new TextEncoder().encode("v1.0.0\n");
  * const reply = answerReply({ kind: "list", module: "m", key: "", status: 200, body, fetchedAt: 0 });
- * console.assert(reply.type === "bytes" && !reply.immutable);
+ * assert(reply.type === "bytes" && !reply.immutable);
  * ```
  */
 export function answerReply(answer: StoredAnswer): Answer {
@@ -115,10 +122,11 @@ export function answerReply(answer: StoredAnswer): Answer {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { sumdbReply } from "./reply.ts";
  * const body = new Uint8Array(8);
  * const reply = sumdbReply({ kind: "sumdb", module: "sum.golang.org", key: "tile/8/0/000", status: 200, body, fetchedAt: 0 });
- * console.assert(reply.type === "bytes" && reply.immutable);
+ * assert(reply.type === "bytes" && reply.immutable);
  * ```
  */
 export function sumdbReply(answer: StoredAnswer): Reply {
@@ -152,9 +160,10 @@ export function artifactReply(meta: ArtifactMeta, data: Uint8Array): Answer {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { bytesReply, TEXT } from "./reply.ts";
  * const reply = bytesReply(new Uint8Array([104, 105]), TEXT, false);
- * console.assert(reply.type === "bytes" && reply.bytes.byteLength === 2);
+ * assert(reply.type === "bytes" && reply.bytes.byteLength === 2);
  * ```
  */
 export function bytesReply(bytes: Uint8Array, contentType: string, immutable: boolean): Answer {
@@ -166,10 +175,11 @@ export function bytesReply(bytes: Uint8Array, contentType: string, immutable: bo
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { notFoundReply } from "./reply.ts";
  * const body = new TextEncoder().encode("not found: gone");
  * const reply = notFoundReply({ kind: "mod", module: "m", key: "v1.0.0", status: 410, body, fetchedAt: 0 });
- * console.assert(reply.type === "not-found" && reply.status === 410);
+ * assert(reply.type === "not-found" && reply.status === 410);
  * ```
  */
 export function notFoundReply(answer: StoredAnswer): Answer {
@@ -185,8 +195,9 @@ export function notFoundReply(answer: StoredAnswer): Answer {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { nonCanonical } from "./reply.ts";
- * console.assert(nonCanonical("m", "master").type === "not-found");
+ * assert(nonCanonical("m", "master").type === "not-found");
  * ```
  */
 export function nonCanonical(module: string, version: string): Reply {
@@ -203,9 +214,10 @@ export function nonCanonical(module: string, version: string): Reply {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { damagedReply } from "./reply.ts";
  * const reply = damagedReply("m@v1.0.0.mod", "hash mismatch", new Error("offline"));
- * console.assert(reply.type === "error" && reply.status === 502);
+ * assert(reply.type === "error" && reply.status === 502);
  * ```
  */
 export function damagedReply(what: string, damage: string, error: unknown): Reply {
@@ -223,9 +235,10 @@ export function damagedReply(what: string, damage: string, error: unknown): Repl
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { errorReply } from "./reply.ts";
  * const reply = errorReply(new Error("connection reset"));
- * console.assert(reply.type === "error" && reply.status === 502);
+ * assert(reply.type === "error" && reply.status === 502);
  * ```
  */
 export function errorReply(error: unknown): Reply {
@@ -254,8 +267,9 @@ export function errorReply(error: unknown): Reply {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { encode } from "./reply.ts";
- * console.assert(encode("hi").byteLength === 2);
+ * assert(encode("hi").byteLength === 2);
  * ```
  */
 export function encode(text: string): Uint8Array {

@@ -31,9 +31,10 @@ export interface SingleFlightStats {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { type FlightGroup, SingleFlight } from "./single_flight.ts";
  * const flights: FlightGroup<string> = new SingleFlight<string>();
- * console.assert(await flights.do("k", () => Promise.resolve("v")) === "v");
+ * assert(await flights.do("k", () => Promise.resolve("v")) === "v");
  * ```
  */
 export interface FlightGroup<T> {

@@ -34,11 +34,12 @@ import {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { SeedStore } from "./import.ts";
  * function chunkSize(store: SeedStore): number {
  *   return store.chunkSize;
  * }
- * console.assert(typeof chunkSize === "function");
+ * assert(typeof chunkSize === "function");
  * ```
  */
 export type SeedStore = Store;
@@ -48,13 +49,14 @@ export type SeedStore = Store;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { ImportCounts } from "./import.ts";
  * const counts: ImportCounts = {
  *   stored: { info: 0, mod: 0, zip: 0, lists: 0, sumdb: 0 },
  *   bytes: 0,
  *   alreadyStored: 0,
  * };
- * console.assert(counts.bytes === 0);
+ * assert(counts.bytes === 0);
  * ```
  */
 export interface ImportCounts {
@@ -71,6 +73,7 @@ export interface ImportCounts {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { ImportHooks } from "./import.ts";
  * const hooks: ImportHooks = {
  *   counts: { stored: { info: 0, mod: 0, zip: 0, lists: 0, sumdb: 0 }, bytes: 0, alreadyStored: 0 },
@@ -79,7 +82,7 @@ export interface ImportCounts {
  *   now: Date.now,
  *   batchMs: 50,
  * };
- * console.assert(hooks.batchMs === 50);
+ * assert(hooks.batchMs === 50);
  * ```
  */
 export interface ImportHooks {
@@ -108,6 +111,7 @@ type PendingWrite = (batch: StoreBatch) => void;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { SeedWriter } from "./import.ts";
  * import { MemoryStore } from "../store/mod.ts";
  * const store = new MemoryStore();
@@ -121,7 +125,7 @@ type PendingWrite = (batch: StoreBatch) => void;
  * });
  * await writer.putInline("example.com/m", "v1.0.0", "mod", new TextEncoder().encode("module example.com/m\n"));
  * await writer.flush();
- * console.assert((await writer.has("example.com/m", "v1.0.0", "mod")) && counts.stored.mod === 1);
+ * assert((await writer.has("example.com/m", "v1.0.0", "mod")) && counts.stored.mod === 1);
  * store.close();
  * ```
  */
@@ -393,11 +397,12 @@ async function fromStore<T>(call: () => Promise<T>): Promise<T> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { isStoreFailure } from "./import.ts";
  * import { StoreBusyError, StoreFullError } from "../store/mod.ts";
- * console.assert(isStoreFailure(new StoreBusyError("locked")));
- * console.assert(isStoreFailure(new StoreFullError("database or disk is full")));
- * console.assert(!isStoreFailure(new Error("no such file")));
+ * assert(isStoreFailure(new StoreBusyError("locked")));
+ * assert(isStoreFailure(new StoreFullError("database or disk is full")));
+ * assert(!isStoreFailure(new Error("no such file")));
  * ```
  */
 export function isStoreFailure(error: unknown): boolean {

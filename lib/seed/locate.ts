@@ -15,8 +15,9 @@ import { errorText } from "../util/errors.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { SeedError } from "./locate.ts";
- * console.assert(new SeedError("no module cache").message === "no module cache");
+ * assert(new SeedError("no module cache").message === "no module cache");
  * ```
  */
 export class SeedError extends Error {
@@ -28,9 +29,10 @@ export class SeedError extends Error {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { ModuleCacheLocation } from "./locate.ts";
  * const where: ModuleCacheLocation = { dir: "/home/me/go/pkg/mod", from: "~/go/pkg/mod" };
- * console.assert(where.dir.endsWith("/pkg/mod"));
+ * assert(where.dir.endsWith("/pkg/mod"));
  * ```
  */
 export interface ModuleCacheLocation {
@@ -47,9 +49,10 @@ export interface ModuleCacheLocation {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { locateModuleCache } from "./locate.ts";
  * const where = await locateModuleCache(undefined, { HOME: "/home/me" }, () => Promise.resolve(null));
- * console.assert(where.dir === "/home/me/go/pkg/mod" && where.from === "~/go/pkg/mod");
+ * assert(where.dir === "/home/me/go/pkg/mod" && where.from === "~/go/pkg/mod");
  * ```
  */
 export async function locateModuleCache(
@@ -97,11 +100,12 @@ export async function goEnvModuleCache(go = "go"): Promise<string | null> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { join } from "node:path";
  * import { findDownloadDir } from "./locate.ts";
  * const modcache = await Deno.makeTempDir();
  * await Deno.mkdir(join(modcache, "cache", "download"), { recursive: true });
- * console.assert(await findDownloadDir(modcache) === join(modcache, "cache", "download"));
+ * assert(await findDownloadDir(modcache) === join(modcache, "cache", "download"));
  * await Deno.remove(modcache, { recursive: true });
  * ```
  */

@@ -18,9 +18,10 @@ import { errorText } from "../util/errors.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { SeedSkip } from "./scan.ts";
  * const skip: SeedSkip = { what: "example.com/m@v1.0.0.zip", reason: "damaged zip", detail: "h1 mismatch" };
- * console.assert(skip.reason === "damaged zip");
+ * assert(skip.reason === "damaged zip");
  * ```
  */
 export interface SeedSkip {
@@ -36,9 +37,10 @@ export interface SeedSkip {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { CacheFile } from "./scan.ts";
  * const file: CacheFile = { path: "/m/cache/download/example.com/m/@v/v1.0.0.mod", size: 21 };
- * console.assert(file.size === 21);
+ * assert(file.size === 21);
  * ```
  */
 export interface CacheFile {
@@ -51,9 +53,10 @@ export interface CacheFile {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { VersionFiles } from "./scan.ts";
  * const files: VersionFiles = { mod: { path: "v1.0.0.mod", size: 21 } };
- * console.assert(files.zip === undefined);
+ * assert(files.zip === undefined);
  * ```
  */
 export interface VersionFiles {
@@ -68,9 +71,10 @@ export interface VersionFiles {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { ModuleDir } from "./scan.ts";
  * const dir: ModuleDir = { escaped: "github.com/!burnt!sushi/toml", versions: new Map() };
- * console.assert(dir.versions.size === 0);
+ * assert(dir.versions.size === 0);
  * ```
  */
 export interface ModuleDir {
@@ -85,9 +89,10 @@ export interface ModuleDir {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { SumdbFile } from "./scan.ts";
  * const file: SumdbFile = { name: "sum.golang.org", key: "tile/8/0/000", path: "000", size: 8192 };
- * console.assert(file.key.startsWith("tile/"));
+ * assert(file.key.startsWith("tile/"));
  * ```
  */
 export interface SumdbFile extends CacheFile {
@@ -102,11 +107,12 @@ export interface SumdbFile extends CacheFile {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { Scan } from "./scan.ts";
  * function files(scan: Scan): number {
  *   return scan.totalItems;
  * }
- * console.assert(typeof files === "function");
+ * assert(typeof files === "function");
  * ```
  */
 export interface Scan {
@@ -130,13 +136,14 @@ const SUMDB_NAME = /^[a-z0-9][a-z0-9.-]*(?::[0-9]+)?$/;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { join } from "node:path";
  * import { scanDownloadDir } from "./scan.ts";
  * const download = await Deno.makeTempDir();
  * await Deno.mkdir(join(download, "example.com", "m", "@v"), { recursive: true });
  * await Deno.writeTextFile(join(download, "example.com", "m", "@v", "v1.0.0.mod"), "module example.com/m\n");
  * const scan = await scanDownloadDir(download);
- * console.assert(scan.modules[0].escaped === "example.com/m" && scan.totalItems === 1);
+ * assert(scan.modules[0].escaped === "example.com/m" && scan.totalItems === 1);
  * await Deno.remove(download, { recursive: true });
  * ```
  */

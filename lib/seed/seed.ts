@@ -52,11 +52,12 @@ import {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { SeedSummary } from "./seed.ts";
  * function stored(summary: SeedSummary): number {
  *   return summary.stored.info + summary.stored.mod + summary.stored.zip;
  * }
- * console.assert(typeof stored === "function");
+ * assert(typeof stored === "function");
  * ```
  */
 export interface SeedSummary extends ImportCounts {
@@ -74,11 +75,12 @@ export interface SeedSummary extends ImportCounts {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { SeedOptions } from "./seed.ts";
  * function options(store: SeedOptions["store"]): SeedOptions {
  *   return { store, modcache: "/home/me/go/pkg/mod" };
  * }
- * console.assert(typeof options === "function");
+ * assert(typeof options === "function");
  * ```
  */
 export interface SeedOptions {
@@ -101,9 +103,10 @@ export interface SeedOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { SeedProgress } from "./seed.ts";
  * const p: SeedProgress = { doneBytes: 0, totalBytes: 10, doneItems: 0, totalItems: 1, label: "" };
- * console.assert(p.totalBytes === 10);
+ * assert(p.totalBytes === 10);
  * ```
  */
 export interface SeedProgress {

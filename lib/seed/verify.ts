@@ -32,8 +32,9 @@ import type { CacheFile, SumdbFile } from "./scan.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { MAX_ZIPHASH } from "./verify.ts";
- * console.assert(MAX_ZIPHASH >= "h1:".length + 44);
+ * assert(MAX_ZIPHASH >= "h1:".length + 44);
  * ```
  */
 export const MAX_ZIPHASH = 256;
@@ -44,11 +45,12 @@ export const MAX_ZIPHASH = 256;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { versionOf } from "./verify.ts";
- * console.assert(versionOf("example.com/m", "v1.0.0").problem === "");
- * console.assert(versionOf("example.com/m", "v1.0").problem === "not a canonical version");
- * console.assert(versionOf("example.com/m", "v2.0.0").problem !== "");
- * console.assert(versionOf("example.com/m", "v0.0.0-20191309021931-daa7c04131f5").problem !== "");
+ * assert(versionOf("example.com/m", "v1.0.0").problem === "");
+ * assert(versionOf("example.com/m", "v1.0").problem === "not a canonical version");
+ * assert(versionOf("example.com/m", "v2.0.0").problem !== "");
+ * assert(versionOf("example.com/m", "v0.0.0-20191309021931-daa7c04131f5").problem !== "");
  * ```
  */
 export function versionOf(module: string, escaped: string): { version: string; problem: string } {
@@ -75,10 +77,11 @@ export function versionOf(module: string, escaped: string): { version: string; p
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { smallProblem } from "./verify.ts";
  * const info = new TextEncoder().encode('{"Version":"v1.0.0"}');
- * console.assert(smallProblem("info", info, "v1.0.0", "example.com/m@v1.0.0.info") === "");
- * console.assert(smallProblem("info", info, "v1.1.0", "example.com/m@v1.1.0.info") !== "");
+ * assert(smallProblem("info", info, "v1.0.0", "example.com/m@v1.0.0.info") === "");
+ * assert(smallProblem("info", info, "v1.1.0", "example.com/m@v1.1.0.info") !== "");
  * ```
  */
 export function smallProblem(
@@ -102,9 +105,10 @@ export function smallProblem(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { ZipCheck } from "./verify.ts";
  * const check: ZipCheck = { problem: "" };
- * console.assert(check.goMod === undefined);
+ * assert(check.goMod === undefined);
  * ```
  */
 export interface ZipCheck {
@@ -163,11 +167,12 @@ export async function verifyZip(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { goModProblem } from "./verify.ts";
  * const mod = new TextEncoder().encode("module example.com/m\n");
- * console.assert(await goModProblem("example.com/m", "v1.0.0", mod, mod, undefined) === "");
+ * assert(await goModProblem("example.com/m", "v1.0.0", mod, mod, undefined) === "");
  * const other = new TextEncoder().encode("module example.com/other\n");
- * console.assert(await goModProblem("example.com/m", "v1.0.0", mod, other, undefined) !== "");
+ * assert(await goModProblem("example.com/m", "v1.0.0", mod, other, undefined) !== "");
  * ```
  */
 export async function goModProblem(
@@ -195,9 +200,10 @@ export async function goModProblem(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { badSumdbKey } from "./verify.ts";
- * console.assert(!badSumdbKey("tile/8/0/000"));
- * console.assert(badSumdbKey("tile/../000"));
+ * assert(!badSumdbKey("tile/8/0/000"));
+ * assert(badSumdbKey("tile/../000"));
  * ```
  */
 export function badSumdbKey(key: string): boolean {
@@ -210,9 +216,10 @@ export function badSumdbKey(key: string): boolean {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { sumdbProblem } from "./verify.ts";
- * console.assert(sumdbProblem("tile/8/0/000", new Uint8Array(256 * 32), "tile") === "");
- * console.assert(sumdbProblem("tile/8/0/000", new Uint8Array(100), "tile") !== "");
+ * assert(sumdbProblem("tile/8/0/000", new Uint8Array(256 * 32), "tile") === "");
+ * assert(sumdbProblem("tile/8/0/000", new Uint8Array(100), "tile") !== "");
  * ```
  */
 export function sumdbProblem(key: string, body: Uint8Array, what: string): string {
@@ -232,12 +239,13 @@ export function sumdbProblem(key: string, body: Uint8Array, what: string): strin
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { untaggedLatest } from "./verify.ts";
  * const body = await untaggedLatest("example.com/m", [
  *   { version: "v0.0.0-20190101000000-aaaaaaaaaaaa" },
  *   { version: "v0.0.0-20200101000000-bbbbbbbbbbbb" },
  * ]);
- * console.assert(
+ * assert(
  *   new TextDecoder().decode(body) ===
  *     '{"Version":"v0.0.0-20200101000000-bbbbbbbbbbbb","Time":"2020-01-01T00:00:00Z"}',
  * );

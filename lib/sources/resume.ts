@@ -17,9 +17,10 @@ import { SourceError } from "./source.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { CannotResumeError } from "./resume.ts";
  * const error = new CannotResumeError("cannot resume at byte 3 of 10: the upstream answered 500");
- * console.assert(error.name === "CannotResumeError");
+ * assert(error.name === "CannotResumeError");
  * ```
  */
 export class CannotResumeError extends SourceError {
@@ -32,8 +33,9 @@ export class CannotResumeError extends SourceError {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { MAX_FRUITLESS_RESUMES, MAX_RESUMES } from "./resume.ts";
- * console.assert(MAX_FRUITLESS_RESUMES < MAX_RESUMES);
+ * assert(MAX_FRUITLESS_RESUMES < MAX_RESUMES);
  * ```
  */
 export const MAX_FRUITLESS_RESUMES = 3;
@@ -42,8 +44,9 @@ export const MAX_FRUITLESS_RESUMES = 3;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { MAX_RESUMES } from "./resume.ts";
- * console.assert(MAX_RESUMES === 50);
+ * assert(MAX_RESUMES === 50);
  * ```
  */
 export const MAX_RESUMES = 50;
@@ -54,8 +57,9 @@ export const MAX_RESUMES = 50;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { rangeHeaders } from "./resume.ts";
- * console.assert(rangeHeaders(1024).range === "bytes=1024-");
+ * assert(rangeHeaders(1024).range === "bytes=1024-");
  * ```
  */
 export function rangeHeaders(offset: number): Record<string, string> {
@@ -73,10 +77,11 @@ export function rangeHeaders(offset: number): Record<string, string> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { restOfZip } from "./resume.ts";
  * const response = new Response("whole", { headers: { "content-length": "5" } });
  * const rest = await restOfZip(response, 2, 5, "example.com/m@v1.0.0 .zip", (body) => body!);
- * console.assert(await new Response(rest).text() === "ole");
+ * assert(await new Response(rest).text() === "ole");
  * ```
  */
 export async function restOfZip(
@@ -128,6 +133,7 @@ type Reconnected =
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { resuming } from "./resume.ts";
  * const bytes = new Uint8Array([1, 2, 3, 4]);
  * let first = true;
@@ -146,7 +152,7 @@ type Reconnected =
  *   });
  * const whole = resuming(part(0), 4, (offset) => Promise.resolve(part(offset)));
  * const got = new Uint8Array(await new Response(whole).arrayBuffer());
- * console.assert(got.join() === "1,2,3,4");
+ * assert(got.join() === "1,2,3,4");
  * ```
  */
 export function resuming(

@@ -14,9 +14,10 @@ import type { ProxyRequest } from "../goproxy/paths.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { ArtifactRequest } from "./source.ts";
  * const request: ArtifactRequest = { kind: "info", module: "golang.org/x/text", version: "v0.3.0" };
- * console.assert(request.module === "golang.org/x/text");
+ * assert(request.module === "golang.org/x/text");
  * ```
  */
 export type ArtifactRequest = ProxyRequest;

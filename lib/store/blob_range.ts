@@ -13,9 +13,10 @@ import { type BlobRef, MissingChunkError, StoredDamageError } from "./store.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { chunkSpans } from "./blob_range.ts";
  * const [span] = chunkSpans({ blobId: 1, chunkSize: 4, size: 6 }, 5, 6);
- * console.assert(span.seq === 1 && span.from === 1 && span.to === 2 && span.last);
+ * assert(span.seq === 1 && span.from === 1 && span.to === 2 && span.last);
  * ```
  */
 export interface ChunkSpan {
@@ -31,10 +32,11 @@ export interface ChunkSpan {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { ChunkReader } from "./blob_range.ts";
  * const chunks = [new Uint8Array([1, 2])];
  * const read: ChunkReader = (seq) => Promise.resolve(chunks[seq]);
- * console.assert((await read(0))?.length === 2);
+ * assert((await read(0))?.length === 2);
  * ```
  */
 export type ChunkReader = (seq: number) => Promise<Uint8Array | undefined>;
@@ -44,9 +46,10 @@ export type ChunkReader = (seq: number) => Promise<Uint8Array | undefined>;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { chunkSpans } from "./blob_range.ts";
  * const spans = [...chunkSpans({ blobId: 1, chunkSize: 4, size: 10 }, 3, 9)];
- * console.assert(JSON.stringify(spans.map((s) => [s.seq, s.from, s.to])) === "[[0,3,4],[1,0,4],[2,0,1]]");
+ * assert(JSON.stringify(spans.map((s) => [s.seq, s.from, s.to])) === "[[0,3,4],[1,0,4],[2,0,1]]");
  * ```
  */
 export function* chunkSpans(blob: BlobRef, start: number, end: number): Generator<ChunkSpan> {
@@ -70,13 +73,14 @@ export function* chunkSpans(blob: BlobRef, start: number, end: number): Generato
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { readBlobRange } from "./blob_range.ts";
  * const chunks = [new Uint8Array([0, 1, 2, 3]), new Uint8Array([4, 5])];
  * const pieces = [];
  * for await (const piece of readBlobRange((seq) => Promise.resolve(chunks[seq]), { blobId: 1, chunkSize: 4, size: 6 }, 2, 5)) {
  *   pieces.push([...piece]);
  * }
- * console.assert(JSON.stringify(pieces) === "[[2,3],[4]]");
+ * assert(JSON.stringify(pieces) === "[[2,3],[4]]");
  * ```
  */
 export async function* readBlobRange(

@@ -47,13 +47,14 @@ export interface BlobSink {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { MemoryStore } from "./memory.ts";
  * const store = new MemoryStore({ chunkSize: 4 });
  * const writer = await store.writeBlob(); // a ChunkedBlobWriter
  * await writer.write(new TextEncoder().encode("abcdef"));
- * console.assert(writer.chunks === 1);
+ * assert(writer.chunks === 1);
  * const meta = await writer.commit("example.com/m", "v1.0.0", "zip");
- * console.assert(meta.size === 6 && meta.blobId === writer.blobId);
+ * assert(meta.size === 6 && meta.blobId === writer.blobId);
  * ```
  */
 export class ChunkedBlobWriter implements BlobWriter {

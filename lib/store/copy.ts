@@ -17,9 +17,10 @@ import type { ArtifactMeta, Store } from "./store.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { CopySummary } from "./copy.ts";
  * const summary: CopySummary = { copied: 1, skipped: 0, failed: [], answers: 2, bytes: 10 };
- * console.assert(summary.failed.length === 0);
+ * assert(summary.failed.length === 0);
  * ```
  */
 export interface CopySummary {
@@ -40,9 +41,10 @@ export interface CopySummary {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { CopyProgress } from "./copy.ts";
  * const p: CopyProgress = { doneBytes: 0, totalBytes: 1, doneItems: 0, totalItems: 1, label: "m@v1.0.0.zip" };
- * console.assert(p.totalItems === 1);
+ * assert(p.totalItems === 1);
  * ```
  */
 export interface CopyProgress {
@@ -58,13 +60,14 @@ export interface CopyProgress {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { copyStore } from "./copy.ts";
  * import { MemoryStore } from "./memory.ts";
  * const from = new MemoryStore();
  * await from.putInline("example.com/m", "v1.0.0", "mod", new TextEncoder().encode("module m\n"));
  * const to = new MemoryStore();
- * console.assert((await copyStore(from, to)).copied === 1);
- * console.assert((await copyStore(from, to)).skipped === 1);
+ * assert((await copyStore(from, to)).copied === 1);
+ * assert((await copyStore(from, to)).skipped === 1);
  * ```
  */
 export async function copyStore(

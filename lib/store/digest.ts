@@ -12,8 +12,9 @@ import { createHash } from "node:crypto";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { strongEtag } from "./digest.ts";
- * console.assert(await strongEtag(new Uint8Array()) === '"e3b0c44298fc1c149afbf4c8996fb924"');
+ * assert(await strongEtag(new Uint8Array()) === '"e3b0c44298fc1c149afbf4c8996fb924"');
  * ```
  */
 export async function strongEtag(data: Uint8Array): Promise<string> {
@@ -28,8 +29,9 @@ export async function strongEtag(data: Uint8Array): Promise<string> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { sha256 } from "./digest.ts";
- * console.assert(sha256(new Uint8Array()).byteLength === 32);
+ * assert(sha256(new Uint8Array()).byteLength === 32);
  * ```
  */
 export function sha256(data: Uint8Array): Uint8Array {
@@ -41,8 +43,9 @@ export function sha256(data: Uint8Array): Uint8Array {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { etagFromDigest, sha256 } from "./digest.ts";
- * console.assert(etagFromDigest(sha256(new Uint8Array())) === '"e3b0c44298fc1c149afbf4c8996fb924"');
+ * assert(etagFromDigest(sha256(new Uint8Array())) === '"e3b0c44298fc1c149afbf4c8996fb924"');
  * ```
  */
 export function etagFromDigest(digest: Uint8Array): string {

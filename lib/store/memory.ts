@@ -37,9 +37,10 @@ import {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { MemoryStore } from "./memory.ts";
  * const store = new MemoryStore({ chunkSize: 4, maxBytes: 1024, now: () => 0 });
- * console.assert(store.chunkSize === 4);
+ * assert(store.chunkSize === 4);
  * ```
  */
 export interface MemoryStoreOptions {
@@ -78,6 +79,7 @@ interface State {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { MemoryStore } from "./memory.ts";
  * const store = new MemoryStore({ chunkSize: 4 });
  * const writer = await store.writeBlob();
@@ -85,7 +87,7 @@ interface State {
  * const meta = await writer.commit("example.com/m", "v1.0.0", "zip");
  * const pieces = [];
  * for await (const piece of store.readRange(meta, 1, 5)) pieces.push(new TextDecoder().decode(piece));
- * console.assert(pieces.join("") === "ello");
+ * assert(pieces.join("") === "ello");
  * ```
  */
 export class MemoryStore implements Store {

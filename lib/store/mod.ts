@@ -6,9 +6,10 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { MemoryStore, type Store } from "./mod.ts";
  * const store: Store = new MemoryStore();
- * console.assert((await store.answer("list", "example.com/m", "")) === undefined);
+ * assert((await store.answer("list", "example.com/m", "")) === undefined);
  * ```
  *
  * @module

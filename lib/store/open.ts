@@ -19,9 +19,10 @@ import type { Store } from "./store.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { openStore } from "./open.ts";
  * const store = await openStore(":memory:");
- * console.assert((await store.answer("list", "example.com/m", "")) === undefined);
+ * assert((await store.answer("list", "example.com/m", "")) === undefined);
  * store.close();
  * ```
  */
@@ -39,9 +40,10 @@ export function openStore(db: string, options: { leaseMs?: number } = {}): Promi
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { shownDb } from "./open.ts";
- * console.assert(shownDb("postgres://me:s3cret@db.lan/astera") === "postgres://db.lan/astera");
- * console.assert(shownDb("./astera.db") === "./astera.db");
+ * assert(shownDb("postgres://me:s3cret@db.lan/astera") === "postgres://db.lan/astera");
+ * assert(shownDb("./astera.db") === "./astera.db");
  * ```
  */
 export function shownDb(db: string): string {

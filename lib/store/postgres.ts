@@ -55,9 +55,10 @@ import {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { PostgresStoreOptions } from "./postgres.ts";
  * const options: PostgresStoreOptions = { maxConnections: 4, chunkSize: 64 * 1024 };
- * console.assert(options.maxConnections === 4);
+ * assert(options.maxConnections === 4);
  * ```
  */
 export interface PostgresStoreOptions {

@@ -15,12 +15,13 @@ import type { AnswerKey, ArtifactKind, StoreBatch, StoredAnswer } from "./store.
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { BatchWrite } from "./postgres_batch.ts";
  * const write: BatchWrite = {
  *   type: "answer",
  *   answer: { kind: "list", module: "m", key: "", status: 200, body: new Uint8Array(), fetchedAt: 0 },
  * };
- * console.assert(write.type === "answer");
+ * assert(write.type === "answer");
  * ```
  */
 export type BatchWrite =
@@ -39,13 +40,14 @@ export type BatchWrite =
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { BatchDatabase } from "./postgres_batch.ts";
  * const empty: BatchDatabase = {
  *   answers: () => Promise.resolve(new Map()),
  *   inlineStored: () => Promise.resolve(new Set()),
  *   apply: () => Promise.resolve(0),
  * };
- * console.assert(typeof empty.apply === "function");
+ * assert(typeof empty.apply === "function");
  * ```
  */
 export interface BatchDatabase {
@@ -65,6 +67,7 @@ const MAX_RUNS = 16;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { PostgresBatch } from "./postgres_batch.ts";
  * const writes: unknown[] = [];
  * const result = await new PostgresBatch((batch) => batch.answer("list", "m", "") === undefined).run({
@@ -72,7 +75,7 @@ const MAX_RUNS = 16;
  *   inlineStored: () => Promise.resolve(new Set()),
  *   apply: (w) => Promise.resolve(writes.push(...w)),
  * });
- * console.assert(result === true && writes.length === 0);
+ * assert(result === true && writes.length === 0);
  * ```
  */
 export class PostgresBatch<T> {

@@ -45,10 +45,11 @@ function codeOf(error: Error): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { postgresStoreError } from "./postgres_errors.ts";
  * import { StoreUnavailableError } from "./store.ts";
  * const refused = Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:5432"), { code: "ECONNREFUSED" });
- * console.assert(postgresStoreError(refused) instanceof StoreUnavailableError);
+ * assert(postgresStoreError(refused) instanceof StoreUnavailableError);
  * ```
  */
 export function postgresStoreError(error: unknown): unknown {

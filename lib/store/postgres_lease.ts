@@ -22,9 +22,10 @@ function leaseName(key: string): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { PostgresLeaseOptions } from "./postgres_lease.ts";
  * const options: PostgresLeaseOptions = { ttlMs: 30_000, maxPollMs: 250 };
- * console.assert(options.ttlMs === 30_000);
+ * assert(options.ttlMs === 30_000);
  * ```
  */
 export interface PostgresLeaseOptions {

@@ -15,8 +15,9 @@ import type postgres from "postgres";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { POSTGRES_MIGRATIONS } from "./postgres_schema.ts";
- * console.assert(POSTGRES_MIGRATIONS.length === 3); // schema 3: downloads published in leases
+ * assert(POSTGRES_MIGRATIONS.length === 3); // schema 3: downloads published in leases
  * ```
  */
 export const POSTGRES_MIGRATIONS: string[] = [
@@ -83,8 +84,9 @@ const MIGRATION_LOCK = 0x617374657261;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { ForeignDatabaseError } from "./postgres_schema.ts";
- * console.assert(new ForeignDatabaseError("not ours") instanceof Error);
+ * assert(new ForeignDatabaseError("not ours") instanceof Error);
  * ```
  */
 export class ForeignDatabaseError extends Error {

@@ -13,9 +13,10 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { isPostgresUrl } from "./postgres_url.ts";
- * console.assert(isPostgresUrl("postgres://astera@db.lan/astera"));
- * console.assert(!isPostgresUrl("./astera.db"));
+ * assert(isPostgresUrl("postgres://astera@db.lan/astera"));
+ * assert(!isPostgresUrl("./astera.db"));
  * ```
  */
 export function isPostgresUrl(db: string): boolean {
@@ -27,9 +28,10 @@ export function isPostgresUrl(db: string): boolean {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { PostgresTarget } from "./postgres_url.ts";
  * const target: PostgresTarget = { host: "db.lan", port: 5432, database: "astera", user: "astera" };
- * console.assert(target.password === undefined);
+ * assert(target.password === undefined);
  * ```
  */
 export interface PostgresTarget {
@@ -45,9 +47,10 @@ export interface PostgresTarget {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { PasswordSources } from "./postgres_url.ts";
  * const none: PasswordSources = { env: () => undefined, readFile: () => undefined };
- * console.assert(none.env("PGPASSWORD") === undefined);
+ * assert(none.env("PGPASSWORD") === undefined);
  * ```
  */
 export interface PasswordSources {
@@ -78,9 +81,10 @@ const processSources: PasswordSources = {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { postgresTarget } from "./postgres_url.ts";
  * const target = postgresTarget("postgres://me:s3cret@db.lan:6432/cache");
- * console.assert(target.port === 6432 && target.database === "cache" && target.password === "s3cret");
+ * assert(target.port === 6432 && target.database === "cache" && target.password === "s3cret");
  * ```
  */
 export function postgresTarget(
@@ -112,8 +116,9 @@ export function postgresTarget(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { shownUrl } from "./postgres_url.ts";
- * console.assert(shownUrl("postgres://me:s3cret@db.lan/cache") === "postgres://db.lan/cache");
+ * assert(shownUrl("postgres://me:s3cret@db.lan/cache") === "postgres://db.lan/cache");
  * ```
  */
 export function shownUrl(url: string): string {

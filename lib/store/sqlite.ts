@@ -56,9 +56,10 @@ import {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { SqliteStore } from "./sqlite.ts";
  * const store = SqliteStore.open(":memory:", { chunkSize: 64 * 1024, writeDeadlineMs: 5_000 });
- * console.assert(store.chunkSize === 65536);
+ * assert(store.chunkSize === 65536);
  * store.close();
  * ```
  */
@@ -84,10 +85,11 @@ export interface SqliteStoreOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { SqliteStore } from "./sqlite.ts";
  * const store = SqliteStore.open(":memory:");
  * await store.putInline("example.com/m", "v1.0.0", "mod", new TextEncoder().encode("module example.com/m\n"));
- * console.assert((await store.artifact("example.com/m", "v1.0.0", "mod"))?.size === 21);
+ * assert((await store.artifact("example.com/m", "v1.0.0", "mod"))?.size === 21);
  * store.close();
  * ```
  */
@@ -314,13 +316,14 @@ export class SqliteStore implements StoreInterface {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { SqliteStore } from "./sqlite.ts";
    * import { strongEtag } from "./digest.ts";
    * const store = SqliteStore.open(":memory:");
    * const data = new TextEncoder().encode("module example.com/m\n");
    * const etag = await strongEtag(data);
    * const stored = await store.batch((batch) => batch.putInline("example.com/m", "v1.0.0", "mod", data, etag));
-   * console.assert(stored === true);
+   * assert(stored === true);
    * store.close();
    * ```
    */

@@ -14,11 +14,12 @@ import type { ArtifactMeta, ServedHit } from "./store.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { DatabaseSync } from "node:sqlite";
  * import type { Prepare } from "./sqlite_budget.ts";
  * const db = new DatabaseSync(":memory:");
  * const prepare: Prepare = (sql) => db.prepare(sql);
- * console.assert(prepare("SELECT 1 AS n").get()?.n === 1);
+ * assert(prepare("SELECT 1 AS n").get()?.n === 1);
  * db.close();
  * ```
  */

@@ -20,8 +20,9 @@ function sqliteCode(error: unknown): number | undefined {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { isBusy } from "./sqlite_errors.ts";
- * console.assert(isBusy(new Error("database is locked")));
+ * assert(isBusy(new Error("database is locked")));
  * ```
  */
 export function isBusy(error: unknown): boolean {
@@ -37,9 +38,10 @@ export function isBusy(error: unknown): boolean {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { storeError } from "./sqlite_errors.ts";
  * import { StoreCorruptError } from "./store.ts";
- * console.assert(storeError(new Error("file is not a database")) instanceof StoreCorruptError);
+ * assert(storeError(new Error("file is not a database")) instanceof StoreCorruptError);
  * ```
  */
 export function storeError(error: unknown): unknown {

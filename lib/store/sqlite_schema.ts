@@ -11,10 +11,11 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { migrate, type MigratableDatabase } from "./sqlite_schema.ts";
  * // A `DatabaseSync` is one; so is anything with these three members.
  * const use = (db: MigratableDatabase) => migrate(db);
- * console.assert(typeof use === "function");
+ * assert(typeof use === "function");
  * ```
  */
 export interface MigratableDatabase {
@@ -28,8 +29,9 @@ export interface MigratableDatabase {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { MIGRATIONS } from "./sqlite_schema.ts";
- * console.assert(MIGRATIONS.length === 3); // schema 3: when zips were last served
+ * assert(MIGRATIONS.length === 3); // schema 3: when zips were last served
  * ```
  */
 export const MIGRATIONS: string[] = [
@@ -86,10 +88,11 @@ export const MIGRATIONS: string[] = [
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { MIGRATIONS } from "./sqlite_schema.ts";
  * import { SqliteStore } from "./sqlite.ts";
  * const store = SqliteStore.open(":memory:"); // migrates
- * console.assert(store.schemaVersion() === MIGRATIONS.length);
+ * assert(store.schemaVersion() === MIGRATIONS.length);
  * store.close();
  * ```
  */

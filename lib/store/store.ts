@@ -28,9 +28,10 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { ArtifactKind } from "./store.ts";
  * const kinds: ArtifactKind[] = ["info", "mod", "zip"];
- * console.assert(kinds.length === 3);
+ * assert(kinds.length === 3);
  * ```
  */
 export type ArtifactKind = "info" | "mod" | "zip";
@@ -42,9 +43,10 @@ export type ArtifactKind = "info" | "mod" | "zip";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { BlobRef } from "./store.ts";
  * const blob: BlobRef = { blobId: 7, chunkSize: 4, size: 10 }; // chunks of 4, 4 and 2 bytes
- * console.assert(Math.ceil(blob.size / blob.chunkSize) === 3);
+ * assert(Math.ceil(blob.size / blob.chunkSize) === 3);
  * ```
  */
 export interface BlobRef {
@@ -60,10 +62,11 @@ export interface BlobRef {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { MemoryStore } from "./memory.ts";
  * const store = new MemoryStore();
  * const meta = await store.putInline("example.com/m", "v1.0.0", "mod", new TextEncoder().encode("module m\n"));
- * console.assert(meta.blobId === null && meta.size === 9);
+ * assert(meta.blobId === null && meta.size === 9);
  * ```
  */
 export interface ArtifactMeta extends BlobRef {
@@ -86,12 +89,13 @@ export interface ArtifactMeta extends BlobRef {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { StoredAnswer } from "./store.ts";
  * const list: StoredAnswer = {
  *   kind: "list", module: "example.com/m", key: "", status: 200,
  *   body: new TextEncoder().encode("v1.0.0\n"), fetchedAt: Date.now(),
  * };
- * console.assert(list.status === 200);
+ * assert(list.status === 200);
  * ```
  */
 export interface StoredAnswer {
@@ -111,9 +115,10 @@ export interface StoredAnswer {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { AnswerKey } from "./store.ts";
  * const key: AnswerKey = { kind: "sumdb", module: "sum.golang.org", key: "supported" };
- * console.assert(key.kind === "sumdb");
+ * assert(key.kind === "sumdb");
  * ```
  */
 export interface AnswerKey {
@@ -127,10 +132,11 @@ export interface AnswerKey {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { MemoryStore } from "./memory.ts";
  * const store = new MemoryStore();
  * await store.answer("list", "example.com/m", "");
- * console.assert(store.stats().reads === 1);
+ * assert(store.stats().reads === 1);
  * ```
  */
 export interface StoreStats {
@@ -144,8 +150,9 @@ export interface StoreStats {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { MemoryStore } from "./memory.ts";
- * console.assert((await new MemoryStore().size()).bytes === 0);
+ * assert((await new MemoryStore().size()).bytes === 0);
  * ```
  */
 export interface StoreSize {
@@ -159,9 +166,10 @@ export interface StoreSize {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { ServedHit } from "./store.ts";
  * const hit: ServedHit = { module: "example.com/m", version: "v1.0.0", at: Date.now() };
- * console.assert(hit.at > 0);
+ * assert(hit.at > 0);
  * ```
  */
 export interface ServedHit {
@@ -175,8 +183,9 @@ export interface ServedHit {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { DEFAULT_CHUNK_SIZE } from "./store.ts";
- * console.assert(DEFAULT_CHUNK_SIZE === 262144);
+ * assert(DEFAULT_CHUNK_SIZE === 262144);
  * ```
  */
 export const DEFAULT_CHUNK_SIZE = 256 * 1024;
@@ -186,9 +195,10 @@ export const DEFAULT_CHUNK_SIZE = 256 * 1024;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { DAMAGED } from "./store.ts";
  * // The note of a removed `.zip`: await store.answer(DAMAGED, module, `${version}.zip`)
- * console.assert(DAMAGED === "damaged");
+ * assert(DAMAGED === "damaged");
  * ```
  */
 export const DAMAGED = "damaged";
@@ -199,10 +209,11 @@ export const DAMAGED = "damaged";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { MemoryStore } from "./memory.ts";
  * const store = new MemoryStore();
  * const kept = await store.batch((batch) => batch.answer("list", "example.com/m", ""));
- * console.assert(kept === undefined);
+ * assert(kept === undefined);
  * ```
  */
 export interface StoreBatch {
@@ -234,12 +245,13 @@ export interface StoreBatch {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { MemoryStore } from "./memory.ts";
  * const store = new MemoryStore({ chunkSize: 4 });
  * const writer = await store.writeBlob();
  * await writer.write(new TextEncoder().encode("hello, world"));
  * const meta = await writer.commit("example.com/m", "v1.0.0", "zip");
- * console.assert(meta.size === 12 && writer.chunks === 3);
+ * assert(meta.size === 12 && writer.chunks === 3);
  * ```
  */
 export interface BlobWriter {
@@ -274,11 +286,12 @@ export interface BlobWriter {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { Store } from "./store.ts";
  * import { MemoryStore } from "./memory.ts";
  * const store: Store = new MemoryStore();
  * await store.putInline("example.com/m", "v1.0.0", "mod", new TextEncoder().encode("module example.com/m\n"));
- * console.assert((await store.artifact("example.com/m", "v1.0.0", "mod"))?.size === 21);
+ * assert((await store.artifact("example.com/m", "v1.0.0", "mod"))?.size === 21);
  * store.close();
  * ```
  */
@@ -428,8 +441,9 @@ export interface Store {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { StoreBusyError } from "./store.ts";
- * console.assert(new StoreBusyError("locked") instanceof Error);
+ * assert(new StoreBusyError("locked") instanceof Error);
  * ```
  */
 export class StoreBusyError extends Error {
@@ -441,8 +455,9 @@ export class StoreBusyError extends Error {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { StoreFullError } from "./store.ts";
- * console.assert(new StoreFullError("disk full").name === "StoreFullError");
+ * assert(new StoreFullError("disk full").name === "StoreFullError");
  * ```
  */
 export class StoreFullError extends Error {
@@ -455,8 +470,9 @@ export class StoreFullError extends Error {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { StoreCorruptError } from "./store.ts";
- * console.assert(new StoreCorruptError("database disk image is malformed") instanceof Error);
+ * assert(new StoreCorruptError("database disk image is malformed") instanceof Error);
  * ```
  */
 export class StoreCorruptError extends Error {
@@ -469,8 +485,9 @@ export class StoreCorruptError extends Error {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { StoredDamageError } from "./store.ts";
- * console.assert(new StoredDamageError("chunk 0 does not match").name === "StoredDamageError");
+ * assert(new StoredDamageError("chunk 0 does not match").name === "StoredDamageError");
  * ```
  */
 export class StoredDamageError extends Error {
@@ -483,8 +500,9 @@ export class StoredDamageError extends Error {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { MissingChunkError } from "./store.ts";
- * console.assert(new MissingChunkError(3).seq === 3);
+ * assert(new MissingChunkError(3).seq === 3);
  * ```
  */
 export class MissingChunkError extends Error {
@@ -505,8 +523,9 @@ export class MissingChunkError extends Error {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { StoreUnavailableError } from "./store.ts";
- * console.assert(new StoreUnavailableError("connection refused").name === "StoreUnavailableError");
+ * assert(new StoreUnavailableError("connection refused").name === "StoreUnavailableError");
  * ```
  */
 export class StoreUnavailableError extends Error {
@@ -536,9 +555,10 @@ export interface Lease {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { LeasedDownload } from "./store.ts";
  * const download: LeasedDownload = { blobId: 3, chunkSize: 262144, size: 1000000, chunks: 2 };
- * console.assert(download.chunks! < Math.ceil(download.size / download.chunkSize));
+ * assert(download.chunks! < Math.ceil(download.size / download.chunkSize));
  * ```
  */
 export interface LeasedDownload {

@@ -52,9 +52,10 @@ export interface VerifySummary {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { VerifyOptions } from "./verify.ts";
  * const options: VerifyOptions = { db: "astera.db", repair: true, onDamage: (what) => console.log(what) };
- * console.assert(options.repair);
+ * assert(options.repair);
  * ```
  */
 export interface VerifyOptions {

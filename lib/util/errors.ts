@@ -28,10 +28,11 @@ export function errorText(error: unknown): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { errorTextWithCauses } from "./errors.ts";
  * const error = new TypeError("fetch failed", { cause: new Error("connection refused") });
- * console.assert(errorTextWithCauses(error) === "fetch failed: connection refused");
- * console.assert(errorTextWithCauses("plain") === "plain");
+ * assert(errorTextWithCauses(error) === "fetch failed: connection refused");
+ * assert(errorTextWithCauses("plain") === "plain");
  * ```
  */
 export function errorTextWithCauses(error: unknown): string {

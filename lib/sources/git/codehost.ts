@@ -17,10 +17,11 @@ import { MAX_GO_MOD } from "../../mod/zip.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { NotFoundError } from "./codehost.ts";
  * const err = new NotFoundError("example.com/m@v9.9.9: invalid version: unknown revision v9.9.9");
- * console.assert(err.status === 404);
- * console.assert(new NotFoundError("go.mod too large", 410).status === 410);
+ * assert(err.status === 404);
+ * assert(new NotFoundError("go.mod too large", 410).status === 410);
  * ```
  */
 export class NotFoundError extends Error {
@@ -37,6 +38,7 @@ export class NotFoundError extends Error {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { CodeRev } from "./codehost.ts";
  * const rev: CodeRev = {
  *   name: "a".repeat(40),
@@ -45,7 +47,7 @@ export class NotFoundError extends Error {
  *   version: "v1.0.0",
  *   tags: ["v1.0.0"],
  * };
- * console.assert(rev.short === rev.name.slice(0, 12));
+ * assert(rev.short === rev.name.slice(0, 12));
  * ```
  */
 export interface CodeRev {

@@ -36,9 +36,10 @@ import {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { RevInfo } from "./coderepo.ts";
  * const rev: RevInfo = { version: "v1.0.0", time: 1_600_000_000, hash: "a".repeat(40) };
- * console.assert(rev.version === "v1.0.0");
+ * assert(rev.version === "v1.0.0");
  * ```
  */
 export interface RevInfo {
@@ -53,8 +54,9 @@ export interface RevInfo {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { legacyGoMod } from "./coderepo.ts";
- * console.assert(new TextDecoder().decode(legacyGoMod("example.com/m")) === "module example.com/m\n");
+ * assert(new TextDecoder().decode(legacyGoMod("example.com/m")) === "module example.com/m\n");
  * ```
  */
 export function legacyGoMod(path: string): Uint8Array {
@@ -69,9 +71,10 @@ export function legacyGoMod(path: string): Uint8Array {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { retractionPredicate } from "./coderepo.ts";
  * const retracted = retractionPredicate([{ low: "v1.0.0", high: "v1.0.2", rationale: "" }]);
- * console.assert(retracted("v1.0.1") && !retracted("v1.0.3"));
+ * assert(retracted("v1.0.1") && !retracted("v1.0.3"));
  * ```
  */
 export function retractionPredicate(retractions: Retraction[]): (v: string) => boolean {

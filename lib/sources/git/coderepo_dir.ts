@@ -17,9 +17,10 @@ import { isValid, major } from "../../mod/semver.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { ModuleDir } from "./coderepo_dir.ts";
  * const found: ModuleDir = { hash: "a".repeat(40), dir: "v2", gomod: null };
- * console.assert(found.dir === "v2");
+ * assert(found.dir === "v2");
  * ```
  */
 export interface ModuleDir {

@@ -33,6 +33,7 @@ import {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { ZipPlan } from "./coderepo_zip.ts";
  * const plan: ZipPlan = {
  *   version: "v1.0.0",
@@ -41,7 +42,7 @@ import {
  *   keep: new Set(["go.mod", "m.go"]),
  *   license: null,
  * };
- * console.assert(plan.keep.has("go.mod"));
+ * assert(plan.keep.has("go.mod"));
  * ```
  */
 export interface ZipPlan {

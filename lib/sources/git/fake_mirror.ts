@@ -35,8 +35,9 @@ export interface FakeHistory {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { fakeHash } from "./fake_mirror.ts";
- * console.assert(fakeHash(1) === "00000001" + "b".repeat(32));
+ * assert(fakeHash(1) === "00000001" + "b".repeat(32));
  * ```
  */
 export function fakeHash(i: number): string {
@@ -48,9 +49,10 @@ export function fakeHash(i: number): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { fakeHash, fakeMirror } from "./fake_mirror.ts";
  * const mirror = fakeMirror({ commits: [{ time: 0 }], tags: { "v1.0.0": 0 }, branches: { main: 0 } });
- * console.assert((await mirror.refs()).get("refs/tags/v1.0.0") === fakeHash(0));
+ * assert((await mirror.refs()).get("refs/tags/v1.0.0") === fakeHash(0));
  * ```
  */
 export function fakeMirror(history: FakeHistory): GitMirror {

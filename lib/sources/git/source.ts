@@ -37,9 +37,10 @@ import { concatBytes } from "../../util/bytes.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { GitSourceOptions } from "./source.ts";
  * const options: GitSourceOptions = { gitDir: "/var/lib/astera/git", fetchTtlMs: 60_000 };
- * console.assert(options.timeoutMs === undefined);
+ * assert(options.timeoutMs === undefined);
  * ```
  */
 export interface GitSourceOptions {
