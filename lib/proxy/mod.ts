@@ -4,11 +4,15 @@
  * and the live downloads a replica isolate follows.
  *
  * - `proxy.ts`: the policy (what is fresh, what is fetched, what is served offline);
+ *   `proxy_options.ts` its options, `proxy_stats.ts` its counters and stats;
  *   `fetch_start.ts`: where a fetch would start, the one place a replica differs
+ * - `refresh.ts`: answers that may change, fetched afresh; `offline.ts`: answers
+ *   made up from what is stored when the source fails
  * - `reply.ts`: replies and their constructors
  * - `memory.ts`: the memory layer over the store (artifacts, answers, chunks)
  * - `fetcher.ts`: asking sources; `sumdb.ts`: the checksum-database pass-through
- * - `zip_download.ts`: a zip from its source into the store; `live_download.ts`:
+ * - `zip_start.ts`: a zip's download started (under its lease with a shared database,
+ *   `leased_zip.ts`); `zip_download.ts`: a zip from its source into the store; `live_download.ts`:
  *   downloads shared by clients and replicas; `stored_zip.ts`, `chunks.ts`:
  *   stored zips and chunk arithmetic
  * - `prefetch_policy.ts`: what the go command will ask next, from the go.mods
@@ -28,7 +32,9 @@
  *
  * @module
  */
-export { ModuleProxy, type ModuleProxyOptions, type ProxyStats } from "./proxy.ts";
+export { ModuleProxy } from "./proxy.ts";
+export type { ModuleProxyOptions } from "./proxy_options.ts";
+export type { ProxyStats } from "./proxy_stats.ts";
 export { type Answer, REPAIR_ADVICE, type Reply } from "./reply.ts";
 export { type DownloadProgress, LiveDownload, type PrimaryZip } from "./live_download.ts";
 export { type FlightGroup, SingleFlight } from "./single_flight.ts";

@@ -20,26 +20,11 @@
  *
  * @module
  */
-import {
-  checkGoModYielding,
-  checkInfo,
-  checkList,
-  MAX_INFO,
-  MAX_SMALL_ANSWER,
-} from "../goproxy/answer_check.ts";
-import { infoBody, listBody } from "../goproxy/answers.ts";
-import type { Logger } from "../log.ts";
+import { checkGoModYielding, checkInfo, MAX_INFO } from "../goproxy/answer_check.ts";
 import { matchPathMajor, splitPathVersion } from "../mod/module.ts";
-import { canonicalModuleVersion, sortVersions } from "../mod/semver.ts";
-import { isPseudoVersion, pseudoVersionDate } from "../mod/pseudo.ts";
+import { canonicalModuleVersion } from "../mod/semver.ts";
 import { MAX_GO_MOD } from "../mod/zip.ts";
-import {
-  type ArtifactRequest,
-  describeRequest,
-  type ModuleSource,
-  RefusedError,
-} from "../sources/source.ts";
-import type { Upstream } from "../sources/upstream.ts";
+import { type ArtifactRequest, describeRequest, RefusedError } from "../sources/source.ts";
 import {
   type ArtifactMeta,
   type Store,
@@ -48,25 +33,23 @@ import {
   strongEtag,
 } from "../store/mod.ts";
 import { errorText } from "../util/errors.ts";
+import { holdServedZip } from "./budget.ts";
 import { type FetchStart, fetchStart } from "./fetch_start.ts";
-import { Prefetcher, type PrefetchStats } from "./prefetch.ts";
 import { Fetcher, readAll } from "./fetcher.ts";
-import {
-  type DownloadProgress,
-  type FollowParts,
-  followPrimary,
-  LiveDownload,
-  type PrimaryZip,
-} from "./live_download.ts";
+import { LeasedFlight } from "./leased_flight.ts";
+import { type FollowParts, followPrimary, LiveDownload } from "./live_download.ts";
 import { itemKey, ProxyMemory } from "./memory.ts";
-import { reclaimer } from "./reclaim.ts";
+import { offlineChangeable, offlineInfo } from "./offline.ts";
+import { Prefetcher } from "./prefetch.ts";
+import type { ModuleProxyOptions } from "./proxy_options.ts";
+import { assembleStats, newProxyStats, type ProxyStats } from "./proxy_stats.ts";
+import { type ChangeableKind, refreshAnswer, type RefreshParts } from "./refresh.ts";
 import {
   type Answer,
   answerReply,
   artifactReply,
   bytesReply,
   damagedReply,
-  encode,
   errorReply,
   JSON_TYPE,
   nonCanonical,
@@ -75,99 +58,13 @@ import {
   TEXT,
 } from "./reply.ts";
 import { type FlightGroup, SingleFlight } from "./single_flight.ts";
-import { LeasedFlight } from "./leased_flight.ts";
-import { leasedZip } from "./leased_zip.ts";
 import { openStoredZip } from "./stored_zip.ts";
 import { SumdbPassThrough } from "./sumdb.ts";
-import { downloadZip, type ZipDownloadParts } from "./zip_download.ts";
-import { holdServedZip, type ServingBudget } from "./budget.ts";
-import { counters } from "../observe/counters.ts";
+import { leasedZipDownload, startZipDownload, type ZipStartParts } from "./zip_start.ts";
 
-/**
- * Options of a {@linkcode ModuleProxy}.
- *
- * @example
- * ```ts ignore
- * import type { ModuleProxyOptions } from "./proxy.ts";
- * const options: ModuleProxyOptions = { store, upstream, freshMs: 300_000, negativeMs: 60_000,
- *   cacheBytes: 64 << 20, cacheTtlMs: 60_000, log };
- * ```
- */
-export interface ModuleProxyOptions {
-  store: Store;
-  upstream: Upstream;
-  /** Modules matching `patterns` (GOPRIVATE syntax) come from `source`, never from the upstream. */
-  privateModules?: { patterns: string; source: ModuleSource };
-  /** How long a `list`/`@latest`/query answer stays fresh (ms). */
-  freshMs: number;
-  /** How long a not-found answer is trusted (ms). */
-  negativeMs: number;
-  /** Bytes of memory-cached content held strongly at most. */
-  cacheBytes: number;
-  /** How long memory-cached content stays strongly held after its last use (ms). */
-  cacheTtlMs: number;
-  log: Logger;
-  /**
-   * Serve only what is stored (and fresh), answering `miss` for anything that
-   * would need a source: the mode of a replica isolate, which leaves fetching
-   * to the primary so that single-flight spans every isolate.
-   */
-  storedOnly?: boolean;
-  /**
-   * With `storedOnly`: asks the primary isolate for a zip that is not stored.
-   * `live` means the primary is downloading it and will call `onProgress`
-   * (first before resolving, last when done); `stored` that it is stored now;
-   * `answer` carries the primary's not-found or error, to be given as is (a
-   * second request would ask the upstream again); `other` that the request
-   * must be forwarded.
-   */
-  primaryZip?: (
-    module: string,
-    version: string,
-    onProgress: (progress: DownloadProgress) => void,
-  ) => Promise<PrimaryZip>;
-  now?: () => number;
-  /**
-   * Makes the policy's single-flights; by default {@linkcode SingleFlight},
-   * within this process. A backend shared by several processes can give ones
-   * that coordinate across them.
-   */
-  flightGroup?: <T>() => FlightGroup<T>;
-  /**
-   * Prefetch along the module graph (see `prefetch.ts`), at most `concurrency`
-   * at once below client fetches. Only where fetching happens: ignored with
-   * `storedOnly`.
-   */
-  prefetch?: { concurrency: number };
-  /**
-   * The disk budget's hook: while it returns true, no prefetch starts (the
-   * queue is kept). Clients are never held back by it.
-   */
-  shouldPausePrefetch?: () => boolean;
-  /** Under a disk budget (`--max-bytes`): zips served are pinned while sent, and their hits counted. */
-  budget?: ServingBudget;
-}
-
-/**
- * Counters for `/_astera/stats` and the benchmark.
- *
- * @example
- * ```ts ignore
- * import type { ProxyStats } from "./proxy.ts";
- * const { proxy } = moduleProxy.stats() as { proxy: ProxyStats };
- * ```
- */
-export interface ProxyStats {
-  sourceFetches: number;
-  backgroundRefreshes: number;
-  /** Background refreshes that failed (the stored answer went on being served). */
-  refreshFailures: number;
-  /** Answers made up while the source failed: a `list` from stored `.mod`s, a not-found, an `.info`. */
-  offlineAnswers: number;
-  /** Stored `200`s kept over a source's later not-found (`list`, `@latest`, checksum database). */
-  keptAnswers: number;
-  liveDownloads: number;
-}
+// Kept importable from here, where they were first defined.
+export type { ModuleProxyOptions } from "./proxy_options.ts";
+export type { ProxyStats } from "./proxy_stats.ts";
 
 /**
  * The caching proxy core.
@@ -187,7 +84,8 @@ export class ModuleProxy {
   #memory: ProxyMemory;
   #fetcher: Fetcher;
   #sumdb: SumdbPassThrough;
-  #zipParts: ZipDownloadParts;
+  #zipStart: ZipStartParts;
+  #refreshParts: RefreshParts;
   #followParts: FollowParts;
   #start: FetchStart;
   /** Fetches of `.info` and `.mod`. */
@@ -200,14 +98,7 @@ export class ModuleProxy {
   /** Prefetching along the module graph; hooks marked `prefetch:` below. */
   #prefetch: Prefetcher | undefined;
   #background = new Set<Promise<unknown>>();
-  #stats: ProxyStats = {
-    sourceFetches: 0,
-    backgroundRefreshes: 0,
-    refreshFailures: 0,
-    offlineAnswers: 0,
-    keptAnswers: 0,
-    liveDownloads: 0,
-  };
+  #stats: ProxyStats = newProxyStats();
 
   constructor(options: ModuleProxyOptions) {
     this.#options = options;
@@ -243,32 +134,51 @@ export class ModuleProxy {
       now,
       counts: this.#stats,
     });
-    this.#zipParts = { store, memory: this.#memory, fetcher: this.#fetcher, log };
-    // prefetch: only where fetching happens (a replica forwards what it has not stored).
-    if (options.prefetch && !storedOnly) {
-      const fetcher = this.#fetcher;
-      this.#prefetch = new Prefetcher({
-        // A prefetch is not a client: it neither pins the zip nor counts as served.
-        target: {
-          info: (module, version) => this.info(module, version),
-          mod: (module, version) => this.mod(module, version),
-          zip: (module, version) => this.#zip(module, version),
-        },
-        concurrency: options.prefetch.concurrency,
-        now,
-        log,
-        clientFetches: () => fetcher.clientAsks,
-        upstreamDown: () => fetcher.upstreamDown,
-        shouldPausePrefetch: options.shouldPausePrefetch,
-        track: (promise) => this.#track(promise),
-      });
-    }
+    this.#zipStart = {
+      zipParts: { store, memory: this.#memory, fetcher: this.#fetcher, log },
+      live: this.#live,
+      counts: this.#stats,
+      track: (promise) => this.#track(promise),
+      // prefetch: counted
+      started: (module, version, finished) =>
+        this.#prefetch?.zipDownload(module, version, finished),
+    };
+    this.#refreshParts = {
+      store,
+      memory: this.#memory,
+      fetcher: this.#fetcher,
+      refreshes: this.#refreshes,
+      now,
+      counts: this.#stats,
+    };
+    this.#prefetch = this.#prefetcher(options);
     this.#followParts = {
       store,
       memory: this.#memory,
       live: this.#live,
       primaryZip: options.primaryZip,
     };
+  }
+
+  /** Prefetching, only where fetching happens (a replica forwards what it has not stored). */
+  #prefetcher(options: ModuleProxyOptions): Prefetcher | undefined {
+    if (!options.prefetch || options.storedOnly) return undefined;
+    const fetcher = this.#fetcher;
+    return new Prefetcher({
+      // A prefetch is not a client: it neither pins the zip nor counts as served.
+      target: {
+        info: (module, version) => this.info(module, version),
+        mod: (module, version) => this.mod(module, version),
+        zip: (module, version) => this.#zip(module, version),
+      },
+      concurrency: options.prefetch.concurrency,
+      now: this.#now,
+      log: options.log,
+      clientFetches: () => fetcher.clientAsks,
+      upstreamDown: () => fetcher.upstreamDown,
+      shouldPausePrefetch: options.shouldPausePrefetch,
+      track: (promise) => this.#track(promise),
+    });
   }
 
   /**
@@ -387,23 +297,14 @@ export class ModuleProxy {
       download = this.#live.get(key);
     }
     if (!download && this.#store.leases) {
-      const started = await this.#zipLeases.do(key, () => this.#leasedDownload(module, version));
+      const started = await this.#zipLeases.do(
+        key,
+        () => leasedZipDownload(this.#zipStart, module, version),
+      );
       if (started instanceof LiveDownload) download = started;
       else return { type: "stored-zip", meta: started };
     }
-    if (!download) {
-      download = new LiveDownload((blobId, seq) => this.#memory.readChunk(blobId, seq));
-      this.#live.set(key, download);
-      this.#stats.liveDownloads++;
-      counters.zipsDownloading++;
-      const run = downloadZip(this.#zipParts, download, module, version)
-        .finally(() => {
-          this.#live.delete(key);
-          counters.zipsDownloading--;
-        });
-      this.#track(run);
-      this.#prefetch?.zipDownload(module, version, download.finished); // prefetch: counted
-    }
+    download ??= startZipDownload(this.#zipStart, module, version);
     const started = await download.started;
     if (started.type === "found") {
       if (download.size !== null) return { type: "live-zip", download };
@@ -415,41 +316,6 @@ export class ModuleProxy {
     }
     if (started.type === "not-found") return started.reply;
     return await this.#failed(started.error, negative, module, version);
-  }
-
-  /**
-   * The zip's download across instances sharing the store (see
-   * `leased_zip.ts`): started here under its lease, or following another
-   * instance's, or the zip that instance stored.
-   */
-  #leasedDownload(module: string, version: string): Promise<LiveDownload | ArtifactMeta> {
-    const key = itemKey("zip", module, version);
-    return leasedZip(
-      {
-        store: this.#store,
-        leases: this.#store.leases!,
-        live: this.#live,
-        readChunk: (blobId, seq) => this.#memory.readChunk(blobId, seq),
-        track: (promise) => this.#track(promise),
-        start: (done) => {
-          const download = new LiveDownload((blobId, seq) => this.#memory.readChunk(blobId, seq));
-          this.#live.set(key, download);
-          this.#stats.liveDownloads++;
-          counters.zipsDownloading++;
-          const run = downloadZip(this.#zipParts, download, module, version)
-            .finally(() => {
-              this.#live.delete(key);
-              counters.zipsDownloading--;
-              return done();
-            });
-          this.#track(run);
-          this.#prefetch?.zipDownload(module, version, download.finished); // prefetch: counted
-          return download;
-        },
-      },
-      module,
-      version,
-    );
   }
 
   /**
@@ -470,21 +336,15 @@ export class ModuleProxy {
 
   /** Counters, for `/_astera/stats`. */
   stats(): Record<string, unknown> {
-    const prefetch: PrefetchStats | undefined = this.#prefetch?.stats();
-    return {
-      proxy: { ...this.#stats, fetchCoalesced: this.#fetches.stats().coalesced },
-      ...(prefetch ? { prefetch } : {}),
-      upstream: this.#fetcher.upstreamStats(),
-      store: this.#store.stats(),
-      cache: this.#memory.stats(),
-      // The disk budget's figures (the primary's; a replica has none).
-      ...(this.#options.budget?.stats ? { budget: this.#options.budget.stats() } : {}),
-      reclaim: {
-        active: reclaimer.active,
-        collections: reclaimer.collections,
-        ms: Math.round(reclaimer.spentMs),
-      },
-    };
+    return assembleStats({
+      counts: this.#stats,
+      coalesced: this.#fetches.stats().coalesced,
+      prefetch: this.#prefetch?.stats(),
+      fetcher: this.#fetcher,
+      store: this.#store,
+      memory: this.#memory,
+      budget: this.#options.budget?.stats?.(),
+    });
   }
 
   /** The database's size (one file for every isolate, so not part of {@linkcode stats}). */
@@ -505,7 +365,7 @@ export class ModuleProxy {
   // ---- answers that may change: list, @latest, query .info ----
 
   async #changeable(
-    kind: "list" | "latest" | "query",
+    kind: ChangeableKind,
     module: string,
     key: string,
     request: ArtifactRequest,
@@ -525,7 +385,7 @@ export class ModuleProxy {
    * one, the source answers now (or, when it fails, what is cached offline).
    */
   async #refreshOrStale(
-    kind: "list" | "latest" | "query",
+    kind: ChangeableKind,
     module: string,
     key: string,
     request: ArtifactRequest,
@@ -550,91 +410,17 @@ export class ModuleProxy {
     try {
       return answerReply(await this.#refresh(kind, module, key, request));
     } catch (error) {
-      return await this.#changeableOffline(kind, module, error);
+      return await offlineChangeable(this.#store, this.#stats, kind, module, error);
     }
-  }
-
-  /** A `list` or `@latest` never stored, when the source failed. */
-  async #changeableOffline(
-    kind: "list" | "latest" | "query",
-    module: string,
-    error: unknown,
-  ): Promise<Reply> {
-    // A refusal is the upstream's answer, not an outage: the go command must see it as is.
-    if (error instanceof RefusedError) return errorReply(error);
-    if (kind === "list") {
-      const versions = sortVersions(
-        (await this.#store.storedVersions(module, "mod")).filter((v) => !isPseudoVersion(v)),
-      );
-      if (versions.length > 0) {
-        this.#stats.offlineAnswers++;
-        return bytesReply(listBody(versions), TEXT, false);
-      }
-    }
-    if (kind !== "query") {
-      // The go command asks `list` of every prefix of an import path it cannot place
-      // (`golang.org/x` for `golang.org/x/text/language`) and stops at anything but a
-      // not-found. Offline, a path never seen is as good as not a module: saying so keeps
-      // `go mod tidy` working on what is cached. Not stored: it is no real answer.
-      this.#stats.offlineAnswers++;
-      return {
-        type: "not-found",
-        status: 404,
-        message: `not found: ${module}: nothing cached, and the source failed: ${errorText(error)}`,
-      };
-    }
-    return errorReply(error);
   }
 
   #refresh(
-    kind: "list" | "latest" | "query",
+    kind: ChangeableKind,
     module: string,
     key: string,
     request: ArtifactRequest,
   ): Promise<StoredAnswer> {
-    return this.#refreshes.do(itemKey(kind, module, key), async () => {
-      // Another instance may have refreshed it while we waited for its lease.
-      if (this.#store.leases) {
-        const current = await this.#memory.reread(kind, module, key);
-        if (current && this.#memory.isFresh(current)) return current;
-      }
-      const answer = await this.#fetcher.ask(request);
-      let body: Uint8Array;
-      let status: number;
-      if (answer.found) {
-        const what = describeRequest(request);
-        let version = "";
-        body = await this.#fetcher.accept(what, async () => {
-          const read = await readAll(
-            answer,
-            kind === "list" ? MAX_SMALL_ANSWER : MAX_INFO,
-            request,
-          );
-          if (kind === "list") checkList(read, what);
-          else version = checkInfo(read, what, null);
-          return read;
-        });
-        status = 200;
-        if (kind !== "list" && canonicalModuleVersion(version) === version) {
-          await this.#memory.storeInfoQuietly(module, version, body);
-        }
-      } else {
-        const previous = await this.#memory.storedAnswer(kind, module, key);
-        if (previous?.status === 200) {
-          // Versions, once published, stay fetchable; an upstream that forgot them (or `off`)
-          // must not make us forget them too.
-          this.#stats.keptAnswers++;
-          const kept = { ...previous, fetchedAt: this.#now() };
-          await this.#memory.putAnswerQuietly(kept);
-          return kept;
-        }
-        body = encode(answer.message);
-        status = answer.status;
-      }
-      const stored: StoredAnswer = { kind, module, key, status, body, fetchedAt: this.#now() };
-      await this.#memory.putAnswerQuietly(stored);
-      return stored;
-    });
+    return refreshAnswer(this.#refreshParts, kind, module, key, request);
   }
 
   // ---- immutable artifacts: canonical .info and .mod ----
@@ -669,7 +455,7 @@ export class ModuleProxy {
       if (negative) return notFoundReply(negative);
       // An .info made up from an intact stored .mod serves, even where a damaged copy was.
       if (kind === "info") {
-        const synthesized = await this.#offlineInfo(module, version);
+        const synthesized = await offlineInfo(this.#store, module, version);
         if (synthesized) {
           this.#stats.offlineAnswers++;
           return synthesized;
@@ -719,14 +505,6 @@ export class ModuleProxy {
     this.#prefetch?.fetched(kind, module, version, body); // prefetch: counted; requirements follow
     if (negative) await this.#memory.forgetAnswer(kind, module, version);
     return artifactReply(meta, data);
-  }
-
-  /** An `.info` made up from a stored `.mod` when the source is unreachable. */
-  async #offlineInfo(module: string, version: string): Promise<Reply | undefined> {
-    if (!await this.#store.artifact(module, version, "mod")) return undefined;
-    // A pseudo-version carries its commit time; a tag's time is not known offline.
-    const time = isPseudoVersion(version) ? pseudoVersionDate(version) : undefined;
-    return bytesReply(infoBody(version, time), JSON_TYPE, false);
   }
 
   // ---- zips ----
