@@ -13,25 +13,15 @@
  *
  * @module
  */
-import { parseBytes, parseDuration } from "../lib/config.ts";
 import { join } from "node:path";
-import { parseArgs } from "node:util";
 import { startFileProxy } from "../tests/file_proxy.ts";
-import { GO, removeTree } from "../tests/go_tool.ts";
-import {
-  type ClientsResult,
-  freshDir,
-  MemoryWatch,
-  pullConcurrently,
-  runGoClients,
-  runWrk,
-} from "./bench/measure.ts";
+import { removeTree } from "../tests/go_tool.ts";
+import { freshDir, runGoClients } from "./bench/measure.ts";
 import { HOT_KINDS, report, type RunInfo, type SystemResult, targets } from "./bench/report.ts";
 import {
   asteraStats,
   ensureDebianProgram,
   installAthens,
-  REPO,
   run,
   startAstera,
   startAthens,
@@ -41,387 +31,31 @@ import {
 } from "./bench/systems.ts";
 import { startInstances } from "./bench/instances.ts";
 import { measureTlsHot } from "./bench/tls.ts";
-import { DEEP_LEVELS, loadUniverse, type Universe, writeBenchUniverse } from "./bench/universe.ts";
+import { loadUniverse, type Universe, writeBenchUniverse } from "./bench/universe.ts";
+import { type BenchOptions, parseBenchArgs, USAGE } from "./bench/options.ts";
+import {
+  BUDGET_RUN,
+  checkFailures,
+  type Context,
+  log,
+  machine,
+  newResult,
+  postgresRun,
+  type Running,
+  upstreamFigures,
+} from "./bench/context.ts";
+import {
+  coldWarm,
+  HOT_ROUNDS,
+  hotPaths,
+  hugePulls,
+  largePulls,
+  moreWarmRounds,
+  WARM_ROUNDS,
+} from "./bench/workloads.ts";
 
-const USAGE = `usage: deno task bench [--quick] [--clients N] [--delay DURATION] [--bandwidth SIZE]
-  [--store sqlite|postgres] [--instances N]
-  [--modules N] [--deep-levels N] [--huge-mb N] [--universe DIR --project DIR] [--seconds N] [--systems direct,astera,budget,nginx,floor,athens,tls] [--out FILE] [--keep] [--cpu-prof DIR] [--astera-args="FLAGS"]
-
-  budget: Astera again with --max-bytes of half the universe, so eviction churns under the workloads
-  --store postgres: also N Astera instances (--instances, default 3) on one throwaway PostgreSQL,
-    the clients spread over them`;
-
-/** Flags of the benchmark. */
-export interface BenchOptions {
-  quick: boolean;
-  clients: number;
-  delayMs: number;
-  bytesPerSecond: number;
-  modules: number;
-  /** Levels of the deep module graph added to the synthetic universe; 0 for none. */
-  deepLevels: number;
-  hugeBytes: number;
-  wrkSeconds: number;
-  systems: Set<string>;
-  out: string;
-  keep: boolean;
-  /** Where Astera writes V8 CPU profiles (Deno's `--cpu-prof`), one per Astera process. */
-  cpuProfDir?: string;
-  /** Flags added to Astera's command line, e.g. `--gc-step 0` or `--workers 1`. */
-  asteraArgs: string[];
-  /** Also run Astera instances on a shared PostgreSQL (`--store postgres`). */
-  store: "sqlite" | "postgres";
-  /** How many instances share the PostgreSQL database. */
-  instances: number;
-  /** An existing universe (GOPROXY layout) and a project resolving against it, instead of the synthetic one. */
-  universe?: { root: string; project: string };
-}
-
-/** Bandwidth as a size per second: `2MB/s`, `512KiB/s`, `0` for no cap. */
-function parseRate(text: string): number {
-  return parseBytes("bandwidth", text.trim().replace(/\/s$/i, ""));
-}
-
-/**
- * Parses the flags.
- *
- * @example
- * ```ts
- * import { parseBenchArgs } from "./bench.ts";
- * console.log(parseBenchArgs(["--quick", "--delay", "50ms"]).delayMs); // 50
- * ```
- */
-export function parseBenchArgs(args: string[]): BenchOptions {
-  const { values } = parseArgs({
-    args,
-    options: {
-      quick: { type: "boolean", default: false },
-      clients: { type: "string" },
-      delay: { type: "string", default: "150ms" },
-      bandwidth: { type: "string", default: "2MB/s" },
-      modules: { type: "string" },
-      "deep-levels": { type: "string" },
-      "huge-mb": { type: "string" },
-      seconds: { type: "string" },
-      systems: { type: "string", default: "direct,astera,budget,nginx,floor,athens,tls" },
-      out: { type: "string" },
-      keep: { type: "boolean", default: false },
-      "cpu-prof": { type: "string" },
-      "astera-args": { type: "string", default: "" },
-      store: { type: "string", default: "sqlite" },
-      instances: { type: "string" },
-      universe: { type: "string" },
-      project: { type: "string" },
-      help: { type: "boolean", default: false },
-    },
-  });
-  if (values.help) {
-    console.log(USAGE);
-    Deno.exit(0);
-  }
-  const quick = values.quick;
-  const int = (text: string | undefined, fallback: number, name: string) => {
-    if (text === undefined) return fallback;
-    const n = Number(text);
-    if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer`);
-    return n;
-  };
-  const systems = new Set(values.systems.split(",").map((s) => s.trim().toLowerCase()));
-  for (const name of systems) {
-    if (!["direct", "astera", "budget", "nginx", "floor", "athens", "tls"].includes(name)) {
-      throw new Error(`unknown system ${name}`);
-    }
-  }
-  if (values.store !== "sqlite" && values.store !== "postgres") {
-    throw new Error(`--store must be sqlite or postgres, not ${values.store}`);
-  }
-  if ((values.universe === undefined) !== (values.project === undefined)) {
-    throw new Error("--universe and --project go together");
-  }
-  return {
-    universe: values.universe && values.project
-      ? { root: values.universe, project: values.project }
-      : undefined,
-    quick,
-    clients: int(values.clients, 40, "clients"),
-    delayMs: parseDuration("delay", values.delay),
-    bytesPerSecond: parseRate(values.bandwidth),
-    modules: int(values.modules, quick ? 30 : 80, "modules"),
-    deepLevels: values["deep-levels"] === "0"
-      ? 0
-      : int(values["deep-levels"], DEEP_LEVELS, "deep-levels"),
-    hugeBytes: int(values["huge-mb"], quick ? 20 : 100, "huge-mb") * 1_000_000,
-    wrkSeconds: int(values.seconds, quick ? 2 : 5, "seconds"),
-    systems,
-    out: values.out ?? join(REPO, "bench", quick ? "results-quick.md" : "results.md"),
-    keep: values.keep,
-    cpuProfDir: values["cpu-prof"],
-    asteraArgs: values["astera-args"].split(/\s+/).filter((word) => word !== ""),
-    store: values.store,
-    instances: int(values.instances, 3, "instances"),
-  };
-}
-
-function log(message: string): void {
-  console.error(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}`);
-}
-
-async function machine(): Promise<string> {
-  const cpu = (await Deno.readTextFile("/proc/cpuinfo").catch(() => ""))
-    .match(/^model name\s*:\s*(.+)$/m)?.[1]?.trim() ?? Deno.build.arch;
-  const memory = Math.round(Deno.systemMemoryInfo().total / 1024 ** 3);
-  const go = (await run(GO, ["version"])).out.trim().replace(/^go version /, "");
-  return `${navigator.hardwareConcurrency} cores (${cpu}), ${memory} GiB, Linux ${Deno.osRelease()}, Deno ${Deno.version.deno}, ${go}`;
-}
-
-/** Everything the workloads of one system share. */
-interface Context {
-  options: BenchOptions;
-  universe: Universe;
-  upstream: { url: string; counts: Map<string, number> };
-  /** The upstream's link, read at each request: a workload may lift it for a while. */
-  link: { delayMs: number; bytesPerSecond: number };
-  work: string;
-  buildCache: string;
-  wrk: string;
-  curl: string;
-}
-
-function checkFailures(result: SystemResult, what: string, failures: string[]): void {
-  if (failures.length) {
-    result.notes.push(`${what}: ${failures.length} clients failed, e.g. ${failures[0]}`);
-    log(`${result.name} ${what}: ${failures.length} failures: ${failures[0]}`);
-  }
-}
-
-function upstreamFigures(counts: Map<string, number>): SystemResult["upstream"] {
-  let requests = 0;
-  let max = 0;
-  let maxPath = "";
-  for (const [path, count] of counts) {
-    requests += count;
-    if (count > max) [max, maxPath] = [count, path];
-  }
-  return { requests, unique: counts.size, max, maxPath };
-}
-
-/** A system under test that is running, with what has been measured on it. */
-interface Running {
-  system: System;
-  result: SystemResult;
-}
-
-function newResult(name: string): SystemResult {
-  return { name, notes: [], hot: {}, rss: {}, cpu: {}, clientCpu: {} };
-}
-
-/** Rounds of wrk per system and request kind; the best round counts (less noise from neighbours). */
-const HOT_ROUNDS = 3;
-
-/**
- * Warm runs per system; the fastest counts. The same 40 clients through the
- * same server took from 4.6 s to 6.7 s here in consecutive runs, their own CPU
- * from 8 s to 12 s: one run each said more about the machine than the systems.
- */
-const WARM_ROUNDS = 3;
-
-/**
- * One warm run of N clients; the system's warm figures become this run's if it
- * is its fastest so far, and its peak RSS counts over every round.
- */
-async function warmRound(
-  ctx: Context,
-  { system, result }: Running,
-  round: number,
-): Promise<ClientsResult> {
-  const watch = new MemoryWatch(system.pid);
-  watch.begin();
-  const warm = await runGoClients(
-    system.url,
-    ctx.options.clients,
-    ctx.universe.project,
-    ctx.buildCache,
-  );
-  result.rss.warm = Math.max(result.rss.warm ?? 0, watch.end());
-  checkFailures(result, round === 1 ? "warm" : `warm round ${round}`, warm.failures);
-  if (result.warmMs === undefined || warm.wallMs < result.warmMs) {
-    result.warmMs = warm.wallMs;
-    result.clientCpu.warm = warm.clientCpu;
-    result.cpu.warm = watch.cpu;
-  }
-  return warm;
-}
-
-/**
- * Warm rounds after the first, interleaved across the systems that ran one,
- * each keeping its fastest round (peak RSS over all of them). The first
- * round's database counters stay the SQLite figures.
- */
-async function moreWarmRounds(ctx: Context, running: Running[]): Promise<void> {
-  const n = ctx.options.clients;
-  // The instances on PostgreSQL keep their round with the clients spread over them all.
-  const warmable = running.filter(({ result }) =>
-    result.warmMs !== undefined && result.name !== postgresRun(ctx.options)
-  );
-  const rounds = new Map(
-    warmable.map(({ result }) => [result, [[result.warmMs!, result.clientCpu.warm!]]]),
-  );
-  for (let round = 2; round <= WARM_ROUNDS; round++) {
-    for (const entry of warmable) {
-      log(`${entry.result.name}: warm, ${n} clients (round ${round} of ${WARM_ROUNDS})`);
-      const warm = await warmRound(ctx, entry, round);
-      rounds.get(entry.result)!.push([warm.wallMs, warm.clientCpu]);
-    }
-  }
-  for (const [result, figures] of rounds) {
-    result.notes.push(
-      `warm rounds: ${
-        figures.map(([ms]) => `${(ms / 1000).toFixed(2)} s`).join(", ")
-      } (the go clients' CPU: ${figures.map(([, cpu]) => `${cpu.toFixed(0)} s`).join(", ")})`,
-    );
-  }
-}
-
-/**
- * The hot path on every running system, interleaved (round by round, kind by
- * kind, system by system) so that a noisy moment of a shared machine does not
- * fall on one system only.
- */
-async function hotPaths(ctx: Context, running: Running[]): Promise<void> {
-  const watches = running.map(({ system }) => new MemoryWatch(system.pid));
-  const usable = new Map<Running, Set<string>>();
-  for (const entry of running) {
-    const kinds = new Set<string>();
-    for (const kind of HOT_KINDS) {
-      const probe = await fetch(entry.system.url + ctx.universe.hot[kind]);
-      await probe.body?.cancel();
-      if (probe.status === 200) kinds.add(kind);
-      else {entry.result.notes.push(
-          `hot ${kind}: ${ctx.universe.hot[kind]} answered ${probe.status}`,
-        );}
-    }
-    usable.set(entry, kinds);
-  }
-  log(`hot path: ${running.map((r) => r.result.name).join(", ")}, ${HOT_ROUNDS} rounds`);
-  watches.forEach((watch) => watch.begin());
-  for (let round = 0; round < HOT_ROUNDS; round++) {
-    for (const kind of HOT_KINDS) {
-      for (const entry of running) {
-        if (!usable.get(entry)!.has(kind)) continue;
-        const url = entry.system.url + ctx.universe.hot[kind];
-        const measured = await runWrk(ctx.wrk, url, ctx.options.clients, ctx.options.wrkSeconds);
-        const best = entry.result.hot[kind];
-        if (!best || measured.rps > best.rps) entry.result.hot[kind] = measured;
-      }
-    }
-  }
-  running.forEach((entry, i) => {
-    entry.result.rss.hot = watches[i].end();
-    entry.result.cpu.hot = watches[i].cpu;
-  });
-}
-
-/** cold (N clients, empty cache, when asked for) → warm, on one running system. */
-async function coldWarm(ctx: Context, { system, result }: Running, cold: boolean): Promise<void> {
-  const { options, universe, upstream } = ctx;
-  const n = options.clients;
-  if (cold) {
-    const watch = new MemoryWatch(system.pid);
-    upstream.counts.clear();
-    log(`${result.name}: cold, ${n} clients`);
-    watch.begin();
-    const run = await runGoClients(system.url, n, universe.project, ctx.buildCache);
-    result.rss.cold = watch.end();
-    result.cpu.cold = watch.cpu;
-    result.coldMs = run.wallMs;
-    result.clientCpu.cold = run.clientCpu;
-    result.upstream = upstreamFigures(upstream.counts);
-    checkFailures(result, "cold", run.failures);
-  }
-  log(`${result.name}: warm, ${n} clients`);
-  const isAstera = result.name === "Astera" || result.name === BUDGET_RUN;
-  const before = isAstera ? await asteraStats(system.url) : undefined;
-  await warmRound(ctx, { system, result }, 1);
-  if (before) {
-    const after = await asteraStats(system.url);
-    result.readsPerRequest = {
-      reads: after.store.reads - before.store.reads,
-      // the stats request itself is counted by the handler
-      requests: after.handler.requests - before.handler.requests - 1,
-    };
-  }
-}
-
-/** N clients pulling the huge zip at once: first from a cold cache, then again. */
-async function hugePulls(ctx: Context, { system, result }: Running): Promise<void> {
-  const n = ctx.options.clients;
-  log(`${result.name}: ${n} × huge zip`);
-  const url = system.url + ctx.universe.huge.path;
-  const watch = new MemoryWatch(system.pid);
-  const statsBefore = result.name === "Astera" || result.name === BUDGET_RUN
-    ? await asteraStats(system.url)
-    : undefined;
-  watch.begin();
-  const first = await pullConcurrently(ctx.curl, url, n, ctx.universe.huge.size);
-  result.hugeColdMs = first.wallMs;
-  checkFailures(result, "huge zip (first pull)", first.failures);
-  const second = await pullConcurrently(ctx.curl, url, n, ctx.universe.huge.size);
-  result.hugeWarmMs = second.wallMs;
-  checkFailures(result, "huge zip (second pull)", second.failures);
-  result.rss.huge = watch.end();
-  result.cpu.huge = watch.cpu;
-  if (statsBefore) {
-    // What bounding the peak cost: the garbage collections Astera asked for (see --gc-step).
-    const after = (await asteraStats(system.url)).reclaim;
-    result.notes.push(
-      `garbage collections requested during ${n} × huge zip: ${
-        after.collections - statsBefore.reclaim.collections
-      }, ${after.ms - statsBefore.reclaim.ms} ms`,
-    );
-  }
-}
-
-/**
- * N clients spread over three large zips at once, first cold over a fast link, then again:
- * what real traffic does (a team's `go get -u` bringing three Go toolchains of 64–76 MB
- * from proxy.golang.org) and the one-huge-zip workload misses. Several downloads are live
- * at once, each with its own followers, so the chunk cache churns and buffers are in flight
- * for all of them.
- */
-async function largePulls(ctx: Context, { system, result }: Running): Promise<void> {
-  const n = ctx.options.clients;
-  log(`${result.name}: ${n} clients × 3 large zips (fast link)`);
-  const pullAll = async (): Promise<ClientsResult> => {
-    const started = performance.now();
-    const parts = await Promise.all(ctx.universe.large.map((zip, i) => {
-      const share = Math.floor(n / 3) + (i < n % 3 ? 1 : 0);
-      return pullConcurrently(ctx.curl, system.url + zip.path, share, zip.size);
-    }));
-    return {
-      wallMs: performance.now() - started,
-      failures: parts.flatMap((part) => part.failures),
-      clientCpu: parts.reduce((sum, part) => sum + part.clientCpu, 0),
-    };
-  };
-  const { delayMs, bytesPerSecond } = ctx.link;
-  const watch = new MemoryWatch(system.pid);
-  watch.begin();
-  ctx.link.delayMs = 0;
-  ctx.link.bytesPerSecond = 0;
-  try {
-    const first = await pullAll();
-    result.largeColdMs = first.wallMs;
-    checkFailures(result, "large zips (first pull)", first.failures);
-    const second = await pullAll();
-    result.largeWarmMs = second.wallMs;
-    checkFailures(result, "large zips (second pull)", second.failures);
-  } finally {
-    ctx.link.delayMs = delayMs;
-    ctx.link.bytesPerSecond = bytesPerSecond;
-  }
-  result.rss.large = watch.end();
-  result.cpu.large = watch.cpu;
-}
+// Kept importable from here: the flags are the script's interface.
+export { type BenchOptions, parseBenchArgs } from "./bench/options.ts";
 
 async function benchDirect(ctx: Context): Promise<SystemResult> {
   const result = newResult("direct");
@@ -526,9 +160,6 @@ async function asteraRestarted(ctx: Context, result: SystemResult): Promise<void
   }
 }
 
-/** The name of the run with a disk budget in the table. */
-const BUDGET_RUN = "Astera --max-bytes";
-
 /**
  * Astera with a disk budget of half the universe (at least the 16 MiB
  * minimum): cold and warm as the plain run, and then the same workloads, so
@@ -550,11 +181,6 @@ async function prepareBudget(ctx: Context, running: Running[]): Promise<SystemRe
   result.notes.push(`--max-bytes ${(maxBytes / 1e6).toFixed(0)} MB: half the universe`);
   await coldWarm(ctx, entry, true);
   return result;
-}
-
-/** The name of the run on PostgreSQL in the table. */
-function postgresRun(options: BenchOptions): string {
-  return `Astera PostgreSQL ×${options.instances}`;
 }
 
 /**
