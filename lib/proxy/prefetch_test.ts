@@ -1,5 +1,12 @@
 import { assert, assertEquals } from "../../tests/assert.ts";
-import { isPrefetching, Prefetcher, type PrefetcherOptions, WASTE_MS } from "./prefetch.ts";
+import {
+  isPrefetching,
+  Prefetcher,
+  type PrefetcherOptions,
+  REASK_MS,
+  WASTE_MS,
+} from "./prefetch.ts";
+import { PrefetchPolicy } from "./prefetch_policy.ts";
 import type { Reply } from "./reply.ts";
 
 const quiet = { info() {}, warn() {}, error() {} };
@@ -152,4 +159,27 @@ Deno.test("a warm walk prefetches nothing, until a source gives something after 
     "zip b.example/b@v1.0.0",
   ]);
   await target.release();
+});
+
+Deno.test("a repeated ask answered from memory reaches the policy once a minute, not on every request", () => {
+  const { prefetcher: p, advance } = prefetcher({});
+  let calls = 0;
+  const original = PrefetchPolicy.prototype.clientAsked;
+  PrefetchPolicy.prototype.clientAsked = function (this: PrefetchPolicy, ...args) {
+    calls++;
+    return original.apply(this, args);
+  };
+  try {
+    const entry = {};
+    for (let i = 0; i < 5; i++) p.clientAsked("info", "a.example/a", "v1.0.0", entry);
+    assertEquals(calls, 1);
+    advance(REASK_MS);
+    p.clientAsked("info", "a.example/a", "v1.0.0", entry);
+    assertEquals(calls, 2);
+    // Without a cache entry (the store or a source answered) every ask is told.
+    for (let i = 0; i < 3; i++) p.clientAsked("info", "a.example/a", "v1.0.0");
+    assertEquals(calls, 5);
+  } finally {
+    PrefetchPolicy.prototype.clientAsked = original;
+  }
 });

@@ -199,7 +199,7 @@ export class ModuleProxy {
     // Only canonical versions are ever cached under an item key.
     const stored = this.#memory.peekArtifact(kind, module, version);
     if (stored?.data) {
-      this.#prefetch?.clientAsked(kind, module, version); // prefetch: a hit, or the walk goes on
+      this.#prefetch?.clientAsked(kind, module, version, stored); // prefetch: a hit, or the walk goes on
       return artifactReply(stored.meta, stored.data);
     }
     const notFound = this.#memory.rememberedNotFound(kind, module, version);
