@@ -1,5 +1,5 @@
 /**
- * `deno task seed [--db PATH] [--modcache DIR]`: imports a Go module cache
+ * `deno task seed [--db PATH] [--modcache DIR] [--max-bytes SIZE]`: imports a Go module cache
  * into Astera's database (see `lib/seed/mod.ts`). A thin command line: flags,
  * progress on stderr, Ctrl-C, the summary and the exit status.
  *
@@ -21,15 +21,23 @@ import {
 } from "../lib/seed/mod.ts";
 import { SqliteStore, type Store } from "../lib/store/mod.ts";
 import { errorText } from "../lib/util/errors.ts";
+import { ConfigError, parseMaxBytes } from "../lib/config.ts";
+import { Evictor, ZipPins } from "../lib/proxy/mod.ts";
 
-const USAGE = `usage: deno task seed [--db PATH] [--modcache DIR]
+const USAGE = `usage: deno task seed [--db PATH] [--modcache DIR] [--max-bytes SIZE]
 
 Imports a Go module cache (.info, .mod and checked .zip files, version lists,
 checksum-database lookups and tiles) into Astera's database.
 
   --db PATH        the database (default: $ASTERA_DB, else ./astera.db)
   --modcache DIR   the module cache (default: $GOMODCACHE, else \`go env GOMODCACHE\`,
-                   else $GOPATH/pkg/mod, else ~/go/pkg/mod)`;
+                   else $GOPATH/pkg/mod, else ~/go/pkg/mod)
+  --max-bytes SIZE the disk budget, as the server's (default: $ASTERA_MAX_BYTES, else none):
+                   the least recently served zips are removed during and after the
+                   import; zips a running server served in the last 10 minutes stay`;
+
+/** Zips served this recently may be being sent by a running server, whose pins the seed cannot see. */
+const SERVED_GRACE_MS = 10 * 60 * 1000;
 
 /**
  * The seed command; resolves to the exit status.
@@ -41,7 +49,7 @@ checksum-database lookups and tiles) into Astera's database.
  * ```
  */
 export async function seedCommand(args: string[]): Promise<number> {
-  let values: { db?: string; modcache?: string; help?: boolean };
+  let values: { db?: string; modcache?: string; "max-bytes"?: string; help?: boolean };
   try {
     values = parseArgs({
       args,
@@ -50,6 +58,7 @@ export async function seedCommand(args: string[]): Promise<number> {
       options: {
         db: { type: "string" },
         modcache: { type: "string" },
+        "max-bytes": { type: "string" },
         help: { type: "boolean", short: "h" },
       },
     }).values;
@@ -63,6 +72,13 @@ export async function seedCommand(args: string[]): Promise<number> {
   }
   const env = Deno.env.toObject();
   const db = values.db ?? (env.ASTERA_DB || "./astera.db");
+  let maxBytes: number | undefined;
+  try {
+    maxBytes = parseMaxBytes(values["max-bytes"] ?? env.ASTERA_MAX_BYTES ?? "none");
+  } catch (error) {
+    console.error(`seed: ${error instanceof ConfigError ? error.message : errorText(error)}`);
+    return 2;
+  }
   const where = await locateModuleCache(values.modcache, env, () => goEnvModuleCache());
   const tty = Deno.stderr.isTerminal();
   const encoder = new TextEncoder();
@@ -94,17 +110,30 @@ export async function seedCommand(args: string[]): Promise<number> {
     abort.abort();
   };
   Deno.addSignalListener("SIGINT", onInterrupt);
+  // Disk budget: evict during the import as the server does, so the file stops growing.
+  const budget = maxBytes === undefined ? undefined : new Evictor({
+    store,
+    maxBytes,
+    pins: new ZipPins(),
+    log: { info() {}, warn: (event) => progress.line(`seed: ${event}`), error() {} },
+    servedBefore: () => Date.now() - SERVED_GRACE_MS,
+  });
   try {
     progress.line(`seed: ${where.dir} (${where.from}) into ${db}`);
     const summary = await seedModuleCache({
       store,
       modcache: where.dir,
       signal: abort.signal,
-      onProgress: (state) => progress.update(state),
+      onProgress: (state) => {
+        progress.update(state);
+        budget?.poke();
+      },
       onSkip: (skip) => progress.line(`seed: skipped ${skip.what}: ${skip.reason}: ${skip.detail}`),
     });
+    await budget?.check();
     progress.done();
     for (const line of summaryLines(summary)) console.error(line);
+    if (budget) console.error(budgetLine(budget));
     return summary.interrupted ? 130 : 0;
   } catch (error) {
     progress.done();
@@ -112,6 +141,7 @@ export async function seedCommand(args: string[]): Promise<number> {
     return 1;
   } finally {
     Deno.removeSignalListener("SIGINT", onInterrupt);
+    await budget?.stop();
     store.close();
   }
 }
@@ -146,6 +176,16 @@ export function summaryLines(summary: SeedSummary): string[] {
         : ""
     }`,
   ];
+}
+
+/** What the budget did, for the summary. */
+function budgetLine(budget: Evictor): string {
+  const { evictions, evictedBytes, storedBytes, maxBytes, overBudget } = budget.stats();
+  return `  budget: removed ${evictions} zips (${formatBytes(evictedBytes)}); stored ${
+    formatBytes(storedBytes)
+  } of ${formatBytes(maxBytes)}${
+    overBudget ? " (still over: recently served zips and small data stay)" : ""
+  }`;
 }
 
 function terminalColumns(): number | undefined {

@@ -303,12 +303,7 @@ Deno.test("only the least recently served zips go; one being sent stays; evicted
   }
 });
 
-// The seed's budget waits for the seed on the store interface (branch i13-seedport): enable this
-// once `deno task seed --max-bytes` is ported from i14-budget (scripts/seed.ts there).
-Deno.test({
-  name: "deno task seed --max-bytes evicts as it imports: the store ends within the budget",
-  ignore: true,
-}, async () => {
+Deno.test("deno task seed --max-bytes evicts as it imports: the store ends within the budget", async () => {
   const work = await Deno.makeTempDir({ prefix: "astera-budget-seed-" });
   const universe = join(work, "universe");
   await writeUniverse(universe, bulkUniverse());
