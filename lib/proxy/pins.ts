@@ -6,11 +6,19 @@
  *
  * @module
  */
+import { BoundedMap } from "../util/bounded_map.ts";
 import type { HttpResponse } from "../http/types.ts";
 
 const SLOTS = 4096;
 /** A slot's value while an eviction removes a zip of that slot. */
 const LOCKED = -1;
+
+/**
+ * How long a blob found stored is taken as stored while no eviction happens.
+ * Well under the seed's 10-minute grace for zips served lately: the seed
+ * evicts from another process, without this memory's epoch.
+ */
+const CONFIRMED_MS = 60_000;
 
 /**
  * Counts of zips in use, by blob id, shared by every isolate. A slot holds
@@ -39,9 +47,36 @@ export class ZipPins {
   readonly buffer: SharedArrayBuffer;
   #slots: Int32Array;
 
-  constructor(buffer: SharedArrayBuffer = new SharedArrayBuffer(SLOTS * 4)) {
+  /** Evictions so far, in the same shared memory: bumped before a slot is unlocked. */
+  #epoch: Int32Array;
+  /** Blobs this isolate found still stored, with the epoch and time it did. */
+  #confirmed = new BoundedMap<number, { epoch: number; at: number }>(SLOTS);
+
+  constructor(buffer: SharedArrayBuffer = new SharedArrayBuffer((SLOTS + 1) * 4)) {
     this.buffer = buffer;
-    this.#slots = new Int32Array(buffer);
+    this.#slots = new Int32Array(buffer, 0, SLOTS);
+    this.#epoch = new Int32Array(buffer, SLOTS * 4, 1);
+  }
+
+  /** How many evictions any isolate has finished (wrapping is harmless: only equality is asked). */
+  epoch(): number {
+    return Atomics.load(this.#epoch, 0);
+  }
+
+  /**
+   * Whether this isolate found blob `blobId` still stored at the current
+   * epoch, within {@linkcode CONFIRMED_MS}: then no eviction has happened
+   * since, in any isolate, and a pinned blob needs no store read to be sure.
+   */
+  confirmedNow(blobId: number, now: number): boolean {
+    const seen = this.#confirmed.get(blobId);
+    return seen !== undefined && seen.epoch === this.epoch() && now - seen.at < CONFIRMED_MS &&
+      now >= seen.at;
+  }
+
+  /** Records that blob `blobId` was found stored after `epoch` was read. */
+  confirm(blobId: number, epoch: number, now: number): void {
+    this.#confirmed.set(blobId, { epoch, at: now });
   }
 
   /**
@@ -80,6 +115,8 @@ export class ZipPins {
 
   /** Unlocks what {@linkcode tryLock} locked. */
   unlock(blobId: number): void {
+    // Before the slot opens: a reader that pins after it sees the new epoch and looks again.
+    Atomics.add(this.#epoch, 0, 1);
     Atomics.store(this.#slots, blobId % this.#slots.length, 0);
   }
 }
@@ -98,6 +135,8 @@ export class ZipPins {
  * const release = await pinServedZip(pins, 3, () => Promise.resolve(3));
  * console.log(pins.pinned(3)); // true
  * release?.();
+ * // An eviction (any isolate's) makes the next pin read the store again.
+ * if (pins.tryLock(3)) pins.unlock(3);
  * console.log(await pinServedZip(pins, 3, () => Promise.resolve(undefined))); // undefined
  * ```
  */
@@ -107,10 +146,14 @@ export async function pinServedZip(
   storedBlob: (() => Promise<number | null | undefined>) | undefined,
 ): Promise<(() => void) | undefined> {
   const release = await pins.pin(blobId);
-  if (storedBlob && await storedBlob() !== blobId) {
+  if (!storedBlob || pins.confirmedNow(blobId, Date.now())) return release;
+  // Read before the store: an eviction finishing meanwhile moves it on, so the next pin looks again.
+  const epoch = pins.epoch();
+  if (await storedBlob() !== blobId) {
     release();
     return undefined;
   }
+  pins.confirm(blobId, epoch, Date.now());
   return release;
 }
 

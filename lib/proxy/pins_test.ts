@@ -1,5 +1,5 @@
-import { assertEquals } from "../../tests/assert.ts";
-import { releaseWhenSent } from "./pins.ts";
+import { assert, assertEquals } from "../../tests/assert.ts";
+import { pinServedZip, releaseWhenSent, ZipPins } from "./pins.ts";
 
 Deno.test("a response holds its zip's pin until its body is read to the end, fails or is cancelled", async () => {
   const body = (chunks: number, fail = false) =>
@@ -30,4 +30,25 @@ Deno.test("a response holds its zip's pin until its body is read to the end, fai
 
   releaseWhenSent({ status: 304, headers: {} }, release);
   assertEquals(released, 4, "no body: released at once");
+});
+
+Deno.test("a zip found stored is pinned again without a store read until an eviction, in any isolate", async () => {
+  const pins = new ZipPins();
+  const replica = new ZipPins(pins.buffer);
+  let reads = 0;
+  const stored = () => {
+    reads++;
+    return Promise.resolve(9);
+  };
+  for (let i = 0; i < 5; i++) (await pinServedZip(replica, 9, stored))?.();
+  assertEquals(reads, 1);
+  // The first isolate evicts something (even another zip): the replica looks again.
+  if (pins.tryLock(4)) pins.unlock(4);
+  (await pinServedZip(replica, 9, stored))?.();
+  assertEquals(reads, 2);
+  // Evicted meanwhile: the pin is given back and the zip is to be fetched again.
+  assert(pins.tryLock(9));
+  pins.unlock(9);
+  assertEquals(await pinServedZip(replica, 9, () => Promise.resolve(undefined)), undefined);
+  assertEquals(replica.pinned(9), false);
 });
