@@ -163,7 +163,7 @@ export async function startReplica(
     storedOnly: true,
     primaryZip: zips ? askPrimaryForZips(zips) : undefined,
     budget: settings.budget && hits && {
-      pins: new ZipPins(settings.budget.pins),
+      pins: new ZipPins(settings.budget.pins, { trustEpoch: !store.leases }),
       served: (module, version) => hits.served(module, version),
     },
   });

@@ -52,6 +52,7 @@ export type BudgetStore = Pick<
   | "evictionCandidates"
   | "evictZip"
   | "deleteBlobChunks"
+  | "leases"
 >;
 
 /**
@@ -407,7 +408,8 @@ export interface StartBudgetOptions {
  */
 export function startBudget(options: StartBudgetOptions): RunningBudget {
   const { store, maxBytes, log } = options;
-  const pins = new ZipPins();
+  // A store with leases is shared by instances that evict without these pins.
+  const pins = new ZipPins(undefined, { trustEpoch: !store.leases });
   const evictor = new Evictor({ store, maxBytes, pins, log });
   const hits = new ServedLog({
     flush: async (batch) => {

@@ -52,8 +52,19 @@ export class ZipPins {
   /** Blobs this isolate found still stored, with the epoch and time it did. */
   #confirmed = new BoundedMap<number, { epoch: number; at: number }>(SLOTS);
 
-  constructor(buffer: SharedArrayBuffer = new SharedArrayBuffer((SLOTS + 1) * 4)) {
+  /**
+   * Whether every eviction of this store goes through these pins. Not so for
+   * a store shared by several instances (PostgreSQL), whose other instances
+   * evict without them: then every pin reads the store.
+   */
+  readonly trustEpoch: boolean;
+
+  constructor(
+    buffer: SharedArrayBuffer = new SharedArrayBuffer((SLOTS + 1) * 4),
+    options: { trustEpoch?: boolean } = {},
+  ) {
     this.buffer = buffer;
+    this.trustEpoch = options.trustEpoch ?? true;
     this.#slots = new Int32Array(buffer, 0, SLOTS);
     this.#epoch = new Int32Array(buffer, SLOTS * 4, 1);
   }
@@ -69,6 +80,7 @@ export class ZipPins {
    * since, in any isolate, and a pinned blob needs no store read to be sure.
    */
   confirmedNow(blobId: number, now: number): boolean {
+    if (!this.trustEpoch) return false;
     const seen = this.#confirmed.get(blobId);
     return seen !== undefined && seen.epoch === this.epoch() && now - seen.at < CONFIRMED_MS &&
       now >= seen.at;
