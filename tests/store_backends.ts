@@ -6,6 +6,9 @@
  * test and is removed when the file's tests end, so a file costs one
  * `initdb`, however many tests it runs there.
  *
+ * `ASTERA_TEST_BACKENDS` (a comma-separated list, default `sqlite,postgres`)
+ * ignores the others' tests: scripts/arm64.sh keeps its qemu run to SQLite.
+ *
  * @module
  */
 import { join } from "node:path";
@@ -73,9 +76,17 @@ const BACKENDS: StoreBackend[] = [
   },
 ];
 
+/** The backends `ASTERA_TEST_BACKENDS` names (all when unset). */
+function chosenBackends(): Set<string> {
+  const chosen = Deno.env.get("ASTERA_TEST_BACKENDS");
+  if (!chosen) return new Set(BACKENDS.map((backend) => backend.name));
+  return new Set(chosen.split(",").map((name) => name.trim()));
+}
+
 /**
  * Registers `fn` as a test once per backend; the PostgreSQL one is named
- * `name + " [postgres]"`.
+ * `name + " [postgres]"`. Backends left out of `ASTERA_TEST_BACKENDS` are
+ * registered as ignored.
  *
  * @example
  * ```ts ignore
@@ -90,8 +101,13 @@ export function testOnEachBackend(
   name: string,
   fn: (t: Deno.TestContext, backend: StoreBackend) => Promise<void>,
 ): void {
+  const chosen = chosenBackends();
   for (const backend of BACKENDS) {
     const suffix = backend.name === "sqlite" ? "" : ` [${backend.name}]`;
-    Deno.test(`${name}${suffix}`, (t) => fn(t, backend));
+    Deno.test({
+      name: `${name}${suffix}`,
+      ignore: !chosen.has(backend.name),
+      fn: (t) => fn(t, backend),
+    });
   }
 }
