@@ -78,7 +78,7 @@ async function buildRepos(world: GitWorld): Promise<void> {
 
 testOnEachBackend(
   "a project mixing private git and public modules resolves through Astera exactly as go does directly",
-  async (_t, { freshStore }) => {
+  async (_t, { name: backend, freshStore }) => {
     const world = await GitWorld.create();
     const work = await Deno.makeTempDir({ prefix: "astera-private-" });
     const universe = join(work, "universe");
@@ -129,10 +129,10 @@ testOnEachBackend(
         "v2 resolved from its directory",
       );
 
-      const astera = await startAsteraProcess(
-        ["--db", await freshStore(work), "--upstream", upstream.url, "--private", FIXTURE_HOST],
-        gitEnv,
-      );
+      const args = ["--db", await freshStore(work), "--upstream", upstream.url];
+      // The mirrors' default is beside a SQLite file; with a database URL, the working directory.
+      if (backend === "postgres") args.push("--git-dir", join(work, "astera-git"));
+      const astera = await startAsteraProcess([...args, "--private", FIXTURE_HOST], gitEnv);
       try {
         const through = await run(astera.url, { GONOSUMDB: FIXTURE_HOST });
         assertEquals(through, direct);
