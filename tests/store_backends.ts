@@ -14,7 +14,16 @@
 import { join } from "node:path";
 import { type PostgresCluster, startPostgresCluster } from "./postgres_cluster.ts";
 
-/** The backends a test runs over. */
+/**
+ * The backends a test runs over.
+ *
+ * @example
+ * ```ts
+ * import type { BackendName } from "./store_backends.ts";
+ * const names: BackendName[] = ["sqlite", "postgres"];
+ * console.log(names);
+ * ```
+ */
 export type BackendName = "sqlite" | "postgres";
 
 /**
@@ -22,10 +31,28 @@ export type BackendName = "sqlite" | "postgres";
  * `dir` (named after `name`), or the URL of a new, empty PostgreSQL database.
  * The same `name` twice gives two different PostgreSQL databases: ask once
  * and reuse the value to restart on the same store.
+ *
+ * @example
+ * ```ts ignore
+ * import type { FreshStore } from "./store_backends.ts";
+ * async function twoStores(freshStore: FreshStore, work: string): Promise<string[]> {
+ *   return [await freshStore(work, "first"), await freshStore(work, "second")];
+ * }
+ * ```
  */
 export type FreshStore = (dir: string, name?: string) => Promise<string>;
 
-/** What a test body gets besides its context: the backend, and where to put stores. */
+/**
+ * What a test body gets besides its context: the backend, and where to put stores.
+ *
+ * @example
+ * ```ts ignore
+ * import type { StoreBackend } from "./store_backends.ts";
+ * async function dbFlag({ freshStore }: StoreBackend, work: string): Promise<string[]> {
+ *   return ["--db", await freshStore(work)];
+ * }
+ * ```
+ */
 export interface StoreBackend {
   name: BackendName;
   freshStore: FreshStore;
