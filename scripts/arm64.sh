@@ -54,5 +54,8 @@ if [ $# -gt 0 ]; then
 else
   tests=(tests/e2e_test.ts tests/seed_test.ts tests/faults_test.ts tests/private_e2e_test.ts)
 fi
+# SQLite only: the PostgreSQL variants would double the slow qemu run, and the store
+# backend is TypeScript the x86-64 run already covers (tests/store_backends.ts).
+export ASTERA_TEST_BACKENDS=${ASTERA_TEST_BACKENDS:-sqlite}
 export PATH="/usr/local/go/bin:$PATH" GOTOOLCHAIN=local NO_COLOR=1
 deno test --allow-all "${tests[@]}"

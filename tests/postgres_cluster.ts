@@ -33,6 +33,8 @@ export interface PostgresCluster {
   start(): Promise<void>;
   /** Stops the server and removes the directory. */
   remove(): Promise<void>;
+  /** {@linkcode PostgresCluster.remove}, blocking: for an `unload` handler, which cannot wait. */
+  removeSync(): void;
 }
 
 const USER = "astera";
@@ -125,6 +127,16 @@ export async function startPostgresCluster(): Promise<PostgresCluster> {
     return text;
   };
 
+  /** pg_ctl immediate stop, blocking; its failure is ignored (the directory goes anyway). */
+  const stopSync = () => {
+    const args = ["-D", data, "-m", "immediate", "-w", "stop"];
+    const [program, programArgs] = owner
+      ? ["runuser", ["-u", "postgres", "--", `${bin}/pg_ctl`, ...args]]
+      : [`${bin}/pg_ctl`, args];
+    new Deno.Command(program, { args: programArgs, stdout: "null", stderr: "null", cwd: dir })
+      .outputSync();
+  };
+
   const data = `${dir}/data`;
   const pwfile = `${dir}/pwfile`;
   await Deno.writeTextFile(pwfile, `${password}\n`);
@@ -200,6 +212,14 @@ export async function startPostgresCluster(): Promise<PostgresCluster> {
       } finally {
         running = false;
         await Deno.remove(dir, { recursive: true });
+      }
+    },
+    removeSync() {
+      try {
+        if (running) stopSync();
+      } finally {
+        running = false;
+        Deno.removeSync(dir, { recursive: true });
       }
     },
   };

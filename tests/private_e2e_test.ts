@@ -14,6 +14,7 @@ import { startFileProxy } from "./file_proxy.ts";
 import { FIXTURE_HOST, GitWorld } from "./git_fixtures.ts";
 import { copyProject, makeGoClient, readModFiles, removeTree } from "./go_tool.ts";
 import { standardUniverse, writeUniverse } from "./universe.ts";
+import { testOnEachBackend } from "./store_backends.ts";
 
 const PRIVATE = `${FIXTURE_HOST}/team/lib.git`;
 const PRIVATE_V2 = `${FIXTURE_HOST}/team/lib.git/v2`;
@@ -75,71 +76,77 @@ async function buildRepos(world: GitWorld): Promise<void> {
   await mono.commit("tools later");
 }
 
-Deno.test("a project mixing private git and public modules resolves through Astera exactly as go does directly", async () => {
-  const world = await GitWorld.create();
-  const work = await Deno.makeTempDir({ prefix: "astera-private-" });
-  const universe = join(work, "universe");
-  await writeUniverse(universe, standardUniverse(64 * 1024));
-  const upstream = await startFileProxy({ root: universe });
-  const gitEnv = {
-    GIT_CONFIG_GLOBAL: world.configFile,
-    GIT_CONFIG_NOSYSTEM: "1",
-    GIT_ALLOW_PROTOCOL: "https:file",
-  };
-  try {
-    await buildRepos(world);
-    const buildCache = join(work, "gocache");
-    const run = async (goproxy: string, env: Record<string, string>) => {
-      const go = await makeGoClient(goproxy, buildCache, { ...gitEnv, ...env });
-      const project = await copyProject(PROJECT);
-      try {
-        await go.run(project, ["mod", "tidy"]);
-        const tidy = await readModFiles(project);
-        const versions =
-          (await go.run(project, ["list", "-m", "-versions", PRIVATE, PRIVATE_V2, TOOLS])).stdout;
-        const queries = [];
-        for (
-          const query of [
-            `${PRIVATE}@main`,
-            `${PRIVATE}@v1.1`,
-            `${PRIVATE}@latest`,
-            `${TOOLS}@latest`,
-          ]
-        ) {
-          const out = (await go.run(project, ["list", "-m", "-json", query])).stdout;
-          const { Path, Version, Time } = JSON.parse(out);
-          queries.push({ Path, Version, Time });
-        }
-        return { tidy, versions, queries };
-      } finally {
-        await go.remove();
-        await removeTree(project);
-      }
+testOnEachBackend(
+  "a project mixing private git and public modules resolves through Astera exactly as go does directly",
+  async (_t, { name: backend, freshStore }) => {
+    const world = await GitWorld.create();
+    const work = await Deno.makeTempDir({ prefix: "astera-private-" });
+    const universe = join(work, "universe");
+    await writeUniverse(universe, standardUniverse(64 * 1024));
+    const upstream = await startFileProxy({ root: universe });
+    const gitEnv = {
+      GIT_CONFIG_GLOBAL: world.configFile,
+      GIT_CONFIG_NOSYSTEM: "1",
+      GIT_ALLOW_PROTOCOL: "https:file",
     };
-    const direct = await run(upstream.url, { GOPRIVATE: FIXTURE_HOST });
-    assert(direct.tidy.goSum.includes(`${TOOLS} v0.2.0 h1:`), "tools resolved to its prefixed tag");
-    assert(
-      direct.tidy.goSum.includes(`${PRIVATE_V2} v2.0.0 h1:`),
-      "v2 resolved from its directory",
-    );
-
-    const astera = await startAsteraProcess(
-      ["--db", join(work, "astera.db"), "--upstream", upstream.url, "--private", FIXTURE_HOST],
-      gitEnv,
-    );
     try {
-      const through = await run(astera.url, { GONOSUMDB: FIXTURE_HOST });
-      assertEquals(through, direct);
-      const privateRequests = [...upstream.counts.keys()].filter((path) =>
-        path.includes(FIXTURE_HOST)
+      await buildRepos(world);
+      const buildCache = join(work, "gocache");
+      const run = async (goproxy: string, env: Record<string, string>) => {
+        const go = await makeGoClient(goproxy, buildCache, { ...gitEnv, ...env });
+        const project = await copyProject(PROJECT);
+        try {
+          await go.run(project, ["mod", "tidy"]);
+          const tidy = await readModFiles(project);
+          const versions =
+            (await go.run(project, ["list", "-m", "-versions", PRIVATE, PRIVATE_V2, TOOLS])).stdout;
+          const queries = [];
+          for (
+            const query of [
+              `${PRIVATE}@main`,
+              `${PRIVATE}@v1.1`,
+              `${PRIVATE}@latest`,
+              `${TOOLS}@latest`,
+            ]
+          ) {
+            const out = (await go.run(project, ["list", "-m", "-json", query])).stdout;
+            const { Path, Version, Time } = JSON.parse(out);
+            queries.push({ Path, Version, Time });
+          }
+          return { tidy, versions, queries };
+        } finally {
+          await go.remove();
+          await removeTree(project);
+        }
+      };
+      const direct = await run(upstream.url, { GOPRIVATE: FIXTURE_HOST });
+      assert(
+        direct.tidy.goSum.includes(`${TOOLS} v0.2.0 h1:`),
+        "tools resolved to its prefixed tag",
       );
-      assertEquals(privateRequests, [], "private modules never reach the upstream");
+      assert(
+        direct.tidy.goSum.includes(`${PRIVATE_V2} v2.0.0 h1:`),
+        "v2 resolved from its directory",
+      );
+
+      const args = ["--db", await freshStore(work), "--upstream", upstream.url];
+      // The mirrors' default is beside a SQLite file; with a database URL, the working directory.
+      if (backend === "postgres") args.push("--git-dir", join(work, "astera-git"));
+      const astera = await startAsteraProcess([...args, "--private", FIXTURE_HOST], gitEnv);
+      try {
+        const through = await run(astera.url, { GONOSUMDB: FIXTURE_HOST });
+        assertEquals(through, direct);
+        const privateRequests = [...upstream.counts.keys()].filter((path) =>
+          path.includes(FIXTURE_HOST)
+        );
+        assertEquals(privateRequests, [], "private modules never reach the upstream");
+      } finally {
+        await astera.stop();
+      }
     } finally {
-      await astera.stop();
+      await upstream.close();
+      await removeTree(work);
+      await world.cleanup();
     }
-  } finally {
-    await upstream.close();
-    await removeTree(work);
-    await world.cleanup();
-  }
-});
+  },
+);
