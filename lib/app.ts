@@ -212,11 +212,13 @@ export async function startAstera(
       private: config.private,
     },
     budget: budget && { pins: budget.pins.buffer },
+    prefetch: config.prefetch,
   }, log);
-  // Disk budget: a replica's batches of hits join the primary's.
+  // A replica's batches of hits join the primary's (disk budget), and its asks prefetching's.
   for (const { worker } of replicas) {
     worker.addEventListener("message", (event: MessageEvent<ReplicaMessage>) => {
       if (event.data.type === "served") budget?.merge(event.data.hits);
+      else if (event.data.type === "asked") proxy.replicaAsked(event.data.asks);
     });
   }
   if (access.auth) {

@@ -150,10 +150,30 @@ Deno.test("prefetching along a deep module graph", async (t) => {
         assert(stats.prefetches > 0, `prefetched: ${JSON.stringify(stats)}`);
         assert(stats.hits > 0, `a client asked what was prefetched: ${JSON.stringify(stats)}`);
         assertEquals(stats.failures, 0);
+        assertEquals(
+          stats.unasked,
+          0,
+          `the build asked for every prefetch: ${JSON.stringify(stats)}`,
+        );
       });
       const twice = [...upstream.counts].filter(([, n]) => n > 1);
       assertEquals(twice, [], "fetched from the upstream more than once");
       for (const path of asked) assert(upstream.counts.has(path), `${path} came through Astera`);
+    });
+
+    await t.step("with a replica isolate, what its clients asked counts as hits too", async () => {
+      upstream.counts.clear();
+      // The go command's connections spread over both isolates; prefetching runs in the first.
+      await withAstera(work, upstream, ["--workers", "2"], async (url, prefetch) => {
+        assertEquals(await build(url, buildCache), oracle);
+        await until("the prefetch queue drains", () => idle(prefetch()));
+        // The replica's reports come in batches: wait until they are in, or fail.
+        await until("every prefetch is reported asked", () => prefetch()!.unasked === 0);
+        const stats = prefetch()!;
+        assert(stats.prefetches > 0, `prefetched: ${JSON.stringify(stats)}`);
+        assertEquals(stats.hits, stats.prefetches, JSON.stringify(stats));
+      });
+      assertEquals([...upstream.counts].filter(([, n]) => n > 1), []);
     });
 
     const l0 = `/${HOST}/l0/@v/v1.0.0.mod`;

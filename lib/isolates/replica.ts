@@ -21,7 +21,14 @@ import {
   type TlsKeyPair,
 } from "../http/mod.ts";
 import { createLogger } from "../log.ts";
-import { type BatchedHit, ModuleProxy, ServedLog, ZipPins } from "../proxy/mod.ts";
+import {
+  type Ask,
+  AskReport,
+  type BatchedHit,
+  ModuleProxy,
+  ServedLog,
+  ZipPins,
+} from "../proxy/mod.ts";
 import { askPrimaryForZips } from "./shared_zip.ts";
 import { reclaimer } from "../proxy/reclaim.ts";
 import { openStore } from "../store/mod.ts";
@@ -48,6 +55,8 @@ export interface ReplicaSettings {
   tls?: TlsKeyPair;
   /** The users of `--auth-file` (the primary reads and watches it) and what they guard. */
   auth?: { users: [string, string][]; scope: AuthScope; private: string };
+  /** Whether the primary prefetches: then it hears what clients asked here. */
+  prefetch?: boolean;
   /** Disk budget: the pins every isolate shares (see `proxy/pins.ts`). */
   budget?: { pins: SharedArrayBuffer };
 }
@@ -68,7 +77,9 @@ export type ReplicaMessage =
   | { type: "stopped" }
   | { type: "failed"; error: string }
   /** Disk budget: a batch of zips this replica served, for the primary to write. */
-  | { type: "served"; hits: BatchedHit[] };
+  | { type: "served"; hits: BatchedHit[] }
+  /** Client asks the replica answered itself, for the primary's prefetching (see `ask_report.ts`). */
+  | { type: "asked"; asks: Ask[] };
 
 /** The header that carries {@linkcode ReplicaSettings.forwardToken}. */
 export const FORWARD_TOKEN_HEADER = "x-astera-forward";
@@ -151,6 +162,11 @@ export async function startReplica(
   // Disk budget: pins shared with every isolate; hits go to the primary in batches.
   const hits = settings.budget &&
     new ServedLog({ flush: (batch) => report?.({ type: "served", hits: batch }) });
+  // Prefetching runs in the primary: it hears what this replica served itself.
+  const asks = !settings.prefetch ? undefined : new AskReport({
+    send: (batch) => report?.({ type: "asked", asks: batch }),
+    now: Date.now,
+  });
   const proxy = new ModuleProxy({
     store,
     // Never asked: a replica in stored-only mode forwards instead of fetching.
@@ -162,6 +178,9 @@ export async function startReplica(
     log,
     storedOnly: true,
     primaryZip: zips ? askPrimaryForZips(zips) : undefined,
+    reportAsk: asks
+      ? (kind, module, version, cached) => asks.asked(kind, module, version, cached)
+      : undefined,
     budget: settings.budget && hits && {
       pins: new ZipPins(settings.budget.pins, { trustEpoch: !store.leases }),
       served: (module, version) => hits.served(module, version),
@@ -202,6 +221,7 @@ export async function startReplica(
     async stop() {
       await server.shutdown();
       await hits?.flush();
+      asks?.flush();
       zips?.close();
       store.close();
     },

@@ -17,7 +17,7 @@
  *   stored zips and chunk arithmetic
  * - `prefetch_policy.ts`: what the go command will ask next, from the go.mods
  *   fetched and what clients ask; `prefetch.ts`: the queue that fetches it below
- *   client requests, and its counters
+ *   client requests, and its counters; `ask_report.ts`: a replica's asks, told to the primary
  * - `budget.ts`: the disk budget (`--max-bytes`), evicting the least recently served
  *   zips; `pins.ts`: zips being sent, never evicted; `recency.ts`: served hits in batches
  * - `single_flight.ts`, `weak_cache.ts`, `reclaim.ts`, `upstream_watch.ts`: the parts
@@ -39,6 +39,7 @@ export { type Answer, REPAIR_ADVICE, type Reply } from "./reply.ts";
 export { type DownloadProgress, LiveDownload, type PrimaryZip } from "./live_download.ts";
 export { type FlightGroup, SingleFlight } from "./single_flight.ts";
 export { type PrefetchStats, WASTE_MS } from "./prefetch.ts";
+export { type Ask, AskReport } from "./ask_report.ts";
 export { type PrefetchTask, WALK_MS } from "./prefetch_policy.ts";
 export {
   type BudgetStats,

@@ -22,6 +22,7 @@ import { AsyncLocalStorage } from "node:async_hooks";
 import type { Logger } from "../log.ts";
 import { BoundedMap } from "../util/bounded_map.ts";
 import { errorText } from "../util/errors.ts";
+import { type Ask, RepeatedAsks } from "./ask_report.ts";
 import { PrefetchPolicy, type PrefetchTask, WALK_MS } from "./prefetch_policy.ts";
 import type { Reply } from "./reply.ts";
 
@@ -165,8 +166,8 @@ export class Prefetcher {
   #runningKeys = new Set<string>();
   #joined = new Set<string>();
   #retry: ReturnType<typeof setTimeout> | undefined;
-  /** When a client last asked for a memory-cached artifact, by its cache entry. */
-  #cachedAskAt = new WeakMap<object, number>();
+  /** Asks answered from memory that repeat one of the last minute. */
+  #repeats: RepeatedAsks;
   #stopped = false;
   #stats: PrefetchStats = {
     queued: 0,
@@ -185,13 +186,14 @@ export class Prefetcher {
   constructor(options: PrefetcherOptions) {
     this.#options = options;
     this.#policy = new PrefetchPolicy(options.now);
+    this.#repeats = new RepeatedAsks(options.now);
   }
 
   /**
    * A client asked for an artifact of a canonical version (ignored within a
    * prefetch). `cached` is the memory cache's entry when memory answered: the
    * hot path, where forty clients ask the same artifacts again and again. The
-   * policy has seen such an ask already, so within {@linkcode REASK_MS} of it
+   * policy has seen such an ask already, so within a minute of it (`REASK_MS`)
    * a repeat costs a clock read and a WeakMap lookup, not the policy's work.
    */
   clientAsked(
@@ -201,12 +203,7 @@ export class Prefetcher {
     cached?: object,
   ): void {
     if (this.#stopped) return;
-    if (cached) {
-      const now = this.#options.now();
-      const at = this.#cachedAskAt.get(cached);
-      if (at !== undefined && now - at < REASK_MS && now >= at) return;
-      this.#cachedAskAt.set(cached, now);
-    }
+    if (cached && this.#repeats.isRepeat(cached)) return;
     if (isPrefetching()) return;
     const key = taskKey({ kind, module, version });
     if (this.#prefetched.delete(key)) this.#stats.hits++;
@@ -216,6 +213,14 @@ export class Prefetcher {
     else {for (const task of tasks) {
         this.#deferred.set(taskKey(task), { task, at: this.#options.now() });
       }}
+  }
+
+  /**
+   * Clients of a replica isolate asked these, and the replica answered them
+   * itself (see `ask_report.ts`): hits, and the walk goes on, as for asks here.
+   */
+  replicaAsked(asks: readonly Ask[]): void {
+    for (const [kind, module, version] of asks) this.clientAsked(kind, module, version);
   }
 
   /**
@@ -372,13 +377,6 @@ export class Prefetcher {
     }
   }
 }
-
-/**
- * How long a client's repeated ask for an artifact answered from memory is
- * not told to the policy again. The policy's walk lasts {@linkcode WALK_MS};
- * a minute keeps its clock of the walk close while the hot path stays cheap.
- */
-export const REASK_MS = 60_000;
 
 function taskKey(task: PrefetchTask): string {
   return `${task.kind} ${task.module}@${task.version}`;

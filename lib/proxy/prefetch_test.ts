@@ -1,11 +1,6 @@
 import { assert, assertEquals } from "../../tests/assert.ts";
-import {
-  isPrefetching,
-  Prefetcher,
-  type PrefetcherOptions,
-  REASK_MS,
-  WASTE_MS,
-} from "./prefetch.ts";
+import { isPrefetching, Prefetcher, type PrefetcherOptions, WASTE_MS } from "./prefetch.ts";
+import { REASK_MS } from "./ask_report.ts";
 import { PrefetchPolicy } from "./prefetch_policy.ts";
 import type { Reply } from "./reply.ts";
 

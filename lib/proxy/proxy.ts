@@ -40,6 +40,7 @@ import { LeasedFlight } from "./leased_flight.ts";
 import { type FollowParts, followPrimary, LiveDownload } from "./live_download.ts";
 import { itemKey, ProxyMemory } from "./memory.ts";
 import { offlineChangeable, offlineInfo } from "./offline.ts";
+import type { Ask } from "./ask_report.ts";
 import { Prefetcher } from "./prefetch.ts";
 import type { ModuleProxyOptions } from "./proxy_options.ts";
 import { assembleStats, newProxyStats, type ProxyStats } from "./proxy_stats.ts";
@@ -200,10 +201,19 @@ export class ModuleProxy {
     const stored = this.#memory.peekArtifact(kind, module, version);
     if (stored?.data) {
       this.#prefetch?.clientAsked(kind, module, version, stored); // prefetch: a hit, or the walk goes on
+      this.#options.reportAsk?.(kind, module, version, stored);
       return artifactReply(stored.meta, stored.data);
     }
     const notFound = this.#memory.rememberedNotFound(kind, module, version);
     return notFound ? notFoundReply(notFound) : undefined;
+  }
+
+  /**
+   * A replica isolate's clients asked these, and it answered them itself:
+   * prefetching hears them as it hears asks here (see `ask_report.ts`).
+   */
+  replicaAsked(asks: readonly Ask[]): void {
+    this.#prefetch?.replicaAsked(asks);
   }
 
   /** `GET <module>/@v/list` */
@@ -271,7 +281,10 @@ export class ModuleProxy {
     if (notFound) return notFoundReply(notFound);
     // readSmall checked its first chunk: a stored zip is whole as far as anyone hears "200".
     const stored = await this.#memory.artifact("zip", module, version);
-    if (stored) return { type: "stored-zip", meta: stored.meta };
+    if (stored) {
+      this.#options.reportAsk?.("zip", module, version, stored);
+      return { type: "stored-zip", meta: stored.meta };
+    }
     const negative = await this.#memory.answer("zip", module, version);
     if (negative && this.#memory.isFresh(negative)) return notFoundReply(negative);
     return this.#start(
@@ -429,7 +442,10 @@ export class ModuleProxy {
     const notFound = this.#memory.rememberedNotFound(kind, module, version);
     if (notFound) return notFoundReply(notFound);
     const stored = await this.#memory.artifact(kind, module, version);
-    if (stored?.data) return artifactReply(stored.meta, stored.data);
+    if (stored?.data) {
+      this.#options.reportAsk?.(kind, module, version, stored);
+      return artifactReply(stored.meta, stored.data);
+    }
     const negative = await this.#memory.answer(kind, module, version);
     if (negative && this.#memory.isFresh(negative)) return notFoundReply(negative);
     return this.#start(

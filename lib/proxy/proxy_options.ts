@@ -70,6 +70,18 @@ export interface ModuleProxyOptions {
    */
   prefetch?: { concurrency: number };
   /**
+   * With `storedOnly`: told of each client ask for a canonical `.info`,
+   * `.mod` or zip this isolate answered itself, for the primary's
+   * prefetching (see `ask_report.ts`); `cached` is the memory entry that
+   * answered. What it forwards, the primary hears anyway.
+   */
+  reportAsk?: (
+    kind: "mod" | "info" | "zip",
+    module: string,
+    version: string,
+    cached?: object,
+  ) => void;
+  /**
    * The disk budget's hook: while it returns true, no prefetch starts (the
    * queue is kept). Clients are never held back by it.
    */

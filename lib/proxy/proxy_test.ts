@@ -110,3 +110,25 @@ Deno.test("a replica fetches nothing: it misses what is not stored and serves wh
     await replica.settle();
   });
 });
+
+Deno.test("a replica reports the asks it answered itself, not those it leaves to the primary", async () => {
+  await withStore(async (store) => {
+    const source = fakeUpstream();
+    source.release();
+    const primary = proxyOver(store, { upstream: source.upstream });
+    const reported: string[] = [];
+    const replica = proxyOver(store, {
+      upstream: fakeUpstream().upstream,
+      storedOnly: true,
+      reportAsk: (kind, module, version) => void reported.push(`${kind} ${module}@${version}`),
+    });
+    assertEquals((await replica.mod("example.com/lib", "v1.0.0")).type, "miss");
+    assertEquals(reported, [], "a miss goes to the primary, which hears it there");
+    await primary.mod("example.com/lib", "v1.0.0");
+    assertEquals(text(await replica.mod("example.com/lib", "v1.0.0")), "module example.com/lib\n");
+    assertEquals(replica.cachedReply("mod", "example.com/lib", "v1.0.0")?.type, "bytes");
+    assertEquals(reported, ["mod example.com/lib@v1.0.0", "mod example.com/lib@v1.0.0"]);
+    await primary.settle();
+    await replica.settle();
+  });
+});
