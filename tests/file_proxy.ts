@@ -146,7 +146,18 @@ export function startFileProxy(options: FileProxyOptions): Promise<FileProxy> {
   return Promise.resolve(state);
 }
 
-/** A synthetic universe in a fresh temporary directory, and a file proxy serving it. */
+/**
+ * A synthetic universe in a fresh temporary directory, and a file proxy serving it.
+ *
+ * @example
+ * ```ts ignore
+ * import { type ServedUniverse, serveUniverse } from "./file_proxy.ts";
+ * import { standardUniverse } from "./universe.ts";
+ * const served: ServedUniverse = await serveUniverse("astera-demo-", standardUniverse(1024));
+ * console.log(served.universe.startsWith(served.work)); // true
+ * await served.remove();
+ * ```
+ */
 export interface ServedUniverse {
   /** The temporary directory: the universe is its `universe` folder; tests add their own files. */
   work: string;
