@@ -16,6 +16,7 @@
 import { join } from "node:path";
 import { startFileProxy } from "../tests/file_proxy.ts";
 import { removeTree } from "../tests/go_tool.ts";
+import { errorText } from "../lib/util/errors.ts";
 import { freshDir, runGoClients } from "./bench/measure.ts";
 import { HOT_KINDS, report, type RunInfo, type SystemResult, targets } from "./bench/report.ts";
 import {
@@ -247,7 +248,7 @@ async function prepareNginx(ctx: Context, running: Running[]): Promise<SystemRes
   try {
     binary = await ensureDebianProgram("nginx", ["nginx-light"]);
   } catch (error) {
-    result.skipped = error instanceof Error ? error.message : String(error);
+    result.skipped = errorText(error);
     return result;
   }
   const entry = {
@@ -290,7 +291,7 @@ async function prepareAthens(
   try {
     system = await startAthens(athens.binary, ctx.upstream.url, await freshDir(ctx.work, "athens"));
   } catch (error) {
-    result.skipped = error instanceof Error ? error.message : String(error);
+    result.skipped = errorText(error);
     return result;
   }
   const entry = { system, result };
@@ -329,7 +330,7 @@ async function tlsHotPaths(ctx: Context, results: SystemResult[]): Promise<void>
     column("Astera").hotTls = measured.astera;
     column("nginx").hotTls = measured.nginx;
   } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error);
+    const reason = errorText(error);
     log(`hot path over TLS: ${reason}`);
     column("Astera").notes.push(`hot path over TLS not measured: ${reason}`);
   }
@@ -340,7 +341,7 @@ async function main(): Promise<void> {
   try {
     options = parseBenchArgs(Deno.args);
   } catch (error) {
-    console.error(`bench: ${error instanceof Error ? error.message : error}\n${USAGE}`);
+    console.error(`bench: ${errorText(error)}\n${USAGE}`);
     Deno.exit(2);
   }
   const started = performance.now();
@@ -396,7 +397,7 @@ async function main(): Promise<void> {
           try {
             results.push(await body());
           } catch (error) {
-            const reason = error instanceof Error ? error.message : String(error);
+            const reason = errorText(error);
             log(`${name}: ${reason}`);
             const failed = results.find((result) => result.name === name) ?? newResult(name);
             failed.skipped = `failed: ${reason}`;

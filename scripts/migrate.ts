@@ -11,10 +11,9 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
+import { BAD_USAGE, commandFailed, parseCommandArgs } from "./command.ts";
 import { createProgress, formatBytes } from "./progress.ts";
 import { copyStore, isPostgresUrl, PostgresStore, shownDb, SqliteStore } from "../lib/store/mod.ts";
-import { errorText } from "../lib/util/errors.ts";
 
 const USAGE = `usage: deno task migrate --from PATH --to postgres://USER@HOST:PORT/DBNAME
 
@@ -32,30 +31,16 @@ The password comes from the URL, PGPASSWORD or the passfile (~/.pgpass).`;
  * ```
  */
 export async function migrateCommand(args: string[]): Promise<number> {
-  let values: { from?: string; to?: string; help?: boolean };
-  try {
-    values = parseArgs({
-      args,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        from: { type: "string" },
-        to: { type: "string" },
-        help: { type: "boolean", short: "h" },
-      },
-    }).values;
-  } catch (error) {
-    console.error(`migrate: ${errorText(error)}`);
-    return 2;
-  }
-  if (values.help) {
-    console.log(USAGE);
-    return 0;
-  }
-  const { from, to } = values;
+  const parsed = parseCommandArgs({
+    name: "migrate",
+    usage: USAGE,
+    options: { from: { type: "string" }, to: { type: "string" } },
+  }, args);
+  if (parsed.status !== undefined) return parsed.status;
+  const { from, to } = parsed.flags;
   if (!from || !to || !isPostgresUrl(to)) {
     console.error(`migrate: --from PATH and --to postgres://… are needed\n${USAGE}`);
-    return 2;
+    return BAD_USAGE;
   }
   // Opening creates a database that is not there: a wrong path must not pass as "nothing to copy".
   if (!(await Deno.stat(from).then((info) => info.isFile, () => false))) {
@@ -94,8 +79,7 @@ export async function migrateCommand(args: string[]): Promise<number> {
       console.error("migrate: interrupted; run it again to resume");
       return 130;
     }
-    console.error(`migrate: ${errorText(error)}`);
-    return 1;
+    return commandFailed("migrate", error, 1);
   } finally {
     Deno.removeSignalListener("SIGINT", onInterrupt);
     source?.close();

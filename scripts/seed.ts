@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
+import { BAD_USAGE, commandFailed, parseCommandArgs } from "./command.ts";
 import { createProgress, formatBytes } from "./progress.ts";
 import {
   findDownloadDir,
@@ -20,8 +20,7 @@ import {
   type SeedSummary,
 } from "../lib/seed/mod.ts";
 import { SqliteStore, type Store } from "../lib/store/mod.ts";
-import { errorText } from "../lib/util/errors.ts";
-import { ConfigError, parseMaxBytes } from "../lib/config.ts";
+import { parseMaxBytes } from "../lib/config.ts";
 import { Evictor, ZipPins } from "../lib/proxy/mod.ts";
 
 const USAGE = `usage: deno task seed [--db PATH] [--modcache DIR] [--max-bytes SIZE]
@@ -49,35 +48,24 @@ const SERVED_GRACE_MS = 10 * 60 * 1000;
  * ```
  */
 export async function seedCommand(args: string[]): Promise<number> {
-  let values: { db?: string; modcache?: string; "max-bytes"?: string; help?: boolean };
-  try {
-    values = parseArgs({
-      args,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        db: { type: "string" },
-        modcache: { type: "string" },
-        "max-bytes": { type: "string" },
-        help: { type: "boolean", short: "h" },
-      },
-    }).values;
-  } catch (error) {
-    console.error(`seed: ${errorText(error)}`);
-    return 2;
-  }
-  if (values.help) {
-    console.log(USAGE);
-    return 0;
-  }
+  const parsed = parseCommandArgs({
+    name: "seed",
+    usage: USAGE,
+    options: {
+      db: { type: "string" },
+      modcache: { type: "string" },
+      "max-bytes": { type: "string" },
+    },
+  }, args);
+  if (parsed.status !== undefined) return parsed.status;
+  const values = parsed.flags;
   const env = Deno.env.toObject();
   const db = values.db ?? (env.ASTERA_DB || "./astera.db");
   let maxBytes: number | undefined;
   try {
     maxBytes = parseMaxBytes(values["max-bytes"] ?? env.ASTERA_MAX_BYTES ?? "none");
   } catch (error) {
-    console.error(`seed: ${error instanceof ConfigError ? error.message : errorText(error)}`);
-    return 2;
+    return commandFailed("seed", error, BAD_USAGE);
   }
   const where = await locateModuleCache(values.modcache, env, () => goEnvModuleCache());
   const tty = Deno.stderr.isTerminal();

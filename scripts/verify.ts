@@ -9,9 +9,10 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
+import { commandFailed, parseCommandArgs } from "./command.ts";
 import { createProgress, formatBytes } from "./progress.ts";
 import { StoreCorruptError, verifyDatabase, type VerifySummary } from "../lib/store/mod.ts";
+import { errorText } from "../lib/util/errors.ts";
 
 const USAGE = `usage: deno task verify [--db PATH] [--repair]
 
@@ -33,26 +34,13 @@ artifact against its SHA-256. Run it after a power loss.
  * ```
  */
 export async function verifyCommand(args: string[]): Promise<number> {
-  let values: { db?: string; repair?: boolean; help?: boolean };
-  try {
-    values = parseArgs({
-      args,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        db: { type: "string" },
-        repair: { type: "boolean" },
-        help: { type: "boolean", short: "h" },
-      },
-    }).values;
-  } catch (error) {
-    console.error(`verify: ${error instanceof Error ? error.message : String(error)}`);
-    return 2;
-  }
-  if (values.help) {
-    console.log(USAGE);
-    return 0;
-  }
+  const parsed = parseCommandArgs({
+    name: "verify",
+    usage: USAGE,
+    options: { db: { type: "string" }, repair: { type: "boolean" } },
+  }, args);
+  if (parsed.status !== undefined) return parsed.status;
+  const values = parsed.flags;
   const db = values.db ?? (Deno.env.get("ASTERA_DB") || "./astera.db");
   // Opening creates a database that is not there: a wrong path must not pass as "intact".
   if (!(await Deno.stat(db).then((info) => info.isFile, () => false))) {
@@ -87,8 +75,7 @@ export async function verifyCommand(args: string[]): Promise<number> {
     const hint = error instanceof StoreCorruptError
       ? `; ${db} cannot be read at all: move it away (Astera starts a new one and fetches again)`
       : "";
-    console.error(`verify: ${error instanceof Error ? error.message : String(error)}${hint}`);
-    return 1;
+    return commandFailed("verify", `${errorText(error)}${hint}`, 1);
   } finally {
     Deno.removeSignalListener("SIGINT", onInterrupt);
   }

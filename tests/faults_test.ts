@@ -18,10 +18,15 @@ import { SqliteStore, type Store } from "../lib/store/mod.ts";
 import { createUpstream, MAX_FRUITLESS_RESUMES } from "../lib/sources/mod.ts";
 import { assert, assertEquals, assertStringIncludes } from "./assert.ts";
 import { type AsteraProcess, startAsteraProcess } from "./astera_process.ts";
-import { type FileProxy, type FileProxyOptions, startFileProxy } from "./file_proxy.ts";
+import {
+  type FileProxy,
+  type FileProxyOptions,
+  serveUniverse,
+  startFileProxy,
+} from "./file_proxy.ts";
 import { makeGoClient, removeTree } from "./go_tool.ts";
 import { CONCURRENT_CLIENTS, workflow } from "./workflow.ts";
-import { standardUniverse, writeUniverse } from "./universe.ts";
+import { standardUniverse } from "./universe.ts";
 import { type FreshStore, testOnEachBackend } from "./store_backends.ts";
 
 const BIG = "/example.com/big/@v/v1.0.0.zip";
@@ -29,11 +34,12 @@ const BIG = "/example.com/big/@v/v1.0.0.zip";
 // SQLite only: on PostgreSQL the restarted instance follows the crashed one's published blob (200)
 // until its lease expires, by design; postgres_e2e_test.ts covers kill -9 mid-download there.
 Deno.test("a crash in the middle of a zip download stores nothing; after a restart the zip arrives whole", async () => {
-  const work = await Deno.makeTempDir({ prefix: "astera-crash-" });
-  const universe = join(work, "universe");
-  await writeUniverse(universe, standardUniverse(3 * 1024 * 1024));
   // Slow enough that the download is surely under way when we kill the server.
-  const upstream = await startFileProxy({ root: universe, bytesPerSecond: 1024 * 1024 });
+  const { work, universe, upstream, remove } = await serveUniverse(
+    "astera-crash-",
+    standardUniverse(3 * 1024 * 1024),
+    { bytesPerSecond: 1024 * 1024 },
+  );
   const db = join(work, "astera.db");
   try {
     const first = await startAsteraProcess(["--db", db, "--upstream", upstream.url]);
@@ -58,8 +64,7 @@ Deno.test("a crash in the middle of a zip download stores nothing; after a resta
       await second.stop();
     }
   } finally {
-    await upstream.close();
-    await removeTree(work);
+    await remove();
   }
 });
 
@@ -205,10 +210,10 @@ function proxyOver(store: Store, url: string, now?: () => number): ModuleProxy {
 }
 
 Deno.test("with the database locked by another process, clients still get the upstream's go.mod and a clear 503 for a zip", async () => {
-  const work = await Deno.makeTempDir({ prefix: "astera-locked-" });
-  const universe = join(work, "universe");
-  await writeUniverse(universe, standardUniverse(1024 * 1024));
-  const upstream = await startFileProxy({ root: universe });
+  const { work, universe, upstream, remove } = await serveUniverse(
+    "astera-locked-",
+    standardUniverse(1024 * 1024),
+  );
   const db = join(work, "astera.db");
   const store = SqliteStore.open(db, { writeDeadlineMs: 100 });
   const proxy = proxyOver(store, upstream.url);
@@ -253,8 +258,7 @@ Deno.test("with the database locked by another process, clients still get the up
     await proxy.settle();
     other.close();
     store.close();
-    await upstream.close();
-    await removeTree(work);
+    await remove();
   }
 });
 
@@ -264,10 +268,11 @@ async function withFlakyUpstream(
   options: Omit<FileProxyOptions, "root">,
   fn: (fixture: { universe: string; upstream: FileProxy; astera: AsteraProcess }) => Promise<void>,
 ): Promise<void> {
-  const work = await Deno.makeTempDir({ prefix: "astera-flaky-" });
-  const universe = join(work, "universe");
-  await writeUniverse(universe, standardUniverse(3 * 1024 * 1024 + 123));
-  const upstream = await startFileProxy({ root: universe, ...options });
+  const { work, universe, upstream, remove } = await serveUniverse(
+    "astera-flaky-",
+    standardUniverse(3 * 1024 * 1024 + 123),
+    options,
+  );
   try {
     const db = await freshStore(work);
     const astera = await startAsteraProcess(["--db", db, "--upstream", upstream.url]);
@@ -277,8 +282,7 @@ async function withFlakyUpstream(
       await astera.stop();
     }
   } finally {
-    await upstream.close();
-    await removeTree(work);
+    await remove();
   }
 }
 
@@ -402,10 +406,10 @@ testOnEachBackend(
 );
 
 Deno.test("after the clock goes back, answers stamped in its future are refreshed, not kept for the jump", async () => {
-  const work = await Deno.makeTempDir({ prefix: "astera-clock-" });
-  const universe = join(work, "universe");
-  await writeUniverse(universe, standardUniverse(1024));
-  const upstream = await startFileProxy({ root: universe });
+  const { work, upstream, remove } = await serveUniverse(
+    "astera-clock-",
+    standardUniverse(1024),
+  );
   const day = 24 * 60 * 60 * 1000;
   let time = Date.UTC(2026, 10, 25) + day; // a clock a day ahead
   const store = SqliteStore.open(join(work, "astera.db"), { now: () => time });
@@ -431,8 +435,7 @@ Deno.test("after the clock goes back, answers stamped in its future are refreshe
   } finally {
     await proxy.settle();
     store.close();
-    await upstream.close();
-    await removeTree(work);
+    await remove();
   }
 });
 
@@ -656,10 +659,10 @@ Deno.test("a small answer trickled past its deadline and one of 20 MB of headers
 });
 
 Deno.test("an upstream's refusal (403, 400) reaches the go command as it does going direct, status and message", async () => {
-  const work = await Deno.makeTempDir({ prefix: "astera-refusal-" });
-  const universe = join(work, "universe");
-  await writeUniverse(universe, standardUniverse(64 * 1024));
-  const upstream = await startFileProxy({ root: universe });
+  const { work, upstream, remove } = await serveUniverse(
+    "astera-refusal-",
+    standardUniverse(64 * 1024),
+  );
   const astera = await startAsteraProcess([
     "--db",
     join(work, "astera.db"),
@@ -710,7 +713,6 @@ Deno.test("an upstream's refusal (403, 400) reaches the go command as it does go
     assertStringIncludes(allowed, "exit 0");
   } finally {
     await astera.stop();
-    await upstream.close();
-    await removeTree(work);
+    await remove();
   }
 });

@@ -4,10 +4,14 @@
  * `cache/download`, or what `universe.ts` writes). It counts the requests
  * for each path and can be switched to fail, so tests can see how often
  * Astera asked and what it does when the upstream is down.
+ * {@linkcode serveUniverse} sets one up over a synthetic universe in a fresh
+ * temporary directory, as most end-to-end tests begin.
  *
  * @module
  */
 import { join } from "node:path";
+import { removeTree } from "./go_tool.ts";
+import { type SyntheticVersion, writeUniverse } from "./universe.ts";
 
 /** Options of {@linkcode startFileProxy}. */
 export interface FileProxyOptions {
@@ -140,6 +144,69 @@ export function startFileProxy(options: FileProxyOptions): Promise<FileProxy> {
   );
   state.url = `http://127.0.0.1:${server.addr.port}`;
   return Promise.resolve(state);
+}
+
+/**
+ * A synthetic universe in a fresh temporary directory, and a file proxy serving it.
+ *
+ * @example
+ * ```ts ignore
+ * import { type ServedUniverse, serveUniverse } from "./file_proxy.ts";
+ * import { standardUniverse } from "./universe.ts";
+ * const served: ServedUniverse = await serveUniverse("astera-demo-", standardUniverse(1024));
+ * console.log(served.universe.startsWith(served.work)); // true
+ * await served.remove();
+ * ```
+ */
+export interface ServedUniverse {
+  /** The temporary directory: the universe is its `universe` folder; tests add their own files. */
+  work: string;
+  /** The universe's root, in GOPROXY layout. */
+  universe: string;
+  /** The file proxy over `universe`. */
+  upstream: FileProxy;
+  /** Stops the proxy and removes `work`. */
+  remove(): Promise<void>;
+}
+
+/**
+ * Writes `versions` into a fresh temporary directory (named from `prefix`)
+ * and starts a file proxy over them with `options`.
+ *
+ * @example
+ * ```ts ignore
+ * import { serveUniverse } from "./file_proxy.ts";
+ * import { standardUniverse } from "./universe.ts";
+ * const { upstream, remove } = await serveUniverse("astera-demo-", standardUniverse(64 * 1024), {
+ *   delayMs: 50,
+ * });
+ * try {
+ *   console.log(upstream.url, upstream.counts.size); // http://127.0.0.1:… 0
+ * } finally {
+ *   await remove();
+ * }
+ * ```
+ */
+export async function serveUniverse(
+  prefix: string,
+  versions: SyntheticVersion[],
+  options: Omit<FileProxyOptions, "root"> = {},
+): Promise<ServedUniverse> {
+  const work = await Deno.makeTempDir({ prefix });
+  const universe = join(work, "universe");
+  let upstream: FileProxy;
+  try {
+    await writeUniverse(universe, versions);
+    upstream = await startFileProxy({ ...options, root: universe });
+  } catch (error) {
+    await removeTree(work);
+    throw error;
+  }
+  const remove = async () => {
+    await upstream.close();
+    await removeTree(work);
+  };
+  return { work, universe, upstream, remove };
 }
 
 /** Passes `limit` bytes of a stream, then ends it, so the connection drops mid-body. */

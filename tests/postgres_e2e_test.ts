@@ -9,10 +9,9 @@ import { join } from "node:path";
 import { escapePath, escapeVersion } from "../lib/mod/module.ts";
 import { assert, assertEquals, assertStringIncludes } from "./assert.ts";
 import { AsteraExitedError, type AsteraProcess, startAsteraProcess } from "./astera_process.ts";
-import { startFileProxy } from "./file_proxy.ts";
-import { removeTree } from "./go_tool.ts";
+import { serveUniverse, startFileProxy } from "./file_proxy.ts";
 import { startPostgresCluster } from "./postgres_cluster.ts";
-import { standardUniverse, writeUniverse } from "./universe.ts";
+import { standardUniverse } from "./universe.ts";
 import { workflow } from "./workflow.ts";
 
 const VERSIONS = standardUniverse(2 * 1024 * 1024);
@@ -32,10 +31,7 @@ async function body(astera: AsteraProcess, path: string): Promise<Uint8Array> {
 }
 
 Deno.test("an instance on PostgreSQL serves what another stored, without going upstream", async () => {
-  const work = await Deno.makeTempDir({ prefix: "astera-pg-e2e-" });
-  const universe = join(work, "universe");
-  await writeUniverse(universe, VERSIONS);
-  const upstream = await startFileProxy({ root: universe });
+  const { universe, upstream, remove } = await serveUniverse("astera-pg-e2e-", VERSIONS);
   const cluster = await startPostgresCluster();
   const started: AsteraProcess[] = [];
   try {
@@ -69,18 +65,13 @@ Deno.test("an instance on PostgreSQL serves what another stored, without going u
   } finally {
     for (const astera of started) await astera.stop();
     await cluster.remove();
-    await upstream.close();
-    await removeTree(work);
+    await remove();
   }
 });
 
 Deno.test("clients of two instances asking at once: each artifact leaves the upstream once", async () => {
-  const work = await Deno.makeTempDir({ prefix: "astera-pg-e2e-" });
-  const universe = join(work, "universe");
-  await writeUniverse(universe, VERSIONS);
   // Slow answers, so that the instances' requests overlap.
-  const upstream = await startFileProxy({
-    root: universe,
+  const { universe, upstream, remove } = await serveUniverse("astera-pg-e2e-", VERSIONS, {
     delayMs: 150,
     bytesPerSecond: 4 * 1024 * 1024,
   });
@@ -107,16 +98,12 @@ Deno.test("clients of two instances asking at once: each artifact leaves the ups
   } finally {
     for (const astera of started) await astera.stop();
     await cluster.remove();
-    await upstream.close();
-    await removeTree(work);
+    await remove();
   }
 });
 
 Deno.test("PostgreSQL stopped while serving: memory answers go on, others get 503 with a reason, and it comes back by itself", async () => {
-  const work = await Deno.makeTempDir({ prefix: "astera-pg-e2e-" });
-  const universe = join(work, "universe");
-  await writeUniverse(universe, VERSIONS);
-  const upstream = await startFileProxy({ root: universe });
+  const { universe, upstream, remove } = await serveUniverse("astera-pg-e2e-", VERSIONS);
   const cluster = await startPostgresCluster();
   let astera: AsteraProcess | undefined;
   try {
@@ -148,8 +135,7 @@ Deno.test("PostgreSQL stopped while serving: memory answers go on, others get 50
   } finally {
     await astera?.stop();
     await cluster.remove();
-    await upstream.close();
-    await removeTree(work);
+    await remove();
   }
 });
 
@@ -173,11 +159,12 @@ Deno.test("a database of another program is refused before listening, in one lin
 });
 
 Deno.test("an instance killed mid-download: nothing partial is visible, and another takes the zip over once the lease expires", async () => {
-  const work = await Deno.makeTempDir({ prefix: "astera-pg-e2e-" });
-  const universe = join(work, "universe");
-  await writeUniverse(universe, standardUniverse(3 * 1024 * 1024));
   // Slow enough that the download is surely under way when the first instance is killed.
-  const upstream = await startFileProxy({ root: universe, bytesPerSecond: 1024 * 1024 });
+  const { universe, upstream, remove } = await serveUniverse(
+    "astera-pg-e2e-",
+    standardUniverse(3 * 1024 * 1024),
+    { bytesPerSecond: 1024 * 1024 },
+  );
   const cluster = await startPostgresCluster();
   const big = "/example.com/big/@v/v1.0.0.zip";
   let second: AsteraProcess | undefined;
@@ -199,17 +186,15 @@ Deno.test("an instance killed mid-download: nothing partial is visible, and anot
   } finally {
     await second?.stop();
     await cluster.remove();
-    await upstream.close();
-    await removeTree(work);
+    await remove();
   }
 });
 
 Deno.test("three instances, the go command spread over them: the same files as direct, every artifact upstream once", async () => {
-  const work = await Deno.makeTempDir({ prefix: "astera-pg-e2e-" });
-  const universe = join(work, "universe");
-  await writeUniverse(universe, VERSIONS);
+  const { work, universe, upstream, remove } = await serveUniverse("astera-pg-e2e-", VERSIONS, {
+    delayMs: 50,
+  });
   const direct = await startFileProxy({ root: universe });
-  const upstream = await startFileProxy({ root: universe, delayMs: 50 });
   const cluster = await startPostgresCluster();
   const buildCache = join(work, "gocache");
   const started: AsteraProcess[] = [];
@@ -230,18 +215,18 @@ Deno.test("three instances, the go command spread over them: the same files as d
   } finally {
     for (const astera of started) await astera.stop();
     await cluster.remove();
-    await upstream.close();
     await direct.close();
-    await removeTree(work);
+    await remove();
   }
 });
 
 Deno.test("a client of another instance streams a zip the first one is downloading, as its chunks are stored", async () => {
-  const work = await Deno.makeTempDir({ prefix: "astera-pg-e2e-" });
-  const universe = join(work, "universe");
-  await writeUniverse(universe, standardUniverse(2 * 1024 * 1024));
   // Eight seconds for the big zip: the second client surely asks while it downloads.
-  const upstream = await startFileProxy({ root: universe, bytesPerSecond: 256 * 1024 });
+  const { universe, upstream, remove } = await serveUniverse(
+    "astera-pg-e2e-",
+    standardUniverse(2 * 1024 * 1024),
+    { bytesPerSecond: 256 * 1024 },
+  );
   const cluster = await startPostgresCluster();
   const big = "/example.com/big/@v/v1.0.0.zip";
   const started: AsteraProcess[] = [];
@@ -267,7 +252,6 @@ Deno.test("a client of another instance streams a zip the first one is downloadi
   } finally {
     for (const astera of started) await astera.stop();
     await cluster.remove();
-    await upstream.close();
-    await removeTree(work);
+    await remove();
   }
 });

@@ -11,6 +11,7 @@
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { GO } from "../../tests/go_tool.ts";
+import { errorText } from "../../lib/util/errors.ts";
 
 /** The repository root (where `deno.json` and `main.ts` are). */
 export const REPO = fileURLToPath(new URL("../../", import.meta.url));
@@ -61,7 +62,7 @@ export async function waitForHttp(
       return;
     } catch (error) {
       if (Date.now() > deadline || (alive && !alive())) {
-        throw new Error(`${url} did not answer: ${error instanceof Error ? error.message : error}`);
+        throw new Error(`${url} did not answer: ${errorText(error)}`);
       }
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
@@ -227,7 +228,7 @@ export async function run(
     const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
     return { code: output.code, out: decode(output.stdout) + decode(output.stderr) };
   } catch (error) {
-    return { code: 127, out: error instanceof Error ? error.message : String(error) };
+    return { code: 127, out: errorText(error) };
   }
 }
 
