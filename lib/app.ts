@@ -87,7 +87,10 @@ export async function startAstera(
   reclaimer.stepBytes = config.gcStepBytes;
   let store: Store;
   try {
-    store = await openStore(config.db, { leaseMs: config.leaseTtlMs });
+    store = await openStore(config.db, {
+      leaseMs: config.leaseTtlMs,
+      released: (bytes) => reclaimer.released(bytes),
+    });
   } catch (error) {
     access.close();
     throw error;

@@ -158,7 +158,9 @@ export async function startReplica(
 ): Promise<RunningReplica> {
   const log = createLogger({ quiet: settings.quiet });
   reclaimer.stepBytes = settings.gcStepBytes;
-  const store = await openStore(settings.db);
+  const store = await openStore(settings.db, {
+    released: (bytes) => reclaimer.released(bytes),
+  });
   // Disk budget: pins shared with every isolate; hits go to the primary in batches.
   const hits = settings.budget &&
     new ServedLog({ flush: (batch) => report?.({ type: "served", hits: batch }) });

@@ -2,7 +2,9 @@
  * The one place that turns `--db` into a store: a PostgreSQL URL
  * (`postgres://` or `postgresql://`) opens a {@linkcode PostgresStore},
  * anything else is an SQLite file (the zero-configuration default).
- * `leaseMs` is how long a PostgreSQL fetch lease outlives a crashed holder.
+ * `leaseMs` is how long a PostgreSQL fetch lease outlives a crashed holder;
+ * `released` is told the bytes of the PostgreSQL client's short-lived
+ * buffers (see `PostgresStoreOptions.released`).
  *
  * @module
  */
@@ -26,8 +28,13 @@ import type { Store } from "./store.ts";
  * store.close();
  * ```
  */
-export function openStore(db: string, options: { leaseMs?: number } = {}): Promise<Store> {
-  if (isPostgresUrl(db)) return PostgresStore.open(db, { leaseMs: options.leaseMs });
+export function openStore(
+  db: string,
+  options: { leaseMs?: number; released?: (bytes: number) => void } = {},
+): Promise<Store> {
+  if (isPostgresUrl(db)) {
+    return PostgresStore.open(db, { leaseMs: options.leaseMs, released: options.released });
+  }
   try {
     return Promise.resolve(SqliteStore.open(db));
   } catch (error) {

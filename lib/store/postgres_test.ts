@@ -114,3 +114,32 @@ Deno.test("PostgresStore: a lease has one holder at a time; a crashed holder's p
     await cluster.remove();
   }
 });
+
+Deno.test("PostgresStore: chunks read back whole, and their transfer buffers are told as released", async () => {
+  const cluster = await startPostgresCluster();
+  const told: number[] = [];
+  const store = await PostgresStore.open(cluster.url, {
+    chunkSize: 1024,
+    released: (bytes) => told.push(bytes),
+  });
+  try {
+    const zip = Uint8Array.from({ length: 2500 }, (_, i) => (i * 7) % 256);
+    const writer = await store.writeBlob();
+    await writer.write(zip);
+    const meta = await writer.commit("example.com/m", "v1.0.0", "zip");
+    // Three chunks written: each told with what encoding and sending it cost.
+    assertEquals(told.length, 3);
+    assert(told[0] >= 2 * 1024, `a written chunk of 1024 bytes was told as ${told[0]}`);
+    told.length = 0;
+    const read: number[] = [];
+    for await (const piece of store.readRange(meta, 0, meta.size)) read.push(...piece);
+    assertEquals(new Uint8Array(read), zip);
+    // Each chunk read arrived as hex text (twice its bytes), at least.
+    assertEquals(told.length, 3);
+    assert(told[0] >= 4 * 1024, `a chunk read of 1024 bytes was told as ${told[0]}`);
+    assertEquals(await store.chunk(meta.blobId!, 9), undefined);
+  } finally {
+    await store.end();
+    await cluster.remove();
+  }
+});
