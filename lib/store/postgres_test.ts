@@ -143,3 +143,43 @@ Deno.test("PostgresStore: chunks read back whole, and their transfer buffers are
     await cluster.remove();
   }
 });
+
+Deno.test("PostgresStore: two instances storing the same artifact at once leave exactly one copy", async () => {
+  const cluster = await startPostgresCluster();
+  try {
+    const [a, b] = await Promise.all([
+      PostgresStore.open(cluster.url),
+      PostgresStore.open(cluster.url),
+    ]);
+    const M = "example.com/m";
+    try {
+      // Each instance downloaded the zip (as if both had missed the lease) and commits it.
+      const store = async (into: PostgresStore, content: string) => {
+        const writer = await into.writeBlob();
+        await writer.write(text(content));
+        await writer.finish();
+        const meta = await writer.commit(M, "v1.0.0", "zip");
+        await writer.abort(); // the loser's blob goes; the winner's is the artifact
+        return meta;
+      };
+      const [fromA, fromB] = await Promise.all([store(a, "zip from a"), store(b, "zip from b")]);
+      assertEquals(fromA, fromB, "both are told of the one stored copy");
+      // And two .mod copies at once: the first stays.
+      await Promise.all([
+        a.putInline(M, "v1.0.0", "mod", text("module m\n")),
+        b.putInline(M, "v1.0.0", "mod", text("module m\n")),
+      ]);
+      const rows = await a.sql`SELECT kind, count(*)::int AS n FROM artifacts
+        WHERE module = ${M} GROUP BY kind ORDER BY kind`;
+      assertEquals(rows.map((row) => [row.kind, row.n]), [["mod", 1], ["zip", 1]]);
+      const [{ blobs }] = await a.sql`SELECT count(*)::int AS blobs FROM blobs`;
+      assertEquals(blobs, 1, "the losing blob and its chunks are gone");
+      const stored = await b.chunk(fromA.blobId!, 0);
+      assert(stored && ["zip from a", "zip from b"].includes(new TextDecoder().decode(stored)));
+    } finally {
+      await Promise.all([a.end(), b.end()]);
+    }
+  } finally {
+    await cluster.remove();
+  }
+});
