@@ -111,6 +111,10 @@ Deno.test("/metrics after known traffic passes promtool and its counters match t
     assertEquals(new Map(actual), expected);
     assertEquals(samples.get("astera_served_bytes_total"), servedBytes);
     assertEquals(samples.get("astera_isolates"), 2);
+    // Prefetching is on by default: its counters are there, as /_astera/stats has them.
+    const stats = await (await fetch(`${astera.url}/_astera/stats`, { client })).json();
+    assertEquals(samples.get("astera_prefetches_total"), stats.prefetch.prefetches);
+    assertEquals(samples.get("astera_prefetch_hits_total"), stats.prefetch.hits);
 
     // The upstream was asked what the file proxy saw, and sent whole files and its reasons.
     let ok = 0;

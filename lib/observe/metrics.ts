@@ -66,6 +66,7 @@ export function metricFamilies(o: Observation): MetricFamily[] {
     ...requestFamilies(objectAt(o.summed, "observe")),
     ...cacheFamilies(o.summed),
     ...upstreamFamilies(o.summed),
+    ...prefetchFamilies(o.summed),
     ...storeFamilies(o),
   ];
 }
@@ -194,6 +195,56 @@ function upstreamFamilies(s: IsolateStats): MetricFamily[] {
       { labels: { outcome: "ok" }, value: numberAt(counters, "git", "fetchesOk") },
       { labels: { outcome: "failed" }, value: numberAt(counters, "git", "fetchesFailed") },
     ]),
+  ];
+}
+
+/** Prefetching's counters (`/_astera/stats` → `prefetch`); none with `--prefetch off`. */
+function prefetchFamilies(s: IsolateStats): MetricFamily[] {
+  if (!Object.hasOwn(s, "prefetch")) return [];
+  const at = (field: string) => one(numberAt(s, "prefetch", field));
+  return [
+    counter(
+      "astera_prefetches_total",
+      "Artifacts a prefetch fetched from a source and stored.",
+      at("prefetches"),
+    ),
+    counter(
+      "astera_prefetched_bytes_total",
+      "Bytes of the artifacts prefetches stored.",
+      at("prefetchedBytes"),
+    ),
+    counter(
+      "astera_prefetch_hits_total",
+      "Prefetched artifacts a client then asked for (each once).",
+      at("hits"),
+    ),
+    counter(
+      "astera_prefetch_waste_total",
+      "Prefetched artifacts no client asked for within an hour.",
+      at("waste"),
+    ),
+    counter(
+      "astera_prefetch_wasted_bytes_total",
+      "Bytes of the prefetched artifacts no client asked for within an hour.",
+      at("wastedBytes"),
+    ),
+    gauge(
+      "astera_prefetch_unasked",
+      "Prefetched artifacts no client has asked for yet (less than an hour old).",
+      at("unasked"),
+    ),
+    gauge("astera_prefetch_queued", "Prefetches waiting to start.", at("queued")),
+    gauge("astera_prefetch_running", "Prefetches under way.", at("running")),
+    counter(
+      "astera_prefetch_dropped_total",
+      "Queued prefetches dropped because the upstream was failing.",
+      at("dropped"),
+    ),
+    counter(
+      "astera_prefetch_failures_total",
+      "Prefetches that failed (nothing stored).",
+      at("failures"),
+    ),
   ];
 }
 
