@@ -148,14 +148,20 @@ export async function startAstera(
     configuration: () => configurationOf(config, server.addr),
     sampleMs: options.statusSampleMs,
   });
+  const replicaCount = config.workers - 1;
+  // /healthz says "up" once every isolate listens: the primary listens first.
+  let replicasListening = replicaCount === 0;
   const handler = createHandler(
     proxy,
     log,
     undefined,
     () => replicaStats(replicas),
     observer,
+    () =>
+      replicasListening
+        ? undefined
+        : `starting: ${replicaCount} of ${config.workers} isolates not listening yet`,
   );
-  const replicaCount = config.workers - 1;
   // The kernel spreads connections evenly over the isolates' sockets; so is the limit.
   const maxConnections = Math.ceil(config.maxConnections / config.workers);
   // Replicas forward what they have not stored to the primary, over loopback.
@@ -217,6 +223,7 @@ export async function startAstera(
     budget: budget && { pins: budget.pins.buffer },
     prefetch: config.prefetch,
   }, log);
+  replicasListening = true;
   // A replica's batches of hits join the primary's (disk budget), and its asks prefetching's.
   for (const { worker } of replicas) {
     worker.addEventListener("message", (event: MessageEvent<ReplicaMessage>) => {

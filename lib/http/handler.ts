@@ -91,6 +91,12 @@ export function createHandler(
   replicaStats?: () => Promise<IsolateStats[]>,
   /** The primary's observer, for `/metrics` and `/_astera/status.json` (replicas forward them). */
   observer?: Observer,
+  /**
+   * Why the server is not fully up yet, or undefined once it is: meanwhile
+   * `/healthz` answers 503 with it (the primary listens before its replicas
+   * do, and a load balancer or a benchmark should wait for all of them).
+   */
+  starting?: () => string | undefined,
 ): Handler {
   const metrics = new RequestMetrics();
   const stats: HandlerStats = { requests: 0, errors: 0, notFound: 0, refused: 0 };
@@ -172,8 +178,10 @@ export function createHandler(
       const parsed = route(pathname);
       routed = parsed;
       switch (parsed.kind) {
-        case "health":
-          return textResponse(request, "ok\n");
+        case "health": {
+          const why = starting?.();
+          return why ? textError(503, why) : textResponse(request, "ok\n");
+        }
         case "stats": {
           // A replica's counters are only part of the picture: the primary sums them all.
           if (forward) return await forward(request);

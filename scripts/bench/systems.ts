@@ -44,7 +44,7 @@ export interface BenchTls {
   caCert: string;
 }
 
-/** Waits until `url` answers (any status), or throws after `timeoutMs`; `tls` names the CA to trust. */
+/** Waits until `url` answers (any status but 503), or throws after `timeoutMs`; `tls` names the CA to trust. */
 export async function waitForHttp(
   url: string,
   timeoutMs = 30_000,
@@ -59,7 +59,9 @@ export async function waitForHttp(
     try {
       const response = await fetch(url, { client });
       await response.body?.cancel();
-      return;
+      // Astera's /healthz says 503 until every isolate listens.
+      if (response.status !== 503) return;
+      throw new Error(`${response.status} ${response.statusText}`);
     } catch (error) {
       if (Date.now() > deadline || (alive && !alive())) {
         throw new Error(`${url} did not answer: ${errorText(error)}`);

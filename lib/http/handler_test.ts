@@ -1,0 +1,43 @@
+import { assertEquals } from "../../tests/assert.ts";
+import { silentLogger } from "../log.ts";
+import { ModuleProxy } from "../proxy/mod.ts";
+import { createUpstream } from "../sources/mod.ts";
+import { MemoryStore } from "../store/mod.ts";
+import { createHandler } from "./handler.ts";
+import type { HttpResponse } from "./types.ts";
+
+const text = (response: HttpResponse) =>
+  response.body instanceof Uint8Array ? new TextDecoder().decode(response.body) : "";
+
+Deno.test("/healthz answers 503 with the reason while the server is starting, then ok", async () => {
+  const store = new MemoryStore();
+  const proxy = new ModuleProxy({
+    store,
+    upstream: createUpstream([{ url: "off", fallThroughOnError: false }], { timeoutMs: 1 }),
+    freshMs: 60_000,
+    negativeMs: 60_000,
+    cacheBytes: 1 << 20,
+    cacheTtlMs: 60_000,
+    log: silentLogger,
+  });
+  let starting: string | undefined = "starting: 1 of 2 isolates not listening yet";
+  const handler = createHandler(
+    proxy,
+    silentLogger,
+    undefined,
+    undefined,
+    undefined,
+    () => starting,
+  );
+  try {
+    const health = () => handler({ method: "GET", target: "/healthz", headers: {} });
+    const before = await health();
+    assertEquals([before.status, text(before).trim()], [503, starting]);
+    starting = undefined;
+    const after = await health();
+    assertEquals([after.status, text(after)], [200, "ok\n"]);
+  } finally {
+    await proxy.settle();
+    store.close();
+  }
+});
