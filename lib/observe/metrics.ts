@@ -198,54 +198,69 @@ function upstreamFamilies(s: IsolateStats): MetricFamily[] {
   ];
 }
 
-/** Prefetching's counters (`/_astera/stats` → `prefetch`); none with `--prefetch off`. */
+/** Prefetching's families: name, type, help, and the field of `/_astera/stats` → `prefetch`. */
+const PREFETCH_FAMILIES: [string, "counter" | "gauge", string, string][] = [
+  [
+    "astera_prefetches_total",
+    "counter",
+    "Artifacts a prefetch fetched from a source and stored.",
+    "prefetches",
+  ],
+  [
+    "astera_prefetched_bytes_total",
+    "counter",
+    "Bytes of the artifacts prefetches stored.",
+    "prefetchedBytes",
+  ],
+  [
+    "astera_prefetch_hits_total",
+    "counter",
+    "Prefetched artifacts a client then asked for (each once).",
+    "hits",
+  ],
+  [
+    "astera_prefetch_waste_total",
+    "counter",
+    "Prefetched artifacts no client asked for within an hour.",
+    "waste",
+  ],
+  [
+    "astera_prefetch_wasted_bytes_total",
+    "counter",
+    "Bytes of the prefetched artifacts no client asked for within an hour.",
+    "wastedBytes",
+  ],
+  [
+    "astera_prefetch_unasked",
+    "gauge",
+    "Prefetched artifacts no client has asked for yet (less than an hour old).",
+    "unasked",
+  ],
+  ["astera_prefetch_queued", "gauge", "Prefetches waiting to start.", "queued"],
+  ["astera_prefetch_running", "gauge", "Prefetches under way.", "running"],
+  [
+    "astera_prefetch_dropped_total",
+    "counter",
+    "Queued prefetches dropped because the upstream was failing.",
+    "dropped",
+  ],
+  [
+    "astera_prefetch_failures_total",
+    "counter",
+    "Prefetches that failed (nothing stored).",
+    "failures",
+  ],
+];
+
+/** Prefetching's counters; none with `--prefetch off` (the stats have no `prefetch` then). */
 function prefetchFamilies(s: IsolateStats): MetricFamily[] {
   if (!Object.hasOwn(s, "prefetch")) return [];
-  const at = (field: string) => one(numberAt(s, "prefetch", field));
-  return [
-    counter(
-      "astera_prefetches_total",
-      "Artifacts a prefetch fetched from a source and stored.",
-      at("prefetches"),
-    ),
-    counter(
-      "astera_prefetched_bytes_total",
-      "Bytes of the artifacts prefetches stored.",
-      at("prefetchedBytes"),
-    ),
-    counter(
-      "astera_prefetch_hits_total",
-      "Prefetched artifacts a client then asked for (each once).",
-      at("hits"),
-    ),
-    counter(
-      "astera_prefetch_waste_total",
-      "Prefetched artifacts no client asked for within an hour.",
-      at("waste"),
-    ),
-    counter(
-      "astera_prefetch_wasted_bytes_total",
-      "Bytes of the prefetched artifacts no client asked for within an hour.",
-      at("wastedBytes"),
-    ),
-    gauge(
-      "astera_prefetch_unasked",
-      "Prefetched artifacts no client has asked for yet (less than an hour old).",
-      at("unasked"),
-    ),
-    gauge("astera_prefetch_queued", "Prefetches waiting to start.", at("queued")),
-    gauge("astera_prefetch_running", "Prefetches under way.", at("running")),
-    counter(
-      "astera_prefetch_dropped_total",
-      "Queued prefetches dropped because the upstream was failing.",
-      at("dropped"),
-    ),
-    counter(
-      "astera_prefetch_failures_total",
-      "Prefetches that failed (nothing stored).",
-      at("failures"),
-    ),
-  ];
+  return PREFETCH_FAMILIES.map(([name, type, help, field]) => ({
+    name,
+    help,
+    type,
+    samples: one(numberAt(s, "prefetch", field)),
+  }));
 }
 
 function storeFamilies(o: Observation): MetricFamily[] {
