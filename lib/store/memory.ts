@@ -28,6 +28,7 @@ import {
   type StoredAnswer,
   StoredDamageError,
   StoreFullError,
+  type StoreOptions,
   type StoreSize,
   type StoreStats,
 } from "./store.ts";
@@ -43,14 +44,7 @@ import {
  * assert(store.chunkSize === 4);
  * ```
  */
-export interface MemoryStoreOptions {
-  /** Bytes per stored chunk. */
-  chunkSize?: number;
-  /** The most it may hold (bytes of content), as if the disk were that small. */
-  maxBytes?: number;
-  /** The clock for the times stored (ms). */
-  now?: () => number;
-}
+export type MemoryStoreOptions = StoreOptions;
 
 interface Blob {
   chunkSize: number;

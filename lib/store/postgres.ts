@@ -47,6 +47,7 @@ import {
   type StoredAnswer,
   StoredDamageError,
   StoreFullError,
+  type StoreOptions,
   type StoreSize,
   type StoreStats,
 } from "./store.ts";
@@ -62,22 +63,11 @@ import {
  * assert(options.maxConnections === 4);
  * ```
  */
-export interface PostgresStoreOptions {
-  /** Bytes per stored zip chunk. */
-  chunkSize?: number;
+export interface PostgresStoreOptions extends StoreOptions {
   /** Connections in the pool (default 8). */
   maxConnections?: number;
-  /**
-   * The most the stored bytes (chunks, inline artifacts, answers) may add up to;
-   * unlimited if unset. Checked on each write against the whole database.
-   */
-  maxBytes?: number;
   /** How long to wait for a connection before the store is unavailable (s, default 5). */
   connectTimeoutS?: number;
-  /** The wall clock, for the times stored in the database (ms). */
-  now?: () => number;
-  /** A monotonic clock, for how long a pending blob stayed unchanged (ms). */
-  elapsed?: () => number;
   /** How long an upstream-fetch lease outlives a crashed holder (ms, default 30 s). */
   leaseMs?: number;
   /** Where the password comes from when the URL has none (tests). */

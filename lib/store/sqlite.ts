@@ -47,6 +47,7 @@ import {
   StoreBusyError,
   type StoredAnswer,
   StoredDamageError,
+  type StoreOptions,
   type StoreSize,
   type StoreStats,
 } from "./store.ts";
@@ -63,19 +64,11 @@ import {
  * store.close();
  * ```
  */
-export interface SqliteStoreOptions {
+export interface SqliteStoreOptions extends StoreOptions {
   /** How long one SQLite call may wait for a lock before we back off (ms). */
   busyTimeoutMs?: number;
   /** How long a write keeps retrying a locked database before it fails (ms). */
   writeDeadlineMs?: number;
-  /** Bytes per stored zip chunk. */
-  chunkSize?: number;
-  /** The most the file may grow to (bytes), as if the disk were that small; unlimited if unset. */
-  maxBytes?: number;
-  /** The wall clock, for the times stored in the database (ms). */
-  now?: () => number;
-  /** A monotonic clock, for how long something took or stayed unchanged (ms). */
-  elapsed?: () => number;
 }
 
 /**

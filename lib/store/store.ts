@@ -281,6 +281,27 @@ export interface BlobWriter {
 }
 
 /**
+ * The options every backend takes. What `maxBytes` counts is the backend's
+ * own (SQLite: the file; PostgreSQL and memory: the bytes stored).
+ *
+ * @example
+ * ```ts
+ * import type { StoreOptions } from "./store.ts";
+ * const options: StoreOptions = { chunkSize: 64 * 1024, maxBytes: 1 << 30, now: Date.now };
+ * ```
+ */
+export interface StoreOptions {
+  /** Bytes per stored zip chunk. */
+  chunkSize?: number;
+  /** The most the store may hold (bytes), as if the disk were that small; unlimited if unset. */
+  maxBytes?: number;
+  /** The wall clock, for the times stored (ms). */
+  now?: () => number;
+  /** A monotonic clock, for how long something took or stayed unchanged (ms). */
+  elapsed?: () => number;
+}
+
+/**
  * What the cache policy needs of a store. One per process; several
  * processes (isolates, the seed) may share one backing store.
  *
