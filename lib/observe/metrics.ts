@@ -98,11 +98,14 @@ function requestFamilies(observe: IsolateStats): MetricFamily[] {
   return [
     requestFamily(objectAt(observe, "requests")),
     durationFamily(objectAt(observe, "seconds")),
-    counter(
-      "astera_served_bytes_total",
-      "Body bytes of module-protocol answers (a stream's as declared).",
-      one(numberAt(observe, "servedBytes")),
-    ),
+    ...fieldFamilies(observe, [
+      [
+        "astera_served_bytes_total",
+        "counter",
+        "Body bytes of module-protocol answers (a stream's as declared).",
+        ["servedBytes"],
+      ],
+    ]),
   ];
 }
 
@@ -128,26 +131,32 @@ function cacheFamilies(s: IsolateStats): MetricFamily[] {
       "Memory-cache loads that joined one already under way for the same key.",
       byCache("coalesced"),
     ),
-    counter(
-      "astera_fetches_coalesced_total",
-      "Requests that joined a source fetch already under way instead of asking again.",
-      one(numberAt(s, "proxy", "fetchCoalesced")),
-    ),
-    counter(
-      "astera_source_fetches_total",
-      "Answers asked of a source (the upstream or git), background refreshes included.",
-      one(numberAt(s, "proxy", "sourceFetches")),
-    ),
-    counter(
-      "astera_background_refreshes_total",
-      "Stale answers served at once and refreshed behind.",
-      one(numberAt(s, "proxy", "backgroundRefreshes")),
-    ),
-    counter(
-      "astera_offline_answers_total",
-      "Answers made up from what is stored while the source failed.",
-      one(numberAt(s, "proxy", "offlineAnswers")),
-    ),
+    ...fieldFamilies(s, [
+      [
+        "astera_fetches_coalesced_total",
+        "counter",
+        "Requests that joined a source fetch already under way instead of asking again.",
+        ["proxy", "fetchCoalesced"],
+      ],
+      [
+        "astera_source_fetches_total",
+        "counter",
+        "Answers asked of a source (the upstream or git), background refreshes included.",
+        ["proxy", "sourceFetches"],
+      ],
+      [
+        "astera_background_refreshes_total",
+        "counter",
+        "Stale answers served at once and refreshed behind.",
+        ["proxy", "backgroundRefreshes"],
+      ],
+      [
+        "astera_offline_answers_total",
+        "counter",
+        "Answers made up from what is stored while the source failed.",
+        ["proxy", "offlineAnswers"],
+      ],
+    ]),
   ];
 }
 
@@ -198,100 +207,88 @@ function upstreamFamilies(s: IsolateStats): MetricFamily[] {
   ];
 }
 
-/** Prefetching's families: name, type, help, and the field of `/_astera/stats` → `prefetch`. */
-const PREFETCH_FAMILIES: [string, "counter" | "gauge", string, string][] = [
-  [
-    "astera_prefetches_total",
-    "counter",
-    "Artifacts a prefetch fetched from a source and stored.",
+/** Prefetching's families, from `/_astera/stats` → `prefetch`. */
+const PREFETCH_FAMILIES: FieldRow[] = [
+  ["astera_prefetches_total", "counter", "Artifacts a prefetch fetched from a source and stored.", [
     "prefetches",
-  ],
-  [
-    "astera_prefetched_bytes_total",
-    "counter",
-    "Bytes of the artifacts prefetches stored.",
+  ]],
+  ["astera_prefetched_bytes_total", "counter", "Bytes of the artifacts prefetches stored.", [
     "prefetchedBytes",
-  ],
+  ]],
   [
     "astera_prefetch_hits_total",
     "counter",
     "Prefetched artifacts a client then asked for (each once).",
-    "hits",
+    [
+      "hits",
+    ],
   ],
   [
     "astera_prefetch_waste_total",
     "counter",
     "Prefetched artifacts no client asked for within an hour.",
-    "waste",
+    [
+      "waste",
+    ],
   ],
   [
     "astera_prefetch_wasted_bytes_total",
     "counter",
     "Bytes of the prefetched artifacts no client asked for within an hour.",
-    "wastedBytes",
+    ["wastedBytes"],
   ],
   [
     "astera_prefetch_unasked",
     "gauge",
     "Prefetched artifacts no client has asked for yet (less than an hour old).",
-    "unasked",
+    ["unasked"],
   ],
-  ["astera_prefetch_queued", "gauge", "Prefetches waiting to start.", "queued"],
-  ["astera_prefetch_running", "gauge", "Prefetches under way.", "running"],
+  ["astera_prefetch_queued", "gauge", "Prefetches waiting to start.", ["queued"]],
+  ["astera_prefetch_running", "gauge", "Prefetches under way.", ["running"]],
   [
     "astera_prefetch_dropped_total",
     "counter",
     "Queued prefetches dropped because the upstream was failing.",
-    "dropped",
+    ["dropped"],
   ],
-  [
-    "astera_prefetch_failures_total",
-    "counter",
-    "Prefetches that failed (nothing stored).",
+  ["astera_prefetch_failures_total", "counter", "Prefetches that failed (nothing stored).", [
     "failures",
-  ],
+  ]],
 ];
 
 /** Prefetching's counters; none with `--prefetch off` (the stats have no `prefetch` then). */
 function prefetchFamilies(s: IsolateStats): MetricFamily[] {
   if (!Object.hasOwn(s, "prefetch")) return [];
-  return PREFETCH_FAMILIES.map(([name, type, help, field]) => ({
-    name,
-    help,
-    type,
-    samples: one(numberAt(s, "prefetch", field)),
-  }));
+  return fieldFamilies(objectAt(s, "prefetch"), PREFETCH_FAMILIES);
 }
 
 function storeFamilies(o: Observation): MetricFamily[] {
   const s = o.summed;
   const counters = objectAt(s, "observe", "counters");
   return [
-    counter(
-      "astera_store_reads_total",
-      "Reads from the database.",
-      one(numberAt(s, "store", "reads")),
-    ),
-    counter(
-      "astera_store_writes_total",
-      "Write transactions committed to the database.",
-      one(numberAt(s, "store", "writes")),
-    ),
-    counter(
-      "astera_store_busy_retries_total",
-      "Writes retried because the database was locked.",
-      one(numberAt(s, "store", "busyRetries")),
-    ),
-    counter(
-      "astera_evictions_total",
-      "Zips removed to stay within the store's budget.",
-      one(numberAt(counters, "evictions")),
-    ),
-    counter(
-      "astera_evicted_bytes_total",
-      "Bytes of the zips removed for the budget.",
-      one(numberAt(counters, "evictedBytes")),
-    ),
+    ...fieldFamilies(s, [
+      ["astera_store_reads_total", "counter", "Reads from the database.", ["store", "reads"]],
+      [
+        "astera_store_writes_total",
+        "counter",
+        "Write transactions committed to the database.",
+        ["store", "writes"],
+      ],
+      [
+        "astera_store_busy_retries_total",
+        "counter",
+        "Writes retried because the database was locked.",
+        ["store", "busyRetries"],
+      ],
+    ]),
+    ...fieldFamilies(counters, [
+      ["astera_evictions_total", "counter", "Zips removed to stay within the store's budget.", [
+        "evictions",
+      ]],
+      ["astera_evicted_bytes_total", "counter", "Bytes of the zips removed for the budget.", [
+        "evictedBytes",
+      ]],
+    ]),
     gauge(
       "astera_store_bytes",
       "Bytes stored, as the budget counts them (without a budget: the database's pages in use).",
@@ -345,6 +342,19 @@ function durationFamily(seconds: IsolateStats): MetricFamily {
     type: "histogram",
     samples: histogramSamples(DURATION_BUCKETS, series),
   };
+}
+
+/** A family of one unlabelled sample: its name, type, help, and where its number is in the stats. */
+type FieldRow = [name: string, type: "counter" | "gauge", help: string, path: string[]];
+
+/** The families of `rows`, each the number at its path in `stats` (0 where there is none). */
+function fieldFamilies(stats: IsolateStats, rows: readonly FieldRow[]): MetricFamily[] {
+  return rows.map(([name, type, help, path]) => ({
+    name,
+    help,
+    type,
+    samples: one(numberAt(stats, ...path)),
+  }));
 }
 
 /** One unlabelled sample. */
