@@ -178,56 +178,50 @@ Deno.test("prefetching along a deep module graph", async (t) => {
 
     const l0 = `/${HOST}/l0/@v/v1.0.0.mod`;
     const l1 = `/${HOST}/l1/@v/v1.1.0.mod`;
+    /** Over a slow upstream, a client asks l0's go.mod, which names l1 v1.1.0: `fn` runs while l1's is prefetched. */
+    const whileL1IsPrefetched = async (
+      fn: (url: string, prefetch: () => PrefetchStats | undefined) => Promise<void>,
+    ) => {
+      upstream.counts.clear();
+      link.delayMs = 200;
+      try {
+        await withAstera(work, upstream, [], async (url, prefetch) => {
+          assertEquals((await fetch(url + l0)).status, 200);
+          await until("l1's go.mod is being prefetched", () => upstream.counts.has(l1));
+          await fn(url, prefetch);
+        });
+      } finally {
+        link.delayMs = 0;
+        upstream.failWith = null;
+      }
+    };
+
     await t.step(
       "a client asking while the artifact is being prefetched joins that fetch",
-      async () => {
-        upstream.counts.clear();
-        link.delayMs = 200;
-        try {
-          await withAstera(work, upstream, [], async (url, prefetch) => {
-            assertEquals((await fetch(url + l0)).status, 200);
-            // l0's go.mod names l1 v1.1.0: its prefetch is under way (the upstream answers slowly).
-            await until("l1's go.mod is being prefetched", () => upstream.counts.has(l1));
-            const response = await fetch(url + l1);
-            assertEquals(await response.text(), await Deno.readTextFile(join(root, l1)));
-            assertEquals(upstream.counts.get(l1), 1, "one upstream fetch for client and prefetch");
-            await until("the prefetch queue drains", () => idle(prefetch()));
-            assert(prefetch()!.hits >= 1);
-          });
-        } finally {
-          link.delayMs = 0;
-        }
-      },
+      () =>
+        whileL1IsPrefetched(async (url, prefetch) => {
+          const response = await fetch(url + l1);
+          assertEquals(await response.text(), await Deno.readTextFile(join(root, l1)));
+          assertEquals(upstream.counts.get(l1), 1, "one upstream fetch for client and prefetch");
+          await until("the prefetch queue drains", () => idle(prefetch()));
+          assert(prefetch()!.hits >= 1);
+        }),
     );
 
     await t.step(
       "an upstream failing during a prefetch: nothing stored, clients unaffected",
-      async () => {
-        upstream.counts.clear();
-        link.delayMs = 200;
-        try {
-          await withAstera(work, upstream, [], async (url, prefetch) => {
-            assertEquals((await fetch(url + l0)).status, 200);
-            await until("l1's go.mod is being prefetched", () => upstream.counts.has(l1));
-            upstream.failWith = 503;
-            await until("the prefetches end", () => idle(prefetch()));
-            assert(prefetch()!.failures >= 1, JSON.stringify(prefetch()));
-            assertEquals(prefetch()!.prefetches, 0, "nothing was stored");
-            upstream.failWith = null;
-            const response = await fetch(url + l1);
-            assertEquals(response.status, 200);
-            assertEquals(await response.text(), await Deno.readTextFile(join(root, l1)));
-            assertEquals(
-              upstream.counts.get(l1),
-              2,
-              "the failed prefetch left nothing: asked again",
-            );
-          });
-        } finally {
-          link.delayMs = 0;
+      () =>
+        whileL1IsPrefetched(async (url, prefetch) => {
+          upstream.failWith = 503;
+          await until("the prefetches end", () => idle(prefetch()));
+          assert(prefetch()!.failures >= 1, JSON.stringify(prefetch()));
+          assertEquals(prefetch()!.prefetches, 0, "nothing was stored");
           upstream.failWith = null;
-        }
-      },
+          const response = await fetch(url + l1);
+          assertEquals(response.status, 200);
+          assertEquals(await response.text(), await Deno.readTextFile(join(root, l1)));
+          assertEquals(upstream.counts.get(l1), 2, "the failed prefetch left nothing: asked again");
+        }),
     );
 
     await t.step("a prefetched not-found is remembered as a client's is", async () => {
