@@ -155,6 +155,8 @@ export class Prefetcher {
   /** Artifacts prefetched and not yet asked for: key → when, and bytes. */
   #prefetched = new BoundedMap<string, { at: number; bytes: number }>(REMEMBERED);
   #running = 0;
+  /** go.mod prefetches under way (zips wait for them: see #pump). */
+  #modsRunning = 0;
   /**
    * When a source last gave an artifact. A walk with none for a while (warm,
    * hot) needs no prefetch: its tasks wait here, and are queued only if a
@@ -336,10 +338,16 @@ export class Prefetcher {
         if (this.#running === 0) this.#retryLater();
         return;
       }
+      // A go.mod being read may name a higher version of a queued zip's module: zips wait.
+      if (this.#small.length === 0 && this.#modsRunning > 0) return;
       const task = (this.#small.length > 0 ? this.#small : this.#zips).shift()!;
+      if (!this.#policy.wanted(task)) continue;
+      const mod = task.kind === "mod";
       this.#running++;
+      if (mod) this.#modsRunning++;
       const run = origin.run(true, () => this.#run(task)).finally(() => {
         this.#running--;
+        if (mod) this.#modsRunning--;
         this.#pump();
       });
       options.track?.(run);

@@ -15,14 +15,26 @@
  *   superseded versions too: the go command will read them, one level after
  *   the other. Those of a pruned go.mod are left alone.
  * - **Zips and `.info`.** The go command downloads zips only of selected
- *   versions of modules that provide packages, so a `.mod` alone says
- *   little. But a client that asks a canonical `.info` is about to ask its
- *   zip (`go mod download`, `go get`), so the zip follows the `.info`. And
- *   once a client asks the `.info` (or the zip) of a version whose `.mod`
- *   was read in this walk, it is downloading the graph it just read: the
+ *   versions of modules that provide packages. A go.mod a client asks
+ *   itself, at the highest version the walk has named, is in a tidy project
+ *   the main module's own requirement at its selected version, which
+ *   `go mod download`, `go mod tidy` and builds all download: its zip
+ *   follows at once, while the walk still runs and the pool has room. (A
+ *   go.mod only the graph needed, read by a prefetch, brings no zip: its
+ *   module may provide no package.) A client that asks a canonical `.info`
+ *   is about to ask its zip, so the zip follows the `.info`. And once a
+ *   client asks the `.info` of a version whose `.mod` was read in this
+ *   walk, it is downloading the graph it just read (`go mod download`): the
  *   `.info` and zip of every module whose `.mod` was read in the walk, at
- *   its highest version, follow (`go mod download`); after a zip (a build),
- *   the zips of those whose `.mod` a client asked itself.
+ *   its highest version, follow.
+ * - **Superseded before it starts.** A queued zip or `.info` whose module
+ *   the walk has named at a higher version since is not fetched
+ *   ({@linkcode PrefetchPolicy.wanted}): minimum version selection will not
+ *   select it.
+ *
+ * What this costs: a walk that reads the graph and downloads nothing
+ * (`go mod graph`, `go list -m all`) leaves the zips of the go.mods it asked
+ * prefetched and unasked, counted as waste after an hour.
  *
  * A walk is what happened in the last {@linkcode WALK_MS}: Astera does not
  * tell clients apart, and needs not to (concurrent builds of one project
@@ -111,7 +123,6 @@ export class PrefetchPolicy {
   /** The highest version of each module whose `.mod` was read in the walk, and whether by a client. */
   #walkMods = new BoundedMap<string, Seen & { byClient: boolean }>(CAPACITY);
   #infoAt = -Infinity;
-  #zipAt = -Infinity;
 
   constructor(now: () => number) {
     this.#now = now;
@@ -138,12 +149,13 @@ export class PrefetchPolicy {
     const tasks: PrefetchTask[] = [];
     // go mod download and go get ask a version's .info right before its zip.
     if (kind === "info") tasks.push({ kind: "zip", module, version });
+    // A zip: the build has begun, and its zips came with the go.mods asked (see #downloads).
+    if (kind === "zip") return tasks;
     const read = this.#walkMods.get(module);
     const walked = read !== undefined && read.version === version && this.#recent(read.at);
     if (!walked) return tasks;
-    const starting = !this.#recent(kind === "info" ? this.#infoAt : this.#zipAt);
-    if (kind === "info") this.#infoAt = now;
-    else this.#zipAt = now;
+    const starting = !this.#recent(this.#infoAt);
+    this.#infoAt = now;
     if (!starting) return tasks;
     // The client is downloading the graph it has read: every module's selected version follows.
     for (const [other, seen] of this.#walkMods.entries()) {
@@ -172,16 +184,28 @@ export class PrefetchPolicy {
   }
 
   /**
-   * What a client downloading the graph will ask of `module@version`: `go mod
-   * download` (it asked an `.info`) the `.info` and zip of every module in the
-   * graph; a build (it asked a zip) the zips of modules whose go.mod it asked
-   * itself (a module named only deep in an unpruned graph may provide no package).
+   * What a client will ask of `module@version`, the highest version named in
+   * the walk: `go mod download` (it asked an `.info`) the `.info` and zip of
+   * every module in the graph; otherwise the zip of a module whose go.mod it
+   * asked itself (a module named only deep in an unpruned graph may provide
+   * no package).
    */
   #downloads(module: string, version: string, byClient: boolean): PrefetchTask[] {
     if (this.#recent(this.#infoAt)) {
       return [{ kind: "info", module, version }, { kind: "zip", module, version }];
     }
-    return this.#recent(this.#zipAt) && byClient ? [{ kind: "zip", module, version }] : [];
+    return byClient ? [{ kind: "zip", module, version }] : [];
+  }
+
+  /**
+   * Whether a queued task is still worth fetching: not a zip or `.info` of a
+   * version the walk has named a higher one of since (its go.mod is read all
+   * the same).
+   */
+  wanted(task: PrefetchTask): boolean {
+    if (task.kind === "mod") return true;
+    const seen = this.#highest.get(task.module);
+    return !seen || !this.#recent(seen.at) || compare(task.version, seen.version) >= 0;
   }
 
   /** Notes `version` of `module` as seen; whether it is the highest seen in the walk. */

@@ -68,7 +68,10 @@ Deno.test("a pruned go.mod's requirements are left alone: the go command does no
   const policy = new PrefetchPolicy(clock().now);
   const a = goMod("a.example/a", "1.21", ["b.example/b@v1.0.0", "c.example/c@v1.0.0"]);
   assertEquals(policy.modFetched("a.example/a", "v1.0.0", a), []);
-  assertEquals(policy.clientAsked("mod", "b.example/b", "v1.0.0"), []);
+  // The client reads b's go.mod itself (the main module requires it): only its zip follows.
+  assertEquals(names(policy.clientAsked("mod", "b.example/b", "v1.0.0")), [
+    "zip b.example/b@v1.0.0",
+  ]);
 });
 
 Deno.test("a canonical .info brings its zip", () => {
@@ -83,14 +86,27 @@ Deno.test("a canonical .info brings its zip", () => {
 Deno.test("go mod download: the first .info of a walked version brings .info and zip of the walk's selected versions", () => {
   const { now, advance } = clock();
   const policy = new PrefetchPolicy(now);
-  for (const [m, v] of [["a", "v1.0.0"], ["b", "v1.2.0"], ["b", "v1.1.0"], ["c", "v0.1.0"]]) {
-    assertEquals(policy.clientAsked("mod", `${m}.example/${m}`, v), [], `${m}@${v}`);
+  // The walk: each go.mod a client reads at the highest version named so far brings its zip.
+  for (const [m, v] of [["a", "v1.0.0"], ["b", "v1.2.0"], ["c", "v0.1.0"]]) {
+    assertEquals(names(policy.clientAsked("mod", `${m}.example/${m}`, v)), [
+      `zip ${m}.example/${m}@${v}`,
+    ]);
   }
-  // A superseded requirement named by a go.mod: not selected, so never downloaded.
+  assertEquals(policy.clientAsked("mod", "b.example/b", "v1.1.0"), [], "superseded: no zip");
   policy.modFetched("c.example/c", "v0.1.0", goMod("c.example/c", "1.16", ["d.example/d@v1.0.0"]));
-  assertEquals(policy.clientAsked("mod", "d.example/d", "v1.0.0"), []);
-  // A go.mod read for the graph (prefetched, say), not by a client: it is in the graph all the same.
-  policy.modFetched("e.example/e", "v1.0.0", goMod("e", "1.16", ["d.example/d@v1.3.0"]));
+  assertEquals(names(policy.clientAsked("mod", "d.example/d", "v1.0.0")), [
+    "zip d.example/d@v1.0.0",
+  ]);
+  // A go.mod read for the graph (prefetched, say), not by a client: it is in the graph all the
+  // same, but brings no zip yet. It supersedes d's: a zip of d@v1.0.0 still queued is not wanted.
+  assertEquals(
+    policy.modFetched("e.example/e", "v1.0.0", goMod("e", "1.16", ["d.example/d@v1.3.0"])),
+    [{ kind: "mod", module: "d.example/d", version: "v1.3.0" }],
+  );
+  assertEquals(policy.wanted({ kind: "zip", module: "d.example/d", version: "v1.0.0" }), false);
+  assertEquals(policy.wanted({ kind: "mod", module: "d.example/d", version: "v1.0.0" }), true);
+  assertEquals(policy.wanted({ kind: "zip", module: "b.example/b", version: "v1.2.0" }), true);
+  // The first .info: the client downloads what it read.
   assertEquals(names(policy.clientAsked("info", "a.example/a", "v1.0.0")), [
     "zip a.example/a@v1.0.0",
     "info b.example/b@v1.2.0",
@@ -112,17 +128,19 @@ Deno.test("go mod download: the first .info of a walked version brings .info and
     "info d.example/d@v1.3.0",
     "zip d.example/d@v1.3.0",
   ]);
+  // Once the walk is over, a go.mod brings its zip only.
   advance(WALK_MS);
-  assertEquals(policy.clientAsked("mod", "g.example/g", "v1.0.0"), []);
+  assertEquals(names(policy.clientAsked("mod", "g.example/g", "v1.0.0")), [
+    "zip g.example/g@v1.0.0",
+  ]);
 });
 
-Deno.test("go build: the first zip of a walked version brings the zips of the walk's selected versions, no .info", () => {
+Deno.test("go build: zips follow the go.mods a client reads, no .info; a zip asked brings nothing more", () => {
   const policy = new PrefetchPolicy(clock().now);
-  policy.clientAsked("mod", "a.example/a", "v1.0.0");
-  policy.clientAsked("mod", "b.example/b", "v1.0.0");
-  assertEquals(names(policy.clientAsked("zip", "a.example/a", "v1.0.0")), [
-    "zip b.example/b@v1.0.0",
+  assertEquals(names(policy.clientAsked("mod", "a.example/a", "v1.0.0")), [
+    "zip a.example/a@v1.0.0",
   ]);
+  assertEquals(policy.clientAsked("zip", "a.example/a", "v1.0.0"), []);
   assertEquals(names(policy.clientAsked("mod", "c.example/c", "v1.0.0")), [
     "zip c.example/c@v1.0.0",
   ]);

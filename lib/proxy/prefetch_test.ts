@@ -51,14 +51,17 @@ function goModRequiring(count: number): Uint8Array {
   return enc(`module a.example/a\n\ngo 1.16\n\nrequire (\n${lines})\n`);
 }
 
-Deno.test("prefetches run at most `concurrency` at once, as the proxy's own requests, go.mods first", async () => {
+Deno.test("prefetches run at most `concurrency` at once, as the proxy's own requests, go.mods first, zips after them", async () => {
   const { prefetcher: p, target } = prefetcher({ concurrency: 2 });
   p.fetched("mod", "a.example/a", "v1.0.0", goModRequiring(3));
   p.clientAsked("info", "z.example/z", "v1.0.0"); // brings z's zip, queued behind r2's go.mod
   assertEquals(target.asked, ["mod r0.example/r@v1.0.0", "mod r1.example/r@v1.0.0"]);
   assertEquals([p.stats().running, p.stats().queued], [2, 2]);
   await target.release();
-  assertEquals(target.asked.slice(2), ["mod r2.example/r@v1.0.0", "zip z.example/z@v1.0.0"]);
+  // A go.mod being read may name a higher version of z: the zip waits for it.
+  assertEquals(target.asked.slice(2), ["mod r2.example/r@v1.0.0"]);
+  await target.release();
+  assertEquals(target.asked.slice(3), ["zip z.example/z@v1.0.0"]);
   await target.release();
   assertEquals([p.stats().running, p.stats().queued], [0, 0]);
   assert(target.inPrefetchContext(), "each call runs marked as a prefetch");
@@ -76,10 +79,23 @@ Deno.test("client fetches waiting for a source take the slots first", async () =
   await target.release();
   assertEquals(target.asked.length, 1, "none left: the queue waits");
   clients = 0;
-  p.clientAsked("mod", "b.example/b", "v1.0.0"); // any event pumps the queue again
+  p.clientAsked("zip", "b.example/b", "v1.0.0"); // any event pumps the queue again
   assertEquals(target.asked.length, 3);
   await target.release();
   assertEquals(p.stats().queued, 0);
+});
+
+Deno.test("a queued zip whose module the walk names at a higher version before it starts is not fetched", async () => {
+  const { prefetcher: p, target } = prefetcher({ concurrency: 1 });
+  p.fetched("mod", "a.example/a", "v1.0.0", goModRequiring(1)); // r0's go.mod holds the slot
+  p.clientAsked("mod", "x.example/x", "v1.0.0"); // x's zip waits
+  assertEquals(p.stats().queued, 1);
+  const b = enc("module b.example/b\n\ngo 1.16\n\nrequire x.example/x v1.1.0\n");
+  p.fetched("mod", "b.example/b", "v1.0.0", b);
+  await target.release();
+  await target.release();
+  assertEquals(target.asked, ["mod r0.example/r@v1.0.0", "mod x.example/x@v1.1.0"]);
+  assertEquals([p.stats().running, p.stats().queued], [0, 0]);
 });
 
 Deno.test("while the upstream fails the queue is dropped; the disk budget's pause keeps it", async () => {
@@ -93,7 +109,7 @@ Deno.test("while the upstream fails the queue is dropped; the disk budget's paus
   assertEquals([target.asked.length, p.stats().queued], [0, 3], "paused, kept");
   tight = false;
   down = true;
-  p.clientAsked("mod", "b.example/b", "v1.0.0");
+  p.clientAsked("zip", "b.example/b", "v1.0.0");
   assertEquals([target.asked.length, p.stats().queued, p.stats().dropped], [0, 0, 3]);
   // Back: what the walk needs is queued again.
   down = false;
