@@ -102,8 +102,20 @@ async function flipFile(fixture: Fixture, path: string, offset?: number): Promis
 }
 
 /** Astera on the fixture's database and upstream, with `extra` flags. */
+/**
+ * Astera over the fixture. Without prefetching: what is stored is exactly what
+ * the test asked, whenever it looks (a go.mod asked would bring its zip).
+ */
 function startOnFixture(fixture: Fixture, ...extra: string[]): Promise<AsteraProcess> {
-  return startAsteraProcess(["--db", fixture.db, "--upstream", fixture.upstream.url, ...extra]);
+  return startAsteraProcess([
+    "--db",
+    fixture.db,
+    "--upstream",
+    fixture.upstream.url,
+    "--prefetch",
+    "off",
+    ...extra,
+  ]);
 }
 
 /** Each path answers 200 with the upstream's file, byte for byte. */

@@ -616,7 +616,11 @@ Deno.test("a hostile .info is refused before it is parsed, a 15 MB .mod without 
     bodies.set("/example.com/n/@v/v1.0.0.info", good);
     for (const module of ["m", "n"]) {
       const again = await fetch(`${astera.url}/example.com/${module}/@v/v1.0.0.info`);
-      assertEquals([again.status, await again.text()], [200, new TextDecoder().decode(good)]);
+      assertEquals(
+        [again.status, await again.text()],
+        [200, new TextDecoder().decode(good)],
+        `Astera's log:\n${astera.log.join("\n")}`,
+      );
     }
   } finally {
     await astera.stop();

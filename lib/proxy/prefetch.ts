@@ -210,6 +210,8 @@ export class Prefetcher {
     const key = taskKey({ kind, module, version });
     if (this.#prefetched.delete(key)) this.#stats.hits++;
     else if (this.#runningKeys.has(key)) this.#joined.add(key);
+    // What a client asked is its own fetch (or was, or failed for it): not prefetched in this walk.
+    this.#tried.set(key, this.#options.now());
     const tasks = this.#policy.clientAsked(kind, module, version);
     if (this.#cold()) this.#enqueue(tasks);
     else {for (const task of tasks) {

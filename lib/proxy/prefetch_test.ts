@@ -98,6 +98,17 @@ Deno.test("a queued zip whose module the walk names at a higher version before i
   assertEquals([p.stats().running, p.stats().queued], [0, 0]);
 });
 
+Deno.test("what a client asked itself is not prefetched in that walk, even once its fetch failed", async () => {
+  const { prefetcher: p, target } = prefetcher({ concurrency: 8 });
+  p.fetched("info", "c.example/c", "v1.0.0", enc("{}")); // a cold walk
+  p.clientAsked("mod", "m.example/m", "v1.0.0"); // the zip follows
+  p.clientAsked("info", "m.example/m", "v1.0.0"); // the client's own fetch: refused, say
+  // m's go.mod comes in: the walk would have its .info and zip, but the client asked the .info.
+  p.fetched("mod", "m.example/m", "v1.0.0", enc("module m.example/m\n"));
+  await target.release();
+  assertEquals(target.asked, ["zip m.example/m@v1.0.0"]);
+});
+
 Deno.test("while the upstream fails the queue is dropped; the disk budget's pause keeps it", async () => {
   let down = false;
   let tight = true;
