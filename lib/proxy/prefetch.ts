@@ -152,6 +152,11 @@ export class Prefetcher {
   #zips: PrefetchTask[] = [];
   /** Tasks queued or run in this walk (not queued again): key → when. */
   #tried = new BoundedMap<string, number>(REMEMBERED);
+  /**
+   * What clients asked in this walk: key → when. Their own fetch (done, under
+   * way or failed), so never prefetched, not even once queued.
+   */
+  #asked = new BoundedMap<string, number>(REMEMBERED);
   /** Artifacts prefetched and not yet asked for: key → when, and bytes. */
   #prefetched = new BoundedMap<string, { at: number; bytes: number }>(REMEMBERED);
   #running = 0;
@@ -210,13 +215,17 @@ export class Prefetcher {
     const key = taskKey({ kind, module, version });
     if (this.#prefetched.delete(key)) this.#stats.hits++;
     else if (this.#runningKeys.has(key)) this.#joined.add(key);
-    // What a client asked is its own fetch (or was, or failed for it): not prefetched in this walk.
-    this.#tried.set(key, this.#options.now());
+    this.#asked.set(key, this.#options.now());
     const tasks = this.#policy.clientAsked(kind, module, version);
     if (this.#cold()) this.#enqueue(tasks);
     else {for (const task of tasks) {
         this.#deferred.set(taskKey(task), { task, at: this.#options.now() });
       }}
+  }
+
+  /** A client asked a module's `list` or `@latest` (see `PrefetchPolicy.clientListed`). */
+  clientListed(module: string): void {
+    if (!this.#stopped && !isPrefetching()) this.#policy.clientListed(module);
   }
 
   /**
@@ -316,6 +325,7 @@ export class Prefetcher {
     const now = this.#options.now();
     for (const task of tasks) {
       const key = taskKey(task);
+      if (this.#askedInWalk(key)) continue;
       const tried = this.#tried.get(key);
       if (tried !== undefined && now - tried < WALK_MS) continue;
       this.#tried.set(key, now);
@@ -343,7 +353,7 @@ export class Prefetcher {
       // A go.mod being read may name a higher version of a queued zip's module: zips wait.
       if (this.#small.length === 0 && this.#modsRunning > 0) return;
       const task = (this.#small.length > 0 ? this.#small : this.#zips).shift()!;
-      if (!this.#policy.wanted(task)) continue;
+      if (!this.#policy.wanted(task) || this.#askedInWalk(taskKey(task))) continue;
       const mod = task.kind === "mod";
       this.#running++;
       if (mod) this.#modsRunning++;
@@ -354,6 +364,11 @@ export class Prefetcher {
       });
       options.track?.(run);
     }
+  }
+
+  #askedInWalk(key: string): boolean {
+    const at = this.#asked.get(key);
+    return at !== undefined && this.#options.now() - at < WALK_MS;
   }
 
   /** Clients hold every slot and no prefetch runs to pump when it ends: look again soon. */

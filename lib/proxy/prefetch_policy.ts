@@ -13,24 +13,31 @@
  *   go.mod lists in full, and Astera cannot see). So the requirements of an
  *   unpruned go.mod (older `go`, or none) are prefetched at once, every one,
  *   superseded versions too: the go command will read them, one level after
- *   the other. Those of a pruned go.mod are left alone.
+ *   the other. Those of a pruned go.mod are not fetched, but the versions it
+ *   names count all the same: they take part in minimum version selection.
  * - **Zips and `.info`.** The go command downloads zips only of selected
  *   versions of modules that provide packages. A go.mod a client asks
- *   itself, at the highest version the walk has named, is in a tidy project
- *   the main module's own requirement at its selected version, which
- *   `go mod download`, `go mod tidy` and builds all download: its zip
- *   follows at once, while the walk still runs and the pool has room. (A
- *   go.mod only the graph needed, read by a prefetch, brings no zip: its
- *   module may provide no package.) A client that asks a canonical `.info`
- *   is about to ask its zip, so the zip follows the `.info`. And once a
- *   client asks the `.info` of a version whose `.mod` was read in this
- *   walk, it is downloading the graph it just read (`go mod download`): the
- *   `.info` and zip of every module whose `.mod` was read in the walk, at
- *   its highest version, follow.
+ *   itself, at the highest version the walk has named, is in a tidy `go 1.17`+
+ *   project one of the main module's own requirements at its selected
+ *   version, which `go mod download` and `go mod tidy` download, and a build
+ *   too unless only tests or other systems need it: its zip follows at once,
+ *   while the walk still runs. (In an unpruned graph the client reads every
+ *   go.mod itself, so zips of modules that provide no package can follow.
+ *   A go.mod only a prefetch read brings no zip.) A client that asks a
+ *   canonical `.info` is about to ask its zip, so the zip follows the
+ *   `.info`, whatever versions the walk names later. And once a client asks
+ *   the `.info` of a version whose `.mod` was read in this walk, it is
+ *   downloading the graph it just read (`go mod download`): the `.info` and
+ *   zip of every module whose `.mod` was read in the walk, at its highest
+ *   version, follow.
  * - **Superseded before it starts.** A queued zip or `.info` whose module
  *   the walk has named at a higher version since is not fetched
  *   ({@linkcode PrefetchPolicy.wanted}): minimum version selection will not
  *   select it.
+ * - **Version checks.** After a client asks a module's `list` or `@latest`
+ *   (`go get`, `go list -m -u`), a go.mod it asks of that module is likely
+ *   the latest one, read for its retractions and outside the graph: it
+ *   brings nothing and supersedes nothing.
  *
  * What this costs: a walk that reads the graph and downloads nothing
  * (`go mod graph`, `go list -m all`) leaves the zips of the go.mods it asked
@@ -80,6 +87,8 @@ export interface PrefetchTask {
   kind: "mod" | "info" | "zip";
   module: string;
   version: string;
+  /** A client asked for this very version (its `.info`): fetched even if the walk names a higher one. */
+  asked?: true;
 }
 
 interface Seen {
@@ -123,6 +132,8 @@ export class PrefetchPolicy {
   /** The highest version of each module whose `.mod` was read in the walk, and whether by a client. */
   #walkMods = new BoundedMap<string, Seen & { byClient: boolean }>(CAPACITY);
   #infoAt = -Infinity;
+  /** Modules whose `list` or `@latest` a client asked in the walk: when. */
+  #listed = new BoundedMap<string, number>(CAPACITY);
 
   constructor(now: () => number) {
     this.#now = now;
@@ -130,16 +141,32 @@ export class PrefetchPolicy {
 
   /** A `.mod` came from a source (for a client or a prefetch): the go.mods to fetch next. */
   modFetched(module: string, version: string, goMod: Uint8Array): PrefetchTask[] {
+    // A version check's go.mod (the latest, for retractions) names no version of the graph.
+    if (this.#checking(module)) return [];
     const tasks = this.#read(module, version, false);
     if (goMod.byteLength > MAX_FOLLOWED_GO_MOD) return tasks;
     const requires = goModRequires(goMod);
-    // Graph pruning: the go command does not read the go.mods a `go 1.17`+ go.mod requires.
-    if (!requires || isPrunedGoVersion(goModGoVersion(goMod))) return tasks;
+    if (!requires) return tasks;
+    // Graph pruning: the go command does not read the go.mods a `go 1.17`+ go.mod requires,
+    // but the versions it names still take part in minimum version selection.
+    const pruned = isPrunedGoVersion(goModGoVersion(goMod));
     for (const required of requires) {
       this.#raise(required.module, required.version);
-      tasks.push({ kind: "mod", ...required });
+      if (!pruned) tasks.push({ kind: "mod", ...required });
     }
     return tasks;
+  }
+
+  /**
+   * A client asked a module's `list` or `@latest`: it is checking versions
+   * (`go get`, `go list -m -u` read the latest go.mod for retractions), so a
+   * go.mod it asks of that module in this walk may lie outside the graph.
+   */
+  clientListed(module: string): void {
+    const now = this.#now();
+    const at = this.#listed.get(module);
+    // Once a minute at most: a busy `list` path must not pay for a map write per request.
+    if (at === undefined || now - at >= 60_000) this.#listed.set(module, now);
   }
 
   /** A client asked for an artifact of a canonical version: what it will ask next. */
@@ -148,7 +175,7 @@ export class PrefetchPolicy {
     const now = this.#now();
     const tasks: PrefetchTask[] = [];
     // go mod download and go get ask a version's .info right before its zip.
-    if (kind === "info") tasks.push({ kind: "zip", module, version });
+    if (kind === "info") tasks.push({ kind: "zip", module, version, asked: true });
     // A zip: the build has begun, and its zips came with the go.mods asked (see #downloads).
     if (kind === "zip") return tasks;
     const read = this.#walkMods.get(module);
@@ -172,6 +199,7 @@ export class PrefetchPolicy {
 
   /** A go.mod read in the walk (by a client, or fetched for one): its downloads may follow. */
   #read(module: string, version: string, byClient: boolean): PrefetchTask[] {
+    if (this.#checking(module)) return [];
     const now = this.#now();
     const highest = this.#raise(module, version);
     const read = this.#walkMods.get(module);
@@ -200,10 +228,10 @@ export class PrefetchPolicy {
   /**
    * Whether a queued task is still worth fetching: not a zip or `.info` of a
    * version the walk has named a higher one of since (its go.mod is read all
-   * the same).
+   * the same), unless a client asked for that version itself.
    */
   wanted(task: PrefetchTask): boolean {
-    if (task.kind === "mod") return true;
+    if (task.kind === "mod" || task.asked) return true;
     const seen = this.#highest.get(task.module);
     return !seen || !this.#recent(seen.at) || compare(task.version, seen.version) >= 0;
   }
@@ -214,6 +242,12 @@ export class PrefetchPolicy {
     if (seen && this.#recent(seen.at) && compare(version, seen.version) < 0) return false;
     this.#highest.set(module, { version, at: this.#now() });
     return true;
+  }
+
+  /** Whether a client is checking this module's versions (see {@linkcode clientListed}). */
+  #checking(module: string): boolean {
+    const listed = this.#listed.get(module);
+    return listed !== undefined && this.#recent(listed);
   }
 
   #recent(at: number): boolean {

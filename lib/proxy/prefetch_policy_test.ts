@@ -147,3 +147,45 @@ Deno.test("go build: zips follow the go.mods a client reads, no .info; a zip ask
   // A go.mod only the graph needed (no client asked it): maybe no package, so no zip.
   assertEquals(policy.modFetched("d.example/d", "v1.0.0", goMod("d", "1.21", [])), []);
 });
+
+Deno.test("versions a pruned go.mod names supersede, though its requirements' go.mods are not fetched", () => {
+  const policy = new PrefetchPolicy(clock().now);
+  assertEquals(
+    policy.modFetched("a.example/a", "v1.0.0", goMod("a", "1.21", ["y.example/y@v1.3.0"])),
+    [],
+  );
+  // An unpruned corner of the graph names an older y: the go command reads it, and selects v1.3.0.
+  assertEquals(policy.clientAsked("mod", "y.example/y", "v1.0.0"), []);
+  assertEquals(policy.wanted({ kind: "zip", module: "y.example/y", version: "v1.0.0" }), false);
+  assertEquals(names(policy.clientAsked("mod", "y.example/y", "v1.3.0")), [
+    "zip y.example/y@v1.3.0",
+  ]);
+});
+
+Deno.test("the zip of a version whose .info a client asked stays wanted when a higher one is named", () => {
+  const policy = new PrefetchPolicy(clock().now);
+  const [zip] = policy.clientAsked("info", "x.example/x", "v1.2.0"); // go get x@v1.2.0
+  assertEquals(names([zip]), ["zip x.example/x@v1.2.0"]);
+  policy.clientAsked("mod", "x.example/x", "v1.5.0");
+  assertEquals(policy.wanted(zip), true);
+  assertEquals(policy.wanted({ kind: "zip", module: "x.example/x", version: "v1.2.0" }), false);
+});
+
+Deno.test("a go.mod of a module whose versions a client is checking (list, @latest) brings nothing", () => {
+  const policy = new PrefetchPolicy(clock().now);
+  // go get and go list -m -u read the latest go.mod for retractions: it is outside the graph.
+  policy.clientListed("x.example/x");
+  assertEquals(policy.clientAsked("mod", "x.example/x", "v1.5.0"), []);
+  assertEquals(
+    policy.modFetched("x.example/x", "v1.5.0", goMod("x", "1.16", ["z.example/z@v2.0.0"])),
+    [],
+  );
+  // It supersedes nothing, and other modules' go.mods bring their zips as before.
+  assertEquals(names(policy.clientAsked("mod", "z.example/z", "v1.0.0")), [
+    "zip z.example/z@v1.0.0",
+  ]);
+  // The version the client then downloads comes with its .info, as always.
+  assertEquals(names(policy.clientAsked("info", "x.example/x", "v1.5.0")), [
+    "zip x.example/x@v1.5.0",
+  ]);
+});

@@ -109,6 +109,17 @@ Deno.test("what a client asked itself is not prefetched in that walk, even once 
   assertEquals(target.asked, ["zip m.example/m@v1.0.0"]);
 });
 
+Deno.test("a queued prefetch a client asks for before it starts is left to the client", async () => {
+  const { prefetcher: p, target } = prefetcher({ concurrency: 1 });
+  p.fetched("mod", "a.example/a", "v1.0.0", goModRequiring(1)); // r0's go.mod holds the slot
+  p.clientAsked("mod", "x.example/x", "v1.0.0"); // x's zip waits
+  p.clientAsked("zip", "x.example/x", "v1.0.0"); // the client's own download
+  await target.release();
+  await target.release();
+  assertEquals(target.asked, ["mod r0.example/r@v1.0.0"]);
+  assertEquals([p.stats().running, p.stats().queued], [0, 0]);
+});
+
 Deno.test("while the upstream fails the queue is dropped; the disk budget's pause keeps it", async () => {
   let down = false;
   let tight = true;

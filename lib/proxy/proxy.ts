@@ -195,7 +195,9 @@ export class ModuleProxy {
   ): Answer | undefined {
     if (kind === "list" || kind === "latest") {
       const answer = this.#memory.peekAnswer(kind, module, "");
-      return answer && this.#memory.isFresh(answer) ? answerReply(answer) : undefined;
+      if (!answer || !this.#memory.isFresh(answer)) return undefined;
+      this.#prefetch?.clientListed(module); // prefetch: a version check, not the graph
+      return answerReply(answer);
     }
     // Only canonical versions are ever cached under an item key.
     const stored = this.#memory.peekArtifact(kind, module, version);
@@ -218,11 +220,13 @@ export class ModuleProxy {
 
   /** `GET <module>/@v/list` */
   list(module: string): Promise<Reply> {
+    this.#prefetch?.clientListed(module); // prefetch: a version check, not the graph
     return this.#changeable("list", module, "", { kind: "list", module });
   }
 
   /** `GET <module>/@latest` */
   latest(module: string): Promise<Reply> {
+    this.#prefetch?.clientListed(module); // prefetch: a version check, not the graph
     return this.#changeable("latest", module, "", { kind: "latest", module });
   }
 
