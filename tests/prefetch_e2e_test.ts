@@ -61,10 +61,48 @@ const PROJECT = {
   "main.go": `package main\n\nimport _ "${HOST}/l0"\n\nfunc main() {}\n`,
 };
 
+/**
+ * A `go 1.21` graph, pruned but for `d`: `a` names `e v1.2.0`, and the unpruned
+ * `d` an older `e v1.0.0`, whose go.mod the go command reads (it reads `d`'s
+ * whole graph). No package of `e` is imported, so no zip of it is downloaded.
+ */
+function prunedGraph(): SyntheticVersion[] {
+  const host = "pruned.example";
+  const version = (name: string, v: string, go: string, requires: string[], imports: string[]) => ({
+    module: `${host}/${name}`,
+    version: v,
+    goMod: `module ${host}/${name}\n\ngo ${go}\n` +
+      (requires.length
+        ? `\nrequire (\n${requires.map((r) => `\t${host}/${r}\n`).join("")})\n`
+        : ""),
+    files: {
+      [`${name}.go`]: `package ${name}\n\n${
+        imports.map((i) => `import _ "${host}/${i}"\n`).join("")
+      }`,
+    },
+    time: "2024-01-01T00:00:00Z",
+  });
+  return [
+    version("a", "v1.0.0", "1.21", ["b v1.1.0", "e v1.2.0"], ["b"]),
+    version("b", "v1.0.0", "1.21", [], []),
+    version("b", "v1.1.0", "1.21", [], []),
+    version("d", "v1.0.0", "1.16", ["b v1.0.0", "e v1.0.0"], ["b"]),
+    version("e", "v1.0.0", "1.21", [], []),
+    version("e", "v1.2.0", "1.21", [], []),
+  ];
+}
+
+const PRUNED_PROJECT = {
+  "go.mod": "module app.example/app\n\ngo 1.21\n\nrequire (\n\tpruned.example/a v1.0.0\n" +
+    "\tpruned.example/d v1.0.0\n)\n",
+  "main.go":
+    `package main\n\nimport (\n\t_ "pruned.example/a"\n\t_ "pruned.example/d"\n)\n\nfunc main() {}\n`,
+};
+
 /** `go mod tidy` then `go mod download`: the graph walked level by level, then the zips. */
-async function build(goproxy: string, buildCache: string) {
+async function build(goproxy: string, buildCache: string, files: Record<string, string> = PROJECT) {
   const go = await makeGoClient(goproxy, buildCache);
-  const project = await copyProject(PROJECT);
+  const project = await copyProject(files);
   try {
     await go.run(project, ["mod", "tidy"]);
     await go.run(project, ["mod", "download"]);
@@ -237,6 +275,36 @@ Deno.test("prefetching along a deep module graph", async (t) => {
         assertEquals(upstream.counts.get(missing), 1, "the client got the remembered not-found");
       });
     });
+  } finally {
+    await direct.close();
+    await upstream.close();
+    await removeTree(work);
+  }
+});
+
+Deno.test("a pruned graph: zips follow the go.mods clients read, none of a version another go.mod supersedes", async () => {
+  const work = await Deno.makeTempDir({ prefix: "astera-prefetch-pruned-" });
+  const root = join(work, "universe");
+  const buildCache = join(work, "gocache");
+  await writeUniverse(root, prunedGraph());
+  const direct = await startFileProxy({ root });
+  const upstream = await startFileProxy({ root });
+  try {
+    const oracle = await build(direct.url, buildCache, PRUNED_PROJECT);
+    assert(
+      oracle.goSum.includes("pruned.example/e v1.0.0/go.mod h1:"),
+      "e v1.0.0's go.mod was read",
+    );
+    assert(!oracle.goSum.includes("pruned.example/e v1.2.0 h1:"), "no zip of e is needed");
+    await withAstera(work, upstream, [], async (url, prefetch) => {
+      assertEquals(await build(url, buildCache, PRUNED_PROJECT), oracle);
+      await until("the prefetch queue drains", () => idle(prefetch()));
+      const stats = prefetch()!;
+      assert(stats.prefetches > 0, `prefetched: ${JSON.stringify(stats)}`);
+      assertEquals(stats.unasked, 0, `every prefetch was asked for: ${JSON.stringify(stats)}`);
+    });
+    assertEquals([...upstream.counts].filter(([, n]) => n > 1), []);
+    assert(!upstream.counts.has("/pruned.example/e/@v/v1.0.0.zip"), "no zip of a superseded e");
   } finally {
     await direct.close();
     await upstream.close();
