@@ -325,9 +325,7 @@ export class Prefetcher {
     const now = this.#options.now();
     for (const task of tasks) {
       const key = taskKey(task);
-      if (this.#askedInWalk(key)) continue;
-      const tried = this.#tried.get(key);
-      if (tried !== undefined && now - tried < WALK_MS) continue;
+      if (this.#inWalk(this.#asked, key) || this.#inWalk(this.#tried, key)) continue;
       this.#tried.set(key, now);
       (task.kind === "zip" ? this.#zips : this.#small).push(task);
     }
@@ -353,7 +351,7 @@ export class Prefetcher {
       // A go.mod being read may name a higher version of a queued zip's module: zips wait.
       if (this.#small.length === 0 && this.#modsRunning > 0) return;
       const task = (this.#small.length > 0 ? this.#small : this.#zips).shift()!;
-      if (!this.#policy.wanted(task) || this.#askedInWalk(taskKey(task))) continue;
+      if (!this.#policy.wanted(task) || this.#inWalk(this.#asked, taskKey(task))) continue;
       const mod = task.kind === "mod";
       this.#running++;
       if (mod) this.#modsRunning++;
@@ -366,8 +364,9 @@ export class Prefetcher {
     }
   }
 
-  #askedInWalk(key: string): boolean {
-    const at = this.#asked.get(key);
+  /** Whether `key` was noted in `map` within the walk. */
+  #inWalk(map: BoundedMap<string, number>, key: string): boolean {
+    const at = map.get(key);
     return at !== undefined && this.#options.now() - at < WALK_MS;
   }
 
