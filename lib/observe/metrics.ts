@@ -251,6 +251,12 @@ const PREFETCH_FAMILIES: FieldRow[] = [
     "Queued prefetches dropped because the upstream was failing.",
     ["dropped"],
   ],
+  [
+    "astera_prefetch_superseded_total",
+    "counter",
+    "Queued prefetches not fetched: the walk named a higher version of the module meanwhile.",
+    ["superseded"],
+  ],
   ["astera_prefetch_failures_total", "counter", "Prefetches that failed (nothing stored).", [
     "failures",
   ]],

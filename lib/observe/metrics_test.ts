@@ -27,6 +27,7 @@ Deno.test("prefetching's counters are metric families, and absent when it is off
     queued: 2,
     running: 3,
     dropped: 4,
+    superseded: 8,
     failures: 6,
   };
   const on = { ...base, summed: { prefetch } };
@@ -40,6 +41,7 @@ Deno.test("prefetching's counters are metric families, and absent when it is off
     ["astera_prefetch_queued", 2],
     ["astera_prefetch_running", 3],
     ["astera_prefetch_dropped_total", 4],
+    ["astera_prefetch_superseded_total", 8],
     ["astera_prefetch_failures_total", 6],
   ];
   for (const [name, expected] of table) assertEquals(value(on, name), expected, name);

@@ -129,6 +129,8 @@ export interface PrefetchStats {
   unaskedBytes: number;
   /** Queued prefetches dropped because the upstream was failing. */
   dropped: number;
+  /** Queued zips and `.info` not fetched: the walk named a higher version meanwhile. */
+  superseded: number;
   /** Prefetches that failed (the upstream's error; nothing is stored). */
   failures: number;
 }
@@ -187,6 +189,7 @@ export class Prefetcher {
     unasked: 0,
     unaskedBytes: 0,
     dropped: 0,
+    superseded: 0,
     failures: 0,
   };
 
@@ -351,7 +354,11 @@ export class Prefetcher {
       // A go.mod being read may name a higher version of a queued zip's module: zips wait.
       if (this.#small.length === 0 && this.#modsRunning > 0) return;
       const task = (this.#small.length > 0 ? this.#small : this.#zips).shift()!;
-      if (!this.#policy.wanted(task) || this.#inWalk(this.#asked, taskKey(task))) continue;
+      if (!this.#policy.wanted(task)) {
+        this.#stats.superseded++;
+        continue;
+      }
+      if (this.#inWalk(this.#asked, taskKey(task))) continue;
       const mod = task.kind === "mod";
       this.#running++;
       if (mod) this.#modsRunning++;

@@ -95,7 +95,7 @@ Deno.test("a queued zip whose module the walk names at a higher version before i
   await target.release();
   await target.release();
   assertEquals(target.asked, ["mod r0.example/r@v1.0.0", "mod x.example/x@v1.1.0"]);
-  assertEquals([p.stats().running, p.stats().queued], [0, 0]);
+  assertEquals([p.stats().running, p.stats().queued, p.stats().superseded], [0, 0, 1]);
 });
 
 Deno.test("what a client asked itself is not prefetched in that walk, even once its fetch failed", async () => {
