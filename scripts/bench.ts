@@ -63,14 +63,26 @@ async function benchDirect(ctx: Context): Promise<SystemResult> {
   const n = ctx.options.clients;
   ctx.upstream.counts.clear();
   log(`direct: 1 client`);
-  const one = await runGoClients(ctx.upstream.url, 1, ctx.universe.project, ctx.buildCache);
+  const one = await runGoClients(
+    ctx.upstream.url,
+    1,
+    ctx.universe.project,
+    ctx.buildCache,
+    ctx.options.goArgs,
+  );
   result.cold1Ms = one.wallMs;
   result.clientCpu.cold1 = one.clientCpu;
   result.upstream1 = upstreamFigures(ctx.upstream.counts);
   checkFailures(result, "cold 1", one.failures);
   ctx.upstream.counts.clear();
   log(`direct: ${n} clients`);
-  const cold = await runGoClients(ctx.upstream.url, n, ctx.universe.project, ctx.buildCache);
+  const cold = await runGoClients(
+    ctx.upstream.url,
+    n,
+    ctx.universe.project,
+    ctx.buildCache,
+    ctx.options.goArgs,
+  );
   result.coldMs = cold.wallMs;
   result.clientCpu.cold = cold.clientCpu;
   result.upstream = upstreamFigures(ctx.upstream.counts);
@@ -115,7 +127,13 @@ async function prepareAstera(ctx: Context, running: Running[]): Promise<SystemRe
   const single = await start("single");
   try {
     ctx.upstream.counts.clear();
-    const one = await runGoClients(single.url, 1, ctx.universe.project, ctx.buildCache);
+    const one = await runGoClients(
+      single.url,
+      1,
+      ctx.universe.project,
+      ctx.buildCache,
+      ctx.options.goArgs,
+    );
     result.cold1Ms = one.wallMs;
     result.clientCpu.cold1 = one.clientCpu;
     checkFailures(result, "cold 1", one.failures);
@@ -145,6 +163,7 @@ async function asteraRestarted(ctx: Context, result: SystemResult): Promise<void
       ctx.options.clients,
       ctx.universe.project,
       ctx.buildCache,
+      ctx.options.goArgs,
     );
     const after = await asteraStats(restarted.url);
     result.restartWarmMs = warm.wallMs;
@@ -205,7 +224,13 @@ async function preparePostgres(ctx: Context, running: Running[]): Promise<System
   ctx.upstream.counts.clear();
   log(`${name}: cold, ${n} clients over ${instances.urls.length} instances`);
   let peaks = instances.watch();
-  const cold = await runGoClients(instances.urls, n, ctx.universe.project, ctx.buildCache);
+  const cold = await runGoClients(
+    instances.urls,
+    n,
+    ctx.universe.project,
+    ctx.buildCache,
+    ctx.options.goArgs,
+  );
   const coldPeaks = peaks();
   result.rss.cold = Math.max(...coldPeaks);
   result.coldMs = cold.wallMs;
@@ -214,7 +239,13 @@ async function preparePostgres(ctx: Context, running: Running[]): Promise<System
   checkFailures(result, "cold", cold.failures);
   log(`${name}: warm, ${n} clients over ${instances.urls.length} instances`);
   peaks = instances.watch();
-  const warm = await runGoClients(instances.urls, n, ctx.universe.project, ctx.buildCache);
+  const warm = await runGoClients(
+    instances.urls,
+    n,
+    ctx.universe.project,
+    ctx.buildCache,
+    ctx.options.goArgs,
+  );
   const warmPeaks = peaks();
   result.rss.warm = Math.max(...warmPeaks);
   result.warmMs = warm.wallMs;

@@ -163,8 +163,8 @@ export async function settleDisk(): Promise<void> {
 }
 
 /**
- * Runs `count` concurrent `go mod download` in copies of `project`, each with
- * its own empty module cache, against `goproxy`. The wall time runs from the
+ * Runs `count` concurrent `go <args>` (`go mod download` by default) in copies
+ * of `project`, each with its own empty module cache, against `goproxy`. The wall time runs from the
  * first start to the last exit; setting up and removing caches is outside it.
  *
  * @example
@@ -178,6 +178,7 @@ export async function runGoClients(
   count: number,
   project: Record<string, string>,
   buildCache: string,
+  args: readonly string[] = ["mod", "download"],
 ): Promise<ClientsResult> {
   const clients: { go: GoClient; dir: string }[] = [];
   for (let i = 0; i < count; i++) {
@@ -189,7 +190,7 @@ export async function runGoClients(
   const cpuBefore = childrenCpu();
   const started = performance.now();
   const results = await Promise.all(
-    clients.map(({ go, dir }) => go.run(dir, ["mod", "download"], true)),
+    clients.map(({ go, dir }) => go.run(dir, [...args], true)),
   );
   const wallMs = performance.now() - started;
   const clientCpu = childrenCpu() - cpuBefore;
@@ -241,7 +242,16 @@ export async function runWrk(
   seconds: number,
 ): Promise<LoadResult> {
   const output = await new Deno.Command(wrk, {
-    args: ["-t2", `-c${connections}`, `-d${seconds}s`, "--latency", "--timeout", "10s", url],
+    // wrk refuses fewer connections than threads (`--clients 1`).
+    args: [
+      `-t${Math.min(2, connections)}`,
+      `-c${connections}`,
+      `-d${seconds}s`,
+      "--latency",
+      "--timeout",
+      "10s",
+      url,
+    ],
     stdin: "null",
   }).output();
   const text = new TextDecoder().decode(output.stdout) + new TextDecoder().decode(output.stderr);

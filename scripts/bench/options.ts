@@ -21,11 +21,13 @@ import { DEEP_LEVELS } from "./universe.ts";
 export const USAGE =
   `usage: deno task bench [--quick] [--clients N] [--delay DURATION] [--bandwidth SIZE]
   [--store sqlite|postgres] [--instances N]
-  [--modules N] [--deep-levels N] [--huge-mb N] [--universe DIR --project DIR] [--seconds N] [--systems direct,astera,budget,nginx,floor,athens,tls] [--out FILE] [--keep] [--cpu-prof DIR] [--astera-args="FLAGS"]
+  [--modules N] [--deep-levels N] [--huge-mb N] [--universe DIR --project DIR] [--seconds N] [--systems direct,astera,budget,nginx,floor,athens,tls] [--out FILE] [--keep] [--cpu-prof DIR] [--astera-args="FLAGS"] [--go="mod download"]
 
   budget: Astera again with --max-bytes of half the universe, so eviction churns under the workloads
   --store postgres: also N Astera instances (--instances, default 3) on one throwaway PostgreSQL,
-    the clients spread over them`;
+    the clients spread over them
+  --go: what each go client runs (default "mod download"); e.g. "mod graph", or "mod tidy" with
+    --project (its top-level .go files are copied)`;
 
 /**
  * Flags of the benchmark.
@@ -56,6 +58,8 @@ export interface BenchOptions {
   store: "sqlite" | "postgres";
   /** How many instances share the PostgreSQL database. */
   instances: number;
+  /** What each go client runs: `go mod download` by default (`["mod", "download"]`). */
+  goArgs: string[];
   /** An existing universe (GOPROXY layout) and a project resolving against it, instead of the synthetic one. */
   universe?: { root: string; project: string };
 }
@@ -95,6 +99,7 @@ export function parseBenchArgs(args: string[]): BenchOptions {
       instances: { type: "string" },
       universe: { type: "string" },
       project: { type: "string" },
+      go: { type: "string", default: "mod download" },
       help: { type: "boolean", default: false },
     },
   });
@@ -140,6 +145,7 @@ export function parseBenchArgs(args: string[]): BenchOptions {
     keep: values.keep,
     cpuProfDir: values["cpu-prof"],
     asteraArgs: values["astera-args"].split(/\s+/).filter((word) => word !== ""),
+    goArgs: values.go.split(/\s+/).filter((word) => word !== ""),
     store: values.store,
     instances: int(values.instances, 3, "instances"),
   };

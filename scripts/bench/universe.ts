@@ -346,6 +346,12 @@ export async function loadUniverse(root: string, projectDir: string): Promise<Un
   const goSum = await Deno.readTextFile(join(projectDir, "go.sum")).catch(() => "");
   const project: Record<string, string> = { "go.mod": goMod };
   if (goSum) project["go.sum"] = goSum;
+  // Its top-level Go files too, so that `--go "mod tidy"` or `--go "build"` has packages to load.
+  for await (const entry of Deno.readDir(projectDir)) {
+    if (entry.isFile && entry.name.endsWith(".go")) {
+      project[entry.name] = await Deno.readTextFile(join(projectDir, entry.name));
+    }
+  }
   const files = await listFiles(root);
   const zips = files.filter((file) => file.path.endsWith(".zip"));
   if (zips.length === 0) throw new Error(`${root} holds no zips: not a GOPROXY layout`);

@@ -67,6 +67,7 @@ async function warmRound(
     ctx.options.clients,
     ctx.universe.project,
     ctx.buildCache,
+    ctx.options.goArgs,
   );
   result.rss.warm = Math.max(result.rss.warm ?? 0, watch.end());
   checkFailures(result, round === 1 ? "warm" : `warm round ${round}`, warm.failures);
@@ -177,7 +178,7 @@ export async function coldWarm(
     upstream.counts.clear();
     log(`${result.name}: cold, ${n} clients`);
     watch.begin();
-    const run = await runGoClients(system.url, n, universe.project, ctx.buildCache);
+    const run = await runGoClients(system.url, n, universe.project, ctx.buildCache, options.goArgs);
     result.rss.cold = watch.end();
     result.cpu.cold = watch.cpu;
     result.coldMs = run.wallMs;
