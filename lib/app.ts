@@ -21,11 +21,8 @@ import { answerZipQuestions } from "./isolates/shared_zip.ts";
 import { reclaimer } from "./proxy/reclaim.ts";
 import type { ModuleSource } from "./sources/source.ts";
 import { openStore, shownDb, type Store } from "./store/mod.ts";
-import {
-  FORWARD_TOKEN_HEADER,
-  type ReplicaMessage,
-  type ReplicaSettings,
-} from "./isolates/replica.ts";
+import { FORWARD_TOKEN_HEADER } from "./isolates/forwarder.ts";
+import type { ReplicaMessage, ReplicaSettings } from "./isolates/replica.ts";
 import { timingSafeEqual } from "node:crypto";
 import { createUpstream, describeUpstreamList } from "./sources/mod.ts";
 import { configurationOf, countingFetch, Observer } from "./observe/mod.ts";

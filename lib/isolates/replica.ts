@@ -5,21 +5,14 @@
  * to the database and serves whatever is stored (and fresh) from it and from
  * its own memory cache. A zip not stored yet it streams from the database
  * while the primary downloads it (`sharedzip.ts`); anything else it forwards
- * to the primary isolate over loopback, which fetches, coalesces and stores as
- * always, so every artifact still leaves the upstream once.
+ * to the primary isolate over loopback (`forwarder.ts`), which fetches,
+ * coalesces and stores as always, so every artifact still leaves the upstream
+ * once.
  *
  * @module
  */
 import { type AuthScope, CredentialChecker, guardHandler } from "../access/mod.ts";
-import {
-  createHandler,
-  type HttpRequest,
-  type HttpResponse,
-  type IsolateStats,
-  serveHttp,
-  textError,
-  type TlsKeyPair,
-} from "../http/mod.ts";
+import { createHandler, type IsolateStats, serveHttp, type TlsKeyPair } from "../http/mod.ts";
 import { createLogger } from "../log.ts";
 import {
   type Ask,
@@ -29,6 +22,7 @@ import {
   ServedLog,
   ZipPins,
 } from "../proxy/mod.ts";
+import { createForwarder } from "./forwarder.ts";
 import { askPrimaryForZips } from "./shared_zip.ts";
 import { reclaimer } from "../proxy/reclaim.ts";
 import { openStore } from "../store/mod.ts";
@@ -80,56 +74,6 @@ export type ReplicaMessage =
   | { type: "served"; hits: BatchedHit[] }
   /** Client asks the replica answered itself, for the primary's prefetching (see `ask_report.ts`). */
   | { type: "asked"; asks: Ask[] };
-
-/** The header that carries {@linkcode ReplicaSettings.forwardToken}. */
-export const FORWARD_TOKEN_HEADER = "x-astera-forward";
-
-/** Request headers that change what the primary answers; nothing else is passed on. */
-const FORWARDED_HEADERS = ["range", "if-range", "if-none-match"];
-/** Response headers that describe the connection, not the content; the replica's server sets its own. */
-const HOP_HEADERS = new Set(["connection", "keep-alive", "transfer-encoding", "date"]);
-
-/**
- * Makes the function a replica's handler calls for what it has not stored:
- * the same request to the primary, the answer streamed back as it comes.
- *
- * @example
- * ```ts ignore
- * import { createForwarder } from "./replica.ts";
- * const forward = createForwarder("http://127.0.0.1:40123");
- * const response = await forward({ method: "GET", target: "/golang.org/x/text/@v/list", headers: {} });
- * ```
- */
-export function createForwarder(
-  primary: string,
-  token?: string,
-): (request: HttpRequest) => Promise<HttpResponse> {
-  return async (request) => {
-    const headers: Record<string, string> = {};
-    if (token) headers[FORWARD_TOKEN_HEADER] = token;
-    for (const name of FORWARDED_HEADERS) {
-      const value = request.headers[name];
-      if (value !== undefined) headers[name] = value;
-    }
-    try {
-      const query = request.target.indexOf("?");
-      const path = query < 0 ? request.target : request.target.slice(0, query);
-      // A pooled loopback connection the primary just closed as idle fails at once: ask anew.
-      const ask = () => fetch(primary + path, { method: request.method, headers });
-      const response = await ask().catch(ask);
-      const copied: Record<string, string> = {};
-      for (const [name, value] of response.headers) {
-        if (!HOP_HEADERS.has(name)) copied[name] = value;
-      }
-      return { status: response.status, headers: copied, body: response.body };
-    } catch (error) {
-      return textError(
-        502,
-        `primary isolate unreachable: ${error instanceof Error ? error.message : String(error)}`,
-      );
-    }
-  };
-}
 
 /** A replica serving: its counters, and how to stop it. */
 export interface RunningReplica {

@@ -27,7 +27,9 @@
 export const REASK_MS = 60_000;
 
 /**
- * One client ask: the artifact's kind, module and canonical version.
+ * One client ask: the artifact's kind, module and canonical version; or
+ * `list` (with version `""`) for a module's `list` or `@latest`, a check of
+ * its versions rather than a step of the walk.
  *
  * @example
  * ```ts
@@ -35,7 +37,7 @@ export const REASK_MS = 60_000;
  * const ask: Ask = ["zip", "golang.org/x/text", "v0.14.0"];
  * ```
  */
-export type Ask = [kind: "mod" | "info" | "zip", module: string, version: string];
+export type Ask = [kind: "mod" | "info" | "zip" | "list", module: string, version: string];
 
 /**
  * Which asks answered from memory repeat one made within {@linkcode REASK_MS},

@@ -233,10 +233,14 @@ export class Prefetcher {
 
   /**
    * Clients of a replica isolate asked these, and the replica answered them
-   * itself (see `ask_report.ts`): hits, and the walk goes on, as for asks here.
+   * itself (see `ask_report.ts`): hits, version checks, and the walk goes on,
+   * as for asks here.
    */
   replicaAsked(asks: readonly Ask[]): void {
-    for (const [kind, module, version] of asks) this.clientAsked(kind, module, version);
+    for (const [kind, module, version] of asks) {
+      if (kind === "list") this.clientListed(module);
+      else this.clientAsked(kind, module, version);
+    }
   }
 
   /**

@@ -216,3 +216,15 @@ Deno.test("a repeated ask answered from memory reaches the policy once a minute,
     PrefetchPolicy.prototype.clientAsked = original;
   }
 });
+
+Deno.test("a version check a replica answered itself reaches the policy: the go.mod read next brings nothing", async () => {
+  const { prefetcher: p, target } = prefetcher({ concurrency: 8 });
+  p.fetched("info", "c.example/c", "v1.0.0", enc("{}")); // a cold walk
+  // go list -m -u on a replica: the list came from its memory, then the latest go.mod.
+  p.replicaAsked([["list", "x.example/x", ""], ["mod", "x.example/x", "v1.5.0"]]);
+  assertEquals(target.asked, []);
+  // A go.mod of the walk still brings its zip.
+  p.replicaAsked([["mod", "y.example/y", "v1.0.0"]]);
+  assertEquals(target.asked, ["zip y.example/y@v1.0.0"]);
+  await target.release();
+});

@@ -197,6 +197,7 @@ export class ModuleProxy {
       const answer = this.#memory.peekAnswer(kind, module, "");
       if (!answer || !this.#memory.isFresh(answer)) return undefined;
       this.#prefetch?.clientListed(module); // prefetch: a version check, not the graph
+      this.#options.reportAsk?.("list", module, "", answer);
       return answerReply(answer);
     }
     // Only canonical versions are ever cached under an item key.
@@ -220,14 +221,20 @@ export class ModuleProxy {
 
   /** `GET <module>/@v/list` */
   list(module: string): Promise<Reply> {
-    this.#prefetch?.clientListed(module); // prefetch: a version check, not the graph
-    return this.#changeable("list", module, "", { kind: "list", module });
+    return this.#versionCheck("list", module);
   }
 
   /** `GET <module>/@latest` */
   latest(module: string): Promise<Reply> {
+    return this.#versionCheck("latest", module);
+  }
+
+  /** `list` or `@latest`: told to prefetching (here, or by a replica that answered it itself). */
+  async #versionCheck(kind: "list" | "latest", module: string): Promise<Reply> {
     this.#prefetch?.clientListed(module); // prefetch: a version check, not the graph
-    return this.#changeable("latest", module, "", { kind: "latest", module });
+    const reply = await this.#changeable(kind, module, "", { kind, module });
+    if (reply.type !== "miss") this.#options.reportAsk?.("list", module, "");
+    return reply;
   }
 
   /**

@@ -71,12 +71,13 @@ export interface ModuleProxyOptions {
   prefetch?: { concurrency: number };
   /**
    * With `storedOnly`: told of each client ask for a canonical `.info`,
-   * `.mod` or zip this isolate answered itself, for the primary's
-   * prefetching (see `ask_report.ts`); `cached` is the memory entry that
-   * answered. What it forwards, the primary hears anyway.
+   * `.mod` or zip, or a `list` or `@latest` (kind `list`), this isolate
+   * answered itself, for the primary's prefetching (see `ask_report.ts`);
+   * `cached` is the memory entry that answered. What it forwards, the
+   * primary hears anyway.
    */
   reportAsk?: (
-    kind: "mod" | "info" | "zip",
+    kind: "mod" | "info" | "zip" | "list",
     module: string,
     version: string,
     cached?: object,

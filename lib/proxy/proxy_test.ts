@@ -18,7 +18,10 @@ function fakeUpstream() {
     async fetch(request: ArtifactRequest): Promise<SourceAnswer> {
       fetched.push(`${request.module} ${request.kind}`);
       await released;
-      if (request.kind === "mod" && request.module === "example.com/lib") return foundBytes(GO_MOD);
+      if (request.module === "example.com/lib") {
+        if (request.kind === "mod") return foundBytes(GO_MOD);
+        if (request.kind === "list") return foundBytes(new TextEncoder().encode("v1.0.0\n"));
+      }
       return { found: false, status: 404, message: "not found" };
     },
     fetchPath(): Promise<SourceAnswer> {
@@ -128,6 +131,14 @@ Deno.test("a replica reports the asks it answered itself, not those it leaves to
     assertEquals(text(await replica.mod("example.com/lib", "v1.0.0")), "module example.com/lib\n");
     assertEquals(replica.cachedReply("mod", "example.com/lib", "v1.0.0")?.type, "bytes");
     assertEquals(reported, ["mod example.com/lib@v1.0.0", "mod example.com/lib@v1.0.0"]);
+    // A version check is told too, so that prefetching knows the go.mod read next is no step of a walk.
+    reported.length = 0;
+    assertEquals((await replica.list("example.com/lib")).type, "miss");
+    assertEquals(reported, []);
+    await primary.list("example.com/lib");
+    assertEquals(text(await replica.list("example.com/lib")), "v1.0.0\n");
+    assertEquals(replica.cachedReply("list", "example.com/lib", "")?.type, "bytes");
+    assertEquals(reported, ["list example.com/lib@", "list example.com/lib@"]);
     await primary.settle();
     await replica.settle();
   });
