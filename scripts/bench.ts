@@ -44,6 +44,7 @@ import {
   postgresRun,
   type Running,
   upstreamFigures,
+  walkMs,
 } from "./bench/context.ts";
 import {
   coldWarm,
@@ -62,7 +63,9 @@ async function benchDirect(ctx: Context): Promise<SystemResult> {
   const result = newResult("direct");
   const n = ctx.options.clients;
   ctx.upstream.counts.clear();
+  ctx.upstream.firstAsked.clear();
   log(`direct: 1 client`);
+  const startedAt = performance.now();
   const one = await runGoClients(
     ctx.upstream.url,
     1,
@@ -71,6 +74,7 @@ async function benchDirect(ctx: Context): Promise<SystemResult> {
     ctx.options.goArgs,
   );
   result.cold1Ms = one.wallMs;
+  result.walk1Ms = walkMs(ctx.upstream.firstAsked, startedAt);
   result.clientCpu.cold1 = one.clientCpu;
   result.upstream1 = upstreamFigures(ctx.upstream.counts);
   checkFailures(result, "cold 1", one.failures);
@@ -127,6 +131,8 @@ async function prepareAstera(ctx: Context, running: Running[]): Promise<SystemRe
   const single = await start("single");
   try {
     ctx.upstream.counts.clear();
+    ctx.upstream.firstAsked.clear();
+    const startedAt = performance.now();
     const one = await runGoClients(
       single.url,
       1,
@@ -135,6 +141,7 @@ async function prepareAstera(ctx: Context, running: Running[]): Promise<SystemRe
       ctx.options.goArgs,
     );
     result.cold1Ms = one.wallMs;
+    result.walk1Ms = walkMs(ctx.upstream.firstAsked, startedAt);
     result.clientCpu.cold1 = one.clientCpu;
     checkFailures(result, "cold 1", one.failures);
     // Prefetches the client never asked for may still run: they count too.

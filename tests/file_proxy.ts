@@ -39,6 +39,11 @@ export interface FileProxy {
   url: string;
   /** Requests per decoded request path. */
   counts: Map<string, number>;
+  /**
+   * When each decoded path was first asked (`performance.now()`) since the
+   * map was last cleared: the benchmark reads where a client's walk ended.
+   */
+  firstAsked: Map<string, number>;
   /** The `Range` headers received, per decoded request path. */
   ranges: Map<string, string[]>;
   /** While set, every request gets this status (e.g. 503) instead of content. */
@@ -64,11 +69,13 @@ export interface FileProxy {
  */
 export function startFileProxy(options: FileProxyOptions): Promise<FileProxy> {
   const counts = new Map<string, number>();
+  const firstAsked = new Map<string, number>();
   const ranges = new Map<string, string[]>();
   const broken = new Set<string>();
   const state: FileProxy = {
     url: "",
     counts,
+    firstAsked,
     ranges,
     failWith: null,
     refusals: new Map(),
@@ -79,6 +86,7 @@ export function startFileProxy(options: FileProxyOptions): Promise<FileProxy> {
     async (request) => {
       const path = decodeURIComponent(new URL(request.url).pathname);
       counts.set(path, (counts.get(path) ?? 0) + 1);
+      if (!firstAsked.has(path)) firstAsked.set(path, performance.now());
       if (options.delayMs) await new Promise((resolve) => setTimeout(resolve, options.delayMs));
       if (state.failWith !== null) {
         return new Response("upstream failing on purpose\n", { status: state.failWith });

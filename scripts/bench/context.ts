@@ -59,7 +59,7 @@ export async function machine(): Promise<string> {
 export interface Context {
   options: BenchOptions;
   universe: Universe;
-  upstream: { url: string; counts: Map<string, number> };
+  upstream: { url: string; counts: Map<string, number>; firstAsked: Map<string, number> };
   /** The upstream's link, read at each request: a workload may lift it for a while. */
   link: { delayMs: number; bytesPerSecond: number };
   work: string;
@@ -100,6 +100,28 @@ export function upstreamFigures(counts: Map<string, number>): SystemResult["upst
     if (count > max) [max, maxPath] = [count, path];
   }
   return { requests, unique: counts.size, max, maxPath };
+}
+
+/**
+ * How long a client's walk of the module graph took, from `startedAt`
+ * (`performance.now()`) to the first `.info` the upstream was asked: `go mod
+ * download` reads every go.mod it needs before it asks any `.info`, and
+ * Astera prefetches none before a client asks one. Undefined when no `.info`
+ * was asked (`go mod tidy`, `go mod graph`).
+ *
+ * @example
+ * ```ts
+ * import { walkMs } from "./context.ts";
+ * const firstAsked = new Map([["/m/@v/v1.0.0.mod", 1_100], ["/m/@v/v1.0.0.info", 4_000]]);
+ * console.log(walkMs(firstAsked, 1_000)); // 3000
+ * ```
+ */
+export function walkMs(firstAsked: Map<string, number>, startedAt: number): number | undefined {
+  let first = Infinity;
+  for (const [path, at] of firstAsked) {
+    if (path.endsWith(".info") && at < first) first = at;
+  }
+  return first === Infinity ? undefined : first - startedAt;
 }
 
 /**

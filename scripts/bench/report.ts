@@ -19,6 +19,8 @@ export interface SystemResult {
   skipped?: string;
   notes: string[];
   cold1Ms?: number;
+  /** In the cold run of one client: its walk of the module graph, until its first `.info`. */
+  walk1Ms?: number;
   coldMs?: number;
   /** Upstream requests during the cold run, and distinct paths among them. */
   upstream?: { requests: number; unique: number; max: number; maxPath: string };
@@ -182,6 +184,7 @@ export function table(systems: SystemResult[]): string {
   const direct = systems.find((system) => system.name === "direct" && !system.skipped);
   const rows: [string, (system: SystemResult) => string][] = [
     ["cold, 1 client", (r) => s(r.cold1Ms)],
+    ["cold, 1 client: its walk of the graph (until its first .info)", (r) => s(r.walk1Ms)],
     ["cold, N clients", (r) => s(r.coldMs)],
     ["cold N ÷ cold 1", (r) => x(ratio(r.coldMs, r.cold1Ms))],
     ["cold 1 client ÷ direct", (r) => x(ratio(r.cold1Ms, direct?.cold1Ms))],
@@ -289,7 +292,11 @@ function prefetchTargets(
 /**
  * What no proxy could take from a cold run of N clients, as a share of
  * direct's: the go clients' own CPU spread over the cores, and Astera's warm
- * run (everything stored, no upstream at all).
+ * run (everything stored, no upstream at all); and one cold client's walk of
+ * the graph through Astera, which the clients' downloads wait for (the go
+ * command reads every go.mod first) and whose round trips are mostly those of
+ * the main module's requirements, whose go.mods no proxy can foresee (it
+ * never sees the main go.mod).
  */
 function coldNFloor(astera: SystemResult, direct: SystemResult | undefined, cores: number): string {
   const parts: string[] = [];
@@ -303,6 +310,14 @@ function coldNFloor(astera: SystemResult, direct: SystemResult | undefined, core
   }
   const warm = ratio(astera.warmMs, direct?.coldMs);
   if (warm !== undefined) parts.push(`Astera warm (all stored, no upstream) took ${x(warm)}`);
+  const walk = ratio(astera.walk1Ms, direct?.coldMs);
+  if (walk !== undefined) {
+    parts.push(
+      `one cold client's walk of the graph through Astera, before it downloads anything, took ${
+        x(walk)
+      }`,
+    );
+  }
   return parts.length ? `; ${parts.join("; ")}` : "";
 }
 

@@ -105,3 +105,27 @@ Deno.test("bench verdicts: the run with --max-bytes has its own warm and peak RS
   );
   assert(parseBenchArgs([]).systems.has("budget"), "the budget run is part of the full run");
 });
+
+Deno.test("bench verdicts: cold N against direct names the warm run and one client's walk", () => {
+  const results = [
+    system("Astera", { cold1Ms: 4_000, walk1Ms: 3_000, coldMs: 11_000, warmMs: 8_000 }),
+    system("direct", { cold1Ms: 16_000, walk1Ms: 3_500, coldMs: 20_000 }),
+  ];
+  const verdict = targets(results, 2).find((v) => v.target === "cold N ≤ 0.5 × direct N")!;
+  assertEquals(verdict.pass, false);
+  assert(
+    verdict.detail.includes("Astera warm (all stored, no upstream) took 0.40×"),
+    verdict.detail,
+  );
+  assert(
+    verdict.detail.includes(
+      "walk of the graph through Astera, before it downloads anything, took 0.15×",
+    ),
+    verdict.detail,
+  );
+  assert(
+    table(results).includes(
+      "| cold, 1 client: its walk of the graph (until its first .info) | 3.00 s | 3.50 s |",
+    ),
+  );
+});
