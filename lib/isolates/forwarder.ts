@@ -19,8 +19,12 @@ import { SingleFlight } from "../proxy/mod.ts";
 /** The header that carries the token the primary's loopback port asks of its replicas. */
 export const FORWARD_TOKEN_HEADER = "x-astera-forward";
 
-/** Answers up to this size are shared by the asks that wait for them together. */
-export const SHARED_ANSWER_MAX = 256 * 1024;
+/**
+ * Answers up to this size are shared by the asks that wait for them together
+ * (go.mod files and version lists are a few KiB): each is held until every
+ * asker's client has read it.
+ */
+export const SHARED_ANSWER_MAX = 64 * 1024;
 
 /** Request headers that change what the primary answers; nothing else is passed on. */
 const FORWARDED_HEADERS = ["range", "if-range", "if-none-match"];

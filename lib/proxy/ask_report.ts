@@ -6,9 +6,10 @@
  * reports the primary would count those prefetch hits as waste, and its
  * policy would miss part of the walk.
  *
- * A report is a few strings per artifact: asks are sent in batches, and a
- * repeat of an ask answered from memory (the hot path) is sent at most once
- * per {@linkcode REASK_MS}, as the primary's own policy hears it.
+ * A report is a few strings per artifact: asks are sent in batches (a
+ * version check at once, with what is pending), and a repeat of an ask
+ * answered from memory (the hot path) is sent at most once per
+ * {@linkcode REASK_MS}, as the primary's own policy hears it.
  *
  * @module
  */
@@ -126,7 +127,9 @@ export class AskReport {
   asked(kind: Ask[0], module: string, version: string, cached?: object): void {
     if (cached && this.#repeats.isRepeat(cached)) return;
     this.#pending.push([kind, module, version]);
-    if (this.#pending.length >= (this.#options.maxBatch ?? 256)) {
+    // A version check goes at once: the go.mod its client asks next may reach the primary
+    // (forwarded, or on another connection) within a batch's delay, and must meet it there.
+    if (kind === "list" || this.#pending.length >= (this.#options.maxBatch ?? 256)) {
       this.flush();
     } else if (this.#timer === undefined) {
       this.#timer = setTimeout(() => this.flush(), this.#options.delayMs ?? 10);

@@ -22,6 +22,13 @@ Deno.test("asks made together go to the primary in one batch", async () => {
   assertEquals(sent, [[["mod", "example.com/a", "v1.0.0"], ["info", "example.com/b", "v1.2.0"]]]);
 });
 
+Deno.test("a version check is sent at once, with the asks pending before it", () => {
+  const { asks, sent } = report();
+  asks.asked("mod", "example.com/a", "v1.0.0");
+  asks.asked("list", "example.com/b", "");
+  assertEquals(sent, [[["mod", "example.com/a", "v1.0.0"], ["list", "example.com/b", ""]]]);
+});
+
 Deno.test("a full batch is sent at once", () => {
   const { asks, sent } = report({ maxBatch: 2 });
   asks.asked("zip", "example.com/a", "v1.0.0");
