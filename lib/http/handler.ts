@@ -145,6 +145,13 @@ export function createHandler(
     }
     return answer(request, count, metrics.now());
   };
+  // What the primary answered a forward: a failure among them is kept there, not again here.
+  const relayed = new WeakSet<HttpResponse>();
+  const relay = forward && (async (request: HttpRequest): Promise<HttpResponse> => {
+    const response = await forward(request);
+    relayed.add(response);
+    return response;
+  });
   // The route `respond` parsed: set before its first await, so read right after calling it.
   let routed: RouteLike | undefined;
   const answer = async (
@@ -156,7 +163,7 @@ export function createHandler(
     const pending = respond(request);
     const parsed = routed;
     const response = counted(await pending);
-    metrics.record(parsed, request, response, count, started);
+    metrics.record(parsed, request, response, count, started, relayed.has(response));
     return response;
   };
   const respond = async (request: HttpRequest): Promise<HttpResponse> => {
@@ -184,7 +191,7 @@ export function createHandler(
         }
         case "stats": {
           // A replica's counters are only part of the picture: the primary sums them all.
-          if (forward) return await forward(request);
+          if (relay) return await relay(request);
           const all = [isolateStats(), ...(await replicaStats?.() ?? [])];
           // What /metrics and the status page show is theirs to show.
           const { observe: _, ...summed } = sumStats(all);
@@ -206,7 +213,7 @@ export function createHandler(
         case "metrics":
         case "status":
           // Only the primary sees every isolate's counters.
-          if (forward) return await forward(request);
+          if (relay) return await relay(request);
           if (!observer) return textError(404, `not found: ${pathname} is not served here`);
           return parsed.kind === "metrics"
             ? await observer.metricsResponse(request)
@@ -252,7 +259,7 @@ export function createHandler(
       return textError(500, "internal error");
     }
     if (reply.type === "miss") {
-      if (forward) return await forward(request);
+      if (relay) return await relay(request);
       return textError(502, "internal error: nothing stored and no primary to ask");
     }
     // Disk budget: a zip's pin is released once it is sent (lib/proxy/pins.ts).

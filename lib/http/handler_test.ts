@@ -41,3 +41,37 @@ Deno.test("/healthz answers 503 with the reason while the server is starting, th
     store.close();
   }
 });
+
+Deno.test("a failure the primary answered a replica's forward is kept by the primary, not again by the replica", async () => {
+  const store = new MemoryStore();
+  const proxy = new ModuleProxy({
+    store,
+    upstream: createUpstream([{ url: "off", fallThroughOnError: false }], { timeoutMs: 1 }),
+    freshMs: 60_000,
+    negativeMs: 60_000,
+    cacheBytes: 1 << 20,
+    cacheTtlMs: 60_000,
+    log: silentLogger,
+    storedOnly: true,
+  });
+  const failure: HttpResponse = {
+    status: 502,
+    headers: { "content-type": "text/plain; charset=utf-8" },
+    body: new TextEncoder().encode("upstream unreachable\n"),
+  };
+  const replica = createHandler(proxy, silentLogger, () => Promise.resolve(failure));
+  try {
+    const response = await replica({
+      method: "GET",
+      target: "/example.com/m/@v/v1.0.0.mod",
+      headers: {},
+    });
+    assertEquals([response.status, text(response)], [502, "upstream unreachable\n"]);
+    const observed = replica.isolateStats().observe as { errors: unknown[] };
+    assertEquals(observed.errors, []);
+    assertEquals(replica.stats.errors, 1, "the replica's client was answered a failure");
+  } finally {
+    await proxy.settle();
+    store.close();
+  }
+});

@@ -119,8 +119,8 @@ export class RequestMetrics {
    * Counts one answer: `route` as parsed (undefined: no valid route), the
    * response as given, `started` from {@linkcode now} when it arrived. An
    * answer to a replica's forward is not `counted` (the replica counts it),
-   * but a failure is kept here, where its message is whole: the replica gets
-   * it as a stream. An answer given at once, from memory, comes without
+   * but a failure is kept here, where it happened; the replica passes
+   * `relayed` for it, and does not keep it again. An answer given at once, from memory, comes without
    * `started` and is counted in the first bucket unmeasured: reading the
    * clock twice (about 170 ns each in Deno 2.9) would cost more than
    * everything else counted here together.
@@ -131,10 +131,13 @@ export class RequestMetrics {
     response: HttpResponse,
     counted: boolean,
     started?: number,
+    relayed = false,
   ): void {
     const status = response.status;
     const body = response.body;
-    if (status >= 500 && body instanceof Uint8Array) this.#addError(request, status, body);
+    if (status >= 500 && body instanceof Uint8Array && !relayed) {
+      this.#addError(request, status, body);
+    }
     if (!counted) return;
     const kind = route ? kindIndex(route.kind) : OTHER;
     const statusClass = Math.min(CLASSES - 1, Math.max(0, ((status / 100) | 0) - 1));

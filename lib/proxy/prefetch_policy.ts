@@ -41,7 +41,10 @@
  *
  * What this costs: a walk that reads the graph and downloads nothing
  * (`go mod graph`, `go list -m all`) leaves the zips of the go.mods it asked
- * prefetched and unasked, counted as waste after an hour.
+ * prefetched and unasked, counted as waste after an hour. And a zip on its
+ * way is not called back: the go command asks go.mods several at a time, so
+ * the go.mod that names a higher version can arrive after the client has read
+ * an older one in an unpruned corner and that one's zip has begun.
  *
  * A walk is what happened in the last {@linkcode WALK_MS}: Astera does not
  * tell clients apart, and needs not to (concurrent builds of one project
