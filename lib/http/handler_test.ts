@@ -9,7 +9,8 @@ import type { HttpResponse } from "./types.ts";
 const text = (response: HttpResponse) =>
   response.body instanceof Uint8Array ? new TextDecoder().decode(response.body) : "";
 
-Deno.test("/healthz answers 503 with the reason while the server is starting, then ok", async () => {
+/** A proxy over an empty store with no source: a replica's (`storedOnly`) or the primary's. */
+function proxyWithoutSource(storedOnly: boolean) {
   const store = new MemoryStore();
   const proxy = new ModuleProxy({
     store,
@@ -19,7 +20,13 @@ Deno.test("/healthz answers 503 with the reason while the server is starting, th
     cacheBytes: 1 << 20,
     cacheTtlMs: 60_000,
     log: silentLogger,
+    storedOnly,
   });
+  return { store, proxy };
+}
+
+Deno.test("/healthz answers 503 with the reason while the server is starting, then ok", async () => {
+  const { store, proxy } = proxyWithoutSource(false);
   let starting: string | undefined = "starting: 1 of 2 isolates not listening yet";
   const handler = createHandler(
     proxy,
@@ -43,17 +50,7 @@ Deno.test("/healthz answers 503 with the reason while the server is starting, th
 });
 
 Deno.test("a failure the primary answered a replica's forward is kept by the primary, not again by the replica", async () => {
-  const store = new MemoryStore();
-  const proxy = new ModuleProxy({
-    store,
-    upstream: createUpstream([{ url: "off", fallThroughOnError: false }], { timeoutMs: 1 }),
-    freshMs: 60_000,
-    negativeMs: 60_000,
-    cacheBytes: 1 << 20,
-    cacheTtlMs: 60_000,
-    log: silentLogger,
-    storedOnly: true,
-  });
+  const { store, proxy } = proxyWithoutSource(true);
   const failure: HttpResponse = {
     status: 502,
     headers: { "content-type": "text/plain; charset=utf-8" },
