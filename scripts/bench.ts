@@ -59,25 +59,27 @@ import {
 // Kept importable from here: the flags are the script's interface.
 export { type BenchOptions, parseBenchArgs } from "./bench/options.ts";
 
-async function benchDirect(ctx: Context): Promise<SystemResult> {
-  const result = newResult("direct");
-  const n = ctx.options.clients;
+/**
+ * One cold client through `url`, with the upstream's counts from its start:
+ * its time, its walk of the graph and its CPU go into `result`.
+ */
+async function coldOneClient(ctx: Context, url: string, result: SystemResult): Promise<void> {
   ctx.upstream.counts.clear();
   ctx.upstream.firstAsked.clear();
-  log(`direct: 1 client`);
   const startedAt = performance.now();
-  const one = await runGoClients(
-    ctx.upstream.url,
-    1,
-    ctx.universe.project,
-    ctx.buildCache,
-    ctx.options.goArgs,
-  );
+  const one = await runGoClients(url, 1, ctx.universe.project, ctx.buildCache, ctx.options.goArgs);
   result.cold1Ms = one.wallMs;
   result.walk1Ms = walkMs(ctx.upstream.firstAsked, startedAt);
   result.clientCpu.cold1 = one.clientCpu;
-  result.upstream1 = upstreamFigures(ctx.upstream.counts);
   checkFailures(result, "cold 1", one.failures);
+}
+
+async function benchDirect(ctx: Context): Promise<SystemResult> {
+  const result = newResult("direct");
+  const n = ctx.options.clients;
+  log(`direct: 1 client`);
+  await coldOneClient(ctx, ctx.upstream.url, result);
+  result.upstream1 = upstreamFigures(ctx.upstream.counts);
   ctx.upstream.counts.clear();
   log(`direct: ${n} clients`);
   const cold = await runGoClients(
@@ -130,20 +132,7 @@ async function prepareAstera(ctx: Context, running: Running[]): Promise<SystemRe
   log("Astera: cold, 1 client");
   const single = await start("single");
   try {
-    ctx.upstream.counts.clear();
-    ctx.upstream.firstAsked.clear();
-    const startedAt = performance.now();
-    const one = await runGoClients(
-      single.url,
-      1,
-      ctx.universe.project,
-      ctx.buildCache,
-      ctx.options.goArgs,
-    );
-    result.cold1Ms = one.wallMs;
-    result.walk1Ms = walkMs(ctx.upstream.firstAsked, startedAt);
-    result.clientCpu.cold1 = one.clientCpu;
-    checkFailures(result, "cold 1", one.failures);
+    await coldOneClient(ctx, single.url, result);
     // Prefetches the client never asked for may still run: they count too.
     result.prefetch = await prefetchSettled(single.url);
     result.upstream1 = upstreamFigures(ctx.upstream.counts);
