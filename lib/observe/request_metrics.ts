@@ -120,10 +120,10 @@ export class RequestMetrics {
    * response as given, `started` from {@linkcode now} when it arrived. An
    * answer to a replica's forward is not `counted` (the replica counts it),
    * but a failure is kept here, where it happened; the replica passes
-   * `relayed` for it, and does not keep it again. An answer given at once, from memory, comes without
-   * `started` and is counted in the first bucket unmeasured: reading the
-   * clock twice (about 170 ns each in Deno 2.9) would cost more than
-   * everything else counted here together.
+   * `relayed` for it, and does not keep it again. An answer given at once,
+   * from memory, comes without `started` and is counted in the first bucket
+   * unmeasured: reading the clock twice (about 170 ns each in Deno 2.9)
+   * would cost more than everything else counted here together.
    */
   record(
     route: RouteLike | undefined,
